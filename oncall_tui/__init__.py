@@ -1,0 +1,3 @@
+"""oncall-tui: the on-call desk in a terminal."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,413 @@
+"""The desk: every action an engineer (or the alert poller) takes on an incident.
+
+`Desk` ties a `Store`, a `Policy` and a `Clock` together. Each action is one transaction that
+reads the incident under SQLite's write lock, checks the process allows it (raising `ActionRefused`)
+and that no other desk got there first (raising `Conflict`, which says who did what and when), then
+writes the new state and appends the timeline event. The UI, the CLI and the alert intake all go
+through here; nothing else writes to the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .clock import Clock, SystemClock, format_duration, iso
+from .deadlines import Deadlines, compute
+from .lifecycle import ActionRefused, check_move, next_status
+from .model import EDITABLE_FIELDS, Event, Incident, Severity, Status, format_id
+from .paths import current_actor
+from .policy import Policy, load_policy
+from .store import Store, StoreError
+
+__all__ = ["Desk", "ActionRefused", "Conflict", "NotFound", "StoreError"]
+
+MAX_FIELD_LENGTH = 20_000
+
+
+class Conflict(ActionRefused):
+    """Another desk changed the incident first; the message says who, what and how long ago."""
+
+
+class NotFound(ActionRefused):
+    pass
+
+
+def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LENGTH) -> str:
+    """Strip control characters (a pasted escape sequence must not repaint the terminal later)."""
+    keep = "\n\t" if multiline else ""
+    text = "".join(ch for ch in str(value) if ch >= " " or ch in keep).replace("\x7f", "")
+    if not multiline:
+        text = " ".join(text.split())
+    text = text.strip()
+    if len(text) > limit:
+        raise ActionRefused(f"text is too long ({len(text):,} characters; at most {limit:,})")
+    return text
+
+
+# Actions a user takes that produce an incident with a new status or milestones.
+Change = dict[str, Any]
+
+
+class Desk:
+    def __init__(self, store: Store, policy: Policy, clock: Clock | None = None, actor: str | None = None) -> None:
+        self.store = store
+        self.policy = policy
+        self.clock = clock or SystemClock()
+        self.actor = actor or current_actor()
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        policy: Policy | None = None,
+        clock: Clock | None = None,
+        actor: str | None = None,
+        readonly: bool = False,
+    ) -> "Desk":
+        return cls(Store.open(path, readonly=readonly), policy or load_policy(), clock, actor)
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def readonly(self) -> bool:
+        return self.store.readonly
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def get(self, number: int) -> Incident:
+        incident = self.store.incident(number)
+        if incident is None:
+            raise NotFound(f"no incident {format_id(number)}")
+        return incident
+
+    def incidents(self, *, include_closed: bool = False) -> list[Incident]:
+        return self.store.incidents(include_closed=include_closed)
+
+    def timeline(self, number: int) -> list[Event]:
+        return self.store.events(number)
+
+    def deadlines(self, incident: Incident, now: datetime | None = None) -> Deadlines:
+        return compute(incident, self.policy, now or self.now())
+
+    def data_version(self) -> int:
+        return self.store.data_version()
+
+    def find_by_fingerprint(self, fingerprint: str, *, open_only: bool = True) -> Incident | None:
+        where = "fingerprint = ?"
+        found = self.store.incidents(include_closed=not open_only, where=where, params=[fingerprint])
+        if open_only:
+            found = [i for i in found if i.is_open]
+        return found[-1] if found else None
+
+    # --- the one write path ---------------------------------------------------------------------
+
+    def act(
+        self,
+        number: int,
+        kind: str,
+        decide: Callable[[Incident, datetime], tuple[Change, dict[str, Any]] | None],
+        *,
+        actor: str | None = None,
+    ) -> Incident:
+        """Run one action as one transaction.
+
+        `decide(incident, now)` sees the incident as it is under the write lock and returns
+        (changes to the incident, details for the timeline event), or None to write nothing; it raises
+        ActionRefused/Conflict to refuse. Extensions (alerts, runbooks, reviews) use this too.
+        """
+        with self.store.write():
+            incident = self.store.incident(number)
+            if incident is None:
+                raise NotFound(f"no incident {format_id(number)}")
+            now = self.now()
+            decision = decide(incident, now)
+            if decision is None:
+                return incident
+            changes, details = decision
+            changes = {**changes, "version": incident.version + 1}
+            self.store.update_incident(number, changes)
+            self.store.append_event(number, iso(now), actor or self.actor, kind, details)
+            return self.store.incident(number)
+
+    def append(self, number: int, kind: str, details: dict[str, Any], changes: Change | None = None) -> Incident:
+        return self.act(number, kind, lambda inc, now: (changes or {}, details))
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def declare(
+        self,
+        title: str,
+        *,
+        severity: Severity | str | None = None,
+        services: tuple[str, ...] | list[str] = (),
+        impact: str = "",
+        channel: str = "",
+        assignee: str = "",
+        symptom: str = "",
+        started_at: datetime | None = None,
+        source: str = "manual",
+        fingerprint: str = "",
+        labels: dict[str, str] | None = None,
+        actor: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Incident:
+        title = clean_text(title, multiline=False, limit=500)
+        if not title:
+            raise ActionRefused("an incident needs a title")
+        sev = Severity.parse(severity) if isinstance(severity, str) else severity
+        svc = tuple(dict.fromkeys(s for s in (clean_text(x, multiline=False, limit=200) for x in services) if s))
+        now = self.now()
+        started = started_at or now
+        if started > now:
+            raise ActionRefused("the start time is in the future")
+        with self.store.write():
+            number = self.store.next_number()
+            incident = Incident(
+                number=number,
+                title=title,
+                status=Status.TRIGGERED,
+                started_at=started,
+                declared_at=now,
+                severity=sev,
+                severity_at=now if sev else None,
+                services=svc,
+                impact=clean_text(impact),
+                channel=clean_text(channel, multiline=False, limit=500),
+                assignee=clean_text(assignee, multiline=False, limit=200),
+                symptom=clean_text(symptom, multiline=False, limit=200),
+                source=source,
+                fingerprint=fingerprint,
+                labels=dict(labels or {}),
+            )
+            self.store.insert_incident(incident)
+            payload = {
+                "title": incident.title,
+                "severity": sev.value if sev else None,
+                "services": list(svc),
+                "impact": incident.impact,
+                "channel": incident.channel,
+                "assignee": incident.assignee,
+                "symptom": incident.symptom,
+                "started_at": iso(started),
+                "source": source,
+                **({"fingerprint": fingerprint} if fingerprint else {}),
+                **(details or {}),
+            }
+            self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
+            return self.store.incident(number)
+
+    def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
+        who = actor or self.actor
+
+        def decide(inc: Incident, now: datetime):
+            if inc.acknowledged_at is not None:
+                raise Conflict(
+                    f"{inc.id} was already acknowledged by {inc.acknowledged_by or 'someone'} "
+                    f"{_ago(inc.acknowledged_at, now)}"
+                )
+            check_move(inc, Status.ACKNOWLEDGED, self.policy)
+            late = now - (inc.started_at + self.policy.acknowledge)
+            details = {"late_by_seconds": int(late.total_seconds())} if late.total_seconds() > 0 else {}
+            return {"status": Status.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": who}, details
+
+        return self.act(number, "acknowledged", decide, actor=who)
+
+    def set_severity(self, number: int, severity: Severity | str, *, expected: Severity | None | str = "any") -> Incident:
+        sev = Severity.parse(severity) if isinstance(severity, str) else severity
+
+        def decide(inc: Incident, now: datetime):
+            if expected != "any" and inc.severity != expected:
+                raise self._changed(inc, now, "severity", ("severity_set", "declared"))
+            if inc.severity == sev:
+                raise Conflict(f"{inc.id} is already {sev.value}")
+            if not inc.is_open:
+                raise ActionRefused(f"{inc.id} is {inc.status.value}; its severity is part of the record now")
+            changes: Change = {"severity": sev}
+            if inc.severity_at is None:
+                changes["severity_at"] = now
+            return changes, {"from": inc.severity.value if inc.severity else None, "to": sev.value}
+
+        return self.act(number, "severity_set", decide)
+
+    def move(self, number: int, target: Status | str, *, expected: Status | None = None) -> Incident:
+        """Move to a status; `expected` is the status the user saw, to catch another desk's move."""
+        target = Status.parse(target) if isinstance(target, str) else target
+        if target is Status.ACKNOWLEDGED:
+            return self.acknowledge(number)
+
+        def decide(inc: Incident, now: datetime):
+            if expected is not None and inc.status != expected:
+                raise self._changed(inc, now, f"status (now {inc.status.value})", ("status_changed", "acknowledged"))
+            check_move(inc, target, self.policy)
+            changes: Change = {"status": target}
+            if target is Status.MITIGATED:
+                changes["mitigated_at"] = now
+            elif target is Status.RESOLVED:
+                changes["resolved_at"] = now
+                changes["next_update_at"] = None
+                if inc.mitigated_at is None:
+                    changes["mitigated_at"] = now
+            elif target is Status.CLOSED:
+                changes["closed_at"] = now
+            elif target is Status.INVESTIGATING and inc.status in (Status.MITIGATED, Status.RESOLVED):
+                # Recurrence or reopening: the fire is burning again, so its clocks run again.
+                changes.update(mitigated_at=None, resolved_at=None)
+            return changes, {"from": inc.status.value, "to": target.value}
+
+        return self.act(number, "status_changed", decide)
+
+    def advance(self, number: int, *, expected: Status | None = None) -> Incident:
+        inc = self.get(number)
+        target = next_status(inc.status)
+        if target is None:
+            raise ActionRefused(f"{inc.id} is closed; there is no next step")
+        return self.move(number, target, expected=expected if expected is not None else inc.status)
+
+    def edit(self, number: int, field: str, value: Any, *, expected: Any = "any") -> Incident:
+        """Change one editable field; `expected` is the value the user saw (compare-and-set)."""
+        if field not in EDITABLE_FIELDS:
+            raise ActionRefused(f"{field!r} cannot be edited (editable: {', '.join(EDITABLE_FIELDS)})")
+        if field == "services":
+            items = value.split(",") if isinstance(value, str) else value
+            new: Any = tuple(dict.fromkeys(s for s in (clean_text(x, multiline=False, limit=200) for x in items) if s))
+        elif field in ("title", "assignee", "channel", "symptom", "eta"):
+            new = clean_text(value, multiline=False, limit=500)
+        else:
+            new = clean_text(value)
+        if field == "title" and not new:
+            raise ActionRefused("an incident needs a title")
+        kind = "assigned" if field == "assignee" else "field_edited"
+
+        def decide(inc: Incident, now: datetime):
+            old = getattr(inc, field)
+            if expected != "any" and _norm(old) != _norm(expected):
+                raise self._changed(inc, now, field.replace("_", " "), ("field_edited", "assigned"))
+            if _norm(old) == _norm(new):
+                return None
+            return {field: new}, {"field": field, "from": _plain(old), "to": _plain(new)}
+
+        return self.act(number, kind, decide)
+
+    def assign(self, number: int, assignee: str, *, expected: Any = "any") -> Incident:
+        return self.edit(number, "assignee", assignee, expected=expected)
+
+    def note(self, number: int, text: str) -> Incident:
+        body = clean_text(text)
+        if not body:
+            raise ActionRefused("a note needs some text")
+        return self.append(number, "note", {"text": body})
+
+    def record_message(
+        self,
+        number: int,
+        *,
+        template: str,
+        text: str,
+        via: str,
+        next_update_at: datetime | None = None,
+    ) -> Incident:
+        """A status message went out (copied to chat, or posted to a webhook).
+
+        An Initial Alert meets the stakeholder deadline; an Update restarts the next-update clock at
+        the time it promised.
+        """
+
+        def decide(inc: Incident, now: datetime):
+            changes: Change = {}
+            if template == "initial" and inc.notified_at is None:
+                changes["notified_at"] = now
+            if template in ("initial", "update"):
+                changes["last_update_at"] = now
+                changes["next_update_at"] = next_update_at
+            details = {"template": template, "via": via, "text": clean_text(text, limit=50_000)}
+            if next_update_at is not None:
+                details["next_update_at"] = iso(next_update_at)
+            return changes, details
+
+        return self.act(number, "message_sent", decide)
+
+    def record_breach(self, number: int, key: str, label: str, due_at: datetime) -> bool:
+        """Write a deadline breach to the timeline once, however many desks notice it."""
+        due = iso(due_at)
+        written = False
+
+        def decide(inc: Incident, now: datetime):
+            nonlocal written
+            seen = self.store.conn.execute(
+                "SELECT 1 FROM events WHERE incident = ? AND kind = 'deadline_breached' "
+                "AND json_extract(details, '$.deadline') = ? AND json_extract(details, '$.due_at') = ?",
+                [number, key, due],
+            ).fetchone()
+            if seen:
+                return None
+            written = True
+            return {}, {"deadline": key, "label": label, "due_at": due}
+
+        self.act(number, "deadline_breached", decide, actor="desk")
+        return written
+
+    def check_step(
+        self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool
+    ) -> Incident:
+        """Tick or untick a runbook step; the event says which runbook version the step came from."""
+
+        def decide(inc: Incident, now: datetime):
+            row = self.store.conn.execute(
+                "SELECT checked FROM checks WHERE incident = ? AND runbook = ? AND step = ?",
+                [number, runbook, step],
+            ).fetchone()
+            if bool(row and row[0]) == checked:
+                return None
+            self.store.conn.execute(
+                "INSERT INTO checks (incident, runbook, step, checked, at, actor) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT(incident, runbook, step) DO UPDATE SET checked = excluded.checked, "
+                "at = excluded.at, actor = excluded.actor",
+                [number, runbook, step, int(checked), iso(now), self.actor],
+            )
+            return {}, {"runbook": runbook, "version": version, "step": step, "text": text, "checked": checked}
+
+        return self.act(number, "runbook_step", decide)
+
+    def checked_steps(self, number: int, runbook: str) -> set[int]:
+        rows = self.store.conn.execute(
+            "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
+        )
+        return {r[0] for r in rows}
+
+    def checked_counts(self) -> dict[tuple[int, str], int]:
+        """(incident, runbook) → number of ticked steps, for the board's progress column."""
+        rows = self.store.conn.execute(
+            "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
+        )
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _changed(self, inc: Incident, now: datetime, what: str, kinds: tuple[str, ...]) -> Conflict:
+        last = self.store.last_event(inc.number, kinds)
+        if last is None:
+            return Conflict(f"{inc.id}'s {what} changed meanwhile; look again before retrying")
+        return Conflict(f"{inc.id}'s {what} was changed by {last.actor} {_ago(last.at, now)}; look again before retrying")
+
+
+def _ago(then: datetime, now: datetime) -> str:
+    seconds = (now - then).total_seconds()
+    return "just now" if seconds < 1 else f"{format_duration(seconds)} ago"
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return "" if value is None else value
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

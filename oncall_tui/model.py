@@ -1,0 +1,151 @@
+"""The incident and its timeline: plain frozen data, no I/O, no UI."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls(text.strip().upper())
+        except ValueError:
+            raise ValueError(f"unknown severity {text!r}: use P0, P1, P2 or P3") from None
+
+    @property
+    def major(self) -> bool:
+        """P0 and P1 are the severities the runbook notifies stakeholders and reviews for."""
+        return self in (Severity.P0, Severity.P1)
+
+
+class Status(str, enum.Enum):
+    """The runbook's phases as states of one incident."""
+
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    MITIGATED = "mitigated"  # fix deployed, monitoring for recurrence
+    RESOLVED = "resolved"
+    CLOSED = "closed"  # follow-up done
+
+    @classmethod
+    def parse(cls, text: str) -> "Status":
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown status {text!r}: use one of {names}") from None
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (Status.RESOLVED, Status.CLOSED)
+
+
+# Fields a person may edit directly; everything else moves only through an action.
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "title",
+    "services",
+    "impact",
+    "channel",
+    "assignee",
+    "symptom",
+    "eta",
+    "root_cause",
+    "resolution",
+    "prevention",
+    "contributing_factors",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    number: int
+    title: str
+    status: Status
+    started_at: datetime
+    declared_at: datetime
+    severity: Severity | None = None
+    services: tuple[str, ...] = ()
+    impact: str = ""
+    channel: str = ""
+    assignee: str = ""
+    symptom: str = ""  # the runbook id that applies, "" when not chosen yet
+    eta: str = ""
+    root_cause: str = ""
+    resolution: str = ""
+    prevention: str = ""
+    contributing_factors: str = ""
+    source: str = "manual"  # "manual" or "alert"
+    fingerprint: str = ""  # Alertmanager fingerprint when source == "alert"
+    labels: dict[str, str] = field(default_factory=dict)
+    # Milestones: a projection of the timeline, written in the same transaction as the event that
+    # sets them, so the board can compute every deadline without reading the whole timeline.
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str = ""
+    severity_at: datetime | None = None
+    notified_at: datetime | None = None
+    last_update_at: datetime | None = None
+    next_update_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    review_scheduled_for: datetime | None = None
+    review_done_at: datetime | None = None
+    review_waived: str = ""
+    alert_state: str = ""  # "", "firing", "resolved" (alert gone: engineer to confirm)
+    silence_id: str = ""
+    version: int = 1
+    head_hash: str = ""
+
+    @property
+    def id(self) -> str:
+        return format_id(self.number)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+    def replace(self, **changes: Any) -> "Incident":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One line of the append-only timeline."""
+
+    seq: int
+    incident: int
+    at: datetime
+    actor: str
+    kind: str
+    details: dict[str, Any]
+    prev_hash: str = ""
+    hash: str = ""
+
+    @property
+    def incident_id(self) -> str:
+        return format_id(self.incident)
+
+
+def format_id(number: int) -> str:
+    return f"INC-{number}"
+
+
+def parse_id(text: str) -> int:
+    """'INC-12', 'inc-12' or '12' → 12."""
+    raw = text.strip().upper()
+    if raw.startswith("INC-"):
+        raw = raw[4:]
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"not an incident id: {text!r} (expected INC-<number>)")
+    return int(raw)

@@ -1,0 +1,54 @@
+"""Where the desk's files live: its shipped content, the user's config, and the database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_dir() -> Path:
+    """The shipped content (runbooks, templates, policy).
+
+    In a wheel it is `oncall_tui/data`; in a source checkout (editable install) it is the repo's
+    top-level `data/`.
+    """
+    packaged = Path(__file__).with_name("data")
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def config_dir() -> Path:
+    """The user's own policy, runbooks and templates: $ONCALL_TUI_CONFIG, else XDG config."""
+    if env := os.environ.get("ONCALL_TUI_CONFIG"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base).expanduser() / "oncall-tui"
+
+
+def default_db_path() -> Path:
+    """$ONCALL_TUI_DB, else the XDG data dir."""
+    if env := os.environ.get("ONCALL_TUI_DB"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "oncall-tui" / "desk.db"
+
+
+def demo_db_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "oncall-tui" / "demo.db"
+
+
+def current_actor() -> str:
+    """Who is acting: $ONCALL_TUI_USER, else the login name."""
+    if env := os.environ.get("ONCALL_TUI_USER"):
+        return env.strip()
+    for var in ("USER", "LOGNAME", "USERNAME"):
+        if val := os.environ.get(var):
+            return val
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "unknown"

@@ -1,0 +1,422 @@
+"""The desk's SQLite file: schema, migrations, the append-only hash-chained timeline.
+
+One file, opened through sqlite-utils. Every action is one `BEGIN IMMEDIATE` transaction that reads
+the incident, checks it, writes the new state and appends the event, so two desks on the same file
+serialise on SQLite's own lock and the second sees what the first did. Durability: WAL with
+`synchronous=FULL`, because in WAL mode NORMAL may lose the last committed transactions on power loss,
+and a timeline that forgets an acknowledgement is worse than a few milliseconds per action.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .clock import from_iso
+from .model import Event, Incident, Severity, Status
+
+APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+
+INCIDENT_TIME_FIELDS = (
+    "started_at",
+    "declared_at",
+    "acknowledged_at",
+    "severity_at",
+    "notified_at",
+    "last_update_at",
+    "next_update_at",
+    "mitigated_at",
+    "resolved_at",
+    "closed_at",
+    "review_scheduled_for",
+    "review_done_at",
+)
+INCIDENT_JSON_FIELDS = ("services", "labels")
+
+
+class StoreError(Exception):
+    """The database cannot be used as asked; the message is for the user, as is."""
+
+
+class ReadOnlyError(StoreError):
+    pass
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(prev_hash: str, incident: int, at: str, actor: str, kind: str, details_json: str) -> str:
+    """The chain link: covers the event's content and the previous event's hash.
+
+    The chain is per incident, so an incident's record can be exported and checked alone; the
+    incident row keeps the head, so removing the newest event is caught too.
+    """
+    payload = "\x1f".join((prev_hash, str(incident), at, actor, kind, details_json))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# --- migrations -------------------------------------------------------------------------------
+# Each entry brings the schema from version i to i+1. Append, never edit: files in the wild are at
+# every one of these versions.
+
+
+def _migrate_1(db: sqlite_utils.Database) -> None:
+    db["incidents"].create(
+        {
+            "number": int,
+            "title": str,
+            "status": str,
+            "severity": str,
+            "services": str,
+            "impact": str,
+            "channel": str,
+            "assignee": str,
+            "symptom": str,
+            "eta": str,
+            "root_cause": str,
+            "resolution": str,
+            "prevention": str,
+            "contributing_factors": str,
+            "source": str,
+            "fingerprint": str,
+            "labels": str,
+            **{name: str for name in INCIDENT_TIME_FIELDS},
+            "acknowledged_by": str,
+            "review_waived": str,
+            "alert_state": str,
+            "silence_id": str,
+            "version": int,
+            "head_hash": str,
+        },
+        pk="number",
+        not_null={"title", "status", "started_at", "declared_at", "version"},
+    )
+    db["incidents"].create_index(["status"])
+    db["incidents"].create_index(["fingerprint"])
+    db.execute(
+        """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            incident INTEGER NOT NULL REFERENCES incidents(number),
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )"""
+    )
+    db["events"].create_index(["incident", "seq"])
+    db["events"].create_index(["kind"])
+    # The timeline is append-only by construction, not by convention.
+    db.execute(
+        "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'the timeline is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events "
+        "BEGIN SELECT RAISE(ABORT, 'the timeline is append-only'); END"
+    )
+    # Projections of timeline events, kept for cheap reads (runbook progress on the board, review items).
+    db["checks"].create(
+        {"incident": int, "runbook": str, "step": int, "checked": int, "at": str, "actor": str},
+        pk=("incident", "runbook", "step"),
+    )
+    db["action_items"].create(
+        {
+            "id": int,
+            "incident": int,
+            "title": str,
+            "owner": str,
+            "due": str,
+            "done": int,
+            "created_at": str,
+            "version": int,
+        },
+        pk="id",
+    )
+    db["action_items"].create_index(["incident"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInfo:
+    path: Path
+    readonly: bool
+    created: bool
+    migrated_from: int
+
+
+class Store:
+    """A desk database file. Not thread-safe: one Store per thread."""
+
+    def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.info = info
+
+    # --- opening --------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str, *, readonly: bool = False, create: bool = True) -> "Store":
+        path = Path(path).expanduser()
+        exists = path.exists()
+        if exists and path.is_dir():
+            raise StoreError(f"{path} is a directory, not a desk database file")
+        if not exists:
+            if readonly or not create:
+                raise StoreError(f"{path}: no such desk database")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
+            if not os.access(path.parent, os.W_OK):
+                raise StoreError(f"cannot create {path}: {path.parent} is not writable")
+        elif not readonly and not _writable(path):
+            readonly = True
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {path}: {exc}") from None
+        try:
+            info = _prepare(conn, path, readonly=readonly, created=not exists)
+        except StoreError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(_describe_db_error(path, exc)) from None
+        return cls(conn, info)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @property
+    def readonly(self) -> bool:
+        return self.info.readonly
+
+    # --- change detection -------------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to the file: one cheap pragma, no table scan."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: takes the write lock up front so read-check-write is atomic
+        across processes, waiting up to the busy timeout for another desk to finish."""
+        if self.readonly:
+            raise ReadOnlyError(f"{self.info.path} is open read-only; changes are not possible")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(_describe_db_error(self.info.path, exc)) from None
+        try:
+            yield self.conn
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise StoreError(_describe_db_error(self.info.path, exc)) from None
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def incident_row(self, number: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM incidents WHERE number = ?", [number]))
+        return rows[0] if rows else None
+
+    def incident(self, number: int) -> Incident | None:
+        row = self.incident_row(number)
+        return row_to_incident(row) if row else None
+
+    def incidents(self, *, include_closed: bool = False, where: str = "", params: list | None = None) -> list[Incident]:
+        clauses = [] if include_closed else ["status != 'closed'"]
+        if where:
+            clauses.append(f"({where})")
+        sql = "SELECT * FROM incidents"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY number"
+        return [row_to_incident(r) for r in self.db.query(sql, params or [])]
+
+    def events(self, number: int) -> list[Event]:
+        return [
+            row_to_event(r)
+            for r in self.db.query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])
+        ]
+
+    def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:
+        marks = ",".join("?" * len(kinds))
+        rows = list(
+            self.db.query(
+                f"SELECT * FROM events WHERE incident = ? AND kind IN ({marks}) ORDER BY seq DESC LIMIT 1",
+                [number, *kinds],
+            )
+        )
+        return row_to_event(rows[0]) if rows else None
+
+    def next_number(self) -> int:
+        return (self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]) + 1
+
+    # --- writes (call inside `write()`) -----------------------------------------------------------
+
+    def insert_incident(self, incident: Incident) -> None:
+        self.db["incidents"].insert(incident_to_row(incident))
+
+    def update_incident(self, number: int, changes: dict[str, Any]) -> None:
+        row = _encode_fields(changes)
+        sets = ", ".join(f"{k} = ?" for k in row)
+        self.conn.execute(f"UPDATE incidents SET {sets} WHERE number = ?", [*row.values(), number])
+
+    def append_event(self, number: int, at: str, actor: str, kind: str, details: dict[str, Any]) -> Event:
+        """Append to the incident's chain and move its head; the caller's transaction makes both one."""
+        head = self.conn.execute("SELECT head_hash FROM incidents WHERE number = ?", [number]).fetchone()
+        prev = (head[0] or "") if head else ""
+        details_json = canonical_json(details)
+        digest = event_hash(prev, number, at, actor, kind, details_json)
+        cur = self.conn.execute(
+            "INSERT INTO events (incident, at, actor, kind, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
+            [number, at, actor, kind, details_json, prev, digest],
+        )
+        self.conn.execute("UPDATE incidents SET head_hash = ? WHERE number = ?", [digest, number])
+        return Event(cur.lastrowid, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
+
+
+def _writable(path: Path) -> bool:
+    # WAL needs to create -wal and -shm files beside the database.
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _describe_db_error(path: Path, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (
+            f"{path} is locked by another process for more than {BUSY_TIMEOUT_MS // 1000} s; "
+            "nothing was written, try again"
+        )
+    if "not a database" in text or "malformed" in text or "disk image" in text:
+        return f"{path} is damaged or not an SQLite database ({text}); it was left untouched"
+    if "readonly" in text or "read-only" in text:
+        return f"{path} is read-only ({text})"
+    return f"{path}: {text}"
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, *, readonly: bool, created: bool) -> OpenInfo:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if app_id != APPLICATION_ID and (tables or version):
+        shown = ", ".join(tables[:5]) + (" …" if len(tables) > 5 else "")
+        raise StoreError(
+            f"{path} is not an oncall-tui desk database (it holds: {shown or 'no tables'}); "
+            "it was left untouched — pass another --db"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer oncall-tui (schema {version}; this version knows up to "
+            f"{SCHEMA_VERSION}); upgrade oncall-tui — the file was left untouched"
+        )
+    if readonly:
+        if version < SCHEMA_VERSION:
+            raise StoreError(f"{path} needs an upgrade but is read-only; open it writable once")
+        return OpenInfo(path, True, False, version)
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() != "wal":  # e.g. a filesystem without shared memory
+        conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    start = version
+    if version < SCHEMA_VERSION:
+        db = sqlite_utils.Database(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the lock: another desk may have migrated meanwhile.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for step in MIGRATIONS[version:]:
+                step(db)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return OpenInfo(path, False, created, start)
+
+
+# --- row mapping -------------------------------------------------------------------------------
+
+
+def _encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    from .clock import iso
+
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key in INCIDENT_TIME_FIELDS:
+            out[key] = iso(value)
+        elif key == "services":
+            out[key] = json.dumps(list(value))
+        elif key == "labels":
+            out[key] = canonical_json(dict(value))
+        elif key in ("severity", "status"):
+            out[key] = value.value if value is not None else None
+        else:
+            out[key] = value
+    return out
+
+
+def incident_to_row(incident: Incident) -> dict[str, Any]:
+    from dataclasses import fields
+
+    return _encode_fields({f.name: getattr(incident, f.name) for f in fields(incident)})
+
+
+def row_to_incident(row: dict[str, Any]) -> Incident:
+    data = dict(row)
+    for key in INCIDENT_TIME_FIELDS:
+        data[key] = from_iso(data.get(key))
+    data["services"] = tuple(json.loads(data.get("services") or "[]"))
+    data["labels"] = json.loads(data.get("labels") or "{}")
+    data["status"] = Status(data["status"])
+    data["severity"] = Severity(data["severity"]) if data.get("severity") else None
+    for key, value in list(data.items()):
+        if value is None and key not in INCIDENT_TIME_FIELDS and key != "severity":
+            data[key] = ""
+    return Incident(**data)
+
+
+def row_to_event(row: dict[str, Any]) -> Event:
+    return Event(
+        seq=row["seq"],
+        incident=row["incident"],
+        at=from_iso(row["at"]),
+        actor=row["actor"],
+        kind=row["kind"],
+        details=json.loads(row["details"]),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
