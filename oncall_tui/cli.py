@@ -1,0 +1,135 @@
+"""`oncall-tui`: open the desk, or act on incidents from one line of shell.
+
+Subcommands live in `oncall_tui.commands.*`, each module registering its own; this module holds
+the shared options, opening the database, and turning every expected failure into one clear line on
+stderr and a non-zero exit (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .clock import Clock, SystemClock
+from .desk import Desk
+from .lifecycle import ActionRefused
+from .paths import default_db_path, demo_db_path
+from .policy import PolicyError, load_policy
+from .store import StoreError
+
+# Each module has `register(subparsers, common)`; its subcommands set `func(args) -> int`.
+COMMAND_MODULES = (
+    "oncall_tui.commands.incidents",
+)
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A failure to report as one line, with an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="desk database file (default: $ONCALL_TUI_DB, else ~/.local/share/oncall-tui/desk.db)",
+    )
+    common.add_argument(
+        "--policy",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="policy file merged over the shipped one (default: ~/.config/oncall-tui/policy.toml)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="oncall-tui",
+        parents=[common],
+        description=(
+            "The on-call desk in a terminal. Run with no command to open the live board: every open "
+            "incident, the clocks running out, the runbook for what is broken, and a status update "
+            "ready to paste. The commands below do the same things from one line of shell."
+        ),
+        epilog=(
+            "examples:\n"
+            "  oncall-tui --demo                      open the desk on a demo database\n"
+            '  oncall-tui declare "Login failures" --severity P1 --service identity\n'
+            "  oncall-tui ack INC-1\n"
+            "  oncall-tui show INC-1 --json\n"
+            "\nthe actor recorded on the timeline is $ONCALL_TUI_USER, else your login name."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"oncall-tui {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open a fresh demo database filled with realistic incidents (your own desk is not touched)",
+    )
+    parser.add_argument("--alertmanager", metavar="URL", help="Prometheus Alertmanager to pull alerts from")
+    parser.add_argument("--runbooks", type=Path, metavar="DIR", help="your own runbooks, added to the shipped ones")
+    parser.add_argument("--templates", type=Path, metavar="DIR", help="your own message templates")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    if getattr(args, "db", None):
+        return args.db
+    if getattr(args, "demo", False):
+        return demo_db_path()
+    return default_db_path()
+
+
+def open_desk(args: argparse.Namespace, *, clock: Clock | None = None, readonly: bool = False) -> Desk:
+    policy = load_policy(getattr(args, "policy", None))
+    return Desk.open(db_path(args), policy=policy, clock=clock or SystemClock(), readonly=readonly)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return _open_board(args)
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        _fail(str(exc))
+        return exc.status
+    except (ActionRefused, StoreError, PolicyError, ValueError, OSError) as exc:
+        _fail(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _open_board(args: argparse.Namespace) -> int:
+    from .ui.launch import launch  # Textual is imported only when the board is opened
+
+    return launch(args)
+
+
+def _fail(message: str) -> None:
+    print(f"oncall-tui: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

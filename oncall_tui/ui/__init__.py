@@ -1,0 +1,1 @@
+"""The Textual front end. Everything below `oncall_tui.ui` may import Textual; nothing above may."""
