@@ -24,6 +24,7 @@ from .store import StoreError
 # Each module has `register(subparsers, common)`; its subcommands set `func(args) -> int`.
 COMMAND_MODULES = (
     "oncall_tui.commands.incidents",
+    "oncall_tui.commands.demo",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

@@ -165,9 +165,10 @@ def _escalation(
     start = incident.started_at
     stopped = _stopped_at(incident)
     elapsed_until = stopped if stopped is not None and stopped < now else now
+    timed = incident.severity is None or incident.severity in policy.escalation_severities
     index = 0
     for i, tier in enumerate(policy.escalation):
-        if start + tier.after <= elapsed_until:
+        if timed and start + tier.after <= elapsed_until:
             index = i
     # "If unable to respond, escalate to next tier": a missed acknowledgement skips a level, and
     # stays skipped once acknowledged late (the secondary was paged; that cannot be undone).
@@ -175,7 +176,7 @@ def _escalation(
         index = max(index, 1)
     tier = policy.escalation[index]
     next_tier = policy.escalation[index + 1] if index + 1 < len(policy.escalation) else None
-    next_at = start + next_tier.after if next_tier is not None and stopped is None else None
+    next_at = start + next_tier.after if next_tier is not None and stopped is None and timed else None
     if next_at is not None and next_at <= now:
         next_at = None
 
@@ -185,7 +186,9 @@ def _escalation(
         if i == 1 and ack.state is State.BREACHED and ack.due_at is not None:
             due = min(due, ack.due_at)
         label = f"Escalate to {t.level}"
-        if stopped is not None and stopped < due:
+        if i > index and not timed:
+            clocks.append(_na(t.key, label, now))
+        elif stopped is not None and stopped < due:
             clocks.append(Deadline(t.key, label, due, State.MET, stopped, start, now))
         elif i <= index:
             clocks.append(Deadline(t.key, label, due, State.BREACHED, stopped, start, now))

@@ -57,6 +57,8 @@ class Policy:
     review_opens: timedelta = timedelta(hours=24)
     review_due: timedelta = timedelta(hours=48)
     escalation: tuple[EscalationTier, ...] = ()
+    # Severities the time-based matrix applies to; an undetermined severity always escalates (it may be a P0).
+    escalation_severities: frozenset[Severity] = frozenset({Severity.P0, Severity.P1})
     severities: dict[Severity, SeverityInfo] = field(default_factory=dict)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
     sources: tuple[str, ...] = ()  # the files it was read from, for the help screen
@@ -161,6 +163,9 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
         review_opens=timedelta(hours=review.get("window_opens_hours", 24)),
         review_due=timedelta(hours=review.get("due_hours", 48)),
         escalation=tiers,
+        escalation_severities=frozenset(
+            Severity.parse(s) for s in raw.get("escalation_policy", {}).get("severities", ["P0", "P1"])
+        ),
         severities=severities,
         alerts=alerts,
         sources=sources,

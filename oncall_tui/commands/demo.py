@@ -1,0 +1,28 @@
+"""`oncall-tui demo`: fill a database with demo incidents (for trying the desk and for benchmarks)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("demo", parents=[common], help="fill a database with realistic demo incidents")
+    p.add_argument("--count", type=int, default=0, help="add this many generated incidents too")
+    p.add_argument("--days", type=float, default=0.0, help="spread the generated ones over this many days")
+    p.add_argument("--open-share", type=float, default=1.0, help="fraction of generated incidents left open")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args) -> int:
+    from ..cli import CliError, open_desk
+    from ..demo import seed_bulk, seed_demo
+
+    if not getattr(args, "db", None):
+        raise CliError("demo writes into a database you name: pass --db PATH (your own desk is never filled)")
+    desk = open_desk(args)
+    if desk.store.next_number() == 1:
+        seed_demo(desk)
+    if args.count:
+        seed_bulk(desk, args.count, open_share=args.open_share, span_days=args.days)
+    print(f"{desk.store.next_number() - 1} incidents in {args.db}")
+    return 0
