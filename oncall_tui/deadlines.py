@@ -98,9 +98,12 @@ class Deadlines:
 
 
 def _judge(due: datetime, done: datetime | None, now: datetime) -> State:
+    # The due instant itself is on time ("within 5 minutes" includes the fifth), for a clock still
+    # running as for one done: an undone clock must never read breached at a moment when doing the
+    # action would still count as met, or a breach could turn back into "met".
     if done is not None:
         return State.MET if done <= due else State.BREACHED
-    return State.PENDING if now < due else State.BREACHED
+    return State.PENDING if now <= due else State.BREACHED
 
 
 def _clock(key: str, label: str, start: datetime, due: datetime, done: datetime | None, now: datetime) -> Deadline:

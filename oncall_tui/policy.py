@@ -115,7 +115,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def _minutes(value: Any, what: str) -> timedelta:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise PolicyError(f"{what} must be a number of minutes, got {value!r}")
+        # A ValueError, so load_policy prefixes the file it came from.
+        raise ValueError(f"{what} must be a number of minutes, got {value!r}")
     return timedelta(minutes=value)
 
 
