@@ -1,0 +1,325 @@
+"""The composer on the real desk app, driven by key presses: compose, copy, post, and what that does
+to the incident's clocks and timeline."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pyperclip
+import pytest
+from textual.widgets import Input, Static, TextArea
+
+from oncall_tui.clock import parse_instant
+from oncall_tui.config import DeskOptions
+from oncall_tui.deadlines import State
+from oncall_tui.ui.app import OncallApp
+from oncall_tui.ui.composer import ComposerScreen
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+INITIAL = (
+    "[P0] Service Issue: identity\n"
+    "- Timestamp: 2026-11-27 03:00 UTC\n"
+    "- Impact: No tenant can sign in\n"
+    "- Status: Under Investigation\n"
+    "- Assigned: alice"
+)
+
+
+@pytest.fixture(autouse=True)
+def no_system_clipboard():
+    """Like an SSH session: no system clipboard, so only OSC 52 (app.clipboard) carries the text."""
+    saved = pyperclip.copy, pyperclip.paste
+    pyperclip.set_clipboard("no")
+    yield
+    pyperclip.copy, pyperclip.paste = saved
+
+
+@pytest.fixture
+def p0(desk, clock):
+    inc = desk.declare(
+        "Login failures", severity="P0", services=["identity"], impact="No tenant can sign in", assignee="alice"
+    )
+    clock.advance(minutes=6)  # 03:06: nine minutes left to notify stakeholders
+    return inc
+
+
+def make_app(desk, clock, db_path, **options) -> OncallApp:
+    return OncallApp(desk, DeskOptions(db_path=db_path, **options), clock=clock)
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+def footer_text(app) -> str:
+    return " ".join(str(key.render()) for key in app.screen.query("FooterKey"))
+
+
+async def open_composer(pilot) -> ComposerScreen:
+    await pilot.press("m")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ComposerScreen)
+    return pilot.app.screen
+
+
+async def send(pilot, key: str = "ctrl+o") -> None:
+    await pilot.press(key)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def messages(desk, number: int) -> list[dict]:
+    return [e.details for e in desk.timeline(number) if e.kind == "message_sent"]
+
+
+async def test_initial_alert_for_a_p0_is_copied_and_meets_the_stakeholder_deadline(desk, clock, db_path, p0):
+    assert desk.deadlines(desk.get(p0.number)).get("stakeholders").state is State.PENDING
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        assert composer.template_name == "initial"  # nobody has been notified yet
+        assert composer.query_one("#message-text", TextArea).text == INITIAL
+        assert "Notify stakeholders: due 03:15 UTC" in text_of(app, "#deadline-hint")
+
+        await send(pilot)
+
+        assert app.clipboard == INITIAL
+        notify = desk.deadlines(desk.get(p0.number)).get("stakeholders")
+        assert notify.state is State.MET
+        assert notify.done_at == parse_instant("2026-11-27T03:06:00Z")
+        assert messages(desk, p0.number) == [{"template": "initial", "via": "clipboard", "text": INITIAL}]
+        result = text_of(app, "#result")
+        assert "not confirmed: no system clipboard on this machine" in result
+        assert "ctrl+l saves it to a file" in result
+        assert "stakeholders notified in time" in result
+        assert "Notify stakeholders: met at 03:06 UTC" in text_of(app, "#deadline-hint")
+
+        await send(pilot)  # copying again is not a second message
+        assert len(messages(desk, p0.number)) == 1
+
+
+async def test_an_update_sets_the_next_update_countdown_to_the_time_it_promises(desk, clock, db_path, p0):
+    desk.record_message(p0.number, template="initial", text=INITIAL, via="clipboard")
+    clock.advance(minutes=10)  # 03:16
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        assert composer.template_name == "update"
+        # The ETA is the one field the desk does not know: the form starts there.
+        assert app.screen.focused.id == "field-eta"
+        assert "no value for ETA (eta)" in text_of(app, "#problem")
+        await pilot.press(*"about 04:30 UTC", "tab", *"04:15")
+        await send(pilot)
+
+        sent = messages(desk, p0.number)[-1]
+        assert sent["template"] == "update"
+        assert sent["text"] == (
+            "[P0] Service Issue: identity\n"
+            "- Status: Alert received; not yet acknowledged\n"
+            "- ETA: about 04:30 UTC\n"
+            "- Next Update: 04:15 UTC"
+        )
+        inc = desk.get(p0.number)
+        assert inc.next_update_at == parse_instant("2026-11-27T04:15:00Z")
+        countdown = desk.deadlines(inc).get("next_update")
+        assert (countdown.state, countdown.due_at) == (State.PENDING, parse_instant("2026-11-27T04:15:00Z"))
+        assert inc.eta == ""  # typed for this message only
+        assert "next update due 04:15 UTC" in text_of(app, "#result")
+
+
+async def test_a_field_edit_is_for_this_message_until_saved_to_the_incident(desk, clock, db_path, p0):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        impact = composer.query_one("#field-impact", Input)
+        impact.focus()
+        await pilot.press("ctrl+u", *"Sign-in fails for all tenants")
+        await pilot.pause(0.3)  # the preview waits for typing to pause
+        assert "- Impact: Sign-in fails for all tenants" in composer.query_one("#message-text", TextArea).text
+        assert desk.get(p0.number).impact == "No tenant can sign in"
+        assert impact.has_class("-edited")
+
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert desk.get(p0.number).impact == "Sign-in fails for all tenants"
+        assert desk.timeline(p0.number)[-1].kind == "field_edited"
+        assert "Impact saved to INC-1." in text_of(app, "#result")
+        assert not impact.has_class("-edited")
+
+        composer.query_one("#field-timestamp", Input).focus()
+        await pilot.pause()
+        assert "Save field" not in footer_text(app)  # a per-message field has nothing to save to
+        composer.query_one("#field-assigned", Input).focus()
+        await pilot.pause()
+        assert "Save field" in footer_text(app)
+
+
+async def test_the_text_edited_by_hand_is_what_is_sent(desk, clock, db_path, p0):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        area = composer.query_one("#message-text", TextArea)
+        assert app.screen.focused is area
+        await pilot.press("enter", *"- Bridge: #inc-login")
+        await pilot.pause()
+        assert "edited by hand" in text_of(app, "#message-state")
+
+        await send(pilot)
+        assert app.clipboard == INITIAL + "\n- Bridge: #inc-login"
+        assert messages(desk, p0.number)[-1]["text"] == INITIAL + "\n- Bridge: #inc-login"
+
+        await pilot.press("ctrl+r")  # back to the template's text
+        await pilot.pause()
+        assert area.text == INITIAL
+
+
+async def test_closing_with_unsent_hand_edits_asks_first(desk, clock, db_path, p0):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_composer(pilot)
+        await pilot.press(*" (update)", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposerScreen)
+        assert "press escape again to discard" in text_of(app, "#result")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposerScreen)
+
+
+async def test_a_broken_template_shows_file_and_line_and_the_desk_keeps_working(desk, clock, db_path, p0, tmp_path):
+    mine = tmp_path / "templates"
+    mine.mkdir()
+    broken = mine / "initial.j2"
+    broken.write_text("[{{ severity }}] Service Issue: {{ service }}\n- Impact: {{ impact }\n", encoding="utf-8")
+    app = make_app(desk, clock, db_path, template_dirs=(mine,))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_composer(pilot)
+        problem = text_of(app, "#problem")
+        assert f"{broken}:2" in problem
+        assert "syntax error" in problem
+        assert not app.screen.query_one("#message-text", TextArea).display
+
+        await send(pilot)
+        assert "Not sent: syntax error" in text_of(app, "#result")
+        assert messages(desk, p0.number) == []
+        assert app.clipboard == ""
+
+        await pilot.press("ctrl+t")  # the shipped Update still works
+        await pilot.pause()
+        assert app.screen.template_name == "update"
+
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("a")  # and so does the rest of the desk
+        await pilot.pause()
+        assert desk.get(p0.number).acknowledged_at is not None
+
+
+@dataclass
+class Chat:
+    url: str = ""
+    status: int = 200
+    received: list[dict] = field(default_factory=list)
+
+
+@pytest.fixture
+def chat() -> Iterator[Chat]:
+    state = Chat()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            state.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = b"ok" if state.status == 200 else b"invalid_token"
+            self.send_response(state.status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    state.url = f"http://127.0.0.1:{server.server_port}/hooks/abc"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+async def test_posting_to_the_chat_webhook(desk, clock, db_path, p0, chat):
+    app = make_app(desk, clock, db_path, settings={"chat": {"webhook_url": chat.url, "timeout_seconds": 5}})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_composer(pilot)
+        chat.status = 403
+        await send(pilot, "ctrl+g")
+        assert "refused the message: HTTP 403: invalid_token" in text_of(app, "#result")
+        assert "Nothing was recorded" in text_of(app, "#result")
+        assert messages(desk, p0.number) == []
+
+        chat.status = 200
+        await send(pilot, "ctrl+g")
+        assert chat.received[-1] == {"text": INITIAL}
+        assert "Posted to chat" in text_of(app, "#result")
+        assert messages(desk, p0.number) == [{"template": "initial", "via": "webhook", "text": INITIAL}]
+        assert desk.deadlines(desk.get(p0.number)).get("stakeholders").state is State.MET
+
+
+async def test_posting_without_a_webhook_says_how_to_configure_one(desk, clock, db_path, p0):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_composer(pilot)
+        await send(pilot, "ctrl+g")
+        assert "No chat webhook configured" in text_of(app, "#result")
+        assert messages(desk, p0.number) == []
+
+
+async def test_saving_the_message_to_a_file(desk, clock, db_path, p0):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_composer(pilot)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        path = Path(app.screen.query_one("#save-path", Input).value)
+        assert path == Path.home() / "INC-1-initial-20261127-0306.txt"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert path.read_text(encoding="utf-8") == INITIAL + "\n"
+        assert f"Saved to {path}." in text_of(app, "#result")
+
+
+async def test_resolving_offers_the_resolution_message(desk, clock, db_path, p0):
+    desk.acknowledge(p0.number)
+    desk.edit(p0.number, "root_cause", "JWKS cache expired")
+    desk.edit(p0.number, "resolution", "Refreshed the cache")
+    desk.edit(p0.number, "prevention", "Alert on cache age")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("enter")  # the resolve form, already filled in
+        await pilot.pause()
+        assert desk.get(p0.number).resolved_at is not None
+        await pilot.press("y")  # "Send the Resolution message?"
+        await pilot.pause()
+        composer = app.screen
+        assert isinstance(composer, ComposerScreen)
+        assert composer.template_name == "resolution"
+        assert composer.query_one("#message-text", TextArea).text == (
+            "[P0] Service Issue: identity\n"
+            "- Status: Resolved\n"
+            "- Root Cause: JWKS cache expired\n"
+            "- Resolution: Refreshed the cache\n"
+            "- Prevention: Alert on cache age"
+        )
