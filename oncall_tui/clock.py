@@ -65,8 +65,26 @@ def parse_instant(text: str, *, default_tz: timezone | None = None) -> datetime:
             f"not an ISO-8601 time: {text!r} (try 2026-11-27T03:12:00Z or 2026-11-27 03:12+01:00)"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=default_tz) if default_tz else moment.astimezone()
+        if default_tz is not None:
+            moment = moment.replace(tzinfo=default_tz)
+        else:
+            moment = _local_unambiguous(moment, text)
     return moment.astimezone(UTC)
+
+
+def _local_unambiguous(naive: datetime, text: str) -> datetime:
+    """`naive` in the machine's zone, refusing the wall-clock times a DST change skips or repeats:
+    guessing there would put an incident's start an hour off, and every clock with it."""
+    a, b = (naive.replace(fold=f).astimezone() for f in (0, 1))
+    if a.utcoffset() != b.utcoffset():
+        if a.replace(tzinfo=None) != naive:
+            raise ValueError(
+                f"{text!r} does not exist in your time zone (the clocks skipped it); add an offset, e.g. {a:%z}"
+            )
+        raise ValueError(
+            f"{text!r} happens twice in your time zone (the clocks went back); add an offset: {a:%z} or {b:%z}"
+        )
+    return a
 
 
 def iso(moment: datetime | None) -> str | None:

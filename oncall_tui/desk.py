@@ -9,6 +9,7 @@ through here; nothing else writes to the file.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -35,10 +36,30 @@ class NotFound(ActionRefused):
     pass
 
 
+# Characters a terminal acts on instead of showing. C0 and C1 controls: ESC, and the 8-bit CSI
+# (U+009B) that some terminals also honour, start escape sequences that would repaint the board
+# later. Bidirectional overrides make a line read differently from what is stored (Trojan Source).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _shown(ch: str, keep: str) -> str:
+    if ch in keep:
+        return ch
+    category = unicodedata.category(ch)
+    if category == "Cc" or ch in _BIDI_CONTROLS:
+        return ""
+    if category == "Cs":  # a byte that was not UTF-8 on the command line: SQLite cannot store it
+        return "\ufffd"
+    return ch
+
+
 def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LENGTH) -> str:
     """Strip control characters (a pasted escape sequence must not repaint the terminal later)."""
+    raw = str(value)
+    if len(raw) > 4 * limit:  # refuse a runaway paste before walking megabytes of it
+        raise ActionRefused(f"text is too long ({len(raw):,} characters; at most {limit:,})")
     keep = "\n\t" if multiline else ""
-    text = "".join(ch for ch in str(value) if ch >= " " or ch in keep).replace("\x7f", "")
+    text = "".join(_shown(ch, keep) for ch in raw)
     if not multiline:
         text = " ".join(text.split())
     text = text.strip()
@@ -56,7 +77,8 @@ class Desk:
         self.store = store
         self.policy = policy
         self.clock = clock or SystemClock()
-        self.actor = actor or current_actor()
+        # The actor comes from $ONCALL_TUI_USER or the login name and is shown on every timeline line.
+        self.actor = clean_text((actor or current_actor())[:200], multiline=False) or "unknown"
 
     @classmethod
     def open(

@@ -10,6 +10,8 @@ and a timeline that forgets an acknowledgement is worse than a few milliseconds 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -17,7 +19,8 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -27,6 +30,17 @@ from .model import Event, Incident, Severity, Status
 APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
+
+
+def busy_timeout_ms() -> int:
+    """How long an action waits for another desk's transaction before giving up.
+
+    $ONCALL_TUI_BUSY_TIMEOUT_MS overrides the default, so a test of a locked file (or a user on a
+    slow network filesystem) need not live with 5 s.
+    """
+    raw = os.environ.get("ONCALL_TUI_BUSY_TIMEOUT_MS", "").strip()
+    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+
 
 INCIDENT_TIME_FIELDS = (
     "started_at",
@@ -152,12 +166,32 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1]
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reads(method: Callable[P, R]) -> Callable[P, R]:
+    """A read that meets a damaged or vanished file raises StoreError with a clear message, so the
+    board can show it instead of crashing mid-outage."""
+
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if not is_file_error(exc):
+                raise
+            raise StoreError(describe_db_error(args[0].info.path, exc)) from None  # type: ignore[attr-defined]
+
+    return functools.wraps(method)(wrapper)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenInfo:
     path: Path
     readonly: bool
     created: bool
     migrated_from: int
+    why_readonly: str = ""  # set when the file was opened read-only because it cannot be written
 
 
 class Store:
@@ -181,26 +215,28 @@ class Store:
                 raise StoreError(f"{path}: no such desk database")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
+            except FileExistsError:  # mkdir's own words ("File exists") would not say what is wrong
+                raise StoreError(f"cannot create {path}: {path.parent} is a file, not a folder") from None
             except OSError as exc:
                 raise StoreError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
             if not os.access(path.parent, os.W_OK):
                 raise StoreError(f"cannot create {path}: {path.parent} is not writable")
-        elif not readonly and not _writable(path):
+        why = ""
+        if exists and not readonly and not _writable(path):
             readonly = True
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+            why = "the file or its folder is not writable"
         try:
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {path}: {exc}") from None
-        try:
-            info = _prepare(conn, path, readonly=readonly, created=not exists)
-        except StoreError:
-            conn.close()
-            raise
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StoreError(_describe_db_error(path, exc)) from None
+            conn, info = _connect(path, readonly=readonly, created=not exists, immutable=False)
+        except sqlite3.OperationalError as exc:
+            # A WAL file opened read-only needs its -shm beside it; in a read-only folder with no
+            # desk running (no -wal, so everything is in the main file) SQLite can still read it
+            # as immutable. Another desk cannot be writing it: it could not create its -wal there.
+            if not (readonly and _code(exc) == sqlite3.SQLITE_CANTOPEN and not _sidecar(path, "-wal").exists()
+                    and not os.access(path.parent, os.W_OK)):
+                raise StoreError(describe_db_error(path, exc)) from None
+            conn, info = _connect(path, readonly=True, created=False, immutable=True)
+        if why:
+            info = dataclasses.replace(info, why_readonly=why)
         return cls(conn, info)
 
     def close(self) -> None:
@@ -212,6 +248,7 @@ class Store:
 
     # --- change detection -------------------------------------------------------------------------
 
+    @_reads
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file: one cheap pragma, no table scan."""
         return self.conn.execute("PRAGMA data_version").fetchone()[0]
@@ -223,27 +260,37 @@ class Store:
         """One IMMEDIATE transaction: takes the write lock up front so read-check-write is atomic
         across processes, waiting up to the busy timeout for another desk to finish."""
         if self.readonly:
-            raise ReadOnlyError(f"{self.info.path} is open read-only; changes are not possible")
+            why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
+            raise ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(_describe_db_error(self.info.path, exc)) from None
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
         try:
             yield self.conn
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback()
+            # A damaged page, a full disk or an I/O error met halfway through an action is about the
+            # file, not the action: say so in the user's terms instead of crashing the desk.
+            if isinstance(exc, sqlite3.DatabaseError) and is_file_error(exc):
+                raise StoreError(describe_db_error(self.info.path, exc)) from None
             raise
         else:
             try:
                 self.conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise StoreError(_describe_db_error(self.info.path, exc)) from None
+                self._rollback()
+                raise StoreError(describe_db_error(self.info.path, exc)) from None
+
+    def _rollback(self) -> None:
+        # On a damaged file ROLLBACK can fail too; the original error is the one worth reporting.
+        with contextlib.suppress(sqlite3.Error):
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
 
     # --- reads ----------------------------------------------------------------------------------
 
+    @_reads
     def incident_row(self, number: int) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM incidents WHERE number = ?", [number]))
         return rows[0] if rows else None
@@ -252,6 +299,7 @@ class Store:
         row = self.incident_row(number)
         return row_to_incident(row) if row else None
 
+    @_reads
     def incidents(self, *, include_closed: bool = False, where: str = "", params: list | None = None) -> list[Incident]:
         clauses = [] if include_closed else ["status != 'closed'"]
         if where:
@@ -262,12 +310,14 @@ class Store:
         sql += " ORDER BY number"
         return [row_to_incident(r) for r in self.db.query(sql, params or [])]
 
+    @_reads
     def events(self, number: int) -> list[Event]:
         return [
             row_to_event(r)
             for r in self.db.query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])
         ]
 
+    @_reads
     def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:
         marks = ",".join("?" * len(kinds))
         rows = list(
@@ -278,6 +328,7 @@ class Store:
         )
         return row_to_event(rows[0]) if rows else None
 
+    @_reads
     def next_number(self) -> int:
         return (self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]) + 1
 
@@ -310,22 +361,74 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
-def _describe_db_error(path: Path, exc: sqlite3.DatabaseError) -> str:
+def _sidecar(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _connect(path: Path, *, readonly: bool, created: bool, immutable: bool) -> tuple[sqlite3.Connection, OpenInfo]:
+    uri = f"file:{quote(str(path))}"  # quoted: a '?' or '#' in a folder name must not end the path
+    if readonly:
+        uri += "?mode=ro&immutable=1" if immutable else "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_ms() / 1000,
+                               check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    try:
+        return conn, _prepare(conn, path, readonly=readonly, created=created)
+    except StoreError:
+        conn.close()
+        raise
+    except sqlite3.OperationalError:
+        conn.close()
+        raise  # Store.open may retry it
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(describe_db_error(path, exc)) from None
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # primary code, without the extension
+
+
+# Primary result codes that describe the file or the machine rather than a bug in a statement.
+_FILE_ERRORS = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_CORRUPT,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_NOTADB,
+    sqlite3.SQLITE_PERM,
+}
+
+
+def is_file_error(exc: sqlite3.Error) -> bool:
+    return _code(exc) in _FILE_ERRORS
+
+
+def describe_db_error(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """One line for the user about what is wrong with the file (never a traceback)."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return (
-            f"{path} is locked by another process for more than {BUSY_TIMEOUT_MS // 1000} s; "
-            "nothing was written, try again"
-        )
+        ms = busy_timeout_ms()
+        waited = f"{ms // 1000} s" if ms % 1000 == 0 else f"{ms / 1000:g} s"
+        return f"{path} is locked by another process for more than {waited}; nothing was written, try again"
+    if "disk is full" in text:
+        return f"{path}: the disk is full; nothing was written — free some space and try again"
     if "not a database" in text or "malformed" in text or "disk image" in text:
         return f"{path} is damaged or not an SQLite database ({text}); it was left untouched"
     if "readonly" in text or "read-only" in text:
         return f"{path} is read-only ({text})"
+    if "unable to open" in text:
+        return f"{path} cannot be opened ({text}): check the file and its folder exist and are readable"
     return f"{path}: {text}"
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, *, readonly: bool, created: bool) -> OpenInfo:
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]

@@ -24,7 +24,17 @@ _SEPARATOR = 0xFF
 
 
 class AlertPayloadError(ValueError):
-    """A payload that is not what Alertmanager sends; the message says what it is instead."""
+    """A payload that is not what Alertmanager sends; the message says what it is instead.
+
+    The message quotes keys and names from the payload, and it lands on stderr and in the board's
+    notifications: control characters are shown escaped so a hostile payload cannot repaint the
+    terminal or break the one-line rule.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in message)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,140 @@
+"""verify and backup: prove the timeline was not altered, and copy the desk while it runs."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from ..store import Store, StoreError, describe_db_error
+from ..verify import Report, verify_store
+
+# 0: every chain holds; 1: the file could not be checked (the usual one-line error);
+# 3: the file was read and something in it does not hold. Scripts and cron can tell these apart.
+EXIT_BROKEN = 3
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="check that no timeline event was edited, removed or reordered",
+        description=(
+            "Walk every incident's hash chain and SQLite's own integrity check, read-only. Reports the "
+            "first event that was edited, removed or reordered in each incident. Exit status: 0 when "
+            f"everything holds, {EXIT_BROKEN} when something does not, 1 when the file cannot be read."
+        ),
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON (every chain with its head hash)")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every incident's chain, not just broken ones")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the desk database to FILE while desks keep running, and check the copy",
+        description=(
+            "Copy the desk with SQLite's online backup API: one consistent snapshot, taken without "
+            "stopping desks that are writing. The copy is checked (integrity and every hash chain) "
+            "before it takes FILE's name, so FILE is never a half-written backup. To restore, open it "
+            "with --db FILE, or copy it over the desk file while no desk is running."
+        ),
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.set_defaults(func=cmd_backup)
+
+
+def _source(args: argparse.Namespace) -> Store:
+    from ..cli import db_path
+
+    # Read-only: checking or copying the evidence must never change it (nor migrate it).
+    return Store.open(db_path(args), readonly=True)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    store = _source(args)
+    try:
+        report = verify_store(store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"database": str(store.info.path), **report.as_dict()}, indent=2))
+    else:
+        print("\n".join(report.lines(every_chain=args.verbose)))
+    return 0 if report.ok else EXIT_BROKEN
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from ..cli import CliError
+
+    dest: Path = args.file.expanduser()
+    store = _source(args)
+    try:
+        source = store.info.path
+        if dest.exists() and dest.resolve() == source.resolve():
+            raise CliError("the backup must go to another file than the desk itself")
+        if dest.is_dir():
+            raise CliError(f"{dest} is a directory; name the backup file, e.g. {dest / 'desk-backup.db'}")
+        if dest.exists() and not args.force:
+            raise CliError(f"{dest} already exists; pass --force to replace it")
+        if not dest.parent.is_dir():
+            raise CliError(f"{dest.parent}: no such folder")
+        partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+        try:
+            _copy(store, partial)
+            report = _check_copy(partial)
+            os.replace(partial, dest)
+            _fsync_dir(dest.parent)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+    finally:
+        store.close()
+    size = dest.stat().st_size
+    print(f"backed up {source} to {dest}: {len(report.chains):,} incidents, {report.events:,} events, {size / 1024:,.0f} KiB")
+    print(("OK: " if report.ok else "FAILED: ") + "copy checked — file integrity ok, " + report.summary(name_first=False))
+    return 0 if report.ok else EXIT_BROKEN
+
+
+def _copy(store: Store, partial: Path) -> None:
+    """One backup step over all pages: a single read snapshot, which in WAL mode does not block the
+    desks writing meanwhile (a multi-step backup would restart whenever one of them commits)."""
+    try:
+        target = sqlite3.connect(partial, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot create {partial.parent / partial.name}: {exc}") from None
+    try:
+        store.conn.backup(target)
+        # A self-contained single file: no -wal beside it to forget when it is moved or mailed.
+        target.execute("PRAGMA journal_mode = DELETE")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(describe_db_error(partial, exc)) from None
+    finally:
+        target.close()
+    with open(partial, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _check_copy(partial: Path) -> Report:
+    copy = Store.open(partial, readonly=True)
+    try:
+        report = verify_store(copy)
+    finally:
+        copy.close()
+    if not report.file_ok:
+        raise StoreError(f"the copy failed SQLite's integrity check ({report.integrity[0]}); no backup was written")
+    return report
+
+
+def _fsync_dir(folder: Path) -> None:
+    # The rename is only durable once the folder's entry is on disk.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
