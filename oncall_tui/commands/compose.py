@@ -9,7 +9,6 @@ import sys
 from ..config import options_from_args
 from ..model import parse_id
 from ..templates import KNOWN_FIELDS, TemplateLibrary, TemplateProblem, compose, format_when, suggest_template
-from ..webhook import post_message, webhook_settings
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -52,6 +51,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_compose(args) -> int:
+    from ..webhook import post_message, webhook_settings  # httpx only when a command needs it
+
     from ..cli import EXIT_USAGE, CliError, open_desk
 
     options = options_from_args(args)

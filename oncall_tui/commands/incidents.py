@@ -10,6 +10,7 @@ from ..clock import format_duration, format_local, parse_instant
 from ..deadlines import State
 from ..export_json import deadlines_dict, event_dict, incident_dict
 from ..model import EDITABLE_FIELDS, Severity, Status, parse_id
+from .runbooks import resolve_symptom
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -78,7 +79,7 @@ def cmd_declare(args) -> int:
         impact=args.impact,
         channel=args.channel,
         assignee=args.assignee,
-        symptom=args.symptom,
+        symptom=resolve_symptom(args, args.title, args.services),
         started_at=started,
     )
     print(json.dumps(incident_dict(inc), indent=2) if args.json else inc.id)

@@ -1,0 +1,318 @@
+"""The runbook library: every runbook, searchable, readable, and editable in $EDITOR.
+
+The runbook's own follow-up step is "update runbooks with new information"; this screen is where
+that happens. A shipped runbook is never edited in place (the package may be read-only, and an
+upgrade would overwrite it): it is first copied into the user's runbook directory, and the copy,
+which has the same id, replaces it from then on. Files that could not be used are listed with the
+reason, so a typo in a runbook is found here rather than at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..runbooks import Runbook, RunbookLibrary, readable_markdown
+
+
+class RunbookSearch(Vertical):
+    """A search box over a list of runbooks; Enter on either picks the highlighted one."""
+
+    DEFAULT_CSS = """
+    RunbookSearch { height: 1fr; }
+    RunbookSearch Input { margin-bottom: 1; }
+    RunbookSearch OptionList {
+        height: 1fr; border: none; padding: 0; background: transparent;
+        text-wrap: nowrap; text-overflow: ellipsis;
+        &:focus { border: none; }
+    }
+    """
+    BINDINGS = [
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
+    ]
+
+    class Chosen(Message):
+        def __init__(self, runbook_id: str) -> None:
+            super().__init__()
+            self.runbook_id = runbook_id
+
+    class Highlighted(Message):
+        def __init__(self, runbook_id: str | None) -> None:
+            super().__init__()
+            self.runbook_id = runbook_id
+
+    def __init__(
+        self,
+        library: RunbookLibrary,
+        *,
+        first: list[str] | None = None,
+        notes: dict[str, str] | None = None,
+        current: str = "",
+        include_process: bool = True,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.library = library
+        self.first = first or []
+        self.notes = notes or {}
+        self.current = current
+        self.include_process = include_process
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="search runbooks", id="runbook-query")
+        yield OptionList(id="runbook-hits")
+
+    def on_mount(self) -> None:
+        self.refill()
+
+    @property
+    def query_text(self) -> str:
+        return self.query_one("#runbook-query", Input).value
+
+    @property
+    def highlighted_id(self) -> str | None:
+        option = self.query_one("#runbook-hits", OptionList).highlighted_option
+        return option.id if option is not None and option.id and not option.disabled else None
+
+    def refill(self, keep: str | None = None) -> None:
+        """Fill the list for the current query, keeping `keep` (or the highlighted runbook) selected."""
+        keep = keep or self.highlighted_id
+        hits = [h for h in self.library.search(self.query_text) if self.include_process or not h.runbook.is_process]
+        if not self.query_text.strip():
+            rank = {rid: i for i, rid in enumerate(self.first)}
+            hits.sort(key=lambda h: rank.get(h.runbook.id, len(rank)))
+        options = [Option(self._prompt(h.runbook, h.excerpt), id=h.runbook.id) for h in hits]
+        hits_list = self.query_one("#runbook-hits", OptionList)
+        hits_list.set_options(options)
+        ids = [h.runbook.id for h in hits]
+        if ids:
+            hits_list.highlighted = ids.index(keep) if keep in ids else 0
+        else:
+            self.post_message(self.Highlighted(None))
+
+    def _prompt(self, rb: Runbook, excerpt: str) -> Content:
+        line = Content.styled(rb.title, "bold")
+        if rb.id == self.current:
+            line += Content.styled(" (current)", "$text-success")
+        meta = f"v{rb.version} · {rb.step_count} steps"
+        if not self.library.is_shipped(rb):
+            meta += " · yours"
+        if rb.is_process:
+            meta += " · every incident"
+        elif excerpt:
+            meta += f" · {excerpt}"
+        line += Content.styled(f"\n{meta}", "$text-muted")
+        note = self.notes.get(rb.id)
+        if note:
+            line += Content.styled(f"\nsuggested: {note}", "$text-warning")
+        return line
+
+    @on(Input.Changed, "#runbook-query")
+    def _query_changed(self) -> None:
+        self.refill()
+
+    @on(Input.Submitted, "#runbook-query")
+    def _submitted(self) -> None:
+        if (rid := self.highlighted_id) is not None:
+            self.post_message(self.Chosen(rid))
+
+    @on(OptionList.OptionSelected, "#runbook-hits")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id and not event.option.disabled:
+            self.post_message(self.Chosen(event.option.id))
+
+    @on(OptionList.OptionHighlighted, "#runbook-hits")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Highlighted(event.option.id))
+
+    def action_move(self, step: int) -> None:
+        hits = self.query_one("#runbook-hits", OptionList)
+        if step > 0:
+            hits.action_cursor_down()
+        else:
+            hits.action_cursor_up()
+
+
+def _matched_by(rb: Runbook) -> str:
+    """What makes an incident pick this runbook, for the author who wonders why it did (or not)."""
+    rules = rb.match
+    lines = [
+        f"- {label}: " + ", ".join(f"`{v}`" for v in values)
+        for label, values in (("services", rules.services), ("alert names", rules.alertnames), ("keywords", rules.keywords))
+        if values
+    ]
+    lines += [f"- label `{key}`: " + ", ".join(f"`{v}`" for v in values) for key, values in rules.labels.items()]
+    if rb.is_process:
+        return "\n\n---\n\n*Applies to every incident.*\n"
+    if not lines:
+        return "\n\n---\n\n*Matches no incident by itself: choose it with r.*\n"
+    return "\n\n---\n\n**Matched by**\n\n" + "\n".join(lines) + "\n"
+
+
+class RunbookLibraryScreen(Screen):
+    """All runbooks: search on the left, the highlighted one read-only on the right."""
+
+    DEFAULT_CSS = """
+    RunbookLibraryScreen #library-body { height: 1fr; }
+    RunbookLibraryScreen #library-list { padding: 0 1; }
+    RunbookLibraryScreen #library-view { width: 3fr; border-left: vkey $foreground 20%; padding: 0 1; }
+    RunbookLibraryScreen #library-meta { color: $text-muted; height: auto; }
+    RunbookLibraryScreen #library-title { text-style: bold; height: 1; padding: 0 1; background: $panel; }
+    RunbookLibraryScreen #library-left { width: 2fr; min-width: 30; max-width: 56; }
+    RunbookLibraryScreen #library-problems { height: auto; max-height: 40%; color: $text-warning; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="library.close"),
+        Binding("e", "edit", "Edit in $EDITOR", tooltip="Open the runbook file in your editor; reloaded on return",
+                id="library.edit"),
+        Binding("ctrl+r", "reload", "Reload", tooltip="Read the runbook files again", id="library.reload"),
+        Binding("slash", "search", "Search", id="library.search"),
+        Binding("tab", "focus_next", "Next", show=False),
+    ]
+
+    def __init__(self, library: RunbookLibrary, *, runbook_id: str | None = None) -> None:
+        super().__init__()
+        self.library = library
+        self.start_id = runbook_id
+        self.shown: Runbook | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title(), id="library-title")
+        with Horizontal(id="library-body"):
+            with Vertical(id="library-left"):
+                yield RunbookSearch(self.library, id="library-list")
+                yield Static("", id="library-problems")
+            with VerticalScroll(id="library-view"):
+                yield Static("", id="library-meta")
+                yield Markdown("", id="library-markdown")
+        yield Footer()
+
+    def _title(self) -> str:
+        count = len(self.library)
+        broken = sum(1 for p in self.library.problems if p.skipped)
+        text = f"Runbook library — {count} runbook{'s' * (count != 1)}"
+        if broken:
+            text += f", {broken} file{'s' * (broken != 1)} skipped (see below the list)"
+        return text
+
+    def _problems(self) -> Content:
+        return Content("\n").join(
+            Content.assemble(("⚠ ", "bold"), (p.path.name, "bold"), f": {p.message}" + ("" if p.skipped else " (loaded)"))
+            for p in self.library.problems
+        )
+
+    def on_mount(self) -> None:
+        self.query_one("#library-problems", Static).update(self._problems())
+        search = self.query_one(RunbookSearch)
+        search.refill(keep=self.start_id)
+        # Focus on the list, so single keys (e to edit) act; / goes to the search box.
+        self.query_one("#runbook-hits", OptionList).focus()
+
+    @on(RunbookSearch.Highlighted)
+    def _highlighted(self, event: RunbookSearch.Highlighted) -> None:
+        self.show_runbook(self.library.get(event.runbook_id) if event.runbook_id else None)
+
+    @on(RunbookSearch.Chosen)
+    def _chosen(self, event: RunbookSearch.Chosen) -> None:
+        # Enter in the search box goes to the list; Enter on the list goes to the text, to scroll it.
+        hits = self.query_one("#runbook-hits", OptionList)
+        (self.query_one("#library-view") if hits.has_focus else hits).focus()
+
+    def show_runbook(self, rb: Runbook | None) -> None:
+        if rb is self.shown and rb is not None:
+            return
+        self.shown = rb
+        meta = self.query_one("#library-meta", Static)
+        view = self.query_one("#library-markdown", Markdown)
+        if rb is None:
+            meta.update("No runbook matches the search.")
+            view.update("")
+            return
+        where = "shipped (e edits your own copy)" if self.library.is_shipped(rb) else str(rb.path)
+        meta.update(f"{rb.id} · version {rb.version} · {rb.step_count} steps · {where}")
+        view.update(readable_markdown(rb) + _matched_by(rb))
+        self.query_one("#library-view", VerticalScroll).scroll_home(animate=False)
+
+    # --- actions ---
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+    def action_search(self) -> None:
+        self.query_one("#runbook-query", Input).focus()
+
+    def action_reload(self) -> None:
+        self._reloaded(self.library.reload(), quiet=False)
+
+    def action_edit(self) -> None:
+        rb = self.shown
+        if rb is None:
+            return
+        try:
+            path = self.editable_path(rb)
+        except OSError as exc:
+            self.notify(f"Could not copy {rb.path.name} to {self.library.edit_dir}: {exc.strerror or exc}",
+                        title="Not edited", severity="error")
+            return
+        command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi") + [str(path)]
+        try:
+            with self.app.suspend():
+                finished = subprocess.run(command, check=False)
+        except SuspendNotSupported:
+            self.notify(f"This terminal cannot hand over to an editor; edit {path} and press ctrl+r.",
+                        title="Not edited", severity="warning")
+            return
+        except OSError as exc:
+            self.notify(f"Could not start {command[0]!r} ({exc.strerror or exc}); set $EDITOR.",
+                        title="Not edited", severity="error")
+            return
+        if finished.returncode != 0:
+            self.notify(f"{command[0]} exited with status {finished.returncode}", severity="warning")
+        self.shown = None  # the file may have changed: show it again whatever reload says
+        self._reloaded(self.library.reload(), quiet=True, path=path)
+
+    def editable_path(self, rb: Runbook) -> Path:
+        """The file to edit for `rb`: the user's own copy, made now for a shipped runbook."""
+        if not self.library.is_shipped(rb):
+            return rb.path
+        target = self.library.edit_dir / rb.path.name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(rb.path, target)
+            self.notify(f"Editing your copy, {target}; it replaces the shipped runbook from now on.",
+                        title=rb.title)
+        return target
+
+    def _reloaded(self, changed: bool, *, quiet: bool, path: Path | None = None) -> None:
+        search = self.query_one(RunbookSearch)
+        current = self.shown.id if self.shown else search.highlighted_id
+        self.shown = None
+        self.query_one("#library-title", Static).update(self._title())
+        self.query_one("#library-problems", Static).update(self._problems())
+        search.refill(keep=current)
+        for problem in self.library.problems:
+            if path is None or problem.path == path:
+                self.notify(problem.message, title=f"{problem.path.name}", severity="error" if problem.skipped else "warning",
+                            timeout=10)
+        if changed:
+            refresh = getattr(self.app, "refresh_incidents", None)
+            if refresh is not None:
+                refresh()  # the incident panes show the new text and version
+        if not quiet:
+            self.notify("Runbooks reloaded" if changed else "No runbook files changed")
