@@ -50,7 +50,8 @@ def test_backups_taken_while_a_desk_writes_are_whole_and_verified(tmp_path, run_
         assert taken and all(final[seq] == digest for seq, digest in taken.items())
         assert sorted(taken) == list(range(1, len(taken) + 1))
     assert sizes == sorted(sizes) and sizes[-1] > sizes[0], sizes  # the desk really was writing meanwhile
-    assert len(final) > sizes[-1]
+    # Under load the writer may not commit again between the last copy and the kill.
+    assert len(final) >= sizes[-1]
 
 
 def test_a_backup_opens_as_a_desk(desk: Desk, db_path, tmp_path, run_cli):
