@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,12 +21,17 @@ from .desk import Desk
 from .lifecycle import ActionRefused
 from .paths import default_db_path, demo_db_path
 from .policy import PolicyError, load_policy
-from .store import StoreError
+from .store import StoreError, describe_db_error, is_file_error
 
 # Each module has `register(subparsers, common)`; its subcommands set `func(args) -> int`.
 COMMAND_MODULES = (
     "oncall_tui.commands.incidents",
+    "oncall_tui.commands.runbooks",
     "oncall_tui.commands.demo",
+    "oncall_tui.commands.compose",
+    "oncall_tui.commands.integrity",
+    "oncall_tui.commands.followup",
+    "oncall_tui.commands.alerts",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -62,10 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="oncall-tui",
         parents=[common],
+        # Broken by hand: the raw formatter (kept for the epilog's examples) does not wrap.
         description=(
-            "The on-call desk in a terminal. Run with no command to open the live board: every open "
-            "incident, the clocks running out, the runbook for what is broken, and a status update "
-            "ready to paste. The commands below do the same things from one line of shell."
+            "The on-call desk in a terminal. Run with no command to open the live board:\n"
+            "every open incident, the clocks running out, the runbook for what is broken,\n"
+            "and a status update ready to paste. The commands below do the same things from\n"
+            "one line of shell."
         ),
         epilog=(
             "examples:\n"
@@ -115,6 +124,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         _fail(str(exc))
         return exc.status
+    except BrokenPipeError:
+        # `oncall-tui show INC-1 | head`: the reader left; stay quiet like other Unix tools, and
+        # point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except sqlite3.DatabaseError as exc:
+        # A command reading the file directly (not through Store) met a damaged or locked file.
+        if not is_file_error(exc):
+            raise
+        _fail(describe_db_error(db_path(args), exc))
+        return EXIT_ERROR
     except (ActionRefused, StoreError, PolicyError, ValueError, OSError) as exc:
         _fail(str(exc))
         return EXIT_ERROR

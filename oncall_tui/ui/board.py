@@ -1,0 +1,511 @@
+"""The board: every open incident on one line, most urgent first, with a live countdown.
+
+A Line-API widget rather than a DataTable: a table whose cells change every second repaints every
+visible row (a stock DataTable takes ~180 ms a tick with 200 rows on screen). Here a tick repaints
+only the lines on screen whose countdown or age text changed, and only those two columns; the rest
+of each line comes from a cache keyed by the incident's version. Only rows on screen are formatted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..model import Incident, Status
+from ..policy import Policy
+from .board_model import BoardModel, BoardRow, Tone
+from .filtering import BoardFilter
+
+STATUS_SHORT = {
+    Status.TRIGGERED: "trig",
+    Status.ACKNOWLEDGED: "ack'd",
+    Status.INVESTIGATING: "invest",
+    Status.MITIGATED: "mitig",
+    Status.RESOLVED: "resolv",
+    Status.CLOSED: "closed",
+}
+
+WIDE = 110  # from this width the board spells statuses and escalation levels out
+_TONE_STYLE = {Tone.BREACHED: "breached", Tone.WARNING: "warning", Tone.NONE: "muted", Tone.CALM: "base",
+               Tone.DONE: "base"}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    title: str
+    width: int
+
+
+def columns_for(width: int) -> list[Column]:
+    """Column layout for a board `width` cells wide; the title takes what is left.
+
+    The escalation level is spelled out only on very wide boards: elsewhere `L2` says the same and
+    the detail pane names the level and whom to call.
+    """
+    if width >= WIDE:
+        esc = Column("esc", "ESCALATION", 14) if width >= 150 else Column("esc", "ESC", 3)
+        fixed = [
+            Column("id", "ID", 8),
+            Column("sev", "SEV", 3),
+            Column("status", "STATUS", 13),
+            Column("next", "NEXT DEADLINE", 23),
+            Column("age", "AGE", 5),
+            esc,
+            Column("runbook", "STEPS", 5),
+            Column("title", "TITLE", 0),
+            Column("services", "SERVICES", 14),
+            Column("assignee", "ASSIGNEE", 10),
+        ]
+    elif width >= 60:
+        fixed = [
+            Column("id", "ID", 8),
+            Column("sev", "SEV", 3),
+            Column("status", "STATUS", 6),
+            Column("next", "NEXT DEADLINE", 23),
+            Column("age", "AGE", 5),
+            Column("esc", "ES", 2),
+            Column("title", "TITLE", 0),
+        ]
+    else:
+        fixed = [Column("id", "ID", 8), Column("sev", "SEV", 3), Column("next", "NEXT DEADLINE", 23), Column("title", "TITLE", 0)]
+    used = 1 + sum(c.width for c in fixed) + (len(fixed) - 1)
+    return [Column(c.key, c.title, max(5, width - used)) if c.key == "title" else c for c in fixed]
+
+
+def fit(text: str, width: int) -> str:
+    """Pad or cut `text` to exactly `width` cells, marking a cut with an ellipsis."""
+    if text.isascii():
+        if len(text) <= width:
+            return text.ljust(width)
+        return text[: width - 1] + "…" if width > 1 else text[:width]
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
+
+
+class IncidentBoard(ScrollView, can_focus=True):
+    """Incidents, one per line, sorted by urgency; the cursor row is the selected incident."""
+
+    DEFAULT_CSS = """
+    IncidentBoard {
+        background: $surface;
+        overflow-x: hidden;
+        & > .board--header { background: $panel; color: $foreground; text-style: bold; }
+        & > .board--cursor { background: $block-cursor-blurred-background; }
+        &:focus > .board--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: bold;
+        }
+        & > .board--p0 { color: $text-error; text-style: bold; }
+        & > .board--p1 { color: $text-warning; text-style: bold; }
+        & > .board--p2 { color: $text-primary; }
+        & > .board--p3 { color: $text-muted; }
+        & > .board--unknown { color: $text-warning; text-style: reverse; }
+        & > .board--breached { color: $text-error; text-style: bold; }
+        & > .board--warning { color: $text-warning; }
+        & > .board--muted { color: $text-muted; }
+        & > .board--empty { color: $text-muted; }
+    }
+    """
+
+    COMPONENT_CLASSES = {
+        "board--header",
+        "board--cursor",
+        "board--p0",
+        "board--p1",
+        "board--p2",
+        "board--p3",
+        "board--unknown",
+        "board--breached",
+        "board--warning",
+        "board--muted",
+        "board--empty",
+    }
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+    ]
+
+    # The incident under the cursor (None: the board is empty). A reactive rather than a message:
+    # `watch(board, "highlighted", …)` runs in the same turn as the key press, so the detail pane
+    # is updated in the same frame as the cursor instead of one frame (up to 17 ms) later.
+    highlighted: reactive[int | None] = reactive(None, init=False, repaint=False)
+
+    def __init__(self, policy: Policy, *, name: str | None = None, id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.model = BoardModel(policy)
+        self.cursor = 0
+        self._now: datetime | None = None
+        self._now_ts = 0.0
+        self._columns: list[Column] = columns_for(80)
+        self._dynamic_x = (0, 0)  # where the countdown and age columns sit, for partial refreshes
+        self._cache: dict[tuple, tuple[list[Segment], list[Segment]]] = {}  # the columns that stay put
+        self._lines: dict[int, tuple[tuple, Strip]] = {}  # incident → (what it showed, the line drawn)
+        self._drawn_at: dict[int, int] = {}  # row index → the incident last drawn there
+        self._dynamic: dict[int, tuple[BoardRow, tuple[str, Tone, str], float]] = {}  # → (row, text, until)
+        self._line_width = 0
+        self._width = 80
+        self._dynamic_widths = (0, 0)
+        self._styles: dict[str, Style] | None = None
+        self.show_closed = False
+        # The runbook column ("3/5 steps ticked"), asked for rows on screen only and kept per version:
+        # ticking a step is an action, so it moves the version too.
+        self.progress_of: Callable[[Incident], str | None] | None = None
+        self._progress: dict[int, tuple[int, str | None]] = {}
+
+    # --- data -------------------------------------------------------------------------------------
+
+    @property
+    def selected_number(self) -> int | None:
+        return self.highlighted
+
+    def _set_now(self, now: datetime) -> None:
+        if now != self._now:
+            if self._now is not None and now < self._now:
+                self._dynamic.clear()  # the clock went back (a test, or a corrected system clock)
+            self._now = now
+            self._now_ts = now.timestamp()
+
+    def load(self, incidents: list[Incident], now: datetime) -> list[BoardRow]:
+        """Show a fresh read of the incidents; returns rows whose deadlines were recomputed."""
+        self._set_now(now)
+        recomputed = self.model.load(incidents, now)
+        self._rearranged()
+        return recomputed
+
+    def advance(self, now: datetime) -> list[BoardRow]:
+        """One clock tick: repaint the countdowns that changed; re-sort only if a deadline changed state."""
+        self._set_now(now)
+        changed = self.model.advance(now)
+        if changed:
+            self._rearranged()
+        elif self.model.rows:
+            self._repaint_countdowns()
+        return changed
+
+    def set_filter(self, board_filter: BoardFilter) -> None:
+        self.model.set_filter(board_filter)
+        self._rearranged()
+
+    def select(self, number: int) -> bool:
+        index = self.model.index_of(number)
+        if index is None:
+            return False
+        self._move_to(index)
+        return True
+
+    def progress_label(self, incident: Incident) -> str | None:
+        if self.progress_of is None:
+            return None
+        cached = self._progress.get(incident.number)
+        if cached is not None and cached[0] == incident.version:
+            return cached[1]
+        label = self.progress_of(incident)
+        self._progress[incident.number] = (incident.version, label)
+        return label
+
+    def progress_changed(self) -> None:
+        """The runbooks themselves changed: every progress label may be different."""
+        self._progress.clear()
+        self._forget_lines()
+        self.refresh()
+
+    def _rearranged(self) -> None:
+        """Rows were added, removed or re-sorted: keep the cursor on the same incident if it is still
+        there, and repaint the lines whose incident or text changed (a deadline running out moves
+        one row; repainting the whole board for it would cost a full frame)."""
+        rows = self.model.rows
+        index = self.model.index_of(self.highlighted)
+        if index is None:
+            index = min(self.cursor, len(rows) - 1) if rows else 0
+        self.cursor = index
+        size = Size(self.size.width, len(rows) + 1)
+        self._cache_prune()
+        if size != self.virtual_size or not rows:
+            self.virtual_size = size
+            self.refresh()
+        else:
+            self._repaint_changed_lines()
+        self._scroll_cursor_into_view()
+        self._announce()
+
+    def _announce(self) -> None:
+        rows = self.model.rows
+        number = rows[self.cursor].incident.number if rows else None
+        self.highlighted = number
+
+    # --- cursor -----------------------------------------------------------------------------------
+
+    def _move_to(self, index: int) -> None:
+        rows = self.model.rows
+        if not rows:
+            return
+        index = max(0, min(index, len(rows) - 1))
+        if index == self.cursor and self.highlighted == rows[index].incident.number:
+            return
+        old = self.cursor
+        self.cursor = index
+        self._refresh_row(old)
+        self._refresh_row(index)
+        self._scroll_cursor_into_view()
+        self._announce()
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - int(self.scroll_y) + 1
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def _page_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = int(self.scroll_y)
+        page = self._page_rows()
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + page:
+            self.scroll_to(y=self.cursor - page + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._move_to(self.cursor + direction * self._page_rows())
+
+    def action_jump(self, index: int) -> None:
+        self._move_to(index if index >= 0 else len(self.model.rows) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self._move_to(int(self.scroll_y) + event.y - 1)
+
+    # --- rendering --------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout_columns()
+        self.virtual_size = Size(self.size.width, len(self.model.rows) + 1)
+        self._scroll_cursor_into_view()
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        self._layout_columns()  # the scrollbar takes its width from the lines
+        self.refresh()
+
+    def _layout_columns(self) -> None:
+        # Kept here: `scrollable_content_region` costs more than drawing a line, so not per line.
+        self._width = self.scrollable_content_region.width
+        self._columns = columns_for(self._width)
+        x, start, end = 1, 0, 0
+        for column in self._columns:
+            if column.key == "next":
+                start = x
+            if column.key in ("next", "age"):
+                end = x + column.width + 1
+            x += column.width + 1
+        self._dynamic_x = (start, end - start)
+        widths = {c.key: c.width for c in self._columns}
+        self._dynamic_widths = (widths.get("next", 0), widths.get("age", 0))
+        self._line_width = x - 1
+        self._forget_lines()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._forget_lines()
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self._styles = None  # the cursor row's style depends on focus
+        self._forget_lines()
+        self.refresh()
+
+    on_blur = on_focus
+
+    def _forget_lines(self) -> None:
+        self._cache.clear()
+        self._lines.clear()
+        self._drawn_at.clear()
+
+    def _style_table(self) -> dict[str, Style]:
+        if self._styles is None:
+            base = self.rich_style
+            names = ("header", "cursor", "p0", "p1", "p2", "p3", "unknown", "breached", "warning", "muted", "empty")
+            self._styles = {"base": base}
+            for name in names:
+                # Not partial: muted colours are translucent and must be blended over the background.
+                self._styles[name] = self.get_component_rich_style(f"board--{name}")
+        return self._styles
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width
+        styles = self._style_table()
+        if y == 0:
+            return self._header(width, styles)
+        rows = self.model.rows
+        index = int(self.scroll_y) + y - 1
+        if not rows:
+            return self._empty_line(y, width, styles)
+        if index >= len(rows):
+            return Strip.blank(width, styles["base"])
+        row = rows[index]
+        inc = row.incident
+        dynamic = self._dynamic_text(row)
+        key = (inc.version, row.deadlines.escalation.index, dynamic, index == self.cursor, width)
+        cached = self._lines.get(inc.number)
+        if cached is not None and cached[0] == key:
+            self._drawn_at[index] = inc.number
+            return cached[1]
+        before, after = self._static_parts(row, styles)
+        segments = [*before, *self._dynamic_segments(dynamic, styles), *after]
+        if index == self.cursor:
+            cursor = styles["cursor"]
+            segments = [Segment(text, style + cursor) for text, style, _ in segments]
+        strip = Strip(segments, width) if self._line_width == width else Strip(segments).adjust_cell_length(width)
+        self._lines[inc.number] = (key, strip)
+        self._drawn_at[index] = inc.number
+        return strip
+
+    def _repaint_countdowns(self) -> None:
+        """Refresh the countdown columns of the lines on screen whose text changed since drawn."""
+        x, width = self._dynamic_x
+        self._refresh_stale(x, width, lambda offset, row, drawn: drawn[2] != self._dynamic_text(row))
+
+    def _repaint_changed_lines(self) -> None:
+        """Refresh the whole lines on screen that now show another incident, or the same one changed."""
+        top = int(self.scroll_y)
+        self._refresh_stale(
+            0,
+            self.size.width,
+            lambda offset, row, drawn: self._drawn_at.get(top + offset) != row.incident.number
+            or drawn[:2] != (row.incident.version, row.deadlines.escalation.index)
+            or drawn[2] != self._dynamic_text(row)
+            or drawn[3] != (top + offset == self.cursor),
+        )
+
+    def _refresh_stale(self, x: int, width: int, stale: Callable[[int, BoardRow, tuple], bool]) -> None:
+        rows = self.model.rows
+        top = int(self.scroll_y)
+        height = min(self.scrollable_content_region.height - 1, len(rows) - top)
+        run_start = None
+        for offset in range(height + 1):
+            if offset < height:
+                row = rows[top + offset]
+                drawn = self._lines.get(row.incident.number)
+                changed = drawn is None or stale(offset, row, drawn[0])
+            else:
+                changed = False
+            if changed and run_start is None:
+                run_start = offset
+            elif not changed and run_start is not None:
+                self.refresh(Region(x, 1 + run_start, width, offset - run_start))
+                run_start = None
+
+    def _header(self, width: int, styles: dict[str, Style]) -> Strip:
+        style = styles["header"]
+        text = " " + " ".join(fit(c.title, c.width) for c in self._columns)
+        return Strip([Segment(fit(text, width), style)], width)
+
+    def _empty_line(self, y: int, width: int, styles: dict[str, Style]) -> Strip:
+        if self.model.total and self.model.filter.active:
+            lines = [
+                f"No incident matches the filter “{self.model.filter.text}”.",
+                "Press / to change the filter, or escape to clear it.",
+            ]
+        else:
+            lines = [
+                "No open incidents. All quiet.",
+                "",
+                "Press d to declare an incident, ? for help, ctrl+p for every command.",
+            ]
+            if not self.show_closed:
+                lines.append("Press c to show closed incidents as well.")
+        index = y - 2
+        text = lines[index] if 0 <= index < len(lines) else ""
+        return Strip([Segment(fit("  " + text, width), styles["empty"])], width)
+
+    def _static_parts(self, row: BoardRow, styles: dict[str, Style]) -> tuple[list[Segment], list[Segment]]:
+        inc = row.incident
+        key = (inc.number, inc.version, row.deadlines.escalation.index)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        base = styles["base"]
+        muted = styles["muted"]
+        sev = inc.severity
+        sev_style = styles[sev.value.lower()] if sev is not None else styles["unknown"]
+        before: list[Segment] = [Segment(" ", base)]
+        after: list[Segment] = []
+        target = before
+        for column in self._columns:
+            w = column.width
+            if column.key == "id":
+                target.append(Segment(fit(inc.id, w) + " ", base))
+            elif column.key == "sev":
+                target.append(Segment(fit(sev.value if sev else "P?", w), sev_style))
+                target.append(Segment(" ", base))
+            elif column.key == "status":
+                label = inc.status.value if w >= 13 else STATUS_SHORT[inc.status]
+                style = styles["warning"] if inc.status is Status.TRIGGERED else base if inc.is_open else muted
+                target.append(Segment(fit(label, w) + " ", style))
+            elif column.key in ("next", "age"):
+                target = after  # the countdown and the age are drawn per tick
+            elif column.key == "esc":
+                esc = row.deadlines.escalation
+                text = f"L{esc.index + 1} {esc.tier.level}" if w >= 6 else f"L{esc.index + 1}"
+                style = styles["warning"] if esc.index > 0 and inc.is_open else muted
+                target.append(Segment(fit(text, w) + " ", style))
+            elif column.key == "runbook":
+                text = self.progress_label(inc)
+                target.append(Segment(fit(text or "—", w) + " ", base if text else muted))
+            elif column.key == "title":
+                target.append(Segment(fit(inc.title, w) + " ", base if inc.is_open else muted))
+            elif column.key == "services":
+                target.append(Segment(fit(", ".join(inc.services) or "—", w) + " ", muted))
+            elif column.key == "assignee":
+                target.append(Segment(fit(inc.assignee or "—", w) + " ", base if inc.assignee else muted))
+        if after and after[-1].text.endswith(" "):  # no gap after the last column
+            last = after[-1]
+            after[-1] = Segment(last.text[:-1], last.style)
+        self._cache[key] = (before, after)
+        return before, after
+
+    def _dynamic_text(self, row: BoardRow) -> tuple[str, Tone, str]:
+        """(next deadline text, its tone, age) at the board's `now`, formatted again only when it
+        can have changed: every second for a countdown under an hour, once a minute above."""
+        cached = self._dynamic.get(row.incident.number)
+        if cached is not None and cached[0] is row and self._now_ts < cached[2]:
+            return cached[1]
+        text, until = row.dynamic_text(self._now_ts)
+        self._dynamic[row.incident.number] = (row, text, until)
+        return text
+
+    def _dynamic_segments(self, dynamic: tuple[str, Tone, str], styles: dict[str, Style]) -> list[Segment]:
+        text, tone, age = dynamic
+        next_width, age_width = self._dynamic_widths
+        style = styles[_TONE_STYLE[tone]]
+        segments = [Segment(fit(text, next_width) + " ", style)] if next_width else []
+        if age_width:
+            segments.append(Segment(fit(age, age_width) + " ", styles["muted"]))
+        return segments
+
+    def _cache_prune(self) -> None:
+        # Versions only grow; dropping the cache when it outgrows the data keeps it bounded.
+        if len(self._cache) > 4 * max(64, self.model.total) or len(self._lines) > 2 * max(64, self.model.total):
+            self._forget_lines()

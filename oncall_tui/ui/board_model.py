@@ -1,0 +1,273 @@
+"""What the board shows, computed without Textual: rows, their order, and when they next change.
+
+Deadlines only change *state* at known instants (a due time passes, a clock enters its warning
+span, an escalation tier is reached). Each row remembers the earliest such instant, and the model
+the earliest over all rows, so a tick between transitions costs one comparison: the countdown text
+is the only thing that moves, and the board formats it for the rows on screen only.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..clock import format_duration
+from ..deadlines import Deadline, Deadlines, State, compute
+from ..model import Incident, Status
+from ..policy import Policy
+from .filtering import BoardFilter
+
+SHORT_LABELS = {
+    "acknowledge": "ack",
+    "severity": "sev",
+    "stakeholders": "notify",
+    "next_update": "update",
+    "review": "review",
+}
+
+
+_JUST_AFTER = timedelta(microseconds=1)
+
+
+class Tone(str, enum.Enum):
+    """How a countdown should look; the words carry the same meaning for monochrome terminals."""
+
+    CALM = "calm"
+    WARNING = "warning"
+    BREACHED = "breached"
+    DONE = "done"
+    NONE = "none"
+
+
+def warn_start(deadline: Deadline, fraction: float) -> datetime | None:
+    """When a pending clock enters its warning span (mirrors `Deadline.is_warning`)."""
+    if deadline.due_at is None:
+        return None
+    span = (deadline.due_at - deadline.span_start).total_seconds() if deadline.span_start else 0.0
+    return deadline.due_at - timedelta(seconds=max(60.0, span * fraction))
+
+
+def countdown(deadline: Deadline | None, now: datetime, fraction: float) -> tuple[str, Tone]:
+    """The time part of a countdown at `now`: '4m05s left', '! 45s left', '!! 3m05s overdue'."""
+    if deadline is None or deadline.due_at is None or deadline.state is State.NOT_APPLICABLE:
+        return "—", Tone.NONE
+    if deadline.done_at is not None:
+        late = (deadline.done_at - deadline.due_at).total_seconds()
+        if late > 0:
+            return f"done {format_duration(late)} late", Tone.DONE
+        return "done", Tone.DONE
+    left = (deadline.due_at - now).total_seconds()
+    if left < 0:  # the due instant itself is still on time
+        return f"!! {format_duration(-left)} overdue", Tone.BREACHED
+    start = warn_start(deadline, fraction)
+    if start is not None and now >= start:
+        return f"! {format_duration(left)} left", Tone.WARNING
+    return f"{format_duration(left)} left", Tone.CALM
+
+
+def next_due_text(deadline: Deadline | None, now: datetime, fraction: float) -> tuple[str, Tone]:
+    """The board's "next deadline" cell: '!! ack 3m05s overdue', 'sev in 12m30s'."""
+    if deadline is None or deadline.due_at is None:
+        return "—", Tone.NONE
+    start = warn_start(deadline, fraction)
+    return _next_text(
+        SHORT_LABELS.get(deadline.key, deadline.key),
+        (deadline.due_at - now).total_seconds(),
+        start is not None and now >= start,
+    )
+
+
+def _next_text(label: str, left: float, warning: bool) -> tuple[str, Tone]:
+    if left < 0:  # the due instant itself is still on time
+        return f"!! {label} {format_duration(-left)} overdue", Tone.BREACHED
+    if warning:
+        return f"! {label} in {format_duration(left)}", Tone.WARNING
+    return f"{label} in {format_duration(left)}", Tone.CALM
+
+
+def age_text(incident: Incident, now: datetime) -> str:
+    return _age((now - incident.started_at).total_seconds())
+
+
+def _next_step(seconds: float, *, up: bool) -> float:
+    """Seconds until `format_duration`/`_age` of a value counting up (or down) shows a new text:
+    they show seconds below an hour for countdowns, minutes below a day, hours beyond."""
+    step = 1.0 if seconds < 3600 else 60.0 if seconds < 86400 else 3600.0
+    if not up:  # the shown value is the whole part, so it changes as soon as it drops below it
+        return max(seconds % step, 1e-6)
+    return step - seconds % step
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}"
+    return f"{int(seconds // 86400)}d{int(seconds % 86400 // 3600):02d}"
+
+
+@dataclass(slots=True)
+class BoardRow:
+    incident: Incident
+    deadlines: Deadlines
+    next_due: Deadline | None
+    changes_at: datetime | None  # the next instant any of its deadlines changes state or tone
+    sort_key: tuple
+    # The countdown as plain numbers, for the per-second text of every row on screen.
+    label: str = ""
+    due_ts: float | None = None
+    warn_ts: float | None = None
+    started_ts: float = 0.0
+
+    def dynamic_text(self, now_ts: float) -> tuple[tuple[str, Tone, str], float]:
+        """((next deadline cell, its tone, age), until when that text stays the same) at `now_ts`.
+
+        The text is `next_due_text`'s; "until" lets a tick skip rows whose text cannot have changed
+        (an "!! ack 6h19m overdue" changes once a minute). Changes of tone are the model's
+        transitions, which rebuild the row.
+        """
+        since = now_ts - self.started_ts
+        age = _age(since)
+        until = now_ts + _next_step(max(0.0, since), up=True)
+        if self.due_ts is None:
+            return ("—", Tone.NONE, age), until
+        left = self.due_ts - now_ts
+        warning = self.warn_ts is not None and now_ts >= self.warn_ts
+        until = min(until, now_ts + _next_step(abs(left), up=left < 0))
+        return (*_next_text(self.label, left, warning), age), until
+
+    @property
+    def number(self) -> int:
+        return self.incident.number
+
+    @property
+    def breached(self) -> bool:
+        return self.next_due is not None and self.next_due.state is State.BREACHED
+
+    def running_breaches(self) -> list[Deadline]:
+        """Clocks that ran out and whose action is still not done (the ones to shout about)."""
+        if not self.incident.is_open:
+            return []
+        return [d for d in self.deadlines.items if d.state is State.BREACHED and d.done_at is None]
+
+
+def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
+    deadlines = compute(incident, policy, now)
+    nxt = deadlines.next_due
+    row = BoardRow(incident, deadlines, nxt, _changes_at(deadlines, policy, now), _sort_key(incident, nxt))
+    row.started_ts = incident.started_at.timestamp()
+    if nxt is not None and nxt.due_at is not None:
+        row.label = SHORT_LABELS.get(nxt.key, nxt.key)
+        row.due_ts = nxt.due_at.timestamp()
+        start = warn_start(nxt, policy.warn_fraction)
+        row.warn_ts = start.timestamp() if start is not None else None
+    return row
+
+
+def _changes_at(deadlines: Deadlines, policy: Policy, now: datetime) -> datetime | None:
+    marks: list[datetime] = []
+    for d in deadlines.items:
+        if d.state is not State.PENDING or d.done_at is not None or d.due_at is None:
+            continue
+        marks.append(d.due_at + _JUST_AFTER)  # the due instant is still on time; breached just after
+        start = warn_start(d, policy.warn_fraction)
+        if start is not None and start > now:
+            marks.append(start)
+    return min(marks) if marks else None
+
+
+def _sort_key(incident: Incident, nxt: Deadline | None) -> tuple:
+    """Breached first, then the nearest deadline, then severity (undetermined counts as worst).
+
+    Closed incidents (shown only on request) go last; the CLI's `list` uses the same order.
+    """
+    breached = nxt is not None and nxt.state is State.BREACHED
+    due = nxt.due_at.timestamp() if nxt is not None and nxt.due_at is not None else math.inf
+    sev = int(incident.severity.value[1]) if incident.severity else -1
+    return (incident.status is Status.CLOSED, not breached, due, sev, incident.number)
+
+
+class BoardModel:
+    """Every loaded incident as a row, and the filtered, sorted list the board displays."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.filter = BoardFilter()
+        self.rows: list[BoardRow] = []  # filtered and sorted: what is on the board
+        self._by_number: dict[int, BoardRow] = {}
+        self.next_change: datetime | None = None
+        self.revision = 0  # moves whenever the rows or their deadline states change
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def total(self) -> int:
+        return len(self._by_number)
+
+    def all_rows(self) -> list[BoardRow]:
+        return list(self._by_number.values())
+
+    def get(self, number: int) -> BoardRow | None:
+        return self._by_number.get(number)
+
+    def index_of(self, number: int | None) -> int | None:
+        if number is None:
+            return None
+        for i, row in enumerate(self.rows):
+            if row.incident.number == number:
+                return i
+        return None
+
+    def load(self, incidents: list[Incident], now: datetime) -> list[BoardRow]:
+        """Take a fresh read of the incidents; returns the rows whose deadlines were recomputed.
+
+        An incident whose version is unchanged keeps its row (and its computed deadlines) unless a
+        transition is due, so a reload caused by another desk's single edit stays cheap.
+        """
+        fresh: dict[int, BoardRow] = {}
+        recomputed: list[BoardRow] = []
+        for incident in incidents:
+            old = self._by_number.get(incident.number)
+            if (
+                old is not None
+                and old.incident.version == incident.version
+                and (old.changes_at is None or now < old.changes_at)
+            ):
+                fresh[incident.number] = old
+                continue
+            row = build_row(incident, self.policy, now)
+            fresh[incident.number] = row
+            recomputed.append(row)
+        self._by_number = fresh
+        self._arrange()
+        return recomputed
+
+    def advance(self, now: datetime) -> list[BoardRow]:
+        """Move time on; returns the rows that crossed a transition (empty between transitions)."""
+        if self.next_change is None or now < self.next_change:
+            return []
+        changed = []
+        for number, row in self._by_number.items():
+            if row.changes_at is not None and row.changes_at <= now:
+                fresh = build_row(row.incident, self.policy, now)
+                self._by_number[number] = fresh
+                changed.append(fresh)
+        self._arrange()
+        return changed
+
+    def set_filter(self, board_filter: BoardFilter) -> None:
+        self.filter = board_filter
+        self._arrange()
+
+    def _arrange(self) -> None:
+        self.revision += 1
+        rows = self._by_number.values()
+        if self.filter.active:
+            rows = [r for r in rows if self.filter.matches(r.incident, breached=r.breached)]
+        self.rows = sorted(rows, key=lambda r: r.sort_key)
+        marks = [r.changes_at for r in self._by_number.values() if r.changes_at is not None]
+        self.next_change = min(marks) if marks else None

@@ -1,0 +1,282 @@
+"""The selected incident in depth: its fields and clocks, and its timeline, as tabs.
+
+Adding a tab (e.g. "Runbook"): add one pane to `IncidentDetail.compose`:
+
+    with TabPane("Runbook", id="tab-runbook"):
+        yield RunbookPane(self.desk, self.app.runbooks, id="runbook-pane")
+
+Any widget inside a pane that defines `show_incident(self, incident: Incident | None) -> None` is
+called with the selected incident whenever its pane is on screen and the selection or the
+incident's data changed (compare `incident.version` to skip work); hidden panes are brought up to
+date when they are opened. For the time, watch `self.app.now` (one app-wide tick per second). The
+tabbed content's id is `detail-tabs`; `]` and `[` cycle through the tabs, so a new tab needs no key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Container, VerticalScroll
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Static, TabbedContent, TabPane
+
+from ..clock import format_duration, format_local
+from ..deadlines import State, compute
+from ..desk import Desk
+from ..model import Incident
+from .board_model import Tone, countdown
+from .runbook_pane import ProcessPane, RunbookPane
+from .timeline import TimelineView
+
+# Content styles say $foreground-muted: $text-muted is an "auto" colour, which Content draws unblended (white).
+TONE_STYLE = {
+    Tone.BREACHED: "$text-error bold",
+    Tone.WARNING: "$text-warning bold",
+    Tone.DONE: "$text-success",
+    Tone.NONE: "$foreground-muted",
+    Tone.CALM: "",
+}
+SEVERITY_STYLE = {"P0": "$text-error bold", "P1": "$text-warning bold", "P2": "$text-primary", "P3": "$foreground-muted"}
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "—"
+    ago = (now - moment).total_seconds()
+    return f"{format_local(moment)} ({format_duration(ago)} ago)" if ago >= 0 else format_local(moment)
+
+
+class LinesView(Widget):
+    """Lines that never wrap, in a height that only grows.
+
+    Moving the selection changes what these show on every key press; a change of height would
+    relayout the pane, and a relayout repaints the whole screen (15 ms, where a repaint of the
+    lines costs 1). So the height is the most lines shown so far, padded below.
+    """
+
+    DEFAULT_CSS = """
+    LinesView { width: 1fr; height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, *, lines: int = 1, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines = lines
+        self._content = Content("\n" * (lines - 1))
+
+    def set_content(self, content: Content) -> None:
+        count = content.plain.count("\n") + 1
+        grown = count > self._lines
+        self._lines = max(count, self._lines)
+        self._content = content + "\n" * (self._lines - count)
+        self.refresh(layout=grown)
+
+    def render(self) -> Content:
+        return self._content
+
+
+class IncidentSummary(LinesView):
+    """The incident ticket: what the runbook says to record, and who is on it."""
+
+    def __init__(self, desk: Desk, *, id: str | None = None) -> None:
+        super().__init__(lines=8, id=id)  # the head and the fields every incident has
+        self.desk = desk
+        self._shown: tuple[int, int] | None = (0, 0)
+
+    def show_incident(self, incident: Incident | None) -> None:
+        key = (incident.number, incident.version) if incident else None
+        if key == self._shown:
+            return
+        self._shown = key
+        self.set_content(self._content_for(incident) if incident else Content(""))
+
+    def _content_for(self, inc: Incident) -> Content:
+        policy = self.desk.policy
+        sev = inc.severity
+        sev_text = f"{sev.value} {policy.severities[sev].name}" if sev else "P? not determined"
+        head = Content.assemble(
+            (inc.id, "bold"),
+            "  ",
+            (sev_text, SEVERITY_STYLE.get(sev.value, "") if sev else "$text-warning reverse"),
+            "  ",
+            (inc.status.value, "bold"),
+        )
+        fields: list[tuple[str, str]] = [
+            ("title", inc.title),
+            ("services", ", ".join(inc.services) or "—"),
+            ("assignee", inc.assignee or "— (o to assign)"),
+            ("channel", inc.channel or "—"),
+            ("started", format_local(inc.started_at, with_date=True)),
+            ("impact", inc.impact or "—"),
+        ]
+        if inc.acknowledged_at:
+            fields.append(("acked by", f"{inc.acknowledged_by} at {format_local(inc.acknowledged_at)}"))
+        for name, label in (("eta", "ETA"), ("root_cause", "root cause"), ("resolution", "resolution"),
+                            ("prevention", "prevention"), ("symptom", "runbook"), ("contributing_factors", "factors")):
+            value = getattr(inc, name)
+            if value:
+                fields.append((label, value))
+        if inc.source == "alert":
+            fields.append(("source", f"alert {inc.alert_state or ''}".strip()))
+        lines = [head]
+        for label, value in fields:
+            lines.append(Content.assemble((f"{label:<11}", "$foreground-muted"), value))
+        return Content("\n").join(lines)
+
+
+class ClockList(LinesView):
+    """Every clock of the selected incident, counting down (or up, once overdue), and who to call."""
+
+    def __init__(self, desk: Desk, *, id: str | None = None) -> None:
+        # The escalation lines, then one per clock: the runbook's five and one per escalation tier.
+        super().__init__(lines=2 + 5 + max(0, len(desk.policy.escalation) - 1), id=id)
+        self.desk = desk
+        self.incident: Incident | None = None
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "now", self._tick, init=False)
+
+    def _tick(self, now: datetime) -> None:
+        if self.incident is not None:
+            self.set_content(self._clocks(self.incident, now))
+
+    def show_incident(self, incident: Incident | None) -> None:
+        self.incident = incident
+        self.set_content(self._clocks(incident, self.app.now) if incident else Content(""))
+
+    def _clocks(self, inc: Incident, now: datetime) -> Content:
+        policy = self.desk.policy
+        dl = compute(inc, policy, now)
+        lines: list[Content] = [self._escalation(inc, dl, now)]
+        for d in dl.items:
+            if d.state is State.NOT_APPLICABLE:
+                continue
+            if d.key.startswith("escalate:"):
+                if d.state is State.MET:
+                    text, style = "not needed", "$foreground-muted"
+                elif d.state is State.BREACHED:
+                    text, style = f"reached {format_duration((now - d.due_at).total_seconds())} ago", "$text-warning"
+                    if d.done_at is not None:
+                        text, style = "reached", "$foreground-muted"
+                else:
+                    text, tone = countdown(d, now, policy.warn_fraction)
+                    style = TONE_STYLE[tone]
+                label = "→ " + d.label.removeprefix("Escalate to ")
+            else:
+                text, tone = countdown(d, now, policy.warn_fraction)
+                style = TONE_STYLE[tone]
+                label = d.label
+            lines.append(
+                Content.assemble(
+                    (f"{label:<22.22}", "$foreground-muted" if d.done_at else ""),
+                    " ",
+                    (format_local(d.due_at)[:5], "$foreground-muted"),
+                    "  ",
+                    (text, style),
+                )
+            )
+        return Content("\n").join(lines)
+
+    def _escalation(self, inc: Incident, dl, now: datetime) -> Content:
+        esc = dl.escalation
+        if not inc.is_open or inc.mitigated_at is not None:
+            return Content.styled(f"escalation stopped at {esc.tier.level} ({inc.status.value})", "$foreground-muted")
+        if esc.index == 0:
+            line = Content.assemble(("on call: ", "$foreground-muted"), (esc.tier.level, "bold"),
+                                    (f" — {esc.tier.contact}" if esc.tier.contact else "", ""))
+            later = ""
+        else:
+            line = Content.styled(f"escalate: call {esc.tier.contact or esc.tier.level} now", "$text-error bold")
+            later = f"L{esc.index + 1} {esc.tier.level}"
+        if esc.next_tier is not None and esc.next_at is not None:
+            left = format_duration((esc.next_at - now).total_seconds())
+            later += (" · " if later else "") + f"then {esc.next_tier.level} in {left}"
+        if later:
+            line += Content.styled(f"\n  {later}", "$foreground-muted")
+        return line
+
+
+class IncidentDetail(Container):
+    """The detail pane: a `TabbedContent` (id `detail-tabs`) whose panes follow the selection."""
+
+    DEFAULT_CSS = """
+    IncidentDetail { height: 1fr; }
+    IncidentDetail #clocks-body { height: 1fr; }
+    IncidentDetail .empty-hint { color: $foreground-muted; padding: 1 2; }
+    """
+
+    def __init__(self, desk: Desk, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.desk = desk
+        self.incident: Incident | None = None
+        self._fresh: dict[str, tuple[int, int] | None] = {}  # pane id → what it last showed
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "No incident selected. Pick one on the board (↑/↓), or press d to declare one.",
+            classes="empty-hint",
+        )
+        with TabbedContent(id="detail-tabs"):
+            with TabPane("Clocks", id="tab-clocks"):
+                with VerticalScroll(id="clocks-body"):
+                    yield ClockList(self.desk, id="clock-list")
+                    yield IncidentSummary(self.desk, id="incident-summary")
+            with TabPane("Timeline", id="tab-timeline"):
+                yield TimelineView(self.desk, id="timeline")
+            with TabPane("Runbook", id="tab-runbook"):
+                yield RunbookPane(self.desk, self.app.runbooks, id="runbook-pane")
+            with TabPane("Process", id="tab-process"):
+                yield ProcessPane(self.desk, self.app.runbooks, id="process-pane")
+
+    def on_mount(self) -> None:
+        self._set_empty(self.incident is None)
+
+    def _set_empty(self, empty: bool) -> None:
+        tabs = self.query_one("#detail-tabs")
+        if tabs.display == empty:  # the tabs show exactly when there is an incident
+            tabs.display = not empty
+            self.query_one(".empty-hint").display = empty
+
+    def show(self, incident: Incident | None) -> None:
+        """Show `incident` (or the empty hint); only the pane on screen does its work now."""
+        self.incident = incident
+        self._set_empty(incident is None)
+        self._fresh.clear()
+        self._update_active()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._update_active()
+
+    def _update_active(self) -> None:
+        tabs = self.query_one("#detail-tabs", TabbedContent)
+        pane = tabs.active_pane
+        if pane is None:
+            return
+        inc = self.incident
+        key = (inc.number, inc.version) if inc else None
+        if pane.id in self._fresh and self._fresh[pane.id] == key:
+            return
+        self._fresh[pane.id] = key
+        for widget in pane.query("*"):
+            show = getattr(widget, "show_incident", None)
+            if show is not None:
+                show(inc)
+
+    def cycle_tab(self, step: int) -> None:
+        tabs = self.query_one("#detail-tabs", TabbedContent)
+        panes = [p.id for p in tabs.query(TabPane) if p.id]
+        if not panes:
+            return
+        index = panes.index(tabs.active) if tabs.active in panes else 0
+        tabs.active = panes[(index + step) % len(panes)]
+
+    def activate(self, pane_id: str) -> None:
+        self.query_one("#detail-tabs", TabbedContent).active = pane_id
+
+    def focus_pane(self) -> None:
+        """Focus the first focusable widget of the open tab (its tab bar if it has none)."""
+        tabs = self.query_one("#detail-tabs", TabbedContent)
+        pane = tabs.active_pane
+        targets = [w for w in pane.query("*") if w.focusable] if pane is not None else []
+        (targets[0] if targets else tabs.query_one("Tabs")).focus()

@@ -1,0 +1,40 @@
+"""Reading the incidents for the board without re-reading what has not changed.
+
+Every action bumps an incident's `version` (and appends to its chain, moving `head_hash`), so one
+narrow query says which incidents changed since the last read; only those rows are fetched and
+decoded again. A reload after another desk's single acknowledgement then costs two small queries
+instead of decoding every open incident.
+"""
+
+from __future__ import annotations
+
+from ..desk import Desk
+from ..model import Incident
+
+_CHUNK = 500  # SQLite's default limit on bound parameters is far above this
+
+
+class IncidentSource:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self._known: dict[int, Incident] = {}
+
+    def read(self, *, include_closed: bool) -> list[Incident]:
+        sql = "SELECT number, version, head_hash FROM incidents"
+        if not include_closed:
+            sql += " WHERE status != 'closed'"
+        marks = self.desk.store.conn.execute(sql + " ORDER BY number").fetchall()
+        stale = [
+            number
+            for number, version, head in marks
+            if (known := self._known.get(number)) is None or known.version != version or known.head_hash != (head or "")
+        ]
+        for start in range(0, len(stale), _CHUNK):
+            chunk = stale[start : start + _CHUNK]
+            where = f"number IN ({','.join('?' * len(chunk))})"
+            for incident in self.desk.store.incidents(include_closed=True, where=where, params=chunk):
+                self._known[incident.number] = incident
+        wanted = {number for number, _, _ in marks}
+        if len(self._known) != len(wanted):
+            self._known = {n: inc for n, inc in self._known.items() if n in wanted}
+        return [self._known[number] for number, _, _ in marks if number in self._known]

@@ -1,0 +1,139 @@
+"""The real `oncall-tui` in a real terminal (tmux): keys in, screen text out.
+
+Each test runs its own tmux server (`-L <name>`), so a developer's tmux and its environment stay out.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oncall_tui.desk import Desk
+from oncall_tui.model import Status
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt install tmux)"),
+]
+
+ONCALL = Path(sys.executable).with_name("oncall-tui")
+
+
+class Terminal:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10)
+        return done.stdout
+
+    # Pauses between sends keep them apart as a person's typing is: keys that reach Textual in one
+    # read are dispatched before a focus change (tab) has taken effect.
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", "desk", key)
+            time.sleep(0.25)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", "desk", "-l", text)
+        time.sleep(0.25)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "desk")
+
+    def wait_for(self, check: Callable[[str], bool], what: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if check(text):
+                return text
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}; the screen shows:\n{text}")
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    term = Terminal(f"oncall-test-{uuid.uuid4().hex[:8]}")
+    yield term
+    term.tmux("kill-server")
+
+
+def start_board(terminal: Terminal, db: Path, size=(120, 40)) -> None:
+    env = {k: os.environ[k] for k in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "PATH") if k in os.environ}
+    env.update(ONCALL_TUI_USER="alice", TZ="UTC", TERM="xterm-256color")
+    # COLUMNS/LINES (set in some test environments) would pin the app to their size.
+    command = "exec env -u COLUMNS -u LINES " + " ".join(f"{k}={v}" for k, v in env.items()) + f" {ONCALL} --db {db}"
+    # Start a shell at the final size, then the desk in it: a fresh tmux server may resize a new
+    # window just after spawning its command, before the app listens for SIGWINCH.
+    terminal.tmux("new-session", "-d", "-s", "desk", "-x", str(size[0]), "-y", str(size[1]), "sh")
+    terminal.tmux("send-keys", "-t", "desk", "-l", command)
+    terminal.tmux("send-keys", "-t", "desk", "Enter")
+    terminal.wait_for(lambda s: "oncall-tui" in s and "? Help" in s, "the board to start")
+
+
+def cli(db: Path, *args: str, user: str = "bob") -> str:
+    env = dict(os.environ, ONCALL_TUI_USER=user)
+    done = subprocess.run([str(ONCALL), "--db", str(db), *args], capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def board_line(screen: str, incident_id: str) -> str:
+    return next((line for line in screen.splitlines() if line.strip().startswith(incident_id + " ")), "")
+
+
+def test_declare_and_acknowledge_by_keys(terminal, tmp_path):
+    db = tmp_path / "desk.db"
+    start_board(terminal, db)
+    assert "No open incidents" in terminal.screen()
+
+    terminal.keys("d")
+    terminal.wait_for(lambda s: "Declare an incident" in s, "the declare form")
+    terminal.type("Users cannot log in")
+    terminal.keys("Tab")
+    terminal.type("P1")
+    terminal.keys("Tab")
+    terminal.type("identity")
+    terminal.wait_for(lambda s: "identity" in s, "the form filled in")
+    terminal.keys("Enter")
+    screen = terminal.wait_for(lambda s: "INC-1" in board_line(s, "INC-1"), "INC-1 on the board")
+    row = board_line(screen, "INC-1")
+    assert "P1" in row and "triggered" in row and "Users cannot log in" in row and "identity" in row, screen
+    assert "ack in 4m" in row
+
+    terminal.keys("a")
+    screen = terminal.wait_for(lambda s: "acknowledged" in board_line(s, "INC-1"), "INC-1 acknowledged")
+    assert "acked by   alice" in screen
+
+    desk = Desk.open(db, readonly=True)
+    try:
+        inc = desk.get(1)
+        assert inc.status is Status.ACKNOWLEDGED and inc.acknowledged_by == "alice"
+        assert [e.kind for e in desk.timeline(1)] == ["declared", "acknowledged"]
+    finally:
+        desk.close()
+
+    terminal.keys("q")
+    terminal.wait_for(lambda s: "? Help" not in s, "the board to quit")
+
+
+def test_an_acknowledgement_from_another_process_appears_on_the_running_board(terminal, tmp_path):
+    db = tmp_path / "desk.db"
+    cli(db, "declare", "Slow API responses", "--severity", "P2", "--service", "api")
+    start_board(terminal, db)
+    assert "triggered" in board_line(terminal.screen(), "INC-1")
+
+    cli(db, "ack", "INC-1", user="bob")
+    started = time.monotonic()
+    screen = terminal.wait_for(lambda s: "acknowledged" in board_line(s, "INC-1"), "bob's ack on the board", 5)
+    assert time.monotonic() - started < 3  # about a second: one tick of the board's clock
+    assert "acked by   bob" in screen

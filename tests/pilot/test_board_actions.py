@@ -1,0 +1,291 @@
+"""Triage actions, refusals, conflicts, other desks and breaches, as the engineer at the board sees them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from textual.widgets._toast import Toast
+
+from oncall_tui.config import DeskOptions
+from oncall_tui.desk import Desk
+from oncall_tui.model import Severity, Status
+from oncall_tui.ui.app import OncallApp
+from oncall_tui.ui.modals import ConfirmScreen, FieldPicker, TextPrompt
+from oncall_tui.ui.severity_picker import SeverityPicker
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def board_rows(app: OncallApp) -> list[str]:
+    board = app.board
+    lines = [board.render_line(y).text.rstrip() for y in range(1, board.size.height)]
+    return [line for line in lines if line.strip().startswith("INC-")]
+
+
+def toasts(app: OncallApp) -> list[str]:
+    return [str(toast.render()) for toast in app.screen.query(Toast)]
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*text)
+
+
+@pytest.fixture
+def make_app(db_path, clock):
+    def make(desk: Desk) -> OncallApp:
+        return OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
+
+    return make
+
+
+@pytest.fixture
+def other_desk(db_path, policy, clock):
+    """Bob's desk: another connection to the same file, as a second `oncall-tui` would have."""
+    d = Desk.open(db_path, policy=policy, clock=clock, actor="bob")
+    yield d
+    d.close()
+
+
+async def test_board_is_sorted_breached_first_then_nearest_deadline_then_severity(desk, clock, make_app):
+    clock.set("2026-11-27T02:40:00Z")
+    desk.declare("Old and unacknowledged", severity="P3")  # ack due 02:45: breached by 03:00
+    clock.set("2026-11-27T02:59:00Z")
+    desk.declare("Fresh P2", severity="P2")  # ack due 03:04
+    desk.declare("Fresh P0", severity="P0")  # same ack deadline, worse severity
+    clock.set("2026-11-27T03:00:00Z")
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True):
+        rows = board_rows(app)
+        assert [r.split()[0] for r in rows] == ["INC-1", "INC-3", "INC-2"]
+        assert "!! ack 15m00s overdue" in rows[0]
+
+
+async def test_filter_by_severity_status_service_and_text(desk, make_app):
+    desk.declare("Login failures", severity="P0", services=["identity"])
+    desk.declare("Slow API", severity="P2", services=["api"])
+    desk.declare("Login page typo", severity="P3", services=["web"])
+    desk.acknowledge(3)
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("slash")
+        assert isinstance(app.screen, TextPrompt)
+        await type_text(pilot, "sev:P9")
+        await pilot.press("enter")
+        assert isinstance(app.screen, TextPrompt)  # a typo is shown, not applied
+        assert "unknown severity" in str(app.screen.query_one("#prompt-error").render())
+        for _ in range(6):
+            await pilot.press("backspace")
+        await type_text(pilot, "login status:trig")
+        await pilot.press("enter")
+        assert [r.split()[0] for r in board_rows(app)] == ["INC-1"]
+        assert "filter: login status:trig (1 shown)" in str(app.query_one("#desk-status").render())
+
+        await pilot.press("escape")  # clears the filter
+        assert len(board_rows(app)) == 3
+
+        await pilot.press("slash", *"svc:api,web")
+        await pilot.press("enter")
+        assert sorted(r.split()[0] for r in board_rows(app)) == ["INC-2", "INC-3"]
+
+
+async def test_refusals_are_explained_and_nothing_is_written(desk, make_app):
+    desk.declare("No severity yet")
+    desk.acknowledge(1)
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("x")  # resolve needs a severity first
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert any("resolving INC-1 needs a severity first" in t for t in toasts(app))
+        assert desk.get(1).status is Status.ACKNOWLEDGED
+
+
+async def test_another_desk_acknowledging_first_is_a_conflict_not_a_crash(desk, other_desk, make_app):
+    desk.declare("Login failures", severity="P1")
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        assert "triggered" in board_rows(app)[0]
+        other_desk.acknowledge(1)
+        await pilot.press("a")
+        await pilot.pause()
+        assert any("already acknowledged by bob" in t for t in toasts(app))
+        assert "acknowledged" in board_rows(app)[0]  # the board now shows what bob did
+        assert [e.actor for e in desk.timeline(1) if e.kind == "acknowledged"] == ["bob"]
+
+
+async def test_severity_picked_against_a_stale_view_is_a_conflict(desk, other_desk, make_app):
+    desk.declare("Login failures")
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("s")
+        assert isinstance(app.screen, SeverityPicker)
+        other_desk.set_severity(1, "P2")
+        await pilot.press("0")
+        await pilot.pause()
+        assert desk.get(1).severity is Severity.P2
+        assert any("severity was changed by bob" in t for t in toasts(app))
+
+
+async def test_another_desks_changes_appear_on_the_next_tick_and_cost_one_pragma_otherwise(
+    desk, other_desk, make_app
+):
+    desk.declare("Login failures", severity="P1")
+    app = make_app(desk)
+    statements: list[str] = []
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        desk.store.conn.set_trace_callback(statements.append)
+        for _ in range(5):
+            app.tick()
+        assert statements == ["PRAGMA data_version"] * 5  # nothing changed: nothing read
+
+        other_desk.declare("Slow API", severity="P2")
+        other_desk.acknowledge(1)
+        statements.clear()
+        app.tick()
+        await pilot.pause()
+        fetched = [s for s in statements if s.startswith("SELECT * FROM incidents")]
+        assert fetched == ["SELECT * FROM incidents WHERE (number IN (1,2)) ORDER BY number"]  # just those two
+        rows = board_rows(app)
+        assert [r.split()[0] for r in rows] == ["INC-2", "INC-1"]
+        assert "acknowledged" in rows[1]
+        desk.store.conn.set_trace_callback(None)
+
+
+async def test_a_deadline_running_out_while_open_toasts_rings_and_is_written_once(desk, clock, make_app):
+    desk.declare("Login failures", severity="P3")
+    app = make_app(desk)
+    bells = []
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.bell = lambda: bells.append(1)
+        clock.advance(minutes=4, seconds=59)
+        app.tick()
+        await pilot.pause()
+        assert "! ack in 1s" in board_rows(app)[0]
+        assert bells == [] and not toasts(app)
+
+        clock.advance(seconds=2)
+        app.tick()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "!! ack 1s overdue" in board_rows(app)[0]
+        notes = toasts(app)
+        assert any("INC-1: Acknowledge deadline missed" in t for t in notes)
+        # "If unable to respond, escalate to next tier": the missed ack escalates at once.
+        assert any("INC-1: escalated to Secondary On-Call — call secondary on-call" in t for t in notes)
+        assert bells == [1]  # one bell for what ran out in the same second
+        breaches = [e.details for e in desk.timeline(1) if e.kind == "deadline_breached"]
+        assert [b["deadline"] for b in breaches] == ["acknowledge", "escalate:secondary-on-call"]
+
+        clock.advance(seconds=30)
+        app.tick()
+        app.tick()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert bells == [1]
+        assert len([e for e in desk.timeline(1) if e.kind == "deadline_breached"]) == 2
+
+
+async def test_breaches_from_before_the_desk_opened_are_recorded_with_one_summary(desk, clock, make_app):
+    clock.set("2026-11-27T01:00:00Z")
+    for title in ("Login failures", "Slow API", "Queue backlog"):
+        desk.declare(title, severity="P3")
+    clock.set("2026-11-27T03:00:00Z")  # two hours on: each missed its ack and so went to Secondary
+    app = make_app(desk)
+    bells = []
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.bell = lambda: bells.append(1)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = toasts(app)
+        assert len(notes) == 1
+        assert "6 deadlines had already run out on 3 incidents when the desk opened" in notes[0]
+        assert bells == []
+        recorded = {(n, e.details["deadline"]) for n in (1, 2, 3) for e in desk.timeline(n) if e.kind == "deadline_breached"}
+        assert len(recorded) == 6
+
+
+async def test_a_read_only_database_says_so_and_the_desk_keeps_running(db_path, policy, clock, desk, make_app):
+    desk.declare("Login failures", severity="P1")
+    readonly = Desk.open(db_path, policy=policy, clock=clock, actor="alice", readonly=True)
+    app = make_app(readonly)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        assert "read-only" in str(app.query_one("#desk-status").render())
+        await pilot.press("a")
+        await pilot.pause()
+        assert any("read-only" in t for t in toasts(app))
+        await pilot.press("down")  # still answering keys
+        assert app.is_running
+    readonly.close()
+    assert desk.get(1).status is Status.TRIGGERED
+
+
+async def test_assign_and_edit_fields(desk, make_app):
+    desk.declare("Login failures", severity="P1")
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("o")
+        assert isinstance(app.screen, TextPrompt)
+        assert app.screen.query_one("#prompt-input").value == "alice"  # yourself, by default
+        await pilot.press("ctrl+u", *"carol", "enter")
+        assert desk.get(1).assignee == "carol"
+
+        await pilot.press("e")
+        assert isinstance(app.screen, FieldPicker)
+        await pilot.press("down")  # Title → Impact
+        await pilot.press("enter")
+        assert isinstance(app.screen, TextPrompt)
+        await type_text(pilot, "All tenants, EU first")
+        await pilot.press("enter")
+        assert desk.get(1).impact == "All tenants, EU first"
+        assert "All tenants, EU first" in str(app.query_one("#incident-summary").render())
+
+
+async def test_closing_asks_first(desk, make_app):
+    desk.declare("Export backlog", severity="P2")
+    desk.acknowledge(1)
+    desk.edit(1, "root_cause", "undersized pool")
+    desk.edit(1, "resolution", "more workers")
+    desk.move(1, Status.RESOLVED)
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("f")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert desk.get(1).status is Status.RESOLVED
+        await pilot.press("f", "y")
+        assert desk.get(1).status is Status.CLOSED
+        assert board_rows(app) == []  # closed ones are behind `c`
+        await pilot.press("c")
+        assert "closed" in board_rows(app)[0]
+
+
+async def test_every_action_is_in_the_command_palette(desk, make_app):
+    desk.declare("Login failures", severity="P1")
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "acknowledge")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert desk.get(1).status is Status.ACKNOWLEDGED
+
+
+async def test_clocks_tick_down_from_the_one_app_timer(desk, clock, make_app):
+    desk.declare("Login failures", severity="P1")
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        clocks = app.query_one("#clock-list")
+        assert "Acknowledge            03:05  5m00s left" in clocks.render().plain
+        clock.advance(timedelta(seconds=90))
+        app.tick()
+        await pilot.pause()
+        assert "Acknowledge            03:05  3m30s left" in clocks.render().plain
+        assert "ack in 3m30s" in board_rows(app)[0]
+        assert all(widget.auto_refresh is None for widget in app.screen.query("*"))

@@ -1,0 +1,181 @@
+"""What the board computes without a screen: order, transitions, countdown text, filters, start times."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from oncall_tui.clock import parse_instant
+from oncall_tui.model import Severity, Status
+from oncall_tui.ui.board import columns_for, fit
+from oncall_tui.ui.board_model import BoardModel, Tone, countdown, next_due_text
+from oncall_tui.ui.breaches import BreachWatcher
+from oncall_tui.ui.filtering import BoardFilter
+from oncall_tui.ui.forms import parse_start
+
+
+def test_rows_sort_breached_first_then_nearest_deadline_then_severity(desk, clock, policy):
+    clock.set("2026-11-27T02:50:00Z")
+    desk.declare("Breached long ago", severity="P3")
+    clock.set("2026-11-27T02:59:00Z")
+    desk.declare("P2 due 03:04", severity="P2")
+    desk.declare("P0 due 03:04", severity="P0")
+    desk.declare("Undetermined due 03:04")
+    clock.set("2026-11-27T03:00:00Z")
+    model = BoardModel(policy)
+    model.load(desk.incidents(), clock.now())
+    assert [r.incident.title for r in model.rows] == [
+        "Breached long ago", "Undetermined due 03:04", "P0 due 03:04", "P2 due 03:04",
+    ]
+
+
+def test_a_tick_between_transitions_does_no_work_and_a_transition_resorts(desk, clock, policy):
+    desk.declare("Older", severity="P2", started_at=clock.now() - timedelta(minutes=2))  # ack due 03:03
+    desk.declare("Newer", severity="P2")  # ack due 03:05
+    model = BoardModel(policy)
+    model.load(desk.incidents(), clock.now())
+    assert model.next_change == parse_instant("2026-11-27T03:02:00Z")  # Older's last minute begins
+    assert model.advance(clock.advance(seconds=30)) == []
+
+    changed = model.advance(clock.set("2026-11-27T03:02:00Z") or clock.now())
+    assert [r.incident.title for r in changed] == ["Older"]
+    assert next_due_text(changed[0].next_due, clock.now(), policy.warn_fraction) == ("! ack in 1m00s", Tone.WARNING)
+
+    desk.acknowledge(1)
+    model.load(desk.incidents(), clock.now())
+    clock.set("2026-11-27T03:05:00Z")  # due, and still on time
+    assert not model.advance(clock.now())[0].breached
+    clock.set("2026-11-27T03:05:01Z")
+    changed = model.advance(clock.now())
+    assert [r.incident.title for r in changed] == ["Newer"]
+    assert model.rows[0].incident.title == "Newer" and model.rows[0].breached
+
+
+def test_a_reload_recomputes_only_incidents_that_changed(desk, clock, policy):
+    for title in ("A", "B", "C"):
+        desk.declare(title, severity="P2")
+    model = BoardModel(policy)
+    assert len(model.load(desk.incidents(), clock.now())) == 3
+    desk.acknowledge(2)
+    recomputed = model.load(desk.incidents(), clock.now())
+    assert [r.incident.title for r in recomputed] == ["B"]
+
+
+def test_countdown_text_by_state(desk, clock, policy):
+    desk.declare("x", severity="P1")
+    dl = desk.deadlines(desk.get(1))
+    ack = dl.get("acknowledge")
+    assert countdown(ack, clock.now(), 0.2) == ("5m00s left", Tone.CALM)
+    assert countdown(ack, clock.now() + timedelta(minutes=4, seconds=15), 0.2) == ("! 45s left", Tone.WARNING)
+    assert countdown(ack, clock.now() + timedelta(minutes=8), 0.2) == ("!! 3m00s overdue", Tone.BREACHED)
+    clock.advance(minutes=7)
+    desk.acknowledge(1)
+    done = desk.deadlines(desk.get(1)).get("acknowledge")
+    assert countdown(done, clock.now(), 0.2) == ("done 2m00s late", Tone.DONE)
+    assert countdown(dl.get("review"), clock.now(), 0.2) == ("—", Tone.NONE)
+
+
+def test_breaches_are_reported_once_each(desk, clock, policy):
+    desk.declare("x", severity="P3")
+    model = BoardModel(policy)
+    watcher = BreachWatcher()
+    assert watcher.observe(model.load(desk.incidents(), clock.now())) == []
+    clock.advance(minutes=5, seconds=1)
+    first = watcher.observe(model.advance(clock.now()))
+    assert {b.key for b in first} == {"acknowledge", "escalate:secondary-on-call"}
+    assert watcher.observe(model.load(desk.incidents(), clock.now())) == []
+    assert watcher.observe(model.advance(clock.advance(minutes=30))) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sev:P0,P1", {"severities": {Severity.P0, Severity.P1}}),
+        ("sev:none", {"severities": {None}}),
+        ("status:inv", {"statuses": {Status.INVESTIGATING}}),
+        ("status:open", {"statuses": {s for s in Status if s.is_open}}),
+        ("svc:Identity login", {"services": ("identity",), "words": ("login",)}),
+        ("who:none", {"assignees": ("",)}),
+    ],
+)
+def test_filter_parsing(text, expected):
+    parsed = BoardFilter.parse(text)
+    for name, value in expected.items():
+        got = getattr(parsed, name)
+        assert (set(got) if isinstance(value, set) else got) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sev:P9", "unknown severity"),
+        ("status:done", "unknown status"),
+        ("is:late", "unknown is:late"),
+        ("prio:high", "unknown filter prio:"),
+        ("svc:", "svc: needs a value"),
+    ],
+)
+def test_filter_typos_are_errors(text, message):
+    with pytest.raises(ValueError, match=message):
+        BoardFilter.parse(text)
+
+
+def test_filter_matches(desk):
+    desk.declare("Login failures", severity="P0", services=["identity", "web"], assignee="alice")
+    desk.declare("Slow API", services=["api"])
+    login, api = desk.get(1), desk.get(2)
+    assert BoardFilter.parse("sev:P0 svc:ident login").matches(login)
+    assert not BoardFilter.parse("sev:P0").matches(api)
+    assert BoardFilter.parse("sev:none who:none").matches(api)
+    assert BoardFilter.parse("INC-2").matches(api)
+    assert not BoardFilter.parse("is:breached").matches(api, breached=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", None),
+        ("-20m", "2026-11-27T02:40:00Z"),
+        ("-1h30m", "2026-11-27T01:30:00Z"),
+        ("45m ago", "2026-11-27T02:15:00Z"),
+        ("02:12", "2026-11-27T02:12:00Z"),
+        ("2026-11-27T02:00:00+01:00", "2026-11-27T01:00:00Z"),
+    ],
+)
+def test_start_times(clock, text, expected):
+    got = parse_start(text, clock.now())
+    assert got == (parse_instant(expected) if expected else None)
+
+
+@pytest.mark.parametrize(("text", "message"), [("04:00", "in the future"), ("yesterday", "not an ISO-8601 time"),
+                                               ("2027-01-01T00:00:00Z", "in the future"), ("25:00", "not a time")])
+def test_bad_start_times(clock, text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_start(text, clock.now())
+
+
+def test_columns_fill_the_width_and_cells_are_cut_with_an_ellipsis():
+    for width in (50, 80, 120, 200):
+        columns = columns_for(width)
+        assert 1 + sum(c.width for c in columns) + len(columns) - 1 == width
+    assert fit("Login failures", 8) == "Login f…"
+    assert fit("P1", 3) == "P1 "
+    assert fit("東京 outage", 6) == "東京 …"
+
+
+def test_a_rows_text_is_reformatted_only_when_it_can_have_changed(desk, clock, policy):
+    desk.declare("Hours overdue", severity="P3", started_at=clock.now() - timedelta(hours=3))
+    desk.declare("Seconds left", severity="P3")
+    model = BoardModel(policy)
+    model.load(desk.incidents(), clock.now())
+    now = clock.now().timestamp()
+    for row in model.rows:
+        text, until = row.dynamic_text(now)
+        for step in range(1, 200):  # the text holds until "until", and changes right after
+            later = now + step / 2
+            if later < until:
+                assert row.dynamic_text(later)[0] == text
+            else:
+                assert row.dynamic_text(later + 1e-3)[0] != text
+                break
