@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..config import options_from_args
+from ..demo import seed_demo
 from ..desk import Desk
 from ..policy import PolicyError, load_policy
 from ..store import StoreError
@@ -19,13 +21,15 @@ def launch(args: argparse.Namespace) -> int:
     """
     try:
         options = options_from_args(args)
+        if options.demo and not getattr(args, "db", None):
+            fresh_demo_file(options.db_path)
         desk = Desk.open(options.db_path, policy=load_policy(options.policy_path))
     except (StoreError, PolicyError, OSError) as exc:
         print(f"oncall-tui: {exc}", file=sys.stderr)
         return 1
     try:
         if options.demo and not desk.incidents(include_closed=True):
-            _seed_demo(desk)
+            seed_demo(desk)
         from .app import OncallApp  # after the checks above: a bad --db fails fast
 
         app = OncallApp(desk, options)
@@ -35,10 +39,8 @@ def launch(args: argparse.Namespace) -> int:
         desk.close()
 
 
-def _seed_demo(desk: Desk) -> None:
-    try:
-        from ..demo import seed_demo
-    except ImportError:  # the demo content ships separately from the board
-        print("oncall-tui: no demo content in this build; opening an empty demo desk", file=sys.stderr)
-        return
-    seed_demo(desk)
+def fresh_demo_file(path: Path) -> None:
+    """`--demo` starts from a fresh demo file each time: its clocks are relative to now, and a demo
+    played with yesterday is not what someone trying the desk today should see."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
