@@ -383,9 +383,30 @@ class IncidentBoard(ScrollView, can_focus=True):
         return strip
 
     def _repaint_countdowns(self) -> None:
-        """Refresh the countdown columns of the lines on screen whose text changed since drawn."""
+        """Refresh the countdown columns of the lines on screen whose text changed since drawn.
+
+        The hot loop of every tick, hence spelled out: a row whose text is known not to have
+        changed yet (see `_dynamic_text`) costs a dictionary lookup.
+        """
+        rows = self.model.rows
+        top = int(self.scroll_y)
+        height = min(self.scrollable_content_region.height - 1, len(rows) - top)
+        now, known, drawn = self._now_ts, self._dynamic, self._lines
         x, width = self._dynamic_x
-        self._refresh_stale(x, width, lambda offset, row, drawn: drawn[2] != self._dynamic_text(row))
+        run_start = None
+        for offset in range(height + 1):
+            changed = False
+            if offset < height:
+                row = rows[top + offset]
+                cached = known.get(row.incident.number)
+                if cached is None or cached[0] is not row or now >= cached[2]:
+                    line = drawn.get(row.incident.number)
+                    changed = line is None or line[0][2] != self._dynamic_text(row)
+            if changed and run_start is None:
+                run_start = offset
+            elif not changed and run_start is not None:
+                self.refresh(Region(x, 1 + run_start, width, offset - run_start))
+                run_start = None
 
     def _repaint_changed_lines(self) -> None:
         """Refresh the whole lines on screen that now show another incident, or the same one changed."""

@@ -1,14 +1,17 @@
 """What the board shows, computed without Textual: rows, their order, and when they next change.
 
 Deadlines only change *state* at known instants (a due time passes, a clock enters its warning
-span, an escalation tier is reached). Each row remembers the earliest such instant, and the model
-the earliest over all rows, so a tick between transitions costs one comparison: the countdown text
-is the only thing that moves, and the board formats it for the rows on screen only.
+span, an escalation tier is reached). Each row remembers the earliest such instant and the model
+keeps them in a heap, so a tick between transitions costs one comparison, and a transition rebuilds
+and re-places only the rows it concerns. Between transitions the countdown text is the only thing
+that moves, and the board formats it for the rows on screen only.
 """
 
 from __future__ import annotations
 
+import bisect
 import enum
+import heapq
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -140,10 +143,6 @@ class BoardRow:
         return (*_next_text(self.label, left, warning), age), until
 
     @property
-    def number(self) -> int:
-        return self.incident.number
-
-    @property
     def breached(self) -> bool:
         return self.next_due is not None and self.next_due.state is State.BREACHED
 
@@ -198,11 +197,11 @@ class BoardModel:
         self.filter = BoardFilter()
         self.rows: list[BoardRow] = []  # filtered and sorted: what is on the board
         self._by_number: dict[int, BoardRow] = {}
+        # (instant, incident) for every row's next transition; entries a rebuilt row left behind
+        # are skipped when they come up, which is cheaper than finding them.
+        self._due: list[tuple[datetime, int]] = []
         self.next_change: datetime | None = None
         self.revision = 0  # moves whenever the rows or their deadline states change
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     @property
     def total(self) -> int:
@@ -247,17 +246,46 @@ class BoardModel:
         return recomputed
 
     def advance(self, now: datetime) -> list[BoardRow]:
-        """Move time on; returns the rows that crossed a transition (empty between transitions)."""
+        """Move time on; returns the rows that crossed a transition (empty between transitions).
+
+        Only those rows are rebuilt and moved to their new place: a deadline running out on one
+        incident of a thousand costs a few bisections, not a sort.
+        """
         if self.next_change is None or now < self.next_change:
             return []
         changed = []
-        for number, row in self._by_number.items():
-            if row.changes_at is not None and row.changes_at <= now:
-                fresh = build_row(row.incident, self.policy, now)
-                self._by_number[number] = fresh
-                changed.append(fresh)
-        self._arrange()
+        while self._due and self._due[0][0] <= now:
+            at, number = heapq.heappop(self._due)
+            row = self._by_number.get(number)
+            if row is None or row.changes_at != at:
+                continue
+            fresh = build_row(row.incident, self.policy, now)
+            self._replace(row, fresh)
+            changed.append(fresh)
+        self._next_change()
+        if changed:
+            self.revision += 1
         return changed
+
+    def _replace(self, old: BoardRow, new: BoardRow) -> None:
+        self._by_number[new.incident.number] = new
+        position = bisect.bisect_left(self.rows, old.sort_key, key=_sort_key_of)
+        if position < len(self.rows) and self.rows[position] is old:
+            del self.rows[position]
+        if not self.filter.active or self.filter.matches(new.incident, breached=new.breached):
+            bisect.insort(self.rows, new, key=_sort_key_of)
+        if new.changes_at is not None:
+            heapq.heappush(self._due, (new.changes_at, new.incident.number))
+
+    def _next_change(self) -> None:
+        while self._due:
+            at, number = self._due[0]
+            row = self._by_number.get(number)
+            if row is not None and row.changes_at == at:
+                self.next_change = at
+                return
+            heapq.heappop(self._due)
+        self.next_change = None
 
     def set_filter(self, board_filter: BoardFilter) -> None:
         self.filter = board_filter
@@ -268,6 +296,11 @@ class BoardModel:
         rows = self._by_number.values()
         if self.filter.active:
             rows = [r for r in rows if self.filter.matches(r.incident, breached=r.breached)]
-        self.rows = sorted(rows, key=lambda r: r.sort_key)
-        marks = [r.changes_at for r in self._by_number.values() if r.changes_at is not None]
-        self.next_change = min(marks) if marks else None
+        self.rows = sorted(rows, key=_sort_key_of)
+        self._due = [(r.changes_at, n) for n, r in self._by_number.items() if r.changes_at is not None]
+        heapq.heapify(self._due)
+        self._next_change()
+
+
+def _sort_key_of(row: BoardRow) -> tuple:
+    return row.sort_key

@@ -41,13 +41,6 @@ TONE_STYLE = {
 SEVERITY_STYLE = {"P0": "$text-error bold", "P1": "$text-warning bold", "P2": "$text-primary", "P3": "$foreground-muted"}
 
 
-def _when(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "—"
-    ago = (now - moment).total_seconds()
-    return f"{format_local(moment)} ({format_duration(ago)} ago)" if ago >= 0 else format_local(moment)
-
-
 class LinesView(Widget):
     """Lines that never wrap, in a height that only grows.
 
@@ -270,9 +263,6 @@ class IncidentDetail(Container):
             return
         index = panes.index(tabs.active) if tabs.active in panes else 0
         tabs.active = panes[(index + step) % len(panes)]
-
-    def activate(self, pane_id: str) -> None:
-        self.query_one("#detail-tabs", TabbedContent).active = pane_id
 
     def focus_pane(self) -> None:
         """Focus the first focusable widget of the open tab (its tab bar if it has none)."""

@@ -179,3 +179,26 @@ def test_a_rows_text_is_reformatted_only_when_it_can_have_changed(desk, clock, p
             else:
                 assert row.dynamic_text(later + 1e-3)[0] != text
                 break
+
+
+def test_advancing_keeps_the_same_order_as_sorting_from_scratch(desk, clock, policy):
+    import random
+
+    rng = random.Random(3)
+    for n in range(60):
+        desk.declare(f"incident {n}", severity=rng.choice(["P0", "P1", "P2", "P3", None]),
+                     started_at=clock.now() - timedelta(minutes=rng.uniform(0, 90)))
+        if rng.random() < 0.4:
+            desk.acknowledge(n + 1)
+    model = BoardModel(policy)
+    model.set_filter(BoardFilter.parse("status:trig"))
+    model.load(desk.incidents(), clock.now())
+    for _ in range(40):  # an hour and more, in steps that land on and between transitions
+        clock.advance(seconds=rng.choice([1, 7, 30, 61, 300]))
+        model.advance(clock.now())
+        fresh = BoardModel(policy)
+        fresh.set_filter(model.filter)
+        fresh.load(desk.incidents(), clock.now())
+        assert [r.incident.number for r in model.rows] == [r.incident.number for r in fresh.rows]
+        assert [r.sort_key for r in model.rows] == [r.sort_key for r in fresh.rows]
+        assert model.next_change == fresh.next_change
