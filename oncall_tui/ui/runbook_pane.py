@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markdown import Markdown
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
@@ -40,6 +39,14 @@ from ..model import Incident
 from ..runbooks import PROCESS_ID, Runbook, RunbookLibrary, RunbookMatch, Step
 from ..store import StoreError
 from .runbook_library import RunbookSearch
+
+
+def _rich_markdown(text: str) -> RenderableType:
+    # rich.markdown pulls in markdown-it (~40 ms): paid when the first runbook is shown, not before
+    # the board's first frame.
+    from rich.markdown import Markdown
+
+    return Markdown(text)
 
 GLYPH = {
     StepState.DONE: "[✓]",
@@ -210,8 +217,8 @@ def _markdown(text: str) -> RenderableType:
     """A step's Markdown, without the blank lines Rich puts around a sub-list or code block."""
     first, _, rest = text.partition("\n")
     if not rest.strip():
-        return Markdown(first)
-    return Group(Markdown(first), _Trimmed(Markdown(rest)))
+        return _rich_markdown(first)
+    return Group(_rich_markdown(first), _Trimmed(_rich_markdown(rest)))
 
 
 class _Trimmed:
@@ -335,7 +342,7 @@ class RunbookPane(Vertical):
 
     def _build_about(self, rb: Runbook) -> RenderableType | None:
         if not rb.symptoms and not rb.causes:
-            return _Remembered(Markdown(rb.summary)) if rb.summary else None
+            return _Remembered(_rich_markdown(rb.summary)) if rb.summary else None
         grid = Table.grid(padding=(0, 1), expand=True)
         grid.add_column(width=15, no_wrap=True)
         grid.add_column(width=1)
@@ -344,7 +351,7 @@ class RunbookPane(Vertical):
         label, muted = steps.style_of("phase"), steps.style_of("muted")
         for name, items in (("Symptoms", rb.symptoms), ("Possible causes", rb.causes)):
             for i, item in enumerate(items):
-                grid.add_row(Text(name if i == 0 else "", style=label), Text("•", style=muted), _Trimmed(Markdown(item)))
+                grid.add_row(Text(name if i == 0 else "", style=label), Text("•", style=muted), _Trimmed(_rich_markdown(item)))
         return _Remembered(Group(grid, Text("")))
 
     def _head(self) -> Content:

@@ -216,6 +216,7 @@ async def test_the_board_warns_about_a_broken_chain_for_the_whole_session(histor
         t.sql("UPDATE events SET actor = 'mallory' WHERE seq = ?", target)
     app = OncallApp(history, DeskOptions(db_path=db_path), clock=clock)
     async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()  # the check runs after the first frame
         banner = app.query_one(IntegrityBanner)
         text = str(banner.render())
         assert text == (
@@ -234,5 +235,6 @@ async def test_an_intact_desk_shows_no_warning(history: Desk, db_path, clock):
     from oncall_tui.ui.app import OncallApp
 
     app = OncallApp(history, DeskOptions(db_path=db_path), clock=clock)
-    async with app.run_test(size=(100, 30)):
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
         assert not app.query("#integrity-banner")
