@@ -496,7 +496,13 @@ class IncidentBoard(ScrollView, can_focus=True):
                 text = self.progress_label(inc)
                 target.append(Segment(fit(text or "—", w) + " ", base if text else muted))
             elif column.key == "title":
-                target.append(Segment(fit(inc.title, w) + " ", base if inc.is_open else muted))
+                if inc.is_open and inc.alert_state == "resolved":
+                    # Alertmanager says it stopped firing; only the engineer may call it resolved.
+                    flag = "alert stopped, confirm: "
+                    target.append(Segment(flag[:w], styles["warning"]))
+                    target.append(Segment(fit(inc.title, max(0, w - len(flag))) + " ", base))
+                else:
+                    target.append(Segment(fit(inc.title, w) + " ", base if inc.is_open else muted))
             elif column.key == "services":
                 target.append(Segment(fit(", ".join(inc.services) or "—", w) + " ", muted))
             elif column.key == "assignee":
