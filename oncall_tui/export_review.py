@@ -15,14 +15,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import review
+from . import event_text, review
 from .clock import format_duration, from_iso, iso
 from .deadlines import Deadlines, State
 from .desk import Desk
@@ -42,83 +42,12 @@ class ExportProblem(ValueError):
     """The document cannot be produced (a broken template, an unwritable file); says where."""
 
 
-# --- one line per timeline event ------------------------------------------------------------------
-
-_FIELD_NAMES = {"root_cause": "Root cause", "contributing_factors": "Contributing factors", "eta": "ETA"}
-
-
-def _field(name: str) -> str:
-    return _FIELD_NAMES.get(name, name.replace("_", " ").capitalize())
-
-
-def _when(value: str | None, tz: tzinfo | None) -> str:
-    moment = from_iso(value) if value else None
-    return moment.astimezone(tz or UTC).strftime("%Y-%m-%d %H:%M %Z") if moment else "?"
+# --- missed deadlines on the timeline -------------------------------------------------------------
 
 
 def is_missed_deadline(event: Event) -> bool:
     """A recorded breach of one of the runbook's obligations (reaching an escalation tier is not)."""
     return event.kind == "deadline_breached" and not str(event.details.get("deadline", "")).startswith("escalate:")
-
-
-def describe(event: Event, tz: tzinfo | None = UTC) -> str:
-    """What an event says, as a person would write it in a timeline."""
-    d = event.details
-    kind = event.kind
-    if kind == "declared":
-        sev = f" as {d['severity']}" if d.get("severity") else ""
-        services = f" ({', '.join(d['services'])})" if d.get("services") else ""
-        return f"Declared{sev}: {d.get('title', '')}{services}"
-    if kind == "acknowledged":
-        late = d.get("late_by_seconds")
-        return "Acknowledged" + (f", {format_duration(late)} after the deadline" if late else "")
-    if kind == "severity_set":
-        return f"Severity {d['from']} → {d['to']}" if d.get("from") else f"Severity set to {d.get('to')}"
-    if kind == "status_changed":
-        return f"Status {d.get('from')} → {d.get('to')}"
-    if kind == "assigned":
-        return f"Assigned to {d['to']}" if d.get("to") else "Unassigned"
-    if kind == "field_edited":
-        to = d.get("to")
-        if isinstance(to, list):
-            to = ", ".join(to)
-        return f"{_field(d.get('field', ''))}: {to}" if to else f"{_field(d.get('field', ''))} cleared"
-    if kind == "note":
-        return f"Note: {d.get('text', '')}"
-    if kind == "message_sent":
-        promised = f"; next update promised for {_when(d['next_update_at'], tz)}" if d.get("next_update_at") else ""
-        return f"{str(d.get('template', 'status')).capitalize()} message sent via {d.get('via', '?')}{promised}"
-    if kind == "deadline_breached":
-        if not is_missed_deadline(event):
-            label = str(d.get("label") or d.get("deadline"))
-            return f"Time to {label[:1].lower()}{label[1:]} ({_when(d.get('due_at'), tz)})"
-        return f"Deadline missed: {d.get('label') or d.get('deadline')} (due {_when(d.get('due_at'), tz)})"
-    if kind == "runbook_step":
-        verb = "checked" if d.get("checked") else "unchecked"
-        return f"Runbook step {d.get('step')} {verb}: {d.get('text', '')}"
-    if kind == "review_scheduled":
-        who = f" with {', '.join(d['attendees'])}" if d.get("attendees") else ""
-        return f"Review scheduled for {_when(d.get('for'), tz)}{who}"
-    if kind == "review_completed":
-        late = f", {format_duration(d['late_by_seconds'])} after the deadline" if d.get("late_by_seconds") else ""
-        notes = f": {d['notes']}" if d.get("notes") else ""
-        return f"Review completed{late}{notes}"
-    if kind == "review_waived":
-        return f"Review waived: {d.get('reason', '')}"
-    if kind == "action_item_added":
-        extra = [f"owner {d['owner']}" if d.get("owner") else "", f"due {d['due']}" if d.get("due") else ""]
-        extra_text = ", ".join(e for e in extra if e)
-        return f"Action item #{d.get('item')} added: {d.get('title', '')}" + (f" ({extra_text})" if extra_text else "")
-    if kind == "action_item_edited":
-        parts = [f"{name} → {change.get('to') or '—'}" for name, change in d.get("changes", {}).items()]
-        return f"Action item #{d.get('item')} edited: {'; '.join(parts)}"
-    if kind == "action_item_done":
-        return f"Action item #{d.get('item')} done: {d.get('title', '')}"
-    if kind == "action_item_reopened":
-        return f"Action item #{d.get('item')} reopened: {d.get('title', '')}"
-    # Events of features this module does not know (alerts, integrity checks, …): still readable.
-    summary = ", ".join(f"{k}={v}" for k, v in d.items() if not isinstance(v, (dict, list)))
-    return kind.replace("_", " ").capitalize() + (f": {summary}" if summary else "")
 
 
 # --- deadlines, met or missed ---------------------------------------------------------------------
@@ -231,7 +160,7 @@ def review_context(desk: Desk, number: int, now: datetime | None = None) -> dict
                 "at": e.at,
                 "actor": e.actor,
                 "kind": e.kind,
-                "text": describe(e, UTC),
+                "text": event_text.describe(e, UTC, multiline=True)[0],
                 "breach": is_missed_deadline(e),
             }
             for e in events

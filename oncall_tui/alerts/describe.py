@@ -1,11 +1,13 @@
 """The intake's timeline events as a person reads them.
 
-One wording for the timeline pane, `oncall-tui pull` and the board's notifications alike.
+The alert part of `oncall_tui.event_text` (every timeline, the review document, `oncall-tui show`),
+and the lines `oncall-tui pull` and the board's notifications print for what a poll wrote.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import tzinfo
 from typing import Any
 
 from ..clock import format_local, from_iso
@@ -20,27 +22,27 @@ ALERT_EVENT_KINDS = (
 )
 
 
-def describe_alert_event(kind: str, details: Mapping[str, Any]) -> tuple[str, str] | None:
+def describe_alert_event(kind: str, details: Mapping[str, Any], tz: tzinfo | None = None) -> tuple[str, str] | None:
     """(one line, tone) for an intake event — tone is '', 'error', 'warning' or 'success' — or None
-    for any other kind of event."""
+    for any other kind of event. Times are in `tz` (None: the user's own zone)."""
     if kind == "alert_fired":
-        return f"alert {names(details)} joined this incident (firing since {_earliest(details)})", "warning"
+        return f"Alert {names(details)} joined this incident (firing since {_earliest(details, tz)})", "warning"
     if kind == "alert_refired":
-        return f"alert {names(details)} fired again (since {_earliest(details)})", "warning"
+        return f"Alert {names(details)} fired again (since {_earliest(details, tz)})", "warning"
     if kind == "alert_resolved":
         remaining = details.get("remaining") or 0
         if remaining:
-            return f"alert {names(details)} stopped firing; {remaining} still firing", ""
-        return f"alert {names(details)} stopped firing — confirm, then resolve the incident", "success"
+            return f"Alert {names(details)} stopped firing; {remaining} still firing", ""
+        return f"Alert {names(details)} stopped firing — confirm, then resolve the incident", "success"
     if kind == "silence_created":
-        return f"alert silenced in Alertmanager until {_when(details.get('ends_at'))}", ""
+        return f"Alert silenced in Alertmanager until {_when(details.get('ends_at'), tz)}", ""
     if kind == "silence_expired":
         gone = " (it had already ended)" if details.get("already_gone") else ""
         return f"Alertmanager silence expired{gone}", ""
     if kind == "silenced_elsewhere":
         who = plain(details.get("created_by") or "") or "someone"
         comment = plain(details.get("comment") or "")
-        text = f"already silenced in Alertmanager by {who} until {_when(details.get('ends_at'))}"
+        text = f"Already silenced in Alertmanager by {who} until {_when(details.get('ends_at'), tz)}"
         return (text + (f": “{comment}”" if comment else "")), "warning"
     return None
 
@@ -60,10 +62,10 @@ def plain(text: str) -> str:
     return " ".join("".join(ch for ch in text if ch >= " " and not "\x7f" <= ch <= "\x9f").split())
 
 
-def _earliest(details: Mapping[str, Any]) -> str:
+def _earliest(details: Mapping[str, Any], tz: tzinfo | None) -> str:
     starts = sorted(r["starts_at"] for r in details.get("alerts") or () if r.get("starts_at"))
-    return _when(starts[0] if starts else None, missing="an unknown time")
+    return _when(starts[0] if starts else None, tz, missing="an unknown time")
 
 
-def _when(text: str | None, *, missing: str = "further notice") -> str:
-    return format_local(from_iso(text), with_date=True) if text else missing
+def _when(text: str | None, tz: tzinfo | None, *, missing: str = "further notice") -> str:
+    return format_local(from_iso(text), tz, with_date=True) if text else missing

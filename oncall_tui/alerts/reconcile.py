@@ -50,7 +50,7 @@ class Change:
 
 
 def change_for(number: int, kind: str, details: Mapping[str, Any]) -> Change:
-    """An intake event as a line: `INC-4: alert X fired again (since …)`."""
+    """An intake event as a line: `INC-4: Alert X fired again (since …)`."""
     text, _tone = describe_alert_event(kind, details) or (kind.replace("_", " "), "")
     return Change(kind, number, f"{format_id(number)}: {text}")
 

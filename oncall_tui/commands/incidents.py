@@ -8,6 +8,7 @@ import sys
 
 from ..clock import format_duration, format_local, parse_instant
 from ..deadlines import State
+from ..event_text import describe
 from ..export_json import deadlines_dict, event_dict, incident_dict
 from ..model import EDITABLE_FIELDS, Severity, Status, parse_id
 from .runbooks import resolve_symptom
@@ -155,7 +156,7 @@ def cmd_show(args) -> int:
         w(f"  {d.label:<32} {d.state.value:<9} due {format_local(d.due_at)}  {when}\n")
     w("\ntimeline\n")
     for e in events:
-        w(f"  {format_local(e.at)}  {e.actor:<12} {e.kind:<18} {json.dumps(e.details, ensure_ascii=False)[:120]}\n")
+        w(f"  {format_local(e.at)}  {e.actor:<12} {describe(e)[0]}\n")
     return 0
 
 

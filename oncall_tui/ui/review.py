@@ -25,7 +25,7 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Label, Static, TextArea
 
-from .. import export_review, review
+from .. import event_text, export_review, review
 from ..clock import format_duration, iso
 from ..config import DeskOptions
 from ..deadlines import State
@@ -276,7 +276,7 @@ class ReviewScreen(Screen[None]):
     def _paint_timeline(self) -> None:
         events = self.desk.timeline(self.number)
         rows = [
-            (e.at, e.actor, export_review.describe(e, tz=None), export_review.is_missed_deadline(e)) for e in events
+            (e.at, e.actor, event_text.describe(e)[0], export_review.is_missed_deadline(e)) for e in events
         ]
         rows += [(at, "(desk)", text, True) for at, text in self._unrecorded_breaches(events)]
         rows.sort(key=lambda row: row[0])

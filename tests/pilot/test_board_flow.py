@@ -132,6 +132,6 @@ async def test_triage_flow_declare_to_resolve(app, desk, clock):
         await pilot.press("right_square_bracket")
         timeline = str(app.query_one("#timeline-text").render())
         lines = [line for line in timeline.splitlines() if line.strip()]
-        assert "declared “Login failures”" in lines[0]
-        assert "status mitigated → resolved" in lines[-1]
-        assert any("note: JWKS cache empty since deploy" in line for line in lines)
+        assert "Declared: Login failures (identity, api)" in lines[0]
+        assert "Status mitigated → resolved" in lines[-1]
+        assert any("Note: JWKS cache empty since deploy" in line for line in lines)

@@ -279,9 +279,9 @@ def test_the_intakes_events_read_as_sentences(desk, clock):
               silences=TestSilencedElsewhere().silences())
     lines = [describe_alert_event(e.kind, e.details) for e in desk.timeline(1)[1:]]
     assert lines == [
-        ("alert IdentityHighErrorRate stopped firing — confirm, then resolve the incident", "success"),
-        ("alert IdentityHighErrorRate fired again (since 2026-11-27 02:55 UTC)", "warning"),
-        ("already silenced in Alertmanager by carol until 2026-11-27 05:00 UTC: “disk maintenance”", "warning"),
+        ("Alert IdentityHighErrorRate stopped firing — confirm, then resolve the incident", "success"),
+        ("Alert IdentityHighErrorRate fired again (since 2026-11-27 02:55 UTC)", "warning"),
+        ("Already silenced in Alertmanager by carol until 2026-11-27 05:00 UTC: “disk maintenance”", "warning"),
     ]
     assert describe_alert_event("note", {"text": "x"}) is None
 

@@ -147,7 +147,8 @@ def test_show_prints_fields_deadlines_and_timeline(cli_env):
     assert "Acknowledge" in deadlines and "breached" in deadlines and "overdue" in deadlines
     assert "Notify stakeholders" in deadlines
     assert "Next update" not in deadlines  # not applicable: not listed
-    assert "declared" in out.split("\ntimeline\n")[1]
+    timeline = out.split("\ntimeline\n")[1]
+    assert timeline.endswith(" alice        Declared as P0: Login failures (identity)\n")  # a sentence, not JSON
 
 
 def test_list_orders_breaches_first_and_hides_closed(cli_env):

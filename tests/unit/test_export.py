@@ -147,18 +147,18 @@ def test_export_command(night, cli_env, tmp_path):
     assert (missing.returncode, missing.stderr) == (1, "oncall-tui: no incident INC-9\n")
 
 
-def test_events_of_other_features_still_read_as_a_line(night):
-    from oncall_tui.model import Event
-
-    event = Event(99, 1, night.now(), "alertmanager", "alert_resolved", {"alertname": "KubePodCrashLooping", "labels": {}})
-    assert export_review.describe(event) == "Alert resolved: alertname=KubePodCrashLooping"
+def test_events_of_a_newer_desk_still_read_as_a_line(night):
+    night.append(1, "integrity_checked", {"result": "ok", "events": 22, "chain": {"head": "622c"}})
+    document = export_review.render_markdown(night, 1)
+    assert "| 2026-11-28 10:14:00 | alice | Integrity checked: events=22, result=ok |\n" in document
 
 
 def test_reaching_an_escalation_tier_is_not_a_missed_deadline(night):
-    from oncall_tui.model import Event
-
-    event = Event(99, 1, night.now(), "desk", "deadline_breached",
-                  {"deadline": "escalate:secondary-on-call", "label": "Escalate to Secondary On-Call",
-                   "due_at": "2026-11-27T03:30:00Z"})
-    assert export_review.describe(event) == "Time to escalate to Secondary On-Call (2026-11-27 03:30 UTC)"
+    night.actor = "desk"
+    night.append(1, "deadline_breached", {"deadline": "escalate:secondary-on-call",
+                                          "label": "Escalate to Secondary On-Call", "due_at": "2026-11-27T03:30:00Z"})
+    event = night.timeline(1)[-1]
     assert not export_review.is_missed_deadline(event)
+    timeline = export_review.render_markdown(night, 1).split("## Timeline")[1].split("## Root cause")[0]
+    # Not bold like a missed deadline: it is the runbook saying who to call next.
+    assert "| desk | Time to escalate to Secondary On-Call (2026-11-27 03:30 UTC) |" in timeline
