@@ -22,10 +22,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..runbooks import Runbook, RunbookLibrary, readable_markdown
+
+
+def _markdown_widget():
+    # Textual's Markdown widget brings markdown-it (~40 ms): the library screen pays for it when it
+    # opens, not the board's first frame (the runbook pane imports this module for RunbookSearch).
+    from textual.widgets import Markdown
+
+    return Markdown("", id="library-markdown")
 
 
 class RunbookSearch(Vertical):
@@ -200,7 +208,7 @@ class RunbookLibraryScreen(Screen):
                 yield Static("", id="library-problems")
             with VerticalScroll(id="library-view"):
                 yield Static("", id="library-meta")
-                yield Markdown("", id="library-markdown")
+                yield _markdown_widget()
         yield Footer()
 
     def _title(self) -> str:
@@ -239,7 +247,7 @@ class RunbookLibraryScreen(Screen):
             return
         self.shown = rb
         meta = self.query_one("#library-meta", Static)
-        view = self.query_one("#library-markdown", Markdown)
+        view = self.query_one("#library-markdown")
         if rb is None:
             meta.update("No runbook matches the search.")
             view.update("")
