@@ -299,7 +299,9 @@ class ComposerScreen(Screen[None]):
         if event.value is Select.NULL or event.value == self.template_name:
             return
         self.template_name = str(event.value)
-        await self._rebuild_form()
+        # The old fields took the focus with them: with nothing focused, escape no longer closed
+        # the composer and typing went nowhere.
+        await self._rebuild_form(focus=True)
 
     def action_next_template(self) -> None:
         names = self.library.names()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -73,6 +73,21 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
+class PasteAllInput(Input):
+    """A one-line input that keeps every line of a paste: Textual's keeps only the first, so a log
+    excerpt pasted into a note would lose all but its first line without a word."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()  # Input's own handler would then insert the first line again
+        lines = [line.strip() for line in event.text.splitlines() if line.strip()]
+        text = " · ".join(lines)
+        if self.selection.is_empty:
+            self.insert_text_at_cursor(text)
+        else:
+            self.replace(text, *self.selection)
+
+
 class TextPrompt(ModalScreen[str | None]):
     """One line of text: enter submits (if `check` accepts it), escape cancels.
 
@@ -104,7 +119,7 @@ class TextPrompt(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.prompt_title, classes="title", markup=False)
-            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
+            yield PasteAllInput(self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static("", classes="error", id="prompt-error", markup=False)
             yield Static(
                 (self.hint + "\n" if self.hint else "") + "enter: save · escape: cancel",

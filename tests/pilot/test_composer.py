@@ -139,6 +139,21 @@ async def test_an_update_sets_the_next_update_countdown_to_the_time_it_promises(
         assert "next update due 04:15 UTC" in text_of(app, "#result")
 
 
+async def test_switching_template_keeps_the_keys_in_the_composer(desk, clock, db_path, p0):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        composer = await open_composer(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert composer.template_name != "initial"
+        assert app.screen.focused is not None and app.screen.focused.id.startswith(("field-", "message-"))
+        await pilot.press("f")  # typed into the form, never "move the status forward"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposerScreen)
+        assert desk.get(p0.number).status.value == "triggered"
+
+
 async def test_a_field_edit_is_for_this_message_until_saved_to_the_incident(desk, clock, db_path, p0):
     app = make_app(desk, clock, db_path)
     async with app.run_test(size=(120, 40)) as pilot:
