@@ -32,13 +32,16 @@ class Deadline:
     done_at: datetime | None = None  # when the action was taken, if it was
     span_start: datetime | None = None  # when the clock started, for "how much is left" styling
     now: datetime | None = None
+    # When the incident was resolved with this action never taken: the clock no longer runs, and a
+    # breach stays on the record with its lateness frozen at that moment.
+    stopped_at: datetime | None = None
 
     @property
     def seconds_left(self) -> float | None:
         """Positive while time remains, negative once overdue; None when there is no clock."""
         if self.due_at is None or self.now is None:
             return None
-        end = self.done_at if self.done_at is not None else self.now
+        end = self.done_at or self.stopped_at or self.now
         return (self.due_at - end).total_seconds()
 
     @property
@@ -52,7 +55,7 @@ class Deadline:
     @property
     def running(self) -> bool:
         """A clock that still changes with time: pending, or breached and not yet done."""
-        return self.done_at is None and self.state in (State.PENDING, State.BREACHED)
+        return self.done_at is None and self.stopped_at is None and self.state in (State.PENDING, State.BREACHED)
 
     def is_warning(self, fraction: float) -> bool:
         """Pending with little time left: the last `fraction` of the span, and at least 60 s."""
@@ -106,7 +109,12 @@ def _judge(due: datetime, done: datetime | None, now: datetime) -> State:
     return State.PENDING if now <= due else State.BREACHED
 
 
-def _clock(key: str, label: str, start: datetime, due: datetime, done: datetime | None, now: datetime) -> Deadline:
+def _clock(key: str, label: str, start: datetime, due: datetime, done: datetime | None, now: datetime,
+           stopped: datetime | None = None) -> Deadline:
+    if done is None and stopped is not None:
+        # Resolved without this action: late if the clock had run out by then, moot otherwise.
+        state = State.BREACHED if stopped > due else State.NOT_APPLICABLE
+        return Deadline(key, label, due, state, None, start, now, stopped)
     return Deadline(key, label, due, _judge(due, done, now), done, start, now)
 
 
@@ -125,18 +133,22 @@ def compute(incident: Incident, policy: Policy, now: datetime) -> Deadlines:
     sev = incident.severity
     items: list[Deadline] = []
 
-    ack = _clock("acknowledge", "Acknowledge", start, start + policy.acknowledge, incident.acknowledged_at, now)
+    # The first response's clocks stop at resolution: a resolved incident has nothing left to
+    # acknowledge or announce, and must not sit on top of the board with a clock counting up.
+    stop = incident.resolved_at
+    ack = _clock("acknowledge", "Acknowledge", start, start + policy.acknowledge, incident.acknowledged_at, now, stop)
     items.append(ack)
     # Severity is judged by whoever raised the incident on the desk, so its clock starts there: a
     # back-dated start time (the outage began before anyone noticed) does not make it late at birth.
     raised = max(start, incident.declared_at)
     items.append(
-        _clock("severity", "Determine severity", raised, raised + policy.severity, incident.severity_at, now)
+        _clock("severity", "Determine severity", raised, raised + policy.severity, incident.severity_at, now, stop)
     )
 
     if sev is not None and sev in policy.stakeholder_severities:
         items.append(
-            _clock("stakeholders", "Notify stakeholders", start, start + policy.stakeholders, incident.notified_at, now)
+            _clock("stakeholders", "Notify stakeholders", start, start + policy.stakeholders, incident.notified_at, now,
+                   stop)
         )
     else:
         items.append(_na("stakeholders", "Notify stakeholders", now))

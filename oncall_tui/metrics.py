@@ -199,7 +199,8 @@ def _breach_ctes(policy: Policy, inc_filter: str, params: dict[str, Any]) -> str
     (number, key, due_ms) of every deadline the milestones say was breached.
 
     Mirrors `deadlines.compute` rule for rule; `_judge` there: done ≤ due is met, done > due is
-    breached, and an undone clock is breached once now > due (the due instant itself is on time).
+    breached, and an undone clock is breached once now > due (the due instant itself is on time);
+    the first response's clocks stop at resolution.
     """
     params.update(
         ack=_td_ms(policy.acknowledge),
@@ -226,22 +227,23 @@ def _breach_ctes(policy: Policy, inc_filter: str, params: dict[str, Any]) -> str
                    COALESCE(review_waived, '') AS waived
             FROM incidents WHERE {inc_filter}
         ),
-        clocks(number, key, due, done) AS (
-            SELECT number, 'acknowledge', s + :ack, ack FROM inc
+        clocks(number, key, due, done, stop) AS (
+            SELECT number, 'acknowledge', s + :ack, ack, resolved FROM inc
             UNION ALL
-            SELECT number, 'severity', max(s, d) + :sev, sev_at FROM inc
+            SELECT number, 'severity', max(s, d) + :sev, sev_at, resolved FROM inc
             UNION ALL
-            SELECT number, 'stakeholders', s + :stake, notified FROM inc WHERE sev IN {stake_sevs}
+            SELECT number, 'stakeholders', s + :stake, notified, resolved FROM inc WHERE sev IN {stake_sevs}
             UNION ALL
-            SELECT number, 'next_update', COALESCE(next_upd, COALESCE(last_upd, notified) + {cadence_expr}), NULL
+            SELECT number, 'next_update', COALESCE(next_upd, COALESCE(last_upd, notified) + {cadence_expr}), NULL, NULL
             FROM inc WHERE status NOT IN ('resolved', 'closed') AND mitigated IS NULL
             UNION ALL
-            SELECT number, 'review', resolved + :review, reviewed FROM inc
+            SELECT number, 'review', resolved + :review, reviewed, NULL FROM inc
             WHERE sev IN {review_sevs} AND resolved IS NOT NULL AND waived = '' AND status IN ('resolved', 'closed')
         ),
         computed(number, key, due) AS (
             SELECT number, key, due FROM clocks
-            WHERE due IS NOT NULL AND ((done IS NOT NULL AND done > due) OR (done IS NULL AND :now > due))
+            WHERE due IS NOT NULL
+              AND ((done IS NOT NULL AND done > due) OR (done IS NULL AND COALESCE(stop, :now) > due))
         )
     """
 

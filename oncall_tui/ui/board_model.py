@@ -61,6 +61,9 @@ def countdown(deadline: Deadline | None, now: datetime, fraction: float) -> tupl
         if late > 0:
             return f"done {format_duration(late)} late", Tone.DONE
         return "done", Tone.DONE
+    if deadline.stopped_at is not None:
+        late = (deadline.stopped_at - deadline.due_at).total_seconds()
+        return f"never done ({format_duration(late)} late at resolution)", Tone.DONE
     left = (deadline.due_at - now).total_seconds()
     if left < 0:  # the due instant itself is still on time
         return f"!! {format_duration(-left)} overdue", Tone.BREACHED
@@ -150,7 +153,7 @@ class BoardRow:
         """Clocks that ran out and whose action is still not done (the ones to shout about)."""
         if not self.incident.is_open:
             return []
-        return [d for d in self.deadlines.items if d.state is State.BREACHED and d.done_at is None]
+        return [d for d in self.deadlines.items if d.state is State.BREACHED and d.running]
 
 
 def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:

@@ -568,3 +568,42 @@ def test_compute_is_pure(policy):
     now = T0 + 7 * MIN
     assert compute(inc, policy, now) == compute(inc, policy, now)
     assert inc == incident()
+
+
+def test_resolution_stops_the_first_response_clocks(desk, clock):
+    """Resolved with stakeholders never told: the breach stays on the record, frozen at the
+    resolution, and no longer runs or tops the board."""
+    from datetime import timedelta
+
+    from oncall_tui.deadlines import State, compute
+    from oncall_tui.model import Status
+
+    inc = desk.declare("Login failures", severity="P1", started_at=clock.now() - timedelta(minutes=20))
+    desk.acknowledge(inc.number)
+    desk.move(inc.number, Status.INVESTIGATING)
+    desk.edit(inc.number, "root_cause", "JWKS cache")
+    desk.edit(inc.number, "resolution", "Refreshed")
+    resolved = desk.move(inc.number, Status.RESOLVED)
+    clock.advance(hours=3)
+    dl = compute(resolved, desk.policy, clock.now())
+    stake = dl.get("stakeholders")
+    assert stake.state is State.BREACHED and not stake.running
+    assert stake.seconds_left == -5 * 60  # 20 min after the start, 15 min allowed
+    assert dl.next_due is not None and dl.next_due.key == "review"
+
+
+def test_resolved_before_a_clock_ran_out_makes_it_moot(desk, clock):
+    from datetime import timedelta
+
+    from oncall_tui.deadlines import State, compute
+    from oncall_tui.model import Status
+
+    inc = desk.declare("Blip", severity="P1")
+    clock.advance(minutes=2)
+    desk.acknowledge(inc.number)
+    desk.move(inc.number, Status.INVESTIGATING)
+    desk.edit(inc.number, "root_cause", "Deploy")
+    desk.edit(inc.number, "resolution", "Rolled back")
+    resolved = desk.move(inc.number, Status.RESOLVED)
+    clock.advance(hours=1)
+    assert compute(resolved, desk.policy, clock.now()).get("stakeholders").state is State.NOT_APPLICABLE
