@@ -52,7 +52,8 @@ def _shown(text: str, multiline: bool) -> str:
     kept = ["".join(" " if ch == "\t" else ch for ch in line if ch == "\t" or _printable(ch)) for line in lines]
     if multiline:
         return "\n".join(kept)
-    return " ".join(" ".join(kept).split())
+    # Lines stay apart on one line: "no canary · alert fired late", not "no canary alert fired late".
+    return " · ".join(" ".join(line.split()) for line in kept if line.strip())
 
 
 def _printable(ch: str) -> bool:

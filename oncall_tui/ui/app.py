@@ -149,7 +149,7 @@ class OncallApp(App[int]):
 
     def compose(self) -> ComposeResult:
         status = DeskStatus(self.board, self.options.db_path.name, self.desk.actor, readonly=self.desk.readonly,
-                            id="desk-status")
+                            demo=self.options.demo, id="desk-status")
         if self.options.alertmanager_url:  # the intake's health shares the top line
             from .alert_source import AlertSource, StatusLine
 
@@ -314,7 +314,10 @@ class OncallApp(App[int]):
         try:
             return fn(*args, **kwargs)
         except Conflict as exc:
-            self.notify(str(exc), title="Changed by another desk", severity="warning", timeout=10, markup=False)
+            # The conflict may be with this very desk (a second `a`): then it is no news from elsewhere.
+            mine = f" by {self.desk.actor} " in f"{exc} "
+            self.notify(str(exc), title="Already done" if mine else "Changed by another desk",
+                        severity="information" if mine else "warning", timeout=10, markup=False)
         except ActionRefused as exc:
             self.notify(str(exc), title="Not done", severity="warning", timeout=8, markup=False)
         except (StoreError, sqlite3.Error) as exc:

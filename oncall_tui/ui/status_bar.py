@@ -17,8 +17,9 @@ class DeskStatus(Widget):
     """
 
     def __init__(self, board: IncidentBoard, db_name: str, actor: str, *, readonly: bool = False,
-                 id: str | None = None) -> None:
+                 demo: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.demo = demo
         self.board = board
         self.db_name = db_name
         self.actor = actor
@@ -54,6 +55,8 @@ class DeskStatus(Widget):
         left = [("oncall-tui", "bold")]
         if wide:
             left.append((f" {self.db_name}", "$foreground-muted"))
+        if self.demo:  # a demo board must never be mistaken for the real desk
+            left.append((" DEMO", "$text-accent bold"))
         if self.readonly:
             left.append((" read-only", "$text-warning bold"))
         left.append(("  ", ""))

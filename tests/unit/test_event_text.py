@@ -74,7 +74,7 @@ def test_a_night_on_the_desk_reads_as_sentences(desk: Desk, clock):
         ("Services: payments, db", ""),
         ("ETA: 04:00", ""),
         ("ETA cleared", ""),
-        ("Note: Rolled back the 02:40 deploy", ""),
+        ("Note: Rolled back · the 02:40 deploy", ""),
         ("Initial message sent via clipboard", "success"),
         ("Update message sent via webhook; next update promised for 2026-11-27 03:30 UTC", "success"),
         ("Deadline missed: Next update (due 2026-11-27 03:00 UTC)", "error"),
@@ -249,7 +249,7 @@ def test_control_characters_in_details_never_reach_the_output(kind):
 
 def test_line_breaks_are_kept_only_for_a_document_that_can_show_them():
     e = event("field_edited", SAMPLES["field_edited"])
-    assert event_text.describe(e, UTC) == ("Contributing factors: - Peak traffic - No alert", "")
+    assert event_text.describe(e, UTC) == ("Contributing factors: - Peak traffic · - No alert", "")
     assert event_text.describe(e, UTC, multiline=True) == ("Contributing factors: - Peak traffic\n- No alert", "")
 
 
