@@ -164,7 +164,7 @@ class ClockList(LinesView):
                 Content.assemble(
                     (f"{label:<22.22}", "$foreground-muted" if d.done_at else ""),
                     " ",
-                    (format_local(d.due_at)[:5], "$foreground-muted"),
+                    (_due(d.due_at, now), "$foreground-muted"),
                     "  ",
                     (text, style),
                 )
@@ -270,3 +270,10 @@ class IncidentDetail(Container):
         pane = tabs.active_pane
         targets = [w for w in pane.query("*") if w.focusable] if pane is not None else []
         (targets[0] if targets else tabs.query_one("Tabs")).focus()
+
+
+def _due(due: datetime, now: datetime) -> str:
+    """'16:45' today; '11-29 16:45' on another day (a review two days out is not due at 16:45 today)."""
+    local, today = due.astimezone(), now.astimezone()
+    # One width either way, so the countdowns beside them stay in a column.
+    return (local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%m-%d %H:%M")).ljust(11)

@@ -282,10 +282,10 @@ async def test_clocks_tick_down_from_the_one_app_timer(desk, clock, make_app):
     app = make_app(desk)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         clocks = app.query_one("#clock-list")
-        assert "Acknowledge            03:05  5m00s left" in clocks.render().plain
+        assert "Acknowledge            03:05        5m00s left" in clocks.render().plain
         clock.advance(timedelta(seconds=90))
         app.tick()
         await pilot.pause()
-        assert "Acknowledge            03:05  3m30s left" in clocks.render().plain
+        assert "Acknowledge            03:05        3m30s left" in clocks.render().plain
         assert "ack in 3m30s" in board_rows(app)[0]
         assert all(widget.auto_refresh is None for widget in app.screen.query("*"))
