@@ -83,7 +83,8 @@ class OncallApp(App[int]):
     COMMANDS = App.COMMANDS | {_triage_commands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
-    # Footer order: help first so a narrow terminal still shows where to find everything.
+    # Footer order: help first so a narrow terminal still shows where to find everything, then the
+    # triage keys in the order a page is worked; an 80-column footer ends around the filter.
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, the filter syntax and the colours"),
         Binding("d", "declare", "Declare", id="incident.declare",
@@ -94,11 +95,13 @@ class OncallApp(App[int]):
                 tooltip="Set the severity with the runbook's P0–P3 criteria in view"),
         Binding("f", "forward", "Forward", id="incident.forward",
                 tooltip="Move the status to the next phase: acknowledged → investigating → mitigated → resolved → closed"),
-        Binding("n", "note", "Note", id="incident.note", tooltip="Add a note to the timeline"),
         Binding("m", "compose", "Message", id="incident.compose",
                 tooltip="Compose the status message (Initial Alert, Update, Resolution): copy it or post it to chat"),
+        Binding("slash", "filter", "Filter", id="board.filter",
+                tooltip="Filter the board by text, sev:, status:, svc:, who:, is:breached"),
         Binding("r", "choose_runbook", "Runbook", id="incident.runbook",
                 tooltip="Choose the runbook for the selected incident from a searchable list"),
+        Binding("n", "note", "Note", id="incident.note", tooltip="Add a note to the timeline"),
         Binding("b", "runbook_library", "Runbooks", show=False, id="app.runbooks",
                 tooltip="The runbook library: search and read every runbook, edit one in $EDITOR"),
         Binding("R", "review", "Review", show=False, id="incident.review",
@@ -110,8 +113,6 @@ class OncallApp(App[int]):
         Binding("o", "assign", "Assign", show=False, id="incident.assign", tooltip="Assign the incident to someone"),
         Binding("e", "edit", "Edit", show=False, id="incident.edit",
                 tooltip="Edit a field: impact, services, channel, ETA, root cause, resolution, prevention…"),
-        Binding("slash", "filter", "Filter", id="board.filter",
-                tooltip="Filter the board by text, sev:, status:, svc:, who:, is:breached"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter",
                 tooltip="Clear the board's filter"),
         Binding("c", "toggle_closed", "Closed", show=False, id="board.closed",
