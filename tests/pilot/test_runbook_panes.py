@@ -137,6 +137,14 @@ async def test_process_steps_tick_themselves_after_acknowledge(desk, clock, db_p
         assert "Phase 1 of 5: Detection and Notification" in head(pane)
         assert "[ ]  3. Engineer acknowledges within 5 minutes" in "\n".join(lines(steps))
 
+        # Not acknowledged yet: a tick by hand would contradict the record and its clocks.
+        steps.focus()
+        steps.select_step(3)
+        await pilot.press("space")
+        await pilot.pause()
+        assert step_events(desk, inc.number) == []
+        assert "[ ]  3. Engineer acknowledges within 5 minutes" in "\n".join(lines(steps))
+
         clock.advance(minutes=3)
         await pilot.press("1", "a")  # to the board, acknowledge
         await pilot.pause()
