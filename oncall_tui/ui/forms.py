@@ -46,7 +46,14 @@ def parse_start(text: str, now: datetime) -> datetime | None:
         if started > local_now:
             raise ValueError(f"{raw} today is in the future; give a date, e.g. 2026-11-26T{raw}")
         return started.astimezone(now.tzinfo)
-    started = parse_instant(raw)
+    if raw.startswith("+"):
+        raise ValueError(f"{raw} is in the future: an incident's start is in the past, e.g. -20m")
+    try:
+        started = parse_instant(raw)
+    except ValueError:
+        raise ValueError(
+            f"cannot read {raw!r} as a start time: use -20m, 20m ago, 03:12 or 2026-11-27T03:12Z"
+        ) from None
     if started > now:
         raise ValueError("the start time is in the future")
     return started

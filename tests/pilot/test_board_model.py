@@ -148,7 +148,8 @@ def test_start_times(clock, text, expected):
     assert got == (parse_instant(expected) if expected else None)
 
 
-@pytest.mark.parametrize(("text", "message"), [("04:00", "in the future"), ("yesterday", "not an ISO-8601 time"),
+@pytest.mark.parametrize(("text", "message"), [("04:00", "in the future"), ("yesterday", "use -20m, 20m ago, 03:12"),
+                                               ("+20m", "in the future"),
                                                ("2027-01-01T00:00:00Z", "in the future"), ("25:00", "not a time")])
 def test_bad_start_times(clock, text, message):
     with pytest.raises(ValueError, match=message):
