@@ -60,7 +60,7 @@ def columns_for(width: int) -> list[Column]:
             Column("id", "ID", 8),
             Column("sev", "SEV", 3),
             Column("status", "STATUS", 13),
-            Column("next", "NEXT DEADLINE", 23),
+            Column("next", "NEXT DEADLINE", 24),
             Column("age", "AGE", 5),
             esc,
             Column("runbook", "STEPS", 5),
@@ -73,13 +73,13 @@ def columns_for(width: int) -> list[Column]:
             Column("id", "ID", 8),
             Column("sev", "SEV", 3),
             Column("status", "STATUS", 6),
-            Column("next", "NEXT DEADLINE", 23),
+            Column("next", "NEXT DEADLINE", 24),
             Column("age", "AGE", 5),
             Column("esc", "ES", 2),
             Column("title", "TITLE", 0),
         ]
     else:
-        fixed = [Column("id", "ID", 8), Column("sev", "SEV", 3), Column("next", "NEXT DEADLINE", 23), Column("title", "TITLE", 0)]
+        fixed = [Column("id", "ID", 8), Column("sev", "SEV", 3), Column("next", "NEXT DEADLINE", 24), Column("title", "TITLE", 0)]
     used = 1 + sum(c.width for c in fixed) + (len(fixed) - 1)
     return [Column(c.key, c.title, max(5, width - used)) if c.key == "title" else c for c in fixed]
 
