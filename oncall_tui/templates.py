@@ -33,6 +33,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from .clock import parse_instant
 from .deadlines import compute
 from .export_json import incident_dict
+from .message_fields import KNOWN_FIELDS, FieldSpec  # re-exported: the composer imports them from here
 from .model import Incident, Status
 from .paths import data_dir
 from .policy import Policy
@@ -72,31 +73,6 @@ class TemplateProblem(Exception):
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.file is not None else self.message
 
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    name: str
-    label: str
-    hint: str = ""
-    incident_field: str | None = None  # where "save to incident" writes it; None: per message only
-
-
-KNOWN_FIELDS: dict[str, FieldSpec] = {
-    f.name: f
-    for f in (
-        FieldSpec("severity", "Severity", "P0–P3; change it on the board", None),
-        FieldSpec("service", "Service Name", "affected services, comma-separated", "services"),
-        FieldSpec("timestamp", "Timestamp", "when it started", None),
-        FieldSpec("impact", "Impact", "brief description", "impact"),
-        FieldSpec("assigned", "Assigned", "engineer name", "assignee"),
-        FieldSpec("progress", "Status", "update on progress", None),
-        FieldSpec("eta", "ETA", "estimated time to resolution", "eta"),
-        FieldSpec("next_update", "Next Update", "in 30m, 45 min, 03:45 or an ISO time", None),
-        FieldSpec("root_cause", "Root Cause", "what caused the issue", "root_cause"),
-        FieldSpec("resolution", "Resolution", "how it was fixed", "resolution"),
-        FieldSpec("prevention", "Prevention", "how to prevent recurrence", "prevention"),
-    )
-}
 
 # Names a template may use besides its fields: read-only facts about the incident.
 EXTRA_NAMES = ("incident", "id", "title", "channel", "status", "severity_name", "escalation_level", "now")

@@ -8,7 +8,7 @@ import sys
 
 from ..config import options_from_args
 from ..model import parse_id
-from ..templates import KNOWN_FIELDS, TemplateLibrary, TemplateProblem, compose, format_when, suggest_template
+from ..message_fields import KNOWN_FIELDS
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -51,7 +51,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_compose(args) -> int:
-    from ..webhook import post_message, webhook_settings  # httpx only when a command needs it
+    # jinja2 and httpx only when a message is really composed.
+    from ..templates import TemplateLibrary, TemplateProblem, compose, suggest_template
+    from ..webhook import post_message, webhook_settings
 
     from ..cli import EXIT_USAGE, CliError, open_desk
 
@@ -112,6 +114,8 @@ def _parse_overrides(items: list[str]) -> dict[str, str]:
 
 
 def _record(desk, number, message, via, now) -> None:
+    from ..templates import format_when
+
     inc = desk.record_message(
         number, template=message.template.record_as, text=message.text, via=via, next_update_at=message.next_update_at
     )

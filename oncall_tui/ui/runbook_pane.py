@@ -289,12 +289,9 @@ class RunbookPane(Vertical):
         return self.found.runbook if self.found else None
 
     def show_incident(self, incident: Incident | None) -> None:
-        key = (incident.number, incident.version, self.library.generation) if incident else None
-        if key == self._shown:
+        switched = _take(self, incident)
+        if switched is None:
             return
-        switched = incident is None or self.incident is None or incident.number != self.incident.number
-        self._shown = key
-        self.incident = incident
         self.found = self.library.match(incident) if incident else None
         rb = self.runbook
         self.checked = self.desk.checked_steps(incident.number, rb.id) if incident and rb else set()
@@ -508,12 +505,9 @@ class ProcessPane(Vertical):
         yield StepList(id="process-steps")
 
     def show_incident(self, incident: Incident | None) -> None:
-        key = (incident.number, incident.version, self.library.generation) if incident else None
-        if key == self._shown:
+        switched = _take(self, incident)
+        if switched is None:
             return
-        switched = incident is None or self.incident is None or incident.number != self.incident.number
-        self._shown = key
-        self.incident = incident
         process = self.library.process
         if incident is None or process is None:
             self.checklist = None
@@ -621,6 +615,18 @@ class ProcessPane(Vertical):
         if updated is not None:
             self.show_incident(updated)
             _after_write(self, updated)
+
+
+def _take(pane: "RunbookPane | ProcessPane", incident: Incident | None) -> bool | None:
+    """Make `incident` the pane's: None when it already shows this very version (nothing to do),
+    else whether it is another incident than before (which resets the cursor)."""
+    key = (incident.number, incident.version, pane.library.generation) if incident else None
+    if key == pane._shown:
+        return None
+    switched = incident is None or pane.incident is None or incident.number != pane.incident.number
+    pane._shown = key
+    pane.incident = incident
+    return switched
 
 
 # Process steps that are actions of their own on the desk, and the key that does each.

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pilot_helpers import board_text, until
 
 from oncall_tui.alerts.client import AlertmanagerClient, AlertSourceError, auth_from_settings
 from oncall_tui.alerts.intake import Intake
@@ -384,17 +385,3 @@ async def test_garbage_from_alertmanager_never_reaches_the_board(fake, desk, db_
         assert desk.incidents() == []
         await pilot.press("d")  # the desk's own keys still work
         await pilot.press("escape")
-
-
-async def until(pilot, check, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"never saw {what} within {timeout}s")
-
-
-def board_text(app) -> str:
-    board = app.board
-    return "\n".join(board.render_line(y).text for y in range(board.size.height))

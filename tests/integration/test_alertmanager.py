@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from pilot_helpers import board_text, until
 
 from oncall_tui.alerts.client import AlertmanagerClient
 from oncall_tui.alerts.intake import Intake
@@ -264,19 +265,3 @@ async def test_board_shows_a_new_alert_and_the_indicator_and_ack_silences(alertm
         app.tick()
         await pilot.pause()
         assert source.describe() == "AM ok 3s"
-
-
-async def until(pilot, check, what: str, timeout: float = 10.0):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"never saw {what} within {timeout}s")
-
-
-def board_text(app) -> str:
-    board = app.board
-    return "\n".join(board.render_line(y).text for y in range(board.size.height))
