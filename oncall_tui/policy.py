@@ -21,10 +21,13 @@ class EscalationTier:
     after: timedelta
     level: str
     contact: str
+    # Derived once: every incident's deadlines name every tier, every time they are computed.
+    key: str = field(init=False, repr=False, compare=False)
+    label: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return "escalate:" + self.level.lower().replace(" ", "-")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", "escalate:" + self.level.lower().replace(" ", "-"))
+        object.__setattr__(self, "label", f"Escalate to {self.level}")
 
 
 @dataclass(frozen=True, slots=True)

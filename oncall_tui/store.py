@@ -1,6 +1,8 @@
 """The desk's SQLite file: schema, migrations, the append-only hash-chained timeline.
 
-One file, opened through sqlite-utils. Every action is one `BEGIN IMMEDIATE` transaction that reads
+One file. sqlite-utils builds and migrates the schema; everyday reads and writes are plain `sqlite3`
+calls, so opening the desk does not pay for importing sqlite-utils (a third of the board's startup
+budget) unless the file needs creating or migrating. Every action is one `BEGIN IMMEDIATE` transaction that reads
 the incident, checks it, writes the new state and appends the event, so two desks on the same file
 serialise on SQLite's own lock and the second sees what the first did. Durability: WAL with
 `synchronous=FULL`, because in WAL mode NORMAL may lose the last committed transactions on power loss,
@@ -12,20 +14,21 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote
-
-import sqlite_utils
 
 from .clock import from_iso
 from .model import Event, Incident, Severity, Status
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
 SCHEMA_VERSION = 1
@@ -78,6 +81,8 @@ def event_hash(prev_hash: str, incident: int, at: str, actor: str, kind: str, de
     incident row keeps the head, so removing the newest event is caught too.
     """
     payload = "\x1f".join((prev_hash, str(incident), at, actor, kind, details_json))
+    import hashlib  # here, not at the top: opening the board reads, and hashlib costs it milliseconds
+
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -199,8 +204,20 @@ class Store:
 
     def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
         self.info = info
+
+    @functools.cached_property
+    def db(self) -> sqlite_utils.Database:
+        """The file through sqlite-utils, for schema work and ad-hoc exploration."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
+    def _query(self, sql: str, params: list | tuple = ()) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        # Interned, so `Incident(**row)` matches keywords by identity, not by comparing strings.
+        names = [sys.intern(d[0]) for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
 
     # --- opening --------------------------------------------------------------------------------
 
@@ -292,7 +309,7 @@ class Store:
 
     @_reads
     def incident_row(self, number: int) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM incidents WHERE number = ?", [number]))
+        rows = self._query("SELECT * FROM incidents WHERE number = ?", [number])
         return rows[0] if rows else None
 
     def incident(self, number: int) -> Incident | None:
@@ -304,27 +321,25 @@ class Store:
         clauses = [] if include_closed else ["status != 'closed'"]
         if where:
             clauses.append(f"({where})")
-        sql = "SELECT * FROM incidents"
+        sql = f"SELECT {_INCIDENT_COLUMNS} FROM incidents"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY number"
-        return [row_to_incident(r) for r in self.db.query(sql, params or [])]
+        return [values_to_incident(v) for v in self.conn.execute(sql, params or [])]
 
     @_reads
     def events(self, number: int) -> list[Event]:
         return [
             row_to_event(r)
-            for r in self.db.query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])
+            for r in self._query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])
         ]
 
     @_reads
     def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:
         marks = ",".join("?" * len(kinds))
-        rows = list(
-            self.db.query(
-                f"SELECT * FROM events WHERE incident = ? AND kind IN ({marks}) ORDER BY seq DESC LIMIT 1",
-                [number, *kinds],
-            )
+        rows = self._query(
+            f"SELECT * FROM events WHERE incident = ? AND kind IN ({marks}) ORDER BY seq DESC LIMIT 1",
+            [number, *kinds],
         )
         return row_to_event(rows[0]) if rows else None
 
@@ -335,7 +350,9 @@ class Store:
     # --- writes (call inside `write()`) -----------------------------------------------------------
 
     def insert_incident(self, incident: Incident) -> None:
-        self.db["incidents"].insert(incident_to_row(incident))
+        row = incident_to_row(incident)
+        columns = ", ".join(row)
+        self.conn.execute(f"INSERT INTO incidents ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
 
     def update_incident(self, number: int, changes: dict[str, Any]) -> None:
         row = _encode_fields(changes)
@@ -454,6 +471,8 @@ def _prepare(conn: sqlite3.Connection, path: Path, *, readonly: bool, created: b
     conn.execute("PRAGMA foreign_keys = ON")
     start = version
     if version < SCHEMA_VERSION:
+        import sqlite_utils
+
         db = sqlite_utils.Database(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -498,17 +517,48 @@ def incident_to_row(incident: Incident) -> dict[str, Any]:
     return _encode_fields({f.name: getattr(incident, f.name) for f in fields(incident)})
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(Incident))
+_INCIDENT_COLUMNS = ", ".join(_FIELDS)
+_TIME_AT = tuple(_FIELDS.index(name) for name in INCIDENT_TIME_FIELDS)
+_TEXT_AT = tuple(i for i, name in enumerate(_FIELDS) if name not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS,
+                                                                        "severity", "status", "number", "version"))
+_SERVICES_AT, _LABELS_AT = _FIELDS.index("services"), _FIELDS.index("labels")
+_STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
+
+
+def values_to_incident(row: tuple) -> Incident:
+    """An incident from a row selected as `_INCIDENT_COLUMNS`: the bulk read behind the board, whose
+    first frame waits for every open incident to be decoded — hence positions, not names."""
+    values = list(row)
+    for i in _TIME_AT:
+        if (text := values[i]) is not None:
+            values[i] = from_iso(text)
+    for i in _TEXT_AT:
+        if values[i] is None:
+            values[i] = ""
+    services, labels = values[_SERVICES_AT], values[_LABELS_AT]
+    values[_SERVICES_AT] = tuple(json.loads(services)) if services and services != "[]" else ()
+    values[_LABELS_AT] = json.loads(labels) if labels and labels != "{}" else {}
+    values[_STATUS_AT] = Status(values[_STATUS_AT])
+    values[_SEVERITY_AT] = Severity(values[_SEVERITY_AT]) if values[_SEVERITY_AT] else None
+    return Incident(*values)
+
+
+_NOT_TEXT = frozenset((*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version"))
+
+
 def row_to_incident(row: dict[str, Any]) -> Incident:
-    data = dict(row)
+    # Decoding every open incident is on the path to the board's first frame: hence a plain loop
+    # and no JSON parse for the common empty values.
+    data = {key: ("" if value is None and key not in _NOT_TEXT else value) for key, value in row.items()}
     for key in INCIDENT_TIME_FIELDS:
         data[key] = from_iso(data.get(key))
-    data["services"] = tuple(json.loads(data.get("services") or "[]"))
-    data["labels"] = json.loads(data.get("labels") or "{}")
+    services = data.get("services")
+    data["services"] = tuple(json.loads(services)) if services and services != "[]" else ()
+    labels = data.get("labels")
+    data["labels"] = json.loads(labels) if labels and labels != "{}" else {}
     data["status"] = Status(data["status"])
     data["severity"] = Severity(data["severity"]) if data.get("severity") else None
-    for key, value in list(data.items()):
-        if value is None and key not in INCIDENT_TIME_FIELDS and key != "severity":
-            data[key] = ""
     return Incident(**data)
 
 

@@ -16,7 +16,7 @@ import gc
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -31,30 +31,35 @@ from ..config import DeskOptions
 from ..desk import ActionRefused, Conflict, Desk, StoreError
 from ..lifecycle import check_move, next_status
 from ..model import EDITABLE_FIELDS, Incident, Status
-from ..runbooks import RunbookLibrary
 from .board import IncidentBoard
 from .breaches import Breach, BreachWatcher, record_all
 from .detail import IncidentDetail
 from .filtering import SYNTAX_HELP, BoardFilter
-from .forms import Declaration, DeclareScreen, ResolveScreen
-from .help import HelpScreen
 from .incident_source import IncidentSource
-from .integrity_banner import IntegrityBanner, integrity_problem
-from .modals import ConfirmScreen, FieldPicker, TextPrompt
-from .severity_picker import SeverityPicker
 from .status_bar import DeskStatus
+
+if TYPE_CHECKING:
+    from ..runbooks import RunbookLibrary
+    from .forms import Declaration
 
 T = TypeVar("T")
 
-# Screens opened on demand are imported on demand (inside their actions): their dependencies
-# (jinja2, httpx, markdown) would otherwise delay the board's first frame.
+# Screens opened on demand are imported on demand (inside their actions), and warmed up after the
+# first frame: their modules (and jinja2, httpx, markdown) would otherwise delay the board's first
+# frame, which is what an engineer paged at 3 a.m. waits for.
+_ON_DEMAND = ("forms", "modals", "severity_picker", "help", "integrity_banner", "runbook_pane", "timeline")
 
 
 def _freeze_startup_objects() -> None:
     """Move everything allocated at startup out of the garbage collector's reach: its full
-    collections over those long-lived objects were the 100-190 ms stalls seen on key presses."""
+    collections over those long-lived objects were the 100-190 ms stalls seen on key presses.
+
+    The launcher turns the collector off while the board starts (its passes over Textual's freshly
+    imported modules cost tens of milliseconds before the first frame); it comes back on here.
+    """
     gc.collect()
     gc.freeze()
+    gc.enable()
 
 
 def _triage_commands():
@@ -140,10 +145,9 @@ class OncallApp(App[int]):
         self.set_reactive(OncallApp.now, self.clock.now())
         self.breaches = BreachWatcher()
         self.board = IncidentBoard(desk.policy, id="board")
-        self.runbooks = RunbookLibrary(options.runbook_dirs)  # parsed once; panes and board share it
+        self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
         self._checked: dict[tuple[int, str], int] = {}
-        self.board.progress_of = self._progress_label
-        self._runbooks_seen = self.runbooks.generation
+        self._runbooks_seen = -1
         self._source = IncidentSource(desk)
         self._data_version: int | None = None
         self._store_problem = ""
@@ -165,19 +169,53 @@ class OncallApp(App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        # Textual sets the breakpoint class on the first resize, after the first frame: set it now, so
+        # that frame already has the layout for this width instead of jumping to it a frame later.
+        width = self.size.width
+        self.screen.add_class(max((b for b in self.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
         self.watch(self.board, "highlighted", self._board_moved, init=False)
         self._reload(self.now, startup=True)
         # Walking every hash chain costs tens of milliseconds on a big desk: after the first frame.
+        self.call_after_refresh(self._runbooks_ready)
         self.call_after_refresh(self._check_integrity)
+        self.call_after_refresh(self._warm_up)
         self.call_after_refresh(_freeze_startup_objects)
         self.board.focus()
-        if skipped := [p for p in self.runbooks.problems if p.skipped]:
+        self.set_interval(1, self.tick, name="desk-clock")
+
+    @property
+    def runbooks(self) -> RunbookLibrary:
+        """Every runbook, parsed once; the board, the panes and the screens share it.
+
+        Read on first use, which is right after the first frame unless a pane asks sooner: the board's
+        first frame shows the incidents and their clocks, and its STEPS column fills in the next.
+        """
+        if self._runbooks is None:
+            from ..runbooks import RunbookLibrary
+
+            self._runbooks = RunbookLibrary(self.options.runbook_dirs)
+        return self._runbooks
+
+    def _runbooks_ready(self) -> None:
+        library = self.runbooks
+        self._runbooks_seen = library.generation
+        self.board.progress_of = self._progress_label
+        self.board.progress_changed()
+        if skipped := [p for p in library.problems if p.skipped]:
             names = ", ".join(p.path.name for p in skipped)
             self.notify(f"Skipped {names}: press b for the runbook library to see why.", title="Runbooks",
                         severity="warning", timeout=10, markup=False)
-        self.set_interval(1, self.tick, name="desk-clock")
+
+    def _warm_up(self) -> None:
+        """Import the on-demand screens now the board is up, so the first `d` or `s` opens at once."""
+        import importlib
+
+        for name in _ON_DEMAND:
+            importlib.import_module(f"{__package__}.{name}")
 
     def _check_integrity(self) -> None:
+        from .integrity_banner import IntegrityBanner, integrity_problem
+
         if problem := integrity_problem(self.desk):  # a tampered or damaged record: say so all session
             self.mount(IntegrityBanner(problem), before=self.query_one("#main"))
 
@@ -208,17 +246,17 @@ class OncallApp(App[int]):
         except (StoreError, sqlite3.Error) as exc:
             self._store_failed(exc)
             return
-        if self.runbooks.generation != self._runbooks_seen:  # a runbook file was edited or added
+        if self._runbooks is not None and self._runbooks.generation != self._runbooks_seen:  # a file was edited
             self._runbooks_seen = self.runbooks.generation
             self.board.progress_changed()
         if self._store_problem:
             self._store_problem = ""
             self.notify("The database is readable again.", title="Database")
-        breaches = self.breaches.observe(self.board.load(incidents, now))
-        if startup:
-            self._record_quietly(breaches)
+        recomputed = self.board.load(incidents, now)
+        if startup:  # noticed and written after the first frame: the board comes first
+            self.call_after_refresh(lambda: self._record_quietly(self.breaches.observe(recomputed)))
         else:
-            self._announce(breaches)
+            self._announce(self.breaches.observe(recomputed))
         self._show_selected()
         self.query_one(DeskStatus).refresh()
 
@@ -352,6 +390,8 @@ class OncallApp(App[int]):
     # --- triage actions -----------------------------------------------------------------------------
 
     def action_declare(self) -> None:
+        from .forms import DeclareScreen
+
         def declare(form: Declaration | None) -> None:
             if form is None:
                 return
@@ -378,6 +418,7 @@ class OncallApp(App[int]):
     def action_severity(self) -> None:
         if (inc := self.current()) is None:
             return
+        from .severity_picker import SeverityPicker
 
         def chosen(severity) -> None:
             if severity is None or severity is inc.severity:
@@ -407,6 +448,8 @@ class OncallApp(App[int]):
                 self._done(f"{inc.id} is {target.value}")
 
         if target is Status.CLOSED:
+            from .modals import ConfirmScreen
+
             self.push_screen(
                 ConfirmScreen(f"Close {inc.id}?", "A closed incident cannot be reopened; a recurrence "
                               "is a new incident.", yes="Close"),
@@ -423,6 +466,8 @@ class OncallApp(App[int]):
         if refusal:
             self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
             return
+        from .forms import ResolveScreen
+        from .modals import ConfirmScreen
 
         def resolve(fields: dict[str, str] | None) -> None:
             if fields is None:
@@ -452,6 +497,7 @@ class OncallApp(App[int]):
     def action_assign(self) -> None:
         if (inc := self.current()) is None:
             return
+        from .modals import TextPrompt
 
         def assign(who: str | None) -> None:
             if who is not None and self.run_action_safely(self.desk.assign, inc.number, who, expected=inc.assignee):
@@ -464,6 +510,7 @@ class OncallApp(App[int]):
     def action_edit(self) -> None:
         if (inc := self.current()) is None:
             return
+        from .modals import FieldPicker, TextPrompt
 
         def shown(name: str) -> str:
             value = getattr(inc, name)
@@ -518,6 +565,7 @@ class OncallApp(App[int]):
     def action_note(self) -> None:
         if (inc := self.current()) is None:
             return
+        from .modals import TextPrompt
 
         def add(text: str | None) -> None:
             if text and self.run_action_safely(self.desk.note, inc.number, text):
@@ -526,6 +574,8 @@ class OncallApp(App[int]):
         self.push_screen(TextPrompt(f"Note on {inc.id}", placeholder="what you found or did", allow_empty=False), add)
 
     def action_filter(self) -> None:
+        from .modals import TextPrompt
+
         def check(text: str) -> str | None:
             try:
                 BoardFilter.parse(text)
@@ -563,6 +613,8 @@ class OncallApp(App[int]):
         self.query_one(IncidentDetail).cycle_tab(step)
 
     def action_help(self) -> None:
+        from .help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -494,7 +494,8 @@ class IncidentBoard(ScrollView, can_focus=True):
                 target.append(Segment(fit(text, w) + " ", style))
             elif column.key == "runbook":
                 text = self.progress_label(inc)
-                target.append(Segment(fit(text or "—", w) + " ", base if text else muted))
+                empty = "—" if self.progress_of is not None else ""  # blank until the runbooks are read
+                target.append(Segment(fit(text or empty, w) + " ", base if text else muted))
             elif column.key == "title":
                 if inc.is_open and inc.alert_state == "resolved":
                     # Alertmanager says it stopped firing; only the engineer may call it resolved.

@@ -1,15 +1,20 @@
 """The selected incident in depth: its fields and clocks, and its timeline, as tabs.
 
-Adding a tab (e.g. "Runbook"): add one pane to `IncidentDetail.compose`:
+Adding a tab (e.g. "Runbook"): add an empty pane to `IncidentDetail.compose` and build its
+content in `IncidentDetail._build`, which runs when the tab is first opened — the board's first
+frame does not wait for panes (or their modules) nobody has looked at yet:
 
-    with TabPane("Runbook", id="tab-runbook"):
-        yield RunbookPane(self.desk, self.app.runbooks, id="runbook-pane")
+    Pane("Runbook", id="tab-runbook"),
+    ...
+    if pane_id == "tab-runbook":
+        from .runbook_pane import RunbookPane
+        return RunbookPane(self.desk, self.app.runbooks, id="runbook-pane")
 
 Any widget inside a pane that defines `show_incident(self, incident: Incident | None) -> None` is
 called with the selected incident whenever its pane is on screen and the selection or the
 incident's data changed (compare `incident.version` to skip work); hidden panes are brought up to
 date when they are opened. For the time, watch `self.app.now` (one app-wide tick per second). The
-tabbed content's id is `detail-tabs`; `]` and `[` cycle through the tabs, so a new tab needs no key.
+tabs (`tabs.Tabbed`) have the id `detail-tabs`; `]` and `[` cycle through them, so a new tab needs no key.
 """
 
 from __future__ import annotations
@@ -20,15 +25,14 @@ from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import Static
 
 from ..clock import format_duration, format_local
 from ..deadlines import State, compute
 from ..desk import Desk
 from ..model import Incident
 from .board_model import Tone, countdown
-from .runbook_pane import ProcessPane, RunbookPane
-from .timeline import TimelineView
+from .tabs import Pane, Tabbed, TabStrip
 
 # Content styles say $foreground-muted: $text-muted is an "auto" colour, which Content draws unblended (white).
 TONE_STYLE = {
@@ -210,17 +214,32 @@ class IncidentDetail(Container):
             "No incident selected. Pick one on the board (↑/↓), or press d to declare one.",
             classes="empty-hint",
         )
-        with TabbedContent(id="detail-tabs"):
-            with TabPane("Clocks", id="tab-clocks"):
-                with VerticalScroll(id="clocks-body"):
-                    yield ClockList(self.desk, id="clock-list")
-                    yield IncidentSummary(self.desk, id="incident-summary")
-            with TabPane("Timeline", id="tab-timeline"):
-                yield TimelineView(self.desk, id="timeline")
-            with TabPane("Runbook", id="tab-runbook"):
-                yield RunbookPane(self.desk, self.app.runbooks, id="runbook-pane")
-            with TabPane("Process", id="tab-process"):
-                yield ProcessPane(self.desk, self.app.runbooks, id="process-pane")
+        clocks = VerticalScroll(
+            ClockList(self.desk, id="clock-list"), IncidentSummary(self.desk, id="incident-summary"), id="clocks-body"
+        )
+        yield Tabbed(
+            Pane("Clocks", clocks, id="tab-clocks"),
+            Pane("Timeline", id="tab-timeline"),
+            Pane("Runbook", id="tab-runbook"),
+            Pane("Process", id="tab-process"),
+            id="detail-tabs",
+        )
+
+    def _build(self, pane_id: str | None) -> Widget | None:
+        """The content of a tab other than Clocks, made the first time it is opened."""
+        if pane_id == "tab-timeline":
+            from .timeline import TimelineView
+
+            return TimelineView(self.desk, id="timeline")
+        if pane_id == "tab-runbook":
+            from .runbook_pane import RunbookPane
+
+            return RunbookPane(self.desk, self.app.runbooks, id="runbook-pane")
+        if pane_id == "tab-process":
+            from .runbook_pane import ProcessPane
+
+            return ProcessPane(self.desk, self.app.runbooks, id="process-pane")
+        return None
 
     def on_mount(self) -> None:
         self._set_empty(self.incident is None)
@@ -238,12 +257,14 @@ class IncidentDetail(Container):
         self._fresh.clear()
         self._update_active()
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def on_tabbed_tab_activated(self, event: Tabbed.TabActivated) -> None:
+        pane = event.pane
+        if not pane.children and (content := self._build(pane.id)) is not None:
+            await pane.mount(content)
         self._update_active()
 
     def _update_active(self) -> None:
-        tabs = self.query_one("#detail-tabs", TabbedContent)
-        pane = tabs.active_pane
+        pane = self.query_one("#detail-tabs", Tabbed).active_pane
         if pane is None:
             return
         inc = self.incident
@@ -257,19 +278,14 @@ class IncidentDetail(Container):
                 show(inc)
 
     def cycle_tab(self, step: int) -> None:
-        tabs = self.query_one("#detail-tabs", TabbedContent)
-        panes = [p.id for p in tabs.query(TabPane) if p.id]
-        if not panes:
-            return
-        index = panes.index(tabs.active) if tabs.active in panes else 0
-        tabs.active = panes[(index + step) % len(panes)]
+        self.query_one("#detail-tabs", Tabbed).step(step)
 
     def focus_pane(self) -> None:
         """Focus the first focusable widget of the open tab (its tab bar if it has none)."""
-        tabs = self.query_one("#detail-tabs", TabbedContent)
+        tabs = self.query_one("#detail-tabs", Tabbed)
         pane = tabs.active_pane
         targets = [w for w in pane.query("*") if w.focusable] if pane is not None else []
-        (targets[0] if targets else tabs.query_one("Tabs")).focus()
+        (targets[0] if targets else tabs.query_one(TabStrip)).focus()
 
 
 def _due(due: datetime, now: datetime) -> str:

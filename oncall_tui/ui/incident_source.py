@@ -20,6 +20,10 @@ class IncidentSource:
         self._known: dict[int, Incident] = {}
 
     def read(self, *, include_closed: bool) -> list[Incident]:
+        if not self._known:  # the first read (the board's first frame waits for it): one query
+            incidents = self.desk.store.incidents(include_closed=include_closed)
+            self._known = {incident.number: incident for incident in incidents}
+            return incidents
         sql = "SELECT number, version, head_hash FROM incidents"
         if not include_closed:
             sql += " WHERE status != 'closed'"

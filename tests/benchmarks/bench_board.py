@@ -190,96 +190,135 @@ def floor_app(rows: int):
     return Floor()
 
 
+def when_created(callback) -> None:
+    """Call `callback(app)` as the desk's app is constructed, without importing anything first: the
+    CLI must start exactly as `oncall-tui` does (same imports, in the same order)."""
+    import importlib.abc
+    import importlib.util
+
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != "oncall_tui.ui.app":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            load = spec.loader.exec_module
+
+            def exec_module(module):
+                load(module)
+                original = module.OncallApp.__init__
+
+                def __init__(app, *args, **kwargs):
+                    original(app, *args, **kwargs)
+                    callback(app)
+
+                module.OncallApp.__init__ = __init__
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    sys.meta_path.insert(0, Finder())
+
+
 def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
     """Run one app on this process's terminal, instrumented; write the figures to `out`."""
     started_wall = float(os.environ["BENCH_SPAWNED_AT"])
     frames: list[float] = []
     marks: list[tuple[str, float]] = []
     results: dict = {}
-
-    if app_name == "bare":
-        app = bare_app()
-    elif app_name == "datatable":
-        app = datatable_app(1000)
-    elif app_name == "floor":
-        app = floor_app(200)
-    else:
-        app = board_app(db, frozen=mode == "tick")
-
-    def post_display_hook() -> None:
-        frames.append(time.perf_counter())
-        if len(frames) == 1:
-            results["first_paint_s"] = time.time() - started_wall
-            usage = os.times()
-            results["first_paint_cpu_s"] = usage.user + usage.system
-            if mode == "first-paint":
-                app.call_later(app.exit)
-            else:
-                Path(out + ".ready").write_text("ready")
-
-    app.post_display_hook = post_display_hook
-
-    original_on_event = app.on_event
-    seen_keys: dict[int, object] = {}
     handler_ms: list[float] = []
 
-    async def on_event(event):
-        from textual import events
-
-        if isinstance(event, events.Key) and not seen_keys.get(id(event)):
-            seen_keys[id(event)] = event  # a key bubbles back up to the app: count it once
-            marks.append(("key", time.perf_counter()))
-        return await original_on_event(event)
-
-    app.on_event = on_event
-
-    def tick_driver() -> None:
-        """Move the frozen clock a second and tick, ten times a second (the app's own timer stays)."""
-        started = time.perf_counter()
-        marks.append(("tick", started))
-        if app_name in ("datatable", "floor"):
-            app.tick()
-        else:
-            app.clock.advance(seconds=1)
-            app.tick()
-        handler_ms.append((time.perf_counter() - started) * 1000)
-
-    def on_ready() -> None:
-        if mode == "tick":
-            if app_name == "board":
-                app.screen.maximize(app.board)
-                app.board.focus()
-            app.set_interval(0.1, tick_driver)
-            app.set_timer(seconds, app.exit)
-        elif mode == "idle":
-            def measure_idle() -> None:
+    def instrument(app) -> None:
+        def post_display_hook() -> None:
+            frames.append(time.perf_counter())
+            if len(frames) == 1:
+                results["first_paint_s"] = time.time() - started_wall
                 usage = os.times()
-                results["idle_start"] = (usage.user + usage.system, time.perf_counter())
-                app.set_timer(seconds, finish_idle)
+                results["first_paint_cpu_s"] = usage.user + usage.system
+                if mode == "first-paint":
+                    app.call_later(app.exit)
+                else:
+                    Path(out + ".ready").write_text("ready")
 
-            def finish_idle() -> None:
-                usage = os.times()
-                cpu0, wall0 = results.pop("idle_start")
-                results["idle_cpu_pct"] = 100 * (usage.user + usage.system - cpu0) / (time.perf_counter() - wall0)
-                app.exit()
+        app.post_display_hook = post_display_hook
 
-            app.set_timer(3, measure_idle)  # let startup work (breach check, first toasts) settle
+        original_on_event = app.on_event
+        seen_keys: dict[int, object] = {}
 
-    def first_frame_then(callback):
-        def wait() -> None:
-            if frames:
-                callback()
+        async def on_event(event):
+            from textual import events
+
+            if isinstance(event, events.Key) and not seen_keys.get(id(event)):
+                seen_keys[id(event)] = event  # a key bubbles back up to the app: count it once
+                marks.append(("key", time.perf_counter()))
+            return await original_on_event(event)
+
+        app.on_event = on_event
+
+        def tick_driver() -> None:
+            """Move the frozen clock a second and tick, ten times a second (the app's own timer stays)."""
+            started = time.perf_counter()
+            marks.append(("tick", started))
+            if app_name in ("datatable", "floor"):
+                app.tick()
             else:
-                app.set_timer(0.05, wait)
-        return wait
+                app.clock.advance(seconds=1)
+                app.tick()
+            handler_ms.append((time.perf_counter() - started) * 1000)
 
-    app.call_later(first_frame_then(on_ready))
-    if profile := os.environ.get("BENCH_PROFILE"):  # where the time goes: BENCH_PROFILE=out.prof
-        import cProfile
+        def on_ready() -> None:
+            if mode == "tick":
+                if app_name == "board":
+                    app.screen.maximize(app.board)
+                    app.board.focus()
+                app.set_interval(0.1, tick_driver)
+                app.set_timer(seconds, app.exit)
+            elif mode == "idle":
+                def measure_idle() -> None:
+                    usage = os.times()
+                    results["idle_start"] = (usage.user + usage.system, time.perf_counter())
+                    app.set_timer(seconds, finish_idle)
 
-        cProfile.runctx("app.run()", globals(), {"app": app}, f"{profile}.{mode}.{app_name}")
+                def finish_idle() -> None:
+                    usage = os.times()
+                    cpu0, wall0 = results.pop("idle_start")
+                    results["idle_cpu_pct"] = 100 * (usage.user + usage.system - cpu0) / (time.perf_counter() - wall0)
+                    app.exit()
+
+                app.set_timer(3, measure_idle)  # let startup work (breach check, first toasts) settle
+
+        def first_frame_then(callback):
+            def wait() -> None:
+                if frames:
+                    callback()
+                else:
+                    app.set_timer(0.05, wait)
+            return wait
+
+        app.call_later(first_frame_then(on_ready))
+
+    if app_name == "board" and mode in ("first-paint", "idle"):
+        # Started as `oncall-tui --db FILE` starts: through the CLI, instrumented on the way in.
+        when_created(instrument)
+        from oncall_tui.cli import main as cli_main
+
+        cli_main(["--db", db])
     else:
-        app.run()
+        if app_name == "bare":
+            app = bare_app()
+        elif app_name == "datatable":
+            app = datatable_app(1000)
+        elif app_name == "floor":
+            app = floor_app(200)
+        else:
+            app = board_app(db, frozen=mode == "tick")
+        instrument(app)
+        if profile := os.environ.get("BENCH_PROFILE"):  # where the time goes: BENCH_PROFILE=out.prof
+            import cProfile
+
+            cProfile.runctx("app.run()", globals(), {"app": app}, f"{profile}.{mode}.{app_name}")
+        else:
+            app.run()
 
     def latencies(kind: str) -> list[float]:
         """For each mark: time to the last frame before the next mark (what the action caused)."""

@@ -180,10 +180,14 @@ async def test_panes_do_no_work_while_their_tab_is_hidden(desk, clock, db_path):
     desk.declare("Slow API", services=["postgres"])
     app = make_app(desk, clock, db_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()  # the Runbook and Process tabs mount after the board's first frame
-        pane = app.query_one(RunbookPane)
         await pilot.press("down", "up", "down")
-        assert pane.incident is None  # never asked while the Clocks tab is open
+        assert not app.query(RunbookPane) and not app.query(ProcessPane)  # not even built until opened
+        await open_tab(app, pilot, "tab-runbook")
+        pane = app.query_one(RunbookPane)
+        assert pane.incident.number == app.selected
+        await open_tab(app, pilot, "tab-clocks")
+        await pilot.press("1", "up")  # back on the board, another incident
+        assert pane.incident.number != app.selected  # hidden again: it waits
         await open_tab(app, pilot, "tab-runbook")
         assert pane.incident.number == app.selected
 
@@ -284,3 +288,24 @@ async def test_an_editor_that_cannot_start_is_a_message(desk, clock, db_path, mo
         assert any("Could not start" in n.message for n in app._notifications)
         assert isinstance(app.screen, RunbookLibraryScreen)
         assert os.path.exists(config_dir() / "runbooks" / "process.md")  # the copy was made first
+
+
+async def test_the_detail_tabs_open_by_click_and_by_arrow_keys_on_the_tab_strip(desk, clock, db_path):
+    from oncall_tui.ui.tabs import TabStrip
+
+    desk.declare("Login failures", services=["identity"], symptom=IDENTITY)
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tabs = app.query_one("#detail-tabs")
+        strip = app.query_one(TabStrip)
+        assert str(strip.render()).split() == ["Clocks", "Timeline", "Runbook", "Process"]
+        # " Clocks  Timeline  Runbook  Process": "Runbook" starts 19 cells into the strip (after its padding).
+        await pilot.click(TabStrip, offset=(1 + 18 + 2, 0))
+        assert tabs.active == "tab-runbook"
+        assert "Identity Service Outage" in head(app.query_one(RunbookPane))  # built when first opened
+        strip.focus()
+        await pilot.press("right")
+        assert tabs.active == "tab-process" and app.query_one(ProcessPane).display
+        await pilot.press("right", "left", "left", "left")
+        assert tabs.active == "tab-timeline"
+        assert "Declared" in str(app.query_one("#timeline-text").render())

@@ -64,6 +64,7 @@ def make_app(desk, db_path, clock, theme: str | None = None) -> OncallApp:
 async def settle(pilot) -> None:
     """Let the startup breach recording finish and be read back, and drop its toast."""
     app = pilot.app
+    await pilot.pause()  # the startup work queued after the first frame (breaches, runbooks)
     await app.workers.wait_for_complete()
     app.tick()
     app.clear_notifications()

@@ -54,6 +54,7 @@ async def open_composer(pilot) -> None:
 async def copied(pilot) -> None:
     await open_composer(pilot)
     await pilot.press("ctrl+o")
+    await pilot.pause()  # the startup work queued after the first frame (breaches, runbooks)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 

@@ -58,6 +58,7 @@ def app(desk, clock, db_path) -> OncallApp:
 
 
 async def open_metrics(pilot) -> None:
+    await pilot.pause()  # the startup work queued after the first frame (breaches, runbooks)
     await pilot.app.workers.wait_for_complete()
     await pilot.press("M")
     await pilot.pause()

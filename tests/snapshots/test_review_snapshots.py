@@ -51,6 +51,7 @@ def app(desk, clock, db_path) -> OncallApp:
 
 
 async def open_review(pilot) -> None:
+    await pilot.pause()  # the startup work queued after the first frame (breaches, runbooks)
     await pilot.app.workers.wait_for_complete()
     pilot.app.go_to(1)
     await pilot.pause()

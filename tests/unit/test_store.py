@@ -278,3 +278,16 @@ def test_a_second_desk_sees_the_first_ones_actions(db_path, policy, clock, desk)
         assert desk.timeline(inc.number)[-1].actor == "bob"
     finally:
         other.close()
+
+
+def test_the_boards_bulk_read_decodes_every_field_as_the_single_read_does(desk):
+    """`Store.incidents` decodes by position (it is on the path to the board's first frame);
+    `Store.incident` by name. Every field of every kind of incident must come out the same."""
+    from oncall_tui.demo import seed_demo
+
+    seed_demo(desk)
+    bulk = desk.store.incidents(include_closed=True)
+    assert len(bulk) >= 5
+    assert any(inc.labels for inc in bulk) and any(inc.services for inc in bulk)
+    assert any(inc.severity is None for inc in bulk) and any(inc.resolved_at for inc in bulk)
+    assert bulk == [desk.store.incident(inc.number) for inc in bulk]
