@@ -511,6 +511,9 @@ class IncidentBoard(ScrollView, can_focus=True):
         if after and after[-1].text.endswith(" "):  # no gap after the last column
             last = after[-1]
             after[-1] = Segment(last.text[:-1], last.style)
+        # Fewer segments make every later step cheaper: Textual filters, crops and re-styles a
+        # changed line segment by segment, and on a tick every countdown line changes.
+        before, after = list(Segment.simplify(before)), list(Segment.simplify(after))
         self._cache[key] = (before, after)
         return before, after
 

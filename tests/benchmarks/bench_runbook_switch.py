@@ -107,7 +107,7 @@ def on_tab(tab: str | None):
         app = pilot.app
         await pilot.pause()
         if tab is not None:
-            app.query_one("#detail-tabs").active = tab  # mounted by now: after the first frame
+            app.query_one("#detail-tabs").active = tab  # built as it opens
         await pilot.press("1")  # focus the board: the keys move the selection
         await pilot.pause()
 
@@ -160,9 +160,9 @@ async def test_pane_work_per_switch(seeded, clock, db_path):
     app = OncallApp(seeded, DeskOptions(db_path=db_path), clock=clock)
     incidents = seeded.incidents()[:200]
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()  # the runbook tabs mount after the board's first frame
-        app.query_one("#detail-tabs").active = "tab-runbook"
-        await pilot.pause()
+        for tab in ("tab-process", "tab-runbook"):  # a tab's pane is built when it is first opened
+            app.query_one("#detail-tabs").active = tab
+            await pilot.pause()
         for cls in (RunbookPane, ProcessPane):
             pane = app.query_one(cls)
             times = []
