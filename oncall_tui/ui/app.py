@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -150,6 +151,7 @@ class OncallApp(App[int]):
         self._runbooks_seen = -1
         self._source = IncidentSource(desk)
         self._data_version: int | None = None
+        self._held_breaches: list[Breach] = []  # run out while a dialog was open: toasted after it
         self._store_problem = ""
 
     def compose(self) -> ComposeResult:
@@ -232,6 +234,9 @@ class OncallApp(App[int]):
             if version != self._data_version:
                 self._reload(now)
         self._announce(self.breaches.observe(self.board.advance(now)))
+        if self._held_breaches and not isinstance(self.screen, ModalScreen):
+            held, self._held_breaches = self._held_breaches, []
+            self._toast_breaches(held)
         self.now = now
 
     def refresh_incidents(self) -> None:
@@ -295,9 +300,22 @@ class OncallApp(App[int]):
     # --- breaches -----------------------------------------------------------------------------------
 
     def _announce(self, breaches: list[Breach]) -> None:
-        """A deadline ran out while the desk was open: tell the engineer, ring once, write it down."""
+        """A deadline ran out while the desk was open: tell the engineer, ring once, write it down.
+
+        While a dialog is open the toasts wait for it to close (they would cover the form being
+        filled in for up to 15 s); the bell rings and the breach is written at once.
+        """
         if not breaches:
             return
+        if isinstance(self.screen, ModalScreen):
+            self._held_breaches.extend(breaches)
+        else:
+            self._toast_breaches(breaches)
+        self.bell()
+        if not self.desk.readonly:
+            self._record_in_background(breaches)
+
+    def _toast_breaches(self, breaches: list[Breach]) -> None:
         policy = self.desk.policy
         for b in breaches[:3]:
             if b.key.startswith("escalate:"):
@@ -311,9 +329,6 @@ class OncallApp(App[int]):
         if len(breaches) > 3:
             self.notify(f"…and {len(breaches) - 3} more deadlines missed", title="Deadline breached",
                         severity="error", timeout=15)
-        self.bell()
-        if not self.desk.readonly:
-            self._record_in_background(breaches)
 
     def _record_quietly(self, breaches: list[Breach]) -> None:
         """Breaches that happened before the desk opened: one summary, written in the background."""

@@ -157,12 +157,18 @@ async def test_another_desks_changes_appear_on_the_next_tick_and_cost_one_pragma
         desk.store.conn.set_trace_callback(None)
 
 
+def count_bells(app) -> list[int]:
+    """The terminal bells the app rings from now on, one entry each."""
+    bells: list[int] = []
+    app.bell = lambda: bells.append(1)
+    return bells
+
+
 async def test_a_deadline_running_out_while_open_toasts_rings_and_is_written_once(desk, clock, make_app):
     desk.declare("Login failures", severity="P3")
     app = make_app(desk)
-    bells = []
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        app.bell = lambda: bells.append(1)
+        bells = count_bells(app)
         clock.advance(minutes=4, seconds=59)
         app.tick()
         await pilot.pause()
@@ -191,15 +197,37 @@ async def test_a_deadline_running_out_while_open_toasts_rings_and_is_written_onc
         assert len([e for e in desk.timeline(1) if e.kind == "deadline_breached"]) == 2
 
 
+async def test_a_deadline_running_out_behind_a_dialog_rings_at_once_and_toasts_when_it_closes(desk, clock, make_app):
+    desk.declare("Login failures", severity="P3")
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        bells = count_bells(app)
+        await pilot.press("d")  # the declare form: half filled in when the ack clock runs out
+        await pilot.press(*"Slow API")
+        clock.advance(minutes=5, seconds=1)
+        app.tick()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert bells == [1]
+        assert [e.details["deadline"] for e in desk.timeline(1) if e.kind == "deadline_breached"] == [
+            "acknowledge", "escalate:secondary-on-call"]
+        assert not any("deadline missed" in t for t in toasts(app))  # nothing over the form
+
+        await pilot.press("escape")
+        app.tick()
+        await pilot.pause()
+        assert any("INC-1: Acknowledge deadline missed" in t for t in toasts(app))
+        assert bells == [1]
+
+
 async def test_breaches_from_before_the_desk_opened_are_recorded_with_one_summary(desk, clock, make_app):
     clock.set("2026-11-27T01:00:00Z")
     for title in ("Login failures", "Slow API", "Queue backlog"):
         desk.declare(title, severity="P3")
     clock.set("2026-11-27T03:00:00Z")  # two hours on: each missed its ack and so went to Secondary
     app = make_app(desk)
-    bells = []
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        app.bell = lambda: bells.append(1)
+        bells = count_bells(app)
         await app.workers.wait_for_complete()
         await pilot.pause()
         notes = toasts(app)
