@@ -12,7 +12,9 @@ frame is composed, turned into escape sequences and written, as in a terminal. M
   (board cursor and the detail pane of the newly selected incident), median; budget < 16 ms.
 - tick: 200 countdowns on screen (a tall terminal, board maximised), the clock one second on, from
   the tick starting to the end of the frame it caused, median; budget < 5 ms. A stock DataTable
-  updating one cell per visible row is measured the same way, for reference.
+  updating one cell per visible row is measured the same way, for reference. Then a stress case
+  outside the budget: a desk where every one of the 200 lines changes each second, beside Textual's
+  own floor for repainting that many changed lines.
 - idle CPU: process CPU time over `--idle` seconds with the desk's real 1 s clock running and
   nothing else happening; budget < 2% of a core.
 
@@ -490,9 +492,6 @@ def main() -> int:
          "ms", BUDGETS["key_ms"], median(keys["board"]) < BUDGETS["key_ms"]),
         ("tick, 200 countdowns (ms, median)", median(ticks["datatable"]), median(ticks["board"]),
          median(ticks["board"]), "ms", BUDGETS["tick_ms"], median(ticks["board"]) < BUDGETS["tick_ms"]),
-        ("  … every line changing (ms, median)", median(ticks["datatable"]), median(ticks.get("board, every line", nan)),
-         median(ticks.get("board, every line", nan)), "ms", BUDGETS["tick_ms"],
-         median(ticks.get("board, every line", nan)) < BUDGETS["tick_ms"]),
         ("idle CPU (% of a core)", idle["bare"], idle["board"], idle["board"], "%", BUDGETS["idle_cpu_pct"],
          idle["board"] < BUDGETS["idle_cpu_pct"]),
     ]
@@ -513,9 +512,11 @@ def main() -> int:
     if "tick" in only:
         print(f"tick p90: board {p90(ticks['board']):.2f} ms, every line changing {p90(ticks['board, every line']):.2f} ms, "
               f"DataTable {p90(ticks['datatable']):.2f} ms")
-        print(f"Textual's floor for repainting 200 changed lines (one segment each): "
-              f"median {median(ticks['floor']):.2f} ms")
-    measured = [ok for (name, *_, ok), key in zip(rows, ("first-paint", "keys", "tick", "tick", "idle")) if key in only]
+        every, floor = median(ticks["board, every line"]), median(ticks["floor"])
+        print(f"stress case, every one of the 200 countdowns changing each second: median {every:.2f} ms; "
+              f"Textual's own floor for repainting 200 changed lines (one segment each, nothing else) "
+              f"{floor:.2f} ms here, so no Textual app meets 5 ms for it; the board is {every / floor:.1f}x that floor")
+    measured = [ok for (name, *_, ok), key in zip(rows, ("first-paint", "keys", "tick", "idle")) if key in only]
     return 0 if all(measured) else 1
 
 
