@@ -155,6 +155,10 @@ class OncallApp(App[int]):
         self._store_problem = ""
 
     def compose(self) -> ComposeResult:
+        # Textual sets the breakpoint class on the first resize, after the first frame: set it before
+        # anything is styled, so that frame has this width's layout and nothing is restyled for it.
+        width = self.size.width
+        self.screen.add_class(max((b for b in self.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
         status = DeskStatus(self.board, self.options.db_path.name, self.desk.actor, readonly=self.desk.readonly,
                             demo=self.options.demo, id="desk-status")
         if self.options.alertmanager_url:  # the intake's health shares the top line
@@ -171,10 +175,6 @@ class OncallApp(App[int]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        # Textual sets the breakpoint class on the first resize, after the first frame: set it now, so
-        # that frame already has the layout for this width instead of jumping to it a frame later.
-        width = self.size.width
-        self.screen.add_class(max((b for b in self.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
         self.watch(self.board, "highlighted", self._board_moved, init=False)
         self._reload(self.now, startup=True)
         # Walking every hash chain costs tens of milliseconds on a big desk: after the first frame.
