@@ -98,6 +98,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--templates", type=Path, metavar="DIR", help="your own message templates")
     if not commands:
         parser.exit_on_error = False
+        parser.allow_abbrev = False  # "--he" or "--dem" go to the full parser, which knows every option
         return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMAND_MODULES:

@@ -261,7 +261,12 @@ class IncidentDetail(Container):
         pane = event.pane
         if not pane.children and (content := self._build(pane.id)) is not None:
             await pane.mount(content)
+            # Keys that arrived while it was being built (another tab, another incident) may have
+            # marked it shown before it could show anything.
+            self._fresh.pop(pane.id, None)
         self._update_active()
+        if self.screen.focused is None:  # the focus was in the tab just hidden: follow into this one
+            self.focus_pane()
 
     def _update_active(self) -> None:
         pane = self.query_one("#detail-tabs", Tabbed).active_pane
@@ -271,11 +276,12 @@ class IncidentDetail(Container):
         key = (inc.number, inc.version) if inc else None
         if pane.id in self._fresh and self._fresh[pane.id] == key:
             return
+        views = [w for w in pane.query("*") if hasattr(w, "show_incident")]
+        if not all(w.is_mounted for w in views):
+            return  # still being built: its TabActivated handler shows it once it is
         self._fresh[pane.id] = key
-        for widget in pane.query("*"):
-            show = getattr(widget, "show_incident", None)
-            if show is not None:
-                show(inc)
+        for view in views:
+            view.show_incident(inc)
 
     def cycle_tab(self, step: int) -> None:
         self.query_one("#detail-tabs", Tabbed).step(step)

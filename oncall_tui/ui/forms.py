@@ -89,6 +89,10 @@ class FormScreen(ModalScreen):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("ctrl+s", "submit", "Save", show=False),
+        # Priority: the focus moves as the key is read, not after the field has seen it, so text typed
+        # ahead of a slow link ("title<Tab>P1<Tab>web") lands in the field after the Tab.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
     TITLE_TEXT = ""
     SUBMIT_LABEL = "Save"

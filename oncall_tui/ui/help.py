@@ -16,6 +16,8 @@ NAVIGATION = [
     ("pgup pgdn", "a page up / down"),
     ("home end", "first / last incident"),
     ("tab shift+tab", "next / previous pane"),
+    ("[ ] ← →", "previous / next tab of the detail pane (← → on its tab names; a click opens one)"),
+    ("space", "in the Runbook and Process tabs: tick or untick the highlighted step"),
     ("ctrl+p", "command palette: every action by name, and go to an incident"),
     ("escape", "close a dialog; on the board, clear the filter"),
 ]

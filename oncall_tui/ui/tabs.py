@@ -64,9 +64,12 @@ class TabStrip(Widget, can_focus=True):
         self.tabbed.step(step)
 
     def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)  # from the first name, not from the padding before it
+        if offset is None:
+            return
         x = 0
         for pane in self.tabbed.panes:
-            if x <= event.x < x + len(pane.label):
+            if x <= offset.x < x + len(pane.label):
                 self.tabbed.active = pane.id or ""
                 return
             x += len(pane.label) + self.GAP

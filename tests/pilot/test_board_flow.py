@@ -13,6 +13,8 @@ from oncall_tui.ui.forms import DeclareScreen, ResolveScreen
 from oncall_tui.ui.modals import ConfirmScreen, TextPrompt
 from oncall_tui.ui.severity_picker import SeverityPicker
 
+from key_bursts import burst
+
 pytestmark = pytest.mark.anyio
 
 
@@ -135,3 +137,20 @@ async def test_triage_flow_declare_to_resolve(app, desk, clock):
         assert "Declared: Login failures (identity, api)" in lines[0]
         assert "Status mitigated → resolved" in lines[-1]
         assert any("Note: JWKS cache empty since deploy" in line for line in lines)
+
+
+async def test_a_form_typed_ahead_in_one_burst_fills_each_field(app, desk):
+    """Over a slow link the whole form can arrive in one read: each Tab must move on before the
+    text after it is typed, or everything lands in the title."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("d")
+        await burst(pilot, *"Checkout errors", "tab", *"P1", "tab", *"payments")
+        form = app.screen
+        assert isinstance(form, DeclareScreen)
+        values = {i.id: i.value for i in form.query("Input")}
+        assert values["field-title"] == "Checkout errors"
+        assert values["field-severity"] == "P1"
+        assert values["field-services"] == "payments"
+        await pilot.press("ctrl+s")
+        assert [(i.title, i.severity, i.services) for i in desk.incidents()] == [
+            ("Checkout errors", Severity.P1, ("payments",))]

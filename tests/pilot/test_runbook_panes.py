@@ -15,6 +15,8 @@ from oncall_tui.ui.app import OncallApp
 from oncall_tui.ui.runbook_library import RunbookLibraryScreen
 from oncall_tui.ui.runbook_pane import ProcessPane, RunbookChooser, RunbookPane, StepList
 
+from key_bursts import burst
+
 pytestmark = pytest.mark.anyio
 
 IDENTITY = "identity-service-outage"
@@ -299,8 +301,13 @@ async def test_the_detail_tabs_open_by_click_and_by_arrow_keys_on_the_tab_strip(
         tabs = app.query_one("#detail-tabs")
         strip = app.query_one(TabStrip)
         assert str(strip.render()).split() == ["Clocks", "Timeline", "Runbook", "Process"]
-        # " Clocks  Timeline  Runbook  Process": "Runbook" starts 19 cells into the strip (after its padding).
-        await pilot.click(TabStrip, offset=(1 + 18 + 2, 0))
+        # " Clocks  Timeline  Runbook  Process", after one cell of padding: a name's first and last
+        # letters open it, the cells around it do not.
+        await pilot.click(TabStrip, offset=(1 + 8 + 7, 0))  # the last "e" of Timeline
+        assert tabs.active == "tab-timeline"
+        await pilot.click(TabStrip, offset=(1 + 17, 0))  # the gap before Runbook
+        assert tabs.active == "tab-timeline"
+        await pilot.click(TabStrip, offset=(1 + 18, 0))  # its "R"
         assert tabs.active == "tab-runbook"
         assert "Identity Service Outage" in head(app.query_one(RunbookPane))  # built when first opened
         strip.focus()
@@ -309,3 +316,33 @@ async def test_the_detail_tabs_open_by_click_and_by_arrow_keys_on_the_tab_strip(
         await pilot.press("right", "left", "left", "left")
         assert tabs.active == "tab-timeline"
         assert "Declared" in str(app.query_one("#timeline-text").render())
+
+
+async def test_tabs_opened_in_a_burst_of_keys_show_their_content(desk, clock, db_path):
+    desk.declare("Login failures", services=["identity"], symptom=IDENTITY)
+    desk.declare("Slow API", services=["postgres"])
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await burst(pilot, "right_square_bracket", "right_square_bracket")  # Timeline, then Runbook
+        assert app.query_one("#detail-tabs").active == "tab-runbook"
+        pane = app.query_one(RunbookPane)
+        assert pane.incident is not None and pane.incident.number == app.selected
+        assert head(pane).strip()
+
+        await burst(pilot, "right_square_bracket", "down")  # Process opens as the selection moves
+        process = app.query_one(ProcessPane)
+        assert process.incident is not None and process.incident.number == app.selected
+
+
+async def test_the_focus_follows_into_the_next_tab_when_its_tab_was_focused(desk, clock, db_path):
+    desk.declare("Login failures", services=["identity"], symptom=IDENTITY)
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tab(app, pilot, "tab-runbook")
+        assert app.query_one(RunbookPane).query_one(StepList).has_focus
+        await pilot.press("right_square_bracket")
+        assert app.query_one("#detail-tabs").active == "tab-process"
+        assert app.focused is not None and app.query_one(ProcessPane) in app.focused.ancestors_with_self
+        await pilot.press("down")  # the keys still go somewhere visible: the process checklist
+        assert app.focused is not None and app.focused.display
