@@ -177,7 +177,8 @@ class OncallApp(App[int]):
     def on_mount(self) -> None:
         self.watch(self.board, "highlighted", self._board_moved, init=False)
         self._reload(self.now, startup=True)
-        # Walking every hash chain costs tens of milliseconds on a big desk: after the first frame.
+        # After the first frame, which shows every incident and its clocks: the runbooks (the STEPS
+        # column), walking every hash chain (tens of milliseconds on a big desk), the other screens.
         self.call_after_refresh(self._runbooks_ready)
         self.call_after_refresh(self._check_integrity)
         self.call_after_refresh(self._warm_up)
