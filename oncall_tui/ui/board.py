@@ -8,6 +8,8 @@ of each line comes from a cache keyed by the incident's version. Only rows on sc
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -161,6 +163,9 @@ class IncidentBoard(ScrollView, can_focus=True):
         self._lines: dict[int, tuple[tuple, Strip]] = {}  # incident → (what it showed, the line drawn)
         self._drawn_at: dict[int, int] = {}  # row index → the incident last drawn there
         self._dynamic: dict[int, tuple[BoardRow, tuple[str, Tone, str], float]] = {}  # → (row, text, until)
+        # When each line on screen next needs a look: (until, offset) for the window `_due_window`.
+        self._due: list[tuple[float, int]] = []
+        self._due_window: tuple | None = None
         self._line_width = 0
         self._width = 80
         self._dynamic_widths = (0, 0)
@@ -181,6 +186,7 @@ class IncidentBoard(ScrollView, can_focus=True):
         if now != self._now:
             if self._now is not None and now < self._now:
                 self._dynamic.clear()  # the clock went back (a test, or a corrected system clock)
+                self._due_window = None
             self._now = now
             self._now_ts = now.timestamp()
 
@@ -385,28 +391,37 @@ class IncidentBoard(ScrollView, can_focus=True):
     def _repaint_countdowns(self) -> None:
         """Refresh the countdown columns of the lines on screen whose text changed since drawn.
 
-        The hot loop of every tick, hence spelled out: a row whose text is known not to have
-        changed yet (see `_dynamic_text`) costs a dictionary lookup.
+        The hot path of every tick: a heap says which lines on screen can have a new text by now
+        (an "!! ack 6h19m overdue" changes once a minute), so a tick looks at those lines only. It
+        is rebuilt when the lines on screen change (a scroll, a re-sort, a resize).
         """
         rows = self.model.rows
         top = int(self.scroll_y)
         height = min(self.scrollable_content_region.height - 1, len(rows) - top)
-        now, known, drawn = self._now_ts, self._dynamic, self._lines
+        window = (self.model.revision, id(rows), top, height)
+        if window != self._due_window:
+            self._due_window = window
+            self._due = [(-math.inf, offset) for offset in range(max(0, height))]  # a heap: all equal
+        due, now, drawn, dynamic = self._due, self._now_ts, self._lines, self._dynamic
+        changed: list[int] = []
+        while due and due[0][0] <= now:
+            offset = heapq.heappop(due)[1]
+            row = rows[top + offset]
+            text = self._dynamic_text(row)
+            line = drawn.get(row.incident.number)
+            if line is None or line[0][2] != text:
+                changed.append(offset)
+            heapq.heappush(due, (dynamic[row.incident.number][2], offset))
         x, width = self._dynamic_x
-        run_start = None
-        for offset in range(height + 1):
-            changed = False
-            if offset < height:
-                row = rows[top + offset]
-                cached = known.get(row.incident.number)
-                if cached is None or cached[0] is not row or now >= cached[2]:
-                    line = drawn.get(row.incident.number)
-                    changed = line is None or line[0][2] != self._dynamic_text(row)
-            if changed and run_start is None:
-                run_start = offset
-            elif not changed and run_start is not None:
-                self.refresh(Region(x, 1 + run_start, width, offset - run_start))
-                run_start = None
+        changed.sort()
+        run_start = previous = None
+        for offset in (*changed, None):
+            if offset is not None and previous is not None and offset == previous + 1:
+                previous = offset
+                continue
+            if run_start is not None:
+                self.refresh(Region(x, 1 + run_start, width, previous - run_start + 1))
+            run_start = previous = offset
 
     def _repaint_changed_lines(self) -> None:
         """Refresh the whole lines on screen that now show another incident, or the same one changed."""

@@ -130,13 +130,23 @@ class ClockList(LinesView):
         super().__init__(lines=2 + 5 + max(0, len(desk.policy.escalation) - 1), id=id)
         self.desk = desk
         self.incident: Incident | None = None
+        self._behind = False  # ticks were skipped while hidden
 
     def on_mount(self) -> None:
         self.watch(self.app, "now", self._tick, init=False)
 
     def _tick(self, now: datetime) -> None:
-        if self.incident is not None:
+        if self.incident is None:
+            return
+        if self.is_on_screen:
             self.set_content(self._clocks(self.incident, now))
+        else:  # another tab is open, or the board is maximised: no one to count down for
+            self._behind = True
+
+    def on_show(self) -> None:
+        if self._behind and self.incident is not None:
+            self._behind = False
+            self.set_content(self._clocks(self.incident, self.app.now))
 
     def show_incident(self, incident: Incident | None) -> None:
         self.incident = incident
@@ -195,7 +205,7 @@ class ClockList(LinesView):
 
 
 class IncidentDetail(Container):
-    """The detail pane: a `TabbedContent` (id `detail-tabs`) whose panes follow the selection."""
+    """The detail pane: tabs (id `detail-tabs`) whose panes follow the selection."""
 
     DEFAULT_CSS = """
     IncidentDetail { height: 1fr; }

@@ -346,3 +346,21 @@ async def test_the_focus_follows_into_the_next_tab_when_its_tab_was_focused(desk
         assert app.focused is not None and app.query_one(ProcessPane) in app.focused.ancestors_with_self
         await pilot.press("down")  # the keys still go somewhere visible: the process checklist
         assert app.focused is not None and app.focused.display
+
+
+async def test_the_clocks_catch_up_when_their_tab_opens_again(desk, clock, db_path):
+    """Hidden clocks do no work each second, and show the right time the moment they are back."""
+    desk.declare("Login failures", severity="P3")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        clocks = app.query_one("#clock-list")
+        assert "5m00s left" in clocks.render().plain
+        await pilot.press("right_square_bracket")  # Timeline: the clocks are hidden
+        for _ in range(3):
+            clock.advance(minutes=1)
+            app.tick()
+            await pilot.pause()
+        assert "5m00s left" in clocks.render().plain  # not recomputed behind the Timeline
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert "2m00s left" in clocks.render().plain
