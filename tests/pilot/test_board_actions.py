@@ -317,3 +317,33 @@ async def test_clocks_tick_down_from_the_one_app_timer(desk, clock, make_app):
         assert "Acknowledge            03:05        3m30s left" in clocks.render().plain
         assert "ack in 3m30s" in board_rows(app)[0]
         assert all(widget.auto_refresh is None for widget in app.screen.query("*"))
+
+
+async def test_every_countdown_on_screen_is_repainted_when_its_text_changes(desk, clock, make_app):
+    """What the terminal shows, not what a line would render: a line whose countdown changed but
+    was not marked for repainting would keep showing the old time. Two minutes of ticks, with
+    moves and pages between them, over incidents whose clocks tick by the second and the minute."""
+    from datetime import timedelta
+
+    from oncall_tui.demo import seed_bulk
+
+    for minutes in (1, 3, 7, 12, 25, 50, 70, 130):
+        desk.declare(f"Started {minutes}m ago", severity="P1", started_at=clock.now() - timedelta(minutes=minutes))
+    seed_bulk(desk, 40, seed=3)
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        board = app.board
+        for second in range(125):
+            clock.advance(seconds=1)
+            app.tick()
+            if second % 17 == 5:
+                await pilot.press("down", "pagedown" if second % 2 else "up")
+            await pilot.pause()
+            # The screen as composed from what each widget last painted (its per-line caches).
+            shown = [strip.text for strip in app.screen._compositor.render_strips()]
+            top = board.region.y + 1  # below the board's header
+            first = int(board.scroll_y)
+            for offset, row in enumerate(board.model.rows[first : first + board.size.height - 1]):
+                (text, _tone, age), _until = row.dynamic_text(clock.now().timestamp())
+                line = shown[top + offset]
+                assert text in line and f" {age} " in line, (second, row.incident.id, text, age, line)
