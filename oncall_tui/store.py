@@ -544,22 +544,8 @@ def values_to_incident(row: tuple) -> Incident:
     return Incident(*values)
 
 
-_NOT_TEXT = frozenset((*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version"))
-
-
 def row_to_incident(row: dict[str, Any]) -> Incident:
-    # Decoding every open incident is on the path to the board's first frame: hence a plain loop
-    # and no JSON parse for the common empty values.
-    data = {key: ("" if value is None and key not in _NOT_TEXT else value) for key, value in row.items()}
-    for key in INCIDENT_TIME_FIELDS:
-        data[key] = from_iso(data.get(key))
-    services = data.get("services")
-    data["services"] = tuple(json.loads(services)) if services and services != "[]" else ()
-    labels = data.get("labels")
-    data["labels"] = json.loads(labels) if labels and labels != "{}" else {}
-    data["status"] = Status(data["status"])
-    data["severity"] = Severity(data["severity"]) if data.get("severity") else None
-    return Incident(**data)
+    return values_to_incident(tuple(row[name] for name in _FIELDS))
 
 
 def row_to_event(row: dict[str, Any]) -> Event:
