@@ -64,7 +64,11 @@ def _severity(inc: Incident, policy: Policy) -> Fact:
 
 
 def _ticket(inc: Incident, policy: Policy) -> Fact:
-    missing = [name for name, value in (("services", inc.services), ("impact", inc.impact), ("channel", inc.channel)) if not value]
+    missing = [
+        name
+        for name, value in (("services", inc.services), ("impact", inc.impact), ("channel", inc.channel))
+        if not value
+    ]
     if missing:
         return StepState.OPEN, "missing " + ", ".join(missing)
     return StepState.DONE, "start time, services, impact and channel recorded"

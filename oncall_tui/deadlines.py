@@ -116,8 +116,15 @@ def _judge(due: datetime, done: datetime | None, now: datetime) -> State:
     return State.PENDING if now <= due else State.BREACHED
 
 
-def _clock(key: str, label: str, start: datetime, due: datetime, done: datetime | None, now: datetime,
-           stopped: datetime | None = None) -> Deadline:
+def _clock(
+    key: str,
+    label: str,
+    start: datetime,
+    due: datetime,
+    done: datetime | None,
+    now: datetime,
+    stopped: datetime | None = None,
+) -> Deadline:
     if done is None and stopped is not None:
         # Resolved without this action: late if the clock had run out by then, moot otherwise.
         state = State.BREACHED if stopped > due else State.NOT_APPLICABLE
@@ -154,8 +161,15 @@ def compute(incident: Incident, policy: Policy, now: datetime) -> Deadlines:
 
     if sev is not None and sev in policy.stakeholder_severities:
         items.append(
-            _clock("stakeholders", "Notify stakeholders", start, start + policy.stakeholders, incident.notified_at, now,
-                   stop)
+            _clock(
+                "stakeholders",
+                "Notify stakeholders",
+                start,
+                start + policy.stakeholders,
+                incident.notified_at,
+                now,
+                stop,
+            )
         )
     else:
         items.append(_na("stakeholders", "Notify stakeholders", now))
@@ -181,9 +195,7 @@ def _next_update(incident: Incident, policy: Policy, now: datetime) -> Deadline:
     return _clock("next_update", label, last, last + cadence, None, now)
 
 
-def _escalation(
-    incident: Incident, policy: Policy, now: datetime, ack: Deadline
-) -> tuple[Escalation, list[Deadline]]:
+def _escalation(incident: Incident, policy: Policy, now: datetime, ack: Deadline) -> tuple[Escalation, list[Deadline]]:
     start = incident.started_at
     stopped = _stopped_at(incident)
     elapsed_until = stopped if stopped is not None and stopped < now else now

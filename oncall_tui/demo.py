@@ -119,7 +119,9 @@ def seed_demo(desk: Desk, *, extra: int = 0, seed: int = 7) -> None:
     s.at(138, "lee").acknowledge(i.number)
     s.at(137, "lee").assign(i.number, "lee")
     s.at(136, "lee").move(i.number, Status.INVESTIGATING)
-    s.at(128, "lee").record_message(i.number, template="initial", via="clipboard", text="[P1] Service Issue: identity, redis")
+    s.at(128, "lee").record_message(
+        i.number, template="initial", via="clipboard", text="[P1] Service Issue: identity, redis"
+    )
     s.at(75, "lee").edit(i.number, "root_cause", "Connection pool max raised to 2,000 by config drift")
     s.at(70, "lee").move(i.number, Status.MITIGATED)
 
@@ -152,7 +154,9 @@ def seed_demo(desk: Desk, *, extra: int = 0, seed: int = 7) -> None:
     )
     s.at(22 * 60 - 2, "ava").acknowledge(i.number)
     s.at(22 * 60 - 3, "ava").assign(i.number, "ava")
-    s.at(22 * 60 - 9, "ava").record_message(i.number, template="initial", via="clipboard", text="[P0] Service Issue: exports, storage")
+    s.at(22 * 60 - 9, "ava").record_message(
+        i.number, template="initial", via="clipboard", text="[P0] Service Issue: exports, storage"
+    )
     s.at(22 * 60 - 10, "ava").move(i.number, Status.INVESTIGATING)
     s.at(21 * 60, "ava").edit(i.number, "root_cause", "Export worker reused a signed URL cache across tenants")
     s.at(21 * 60, "ava").edit(i.number, "resolution", "Cache keyed by tenant; affected links revoked")

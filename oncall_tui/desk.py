@@ -23,7 +23,7 @@ from .paths import current_actor
 from .policy import Policy, load_policy
 from .store import Store, StoreError
 
-__all__ = ["Desk", "ActionRefused", "Conflict", "NotFound", "StoreError"]
+__all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
 
 MAX_FIELD_LENGTH = 20_000
 
@@ -89,7 +89,7 @@ class Desk:
         clock: Clock | None = None,
         actor: str | None = None,
         readonly: bool = False,
-    ) -> "Desk":
+    ) -> Desk:
         return cls(Store.open(path, readonly=readonly), policy or load_policy(), clock, actor)
 
     def close(self) -> None:
@@ -242,7 +242,9 @@ class Desk:
 
         return self.act(number, "acknowledged", decide, actor=who)
 
-    def set_severity(self, number: int, severity: Severity | str, *, expected: Severity | None | str = "any") -> Incident:
+    def set_severity(
+        self, number: int, severity: Severity | str, *, expected: Severity | str | None = "any"
+    ) -> Incident:
         sev = Severity.parse(severity) if isinstance(severity, str) else severity
 
         def decide(inc: Incident, now: datetime):
@@ -376,9 +378,7 @@ class Desk:
         self.act(number, "deadline_breached", decide, actor="desk")
         return written
 
-    def check_step(
-        self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool
-    ) -> Incident:
+    def check_step(self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool) -> Incident:
         """Tick or untick a runbook step; the event says which runbook version the step came from."""
 
         def decide(inc: Incident, now: datetime):
@@ -417,7 +417,9 @@ class Desk:
         last = self.store.last_event(inc.number, kinds)
         if last is None:
             return Conflict(f"{inc.id}'s {what} changed meanwhile; look again before retrying")
-        return Conflict(f"{inc.id}'s {what} was changed by {last.actor} {_ago(last.at, now)}; look again before retrying")
+        return Conflict(
+            f"{inc.id}'s {what} was changed by {last.actor} {_ago(last.at, now)}; look again before retrying"
+        )
 
 
 def _ago(then: datetime, now: datetime) -> str:

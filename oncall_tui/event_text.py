@@ -158,8 +158,9 @@ def _item(d: Details) -> str:
 
 
 def _action_item_added(d: Details, tz: tzinfo | None) -> Line:
-    extra = ", ".join(e for e in (f"owner {d['owner']}" if d.get("owner") else "",
-                                  f"due {d['due']}" if d.get("due") else "") if e)
+    extra = ", ".join(
+        e for e in (f"owner {d['owner']}" if d.get("owner") else "", f"due {d['due']}" if d.get("due") else "") if e
+    )
     return f"{_item(d)} added: {d.get('title', '')}" + (f" ({extra})" if extra else ""), ""
 
 

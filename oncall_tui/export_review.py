@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from .model import Event, Incident, Severity, Status
 from .paths import data_dir
 from .store import INCIDENT_TIME_FIELDS
 
-UTC = timezone.utc
+UTC = UTC
 TEMPLATE = "export/review.md.j2"
 FORMAT = "oncall-tui/incident"
 FORMAT_VERSION = 1
@@ -349,7 +349,9 @@ def read_export(doc: dict[str, Any]) -> Exported:
     data["severity"] = Severity(data["severity"]) if data.get("severity") else None
     incident = Incident(**data)
     timeline = [
-        Event(e["seq"], incident.number, from_iso(e["at"]), e["actor"], e["kind"], e["details"], e["prev_hash"], e["hash"])
+        Event(
+            e["seq"], incident.number, from_iso(e["at"]), e["actor"], e["kind"], e["details"], e["prev_hash"], e["hash"]
+        )
         for e in doc["timeline"]
     ]
     items = [

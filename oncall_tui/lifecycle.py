@@ -45,9 +45,7 @@ def check_move(incident: Incident, target: Status, policy: Policy) -> None:
         if current is Status.TRIGGERED:
             raise ActionRefused(f"{incident.id} must be acknowledged first")
         allowed = ", ".join(s.value for s in ALLOWED[current])
-        raise ActionRefused(
-            f"{incident.id} cannot go from {current.value} to {target.value} (from here: {allowed})"
-        )
+        raise ActionRefused(f"{incident.id} cannot go from {current.value} to {target.value} (from here: {allowed})")
     if target is Status.RESOLVED:
         missing = [
             name
@@ -62,9 +60,8 @@ def check_move(incident: Incident, target: Status, policy: Policy) -> None:
             raise ActionRefused(f"resolving {incident.id} needs a {' and a '.join(missing)} first")
     if target is Status.CLOSED:
         sev = incident.severity
-        if sev is not None and sev in policy.review_severities:
-            if incident.review_done_at is None and not incident.review_waived:
-                raise ActionRefused(
-                    f"{incident.id} is {sev.value}: complete its post-incident review "
-                    "(or record a waiver) before closing"
-                )
+        reviewed = incident.review_done_at is not None or incident.review_waived
+        if sev is not None and sev in policy.review_severities and not reviewed:
+            raise ActionRefused(
+                f"{incident.id} is {sev.value}: complete its post-incident review (or record a waiver) before closing"
+            )

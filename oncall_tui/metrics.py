@@ -32,14 +32,14 @@ import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .clock import format_duration, iso
 from .model import Severity
 from .policy import Policy
 
-UTC = timezone.utc
+UTC = UTC
 SEVERITY_KEYS = ("P0", "P1", "P2", "P3", "undetermined")
 DEADLINE_LABELS = {
     "acknowledge": "Acknowledge",
@@ -134,8 +134,8 @@ def build(conn: sqlite3.Connection, policy: Policy, now: datetime, period: Perio
         f"""
         SELECT COALESCE(NULLIF(severity, ''), 'undetermined'), status NOT IN ('resolved', 'closed'),
                date(started_at), date(started_at, '-6 days', 'weekday 1'),
-               {_ms('acknowledged_at')} - s, {_ms('resolved_at')} - s
-        FROM (SELECT *, {_ms('started_at')} AS s FROM incidents) WHERE s >= :since AND s < :until
+               {_ms("acknowledged_at")} - s, {_ms("resolved_at")} - s
+        FROM (SELECT *, {_ms("started_at")} AS s FROM incidents) WHERE s >= :since AND s < :until
         """,
         bounds,
     ).fetchall()
@@ -182,7 +182,9 @@ def _stats(values_ms: list[int], total: int) -> DurationStats:
         return DurationStats(0, total, None, None)
     ordered = sorted(values_ms)
     rank = math.ceil(0.9 * len(ordered))
-    return DurationStats(len(ordered), total - len(ordered), sum(ordered) / len(ordered) / 1000, ordered[rank - 1] / 1000)
+    return DurationStats(
+        len(ordered), total - len(ordered), sum(ordered) / len(ordered) / 1000, ordered[rank - 1] / 1000
+    )
 
 
 def _in(values: Sequence[str], prefix: str, params: dict[str, Any]) -> str:
@@ -219,11 +221,11 @@ def _breach_ctes(policy: Policy, inc_filter: str, params: dict[str, Any]) -> str
     return f"""
         inc AS MATERIALIZED (
             SELECT number, COALESCE(severity, '') AS sev, status,
-                   {_ms('started_at')} AS s, {_ms('declared_at')} AS d,
-                   {_ms('acknowledged_at')} AS ack, {_ms('severity_at')} AS sev_at,
-                   {_ms('notified_at')} AS notified, {_ms('last_update_at')} AS last_upd,
-                   {_ms('next_update_at')} AS next_upd, {_ms('mitigated_at')} AS mitigated,
-                   {_ms('resolved_at')} AS resolved, {_ms('review_done_at')} AS reviewed,
+                   {_ms("started_at")} AS s, {_ms("declared_at")} AS d,
+                   {_ms("acknowledged_at")} AS ack, {_ms("severity_at")} AS sev_at,
+                   {_ms("notified_at")} AS notified, {_ms("last_update_at")} AS last_upd,
+                   {_ms("next_update_at")} AS next_upd, {_ms("mitigated_at")} AS mitigated,
+                   {_ms("resolved_at")} AS resolved, {_ms("review_done_at")} AS reviewed,
                    COALESCE(review_waived, '') AS waived
             FROM incidents WHERE {inc_filter}
         ),
@@ -314,9 +316,7 @@ BARS = "▁▂▃▄▅▆▇█"
 def sparkline(values: Sequence[float]) -> str:
     """One character per value; zero is the lowest bar, anything above it at least the second."""
     top = max(values, default=0)
-    return "".join(
-        BARS[max(1, math.ceil(v / top * (len(BARS) - 1)))] if v > 0 else BARS[0] for v in values
-    )
+    return "".join(BARS[max(1, math.ceil(v / top * (len(BARS) - 1)))] if v > 0 else BARS[0] for v in values)
 
 
 def duration_text(seconds: float | None) -> str:

@@ -16,7 +16,7 @@ class Severity(str, enum.Enum):
     P3 = "P3"
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         try:
             return cls(text.strip().upper())
         except ValueError:
@@ -39,7 +39,7 @@ class Status(str, enum.Enum):
     CLOSED = "closed"  # follow-up done
 
     @classmethod
-    def parse(cls, text: str) -> "Status":
+    def parse(cls, text: str) -> Status:
         try:
             return cls(text.strip().lower())
         except ValueError:
@@ -115,7 +115,7 @@ class Incident:
     def is_open(self) -> bool:
         return self.status.is_open
 
-    def replace(self, **changes: Any) -> "Incident":
+    def replace(self, **changes: Any) -> Incident:
         return dataclasses.replace(self, **changes)
 
 

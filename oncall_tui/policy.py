@@ -141,9 +141,7 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
     for sev in Severity:
         info = raw.get("severity", {}).get(sev.value, {})
         severities[sev] = SeverityInfo(sev, str(info.get("name", sev.value)), tuple(info.get("criteria", ())))
-    updates = {
-        Severity.parse(k): _minutes(v, f"updates.{k}") for k, v in raw.get("updates", {}).items()
-    }
+    updates = {Severity.parse(k): _minutes(v, f"updates.{k}") for k, v in raw.get("updates", {}).items()}
     al = raw.get("alerts", {})
     alerts = AlertPolicy(
         severity_map={str(k).lower(): Severity.parse(v) for k, v in al.get("severity_map", {}).items()},
@@ -158,9 +156,7 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
         acknowledge=_minutes(dl.get("acknowledge_minutes", 5), "deadlines.acknowledge_minutes"),
         severity=_minutes(dl.get("severity_minutes", 15), "deadlines.severity_minutes"),
         stakeholders=_minutes(dl.get("stakeholders_minutes", 15), "deadlines.stakeholders_minutes"),
-        stakeholder_severities=frozenset(
-            Severity.parse(s) for s in dl.get("stakeholders_severities", ["P0", "P1"])
-        ),
+        stakeholder_severities=frozenset(Severity.parse(s) for s in dl.get("stakeholders_severities", ["P0", "P1"])),
         warn_fraction=float(dl.get("warn_fraction", 0.2)),
         update_cadence=updates,
         review_severities=frozenset(Severity.parse(s) for s in review.get("severities", ["P0", "P1"])),

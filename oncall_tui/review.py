@@ -117,9 +117,7 @@ def review_required(desk: Desk, incident: Incident) -> bool:
 
 def schedule(desk: Desk, number: int, when: datetime, attendees: list[str] | tuple[str, ...] = ()) -> Scheduled:
     """Book the review for `when` with `attendees`; rescheduling is another event, not an edit."""
-    people = tuple(
-        dict.fromkeys(p for p in (clean_text(a, multiline=False, limit=200) for a in attendees) if p)
-    )
+    people = tuple(dict.fromkeys(p for p in (clean_text(a, multiline=False, limit=200) for a in attendees) if p))
     warnings: list[str] = []
 
     def decide(inc: Incident, now: datetime):
@@ -359,4 +357,3 @@ def _hours(delta: timedelta) -> str:
 def _ago(then: datetime, now: datetime) -> str:
     seconds = (now - then).total_seconds()
     return "just now" if seconds < 1 else f"{format_duration(seconds)} ago"
-

@@ -619,8 +619,7 @@ class RunbookLibrary:
                     reasons.append(f"label {key}={shown[key]}")
             strong = score > 0
             named = [s for s in rules.services if _has_words(s, words, phrase)]
-            for svc in named:
-                score += SCORE_SERVICE_IN_TITLE
+            score += SCORE_SERVICE_IN_TITLE * len(named)
             hits = [k for k in rules.keywords if k not in named and _has_words(k, words, phrase)]
             score += SCORE_KEYWORD * len(hits)
             if named or hits:
@@ -632,12 +631,20 @@ class RunbookLibrary:
 
     def match(self, incident: Incident) -> RunbookMatch:
         """The runbook for an incident: its own symptom if set, else the best suggestion."""
-        key = (incident.symptom, incident.title, incident.services, tuple(sorted(incident.labels.items())), incident.impact)
+        key = (
+            incident.symptom,
+            incident.title,
+            incident.services,
+            tuple(sorted(incident.labels.items())),
+            incident.impact,
+        )
         cached = self._match_cache.get(key)
         if cached is not None:
             return cached
         suggestions = tuple(
-            self.suggest(title=incident.title, services=incident.services, labels=incident.labels, impact=incident.impact)
+            self.suggest(
+                title=incident.title, services=incident.services, labels=incident.labels, impact=incident.impact
+            )
         )
         chosen = self.runbooks.get(incident.symptom) if incident.symptom else None
         if chosen is not None and not chosen.is_process:

@@ -222,7 +222,7 @@ class Store:
     # --- opening --------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str, *, readonly: bool = False, create: bool = True) -> "Store":
+    def open(cls, path: Path | str, *, readonly: bool = False, create: bool = True) -> Store:
         path = Path(path).expanduser()
         exists = path.exists()
         if exists and path.is_dir():
@@ -248,8 +248,12 @@ class Store:
             # A WAL file opened read-only needs its -shm beside it; in a read-only folder with no
             # desk running (no -wal, so everything is in the main file) SQLite can still read it
             # as immutable. Another desk cannot be writing it: it could not create its -wal there.
-            if not (readonly and _code(exc) == sqlite3.SQLITE_CANTOPEN and not _sidecar(path, "-wal").exists()
-                    and not os.access(path.parent, os.W_OK)):
+            if not (
+                readonly
+                and _code(exc) == sqlite3.SQLITE_CANTOPEN
+                and not _sidecar(path, "-wal").exists()
+                and not os.access(path.parent, os.W_OK)
+            ):
                 raise StoreError(describe_db_error(path, exc)) from None
             conn, info = _connect(path, readonly=True, created=False, immutable=True)
         if why:
@@ -329,10 +333,7 @@ class Store:
 
     @_reads
     def events(self, number: int) -> list[Event]:
-        return [
-            row_to_event(r)
-            for r in self._query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])
-        ]
+        return [row_to_event(r) for r in self._query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])]
 
     @_reads
     def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:
@@ -387,8 +388,9 @@ def _connect(path: Path, *, readonly: bool, created: bool, immutable: bool) -> t
     if readonly:
         uri += "?mode=ro&immutable=1" if immutable else "?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_ms() / 1000,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, timeout=busy_timeout_ms() / 1000, check_same_thread=False
+        )
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
@@ -520,8 +522,11 @@ def incident_to_row(incident: Incident) -> dict[str, Any]:
 _FIELDS = tuple(f.name for f in dataclasses.fields(Incident))
 _INCIDENT_COLUMNS = ", ".join(_FIELDS)
 _TIME_AT = tuple(_FIELDS.index(name) for name in INCIDENT_TIME_FIELDS)
-_TEXT_AT = tuple(i for i, name in enumerate(_FIELDS) if name not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS,
-                                                                        "severity", "status", "number", "version"))
+_TEXT_AT = tuple(
+    i
+    for i, name in enumerate(_FIELDS)
+    if name not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version")
+)
 _SERVICES_AT, _LABELS_AT = _FIELDS.index("services"), _FIELDS.index("labels")
 _STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
 

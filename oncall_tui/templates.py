@@ -224,9 +224,9 @@ def _front_matter(source: str, path: Path) -> dict[str, Any]:
         raise TemplateProblem(f"front matter: {reason}", file=path, line=line) from None
     fields_ = settings.get("fields", [])
     if not isinstance(fields_, list) or not all(isinstance(f, str) and _IDENTIFIER.match(f) for f in fields_):
-        raise TemplateProblem("front matter: fields must be a list of names like \"impact\"", file=path, line=1)
+        raise TemplateProblem('front matter: fields must be a list of names like "impact"', file=path, line=1)
     if not isinstance(settings.get("labels", {}), dict):
-        raise TemplateProblem("front matter: labels must be a table of name = \"Label\"", file=path, line=1)
+        raise TemplateProblem('front matter: labels must be a table of name = "Label"', file=path, line=1)
     kind = settings.get("kind")
     if kind is not None and kind not in KINDS:
         raise TemplateProblem(f"front matter: kind must be one of {', '.join(KINDS)}", file=path, line=1)

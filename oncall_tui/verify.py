@@ -238,14 +238,25 @@ def _broken_link(
     linked = place.get(e.prev_hash)
     moved = everywhere.get(e.prev_hash)
     if linked is None and moved is not None and moved.incident != incident:
-        return Break(incident, "removed", e.seq, i + 1, missing=(moved.seq,),
-                     detail=f"#{moved.seq} now sits in {format_id(moved.incident)}'s timeline")
+        return Break(
+            incident,
+            "removed",
+            e.seq,
+            i + 1,
+            missing=(moved.seq,),
+            detail=f"#{moved.seq} now sits in {format_id(moved.incident)}'s timeline",
+        )
     if linked is not None and linked > i:
         return Break(incident, "reordered", e.seq, i + 1, detail=f"it was written after #{events[linked].seq}")
     if linked is not None and linked < i - 1:
         between = events[linked + 1]
-        return Break(incident, "inserted", between.seq, linked + 2,
-                     detail=f"#{e.seq} was written right after #{events[linked].seq}")
+        return Break(
+            incident,
+            "inserted",
+            between.seq,
+            linked + 2,
+            detail=f"#{e.seq} was written right after #{events[linked].seq}",
+        )
     low = events[i - 1].seq if i > 0 else 0
     gap = tuple(s for s in range(low + 1, e.seq) if s in absent)
     if gap or i == 0:
@@ -253,8 +264,13 @@ def _broken_link(
     before = events[i - 1]
     if before.recomputed() != before.hash:  # its content changed and its hash was not redone
         return Break(incident, "edited", before.seq, i, detail=_who(before))
-    return Break(incident, "edited", before.seq, i,
-                 detail=f"{_who(before)}; its hash was rewritten too, so #{e.seq} no longer links to it")
+    return Break(
+        incident,
+        "edited",
+        before.seq,
+        i,
+        detail=f"{_who(before)}; its hash was rewritten too, so #{e.seq} no longer links to it",
+    )
 
 
 def _broken_head(incident: int, events: Sequence[StoredEvent], head: str, place: dict[str, int]) -> Break:
@@ -262,10 +278,20 @@ def _broken_head(incident: int, events: Sequence[StoredEvent], head: str, place:
     linked = place.get(head)
     if linked is not None:
         after = events[linked + 1]
-        return Break(incident, "inserted", after.seq, linked + 2,
-                     detail=f"the incident's head is #{events[linked].seq}; later events were added outside the desk")
-    return Break(incident, "newest_removed", last.seq, len(events),
-                 detail=f"the timeline ends at #{last.seq}, but the incident's head hash names a later event")
+        return Break(
+            incident,
+            "inserted",
+            after.seq,
+            linked + 2,
+            detail=f"the incident's head is #{events[linked].seq}; later events were added outside the desk",
+        )
+    return Break(
+        incident,
+        "newest_removed",
+        last.seq,
+        len(events),
+        detail=f"the timeline ends at #{last.seq}, but the incident's head hash names a later event",
+    )
 
 
 def check_all(
@@ -289,9 +315,20 @@ def check_all(
         evs = sorted(by_incident.get(number, ()), key=lambda e: e.seq)
         if number not in heads:
             first = evs[0]
-            chains.append(Chain(number, len(evs), "", Break(
-                number, "incident_missing", first.seq, 1,
-                detail=f"{len(evs)} timeline event(s) remain but the incident itself was deleted")))
+            chains.append(
+                Chain(
+                    number,
+                    len(evs),
+                    "",
+                    Break(
+                        number,
+                        "incident_missing",
+                        first.seq,
+                        1,
+                        detail=f"{len(evs)} timeline event(s) remain but the incident itself was deleted",
+                    ),
+                )
+            )
             continue
         chains.append(check_chain(number, heads[number], evs, absent, everywhere))
     return tuple(chains), tuple(sorted(absent))

@@ -106,10 +106,10 @@ class AlertmanagerClient:
         )
 
     @classmethod
-    def from_settings(cls, url: str, section: Mapping[str, Any], *, timeout: float) -> "AlertmanagerClient":
+    def from_settings(cls, url: str, section: Mapping[str, Any], *, timeout: float) -> AlertmanagerClient:
         return cls(url, timeout=timeout, auth=auth_from_settings(section))
 
-    async def __aenter__(self) -> "AlertmanagerClient":
+    async def __aenter__(self) -> AlertmanagerClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -143,9 +143,7 @@ class AlertmanagerClient:
         if not labels:
             raise AlertSourceError("cannot silence an alert without labels")
         payload = {
-            "matchers": [
-                {"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())
-            ],
+            "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())],
             "startsAt": iso(starts_at),
             "endsAt": iso(ends_at),
             "createdBy": created_by,

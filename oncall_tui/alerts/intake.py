@@ -50,13 +50,15 @@ class PullResult:
         return bool(self.changes)
 
 
-def intake_for(desk: Desk, options: DeskOptions, *, library: RunbookLibrary | None = None) -> "Intake":
+def intake_for(desk: Desk, options: DeskOptions, *, library: RunbookLibrary | None = None) -> Intake:
     """The intake the options ask for (`--alertmanager`, or `[alertmanager]` in config.toml).
 
     Raises AlertSourceError when there is no URL, or the auth it names is not in the environment.
     """
     if not options.alertmanager_url:
-        raise AlertSourceError("no Alertmanager URL: pass --alertmanager URL or set url in [alertmanager] of config.toml")
+        raise AlertSourceError(
+            "no Alertmanager URL: pass --alertmanager URL or set url in [alertmanager] of config.toml"
+        )
     client = AlertmanagerClient.from_settings(
         options.alertmanager_url, options.section("alertmanager"), timeout=desk.policy.alerts.timeout_seconds
     )
@@ -99,7 +101,9 @@ class Intake:
         if wanted - self.silences.keys():
             self.silences = await self.client.silences()
 
-    async def _reconcile(self, alerts: Sequence[Alert], tracked: dict[str, Tracked], problems: list[str]) -> list[Change]:
+    async def _reconcile(
+        self, alerts: Sequence[Alert], tracked: dict[str, Tracked], problems: list[str]
+    ) -> list[Change]:
         changes: list[Change] = []
         steps = plan(self.desk, alerts, silences=self.silences, matcher=self.matcher, tracked=tracked)
         for done, step in enumerate(steps, 1):

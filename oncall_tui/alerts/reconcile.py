@@ -76,9 +76,14 @@ class Tracked:
     silenced_before: bool = False
 
     @classmethod
-    def of(cls, incident: Incident) -> "Tracked":
-        return cls(incident.number, incident.alert_state, incident.silence_id,
-                   incident.acknowledged_at is not None, bool(incident.labels))
+    def of(cls, incident: Incident) -> Tracked:
+        return cls(
+            incident.number,
+            incident.alert_state,
+            incident.silence_id,
+            incident.acknowledged_at is not None,
+            bool(incident.labels),
+        )
 
     @property
     def id(self) -> str:
@@ -284,8 +289,7 @@ def _new(desk, key, labels, members, policy, matcher, silences) -> list[Step]:
         # The same firing the engineer already resolved (the alert lingers until Prometheus
         # clears it): that is not a new incident. A new startsAt is.
         if all(
-            a.fingerprint in past.members and past.members[a.fingerprint].starts_at == iso(a.starts_at)
-            for a in members
+            a.fingerprint in past.members and past.members[a.fingerprint].starts_at == iso(a.starts_at) for a in members
         ):
             return []
     draft = draft_for(key, labels, members, policy, matcher)
@@ -317,8 +321,9 @@ def _known(t: Tracked, members: Sequence[Alert]) -> list[Step]:
 
 def _resolved(t: Tracked, gone: Sequence[str], *, remaining: int) -> Append:
     """Alerts gone from Alertmanager; when the last one goes, the incident is flagged, not resolved."""
-    records = [{"fingerprint": fp, "alertname": t.members[fp].alertname, "starts_at": t.members[fp].starts_at}
-               for fp in gone]
+    records = [
+        {"fingerprint": fp, "alertname": t.members[fp].alertname, "starts_at": t.members[fp].starts_at} for fp in gone
+    ]
     flag = {"alert_state": "resolved"} if remaining == 0 else {}
     return Append(t.number, "alert_resolved", {"alerts": records, "remaining": remaining}, flag)
 
@@ -335,8 +340,13 @@ def _silenced_elsewhere(
                 continue
             seen.add(sid)
             s = silences[sid]
-            details = {"silence_id": sid, "created_by": s.created_by, "comment": s.comment,
-                       "ends_at": iso(s.ends_at), "alertname": alert.name}
+            details = {
+                "silence_id": sid,
+                "created_by": s.created_by,
+                "comment": s.comment,
+                "ends_at": iso(s.ends_at),
+                "alertname": alert.name,
+            }
             steps.append(Append(number, "silenced_elsewhere", details))
     return steps
 

@@ -57,12 +57,19 @@ def cmd_pull(args: argparse.Namespace) -> int:
         desk.close()
 
     if args.json:
-        print(json.dumps({
-            "alerts": result.alerts,
-            "skipped": result.skipped,
-            "changes": [{"kind": c.kind, "incident": f"INC-{c.incident}", "text": c.text} for c in result.changes],
-            "problems": list(result.problems),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "alerts": result.alerts,
+                    "skipped": result.skipped,
+                    "changes": [
+                        {"kind": c.kind, "incident": f"INC-{c.incident}", "text": c.text} for c in result.changes
+                    ],
+                    "problems": list(result.problems),
+                },
+                indent=2,
+            )
+        )
     elif result.skipped:
         print("Another desk on this database is importing alerts right now; nothing done.")
     else:

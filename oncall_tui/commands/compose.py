@@ -7,8 +7,8 @@ import asyncio
 import sys
 
 from ..config import options_from_args
-from ..model import parse_id
 from ..message_fields import KNOWN_FIELDS
+from ..model import parse_id
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -52,10 +52,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def cmd_compose(args) -> int:
     # jinja2 and httpx only when a message is really composed.
+    from ..cli import EXIT_USAGE, CliError, open_desk
     from ..templates import TemplateLibrary, TemplateProblem, compose, suggest_template
     from ..webhook import post_message, webhook_settings
-
-    from ..cli import EXIT_USAGE, CliError, open_desk
 
     options = options_from_args(args)
     library = TemplateLibrary(options.template_dirs)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from ..clock import format_local, parse_instant
 from ..model import format_id, parse_id
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -45,7 +45,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("review", parents=[common], help="schedule, complete or waive a post-incident review; action items")
+    p = sub.add_parser(
+        "review", parents=[common], help="schedule, complete or waive a post-incident review; action items"
+    )
     p.add_argument("incident", help="INC-N")
     actions = p.add_subparsers(dest="review_action", metavar="ACTION", title="actions", required=True)
 
@@ -132,8 +134,10 @@ def cmd_report(args) -> int:
     until = _bound(args.until, end=True) if args.until else default.until
     since = _bound(args.since, end=False) if args.since else until - (default.until - default.since)
     if since >= until:
-        raise ValueError(f"the period is empty: --since {args.since or since.date()} is not before "
-                         f"--until {args.until or until.date()}")
+        raise ValueError(
+            f"the period is empty: --since {args.since or since.date()} is not before "
+            f"--until {args.until or until.date()}"
+        )
     if until - since > timedelta(days=3660):
         raise ValueError("the period is longer than ten years; narrow --since/--until")
     report = metrics.build(desk.store.conn, desk.policy, now, metrics.Period(since, until))
@@ -167,7 +171,13 @@ def cmd_review_show(args) -> int:
                     "done_at": iso(st.done_at),
                     "waived": st.waived,
                     "action_items": [
-                        {"id": i.id, "title": i.title, "owner": i.owner, "due": i.due.isoformat() if i.due else None, "done": i.done}
+                        {
+                            "id": i.id,
+                            "title": i.title,
+                            "owner": i.owner,
+                            "due": i.due.isoformat() if i.due else None,
+                            "done": i.done,
+                        }
                         for i in items
                     ],
                 },
@@ -176,9 +186,13 @@ def cmd_review_show(args) -> int:
         )
         return 0
     print(f"{inc.id}  {inc.title}")
-    print(f"  required   {'yes' if review.review_required(desk, inc) else 'no'} ({inc.severity.value if inc.severity else 'no severity'})")
+    print(
+        f"  required   {'yes' if review.review_required(desk, inc) else 'no'} ({inc.severity.value if inc.severity else 'no severity'})"
+    )
     if st.due_at:
-        print(f"  window     {format_local(st.window_opens, with_date=True)} – {format_local(st.due_at, with_date=True)}")
+        print(
+            f"  window     {format_local(st.window_opens, with_date=True)} – {format_local(st.due_at, with_date=True)}"
+        )
     if st.scheduled_for:
         who = f" with {', '.join(st.attendees)}" if st.attendees else ""
         print(f"  scheduled  {format_local(st.scheduled_for, with_date=True)}{who}")

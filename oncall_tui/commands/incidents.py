@@ -117,7 +117,9 @@ def cmd_list(args) -> int:
         clock = "—"
         if nxt is not None and nxt.seconds_left is not None:
             left = nxt.seconds_left
-            clock = f"{nxt.label} " + (f"in {format_duration(left)}" if left >= 0 else f"OVERDUE {format_duration(left)}")
+            clock = f"{nxt.label} " + (
+                f"in {format_duration(left)}" if left >= 0 else f"OVERDUE {format_duration(left)}"
+            )
         print(
             f"{inc.id:<8} {(inc.severity.value if inc.severity else '?'):<4} {inc.status.value:<13} "
             f"{clock[:28]:<28} {dl.escalation.tier.level[:20]:<20} {inc.title}"
@@ -132,7 +134,11 @@ def cmd_show(args) -> int:
     dl = desk.deadlines(inc, now)
     events = desk.timeline(inc.number)
     if args.json:
-        print(json.dumps({**incident_dict(inc), **deadlines_dict(dl), "timeline": [event_dict(e) for e in events]}, indent=2))
+        print(
+            json.dumps(
+                {**incident_dict(inc), **deadlines_dict(dl), "timeline": [event_dict(e) for e in events]}, indent=2
+            )
+        )
         return 0
     w = sys.stdout.write
     w(f"{inc.id}  {inc.title}\n")

@@ -95,8 +95,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     finally:
         store.close()
     size = dest.stat().st_size
-    print(f"backed up {source} to {dest}: {len(report.chains):,} incidents, {report.events:,} events, {size / 1024:,.0f} KiB")
-    print(("OK: " if report.ok else "FAILED: ") + "copy checked — file integrity ok, " + report.summary(name_first=False))
+    print(
+        f"backed up {source} to {dest}: {len(report.chains):,} incidents, {report.events:,} events, {size / 1024:,.0f} KiB"
+    )
+    print(
+        ("OK: " if report.ok else "FAILED: ") + "copy checked — file integrity ok, " + report.summary(name_first=False)
+    )
     return 0 if report.ok else EXIT_BROKEN
 
 

@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
             "Files that cannot be used are named on stderr and skipped."
         ),
     )
-    p.add_argument("--runbooks", type=Path, default=argparse.SUPPRESS, metavar="DIR", help="your own runbooks directory")
+    p.add_argument(
+        "--runbooks", type=Path, default=argparse.SUPPRESS, metavar="DIR", help="your own runbooks directory"
+    )
     p.add_argument("--for", dest="incident", metavar="INC-N", help="show which runbooks match this incident, and why")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_runbooks)

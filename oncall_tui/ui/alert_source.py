@@ -46,8 +46,15 @@ class AlertSource(Widget):
     AlertSource { width: auto; max-width: 56; height: 1; padding: 0 1; background: $panel; }
     """
 
-    def __init__(self, desk: Desk, options: DeskOptions, *, clock: Clock, intake: Intake | None = None,
-                 id: str | None = "alert-source") -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        options: DeskOptions,
+        *,
+        clock: Clock,
+        intake: Intake | None = None,
+        id: str | None = "alert-source",
+    ) -> None:
         super().__init__(id=id)
         self.desk = desk
         self.options = options
@@ -120,8 +127,13 @@ class AlertSource(Widget):
         was_down = self.poller.health.state is State.DOWN
         self.poller.failed(self.clock.now(), error)
         if not was_down:
-            self.notify(f"{error} — the desk keeps working; retrying.", title="Alertmanager unreachable",
-                        severity="warning", timeout=8, markup=False)
+            self.notify(
+                f"{error} — the desk keeps working; retrying.",
+                title="Alertmanager unreachable",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
         self._show()
 
     def _report(self, result: PullResult) -> None:
@@ -130,11 +142,19 @@ class AlertSource(Widget):
             self.app.refresh_incidents()
             declared = [c for c in result.changes if c.kind == "declared"]
             for change in result.changes[:NOTIFY_AT_MOST]:
-                self.notify(change.text, title="Alert", severity="warning" if change.kind == "declared" else "information",
-                            timeout=10, markup=False)
+                self.notify(
+                    change.text,
+                    title="Alert",
+                    severity="warning" if change.kind == "declared" else "information",
+                    timeout=10,
+                    markup=False,
+                )
             if len(result.changes) > NOTIFY_AT_MOST:
-                self.notify(f"…and {len(result.changes) - NOTIFY_AT_MOST} more changes from Alertmanager",
-                            title="Alert", timeout=10)
+                self.notify(
+                    f"…and {len(result.changes) - NOTIFY_AT_MOST} more changes from Alertmanager",
+                    title="Alert",
+                    timeout=10,
+                )
             if declared:
                 self.app.bell()
         fresh = [p for p in result.problems if p not in self._problems_shown]

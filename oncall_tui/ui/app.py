@@ -68,6 +68,7 @@ def _triage_commands():
 
     return TriageCommands
 
+
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
     "title": "Title",
@@ -93,43 +94,131 @@ class OncallApp(App[int]):
     # triage keys in the order a page is worked; an 80-column footer ends around the filter.
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, the filter syntax and the colours"),
-        Binding("d", "declare", "Declare", id="incident.declare",
-                tooltip="Declare a new incident: title, severity, services, impact, channel, start time"),
-        Binding("a", "acknowledge", "Ack", id="incident.acknowledge",
-                tooltip="Acknowledge the selected incident (stops its 5-minute clock)"),
-        Binding("s", "severity", "Severity", id="incident.severity",
-                tooltip="Set the severity with the runbook's P0–P3 criteria in view"),
-        Binding("f", "forward", "Forward", id="incident.forward",
-                tooltip="Move the status to the next phase: acknowledged → investigating → mitigated → resolved → closed"),
-        Binding("m", "compose", "Message", id="incident.compose",
-                tooltip="Compose the status message (Initial Alert, Update, Resolution): copy it or post it to chat"),
-        Binding("slash", "filter", "Filter", id="board.filter",
-                tooltip="Filter the board by text, sev:, status:, svc:, who:, is:breached"),
-        Binding("r", "choose_runbook", "Runbook", id="incident.runbook",
-                tooltip="Choose the runbook for the selected incident from a searchable list"),
+        Binding(
+            "d",
+            "declare",
+            "Declare",
+            id="incident.declare",
+            tooltip="Declare a new incident: title, severity, services, impact, channel, start time",
+        ),
+        Binding(
+            "a",
+            "acknowledge",
+            "Ack",
+            id="incident.acknowledge",
+            tooltip="Acknowledge the selected incident (stops its 5-minute clock)",
+        ),
+        Binding(
+            "s",
+            "severity",
+            "Severity",
+            id="incident.severity",
+            tooltip="Set the severity with the runbook's P0–P3 criteria in view",
+        ),
+        Binding(
+            "f",
+            "forward",
+            "Forward",
+            id="incident.forward",
+            tooltip="Move the status to the next phase: acknowledged → investigating → mitigated → resolved → closed",
+        ),
+        Binding(
+            "m",
+            "compose",
+            "Message",
+            id="incident.compose",
+            tooltip="Compose the status message (Initial Alert, Update, Resolution): copy it or post it to chat",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="board.filter",
+            tooltip="Filter the board by text, sev:, status:, svc:, who:, is:breached",
+        ),
+        Binding(
+            "r",
+            "choose_runbook",
+            "Runbook",
+            id="incident.runbook",
+            tooltip="Choose the runbook for the selected incident from a searchable list",
+        ),
         Binding("n", "note", "Note", id="incident.note", tooltip="Add a note to the timeline"),
-        Binding("b", "runbook_library", "Runbooks", show=False, id="app.runbooks",
-                tooltip="The runbook library: search and read every runbook, edit one in $EDITOR"),
-        Binding("R", "review", "Review", show=False, id="incident.review",
-                tooltip="Post-incident review: timeline, contributing factors, action items, schedule, export"),
-        Binding("M", "metrics", "Metrics", show=False, id="app.metrics",
-                tooltip="How the desk is doing: counts, time to acknowledge and resolve, missed deadlines"),
-        Binding("x", "resolve", "Resolve", show=False, id="incident.resolve",
-                tooltip="Resolve: fill in root cause, resolution and prevention, then confirm"),
+        Binding(
+            "b",
+            "runbook_library",
+            "Runbooks",
+            show=False,
+            id="app.runbooks",
+            tooltip="The runbook library: search and read every runbook, edit one in $EDITOR",
+        ),
+        Binding(
+            "R",
+            "review",
+            "Review",
+            show=False,
+            id="incident.review",
+            tooltip="Post-incident review: timeline, contributing factors, action items, schedule, export",
+        ),
+        Binding(
+            "M",
+            "metrics",
+            "Metrics",
+            show=False,
+            id="app.metrics",
+            tooltip="How the desk is doing: counts, time to acknowledge and resolve, missed deadlines",
+        ),
+        Binding(
+            "x",
+            "resolve",
+            "Resolve",
+            show=False,
+            id="incident.resolve",
+            tooltip="Resolve: fill in root cause, resolution and prevention, then confirm",
+        ),
         Binding("o", "assign", "Assign", show=False, id="incident.assign", tooltip="Assign the incident to someone"),
-        Binding("e", "edit", "Edit", show=False, id="incident.edit",
-                tooltip="Edit a field: impact, services, channel, ETA, root cause, resolution, prevention…"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="board.clear_filter",
-                tooltip="Clear the board's filter"),
-        Binding("c", "toggle_closed", "Closed", show=False, id="board.closed",
-                tooltip="Show or hide closed incidents"),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            show=False,
+            id="incident.edit",
+            tooltip="Edit a field: impact, services, channel, ETA, root cause, resolution, prevention…",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            id="board.clear_filter",
+            tooltip="Clear the board's filter",
+        ),
+        Binding("c", "toggle_closed", "Closed", show=False, id="board.closed", tooltip="Show or hide closed incidents"),
         Binding("1", "focus_board", "Board", show=False, id="pane.board", tooltip="Jump to the board"),
-        Binding("2", "focus_detail", "Detail", show=False, id="pane.detail",
-                tooltip="Jump to the detail pane of the selected incident"),
-        Binding("right_square_bracket", "cycle_tab(1)", "Next tab", show=False, id="pane.next_tab",
-                tooltip="Next tab of the detail pane (Clocks, Timeline, …)"),
-        Binding("left_square_bracket", "cycle_tab(-1)", "Previous tab", show=False, id="pane.previous_tab",
-                tooltip="Previous tab of the detail pane"),
+        Binding(
+            "2",
+            "focus_detail",
+            "Detail",
+            show=False,
+            id="pane.detail",
+            tooltip="Jump to the detail pane of the selected incident",
+        ),
+        Binding(
+            "right_square_bracket",
+            "cycle_tab(1)",
+            "Next tab",
+            show=False,
+            id="pane.next_tab",
+            tooltip="Next tab of the detail pane (Clocks, Timeline, …)",
+        ),
+        Binding(
+            "left_square_bracket",
+            "cycle_tab(-1)",
+            "Previous tab",
+            show=False,
+            id="pane.previous_tab",
+            tooltip="Previous tab of the detail pane",
+        ),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (nothing is lost: every change is already saved)"),
     ]
 
@@ -159,8 +248,14 @@ class OncallApp(App[int]):
         # anything is styled, so that frame has this width's layout and nothing is restyled for it.
         width = self.size.width
         self.screen.add_class(max((b for b in self.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
-        status = DeskStatus(self.board, self.options.db_path.name, self.desk.actor, readonly=self.desk.readonly,
-                            demo=self.options.demo, id="desk-status")
+        status = DeskStatus(
+            self.board,
+            self.options.db_path.name,
+            self.desk.actor,
+            readonly=self.desk.readonly,
+            demo=self.options.demo,
+            id="desk-status",
+        )
         if self.options.alertmanager_url:  # the intake's health shares the top line
             from .alert_source import AlertSource, StatusLine
 
@@ -206,8 +301,13 @@ class OncallApp(App[int]):
         self.board.progress_changed()
         if skipped := [p for p in library.problems if p.skipped]:
             names = ", ".join(p.path.name for p in skipped)
-            self.notify(f"Skipped {names}: press b for the runbook library to see why.", title="Runbooks",
-                        severity="warning", timeout=10, markup=False)
+            self.notify(
+                f"Skipped {names}: press b for the runbook library to see why.",
+                title="Runbooks",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
 
     def _warm_up(self) -> None:
         """Import the on-demand screens now the board is up, so the first `d` or `s` opens at once."""
@@ -328,8 +428,12 @@ class OncallApp(App[int]):
                 text = f"{b.incident_id}: {b.label} deadline missed"
             self.notify(text, title="Deadline breached", severity="error", timeout=15, markup=False)
         if len(breaches) > 3:
-            self.notify(f"…and {len(breaches) - 3} more deadlines missed", title="Deadline breached",
-                        severity="error", timeout=15)
+            self.notify(
+                f"…and {len(breaches) - 3} more deadlines missed",
+                title="Deadline breached",
+                severity="error",
+                timeout=15,
+            )
 
     def _record_quietly(self, breaches: list[Breach]) -> None:
         """Breaches that happened before the desk opened: one summary, written in the background."""
@@ -351,8 +455,9 @@ class OncallApp(App[int]):
         # Off the clock's path: each new breach is a durable (fsync'd) transaction. The thread has
         # its own connection (a Store is not shared between threads); its commit moves the file's
         # data_version, so the next tick shows the breach on the timeline.
-        desk = Desk.open(self.desk.store.info.path, policy=self.desk.policy, clock=self.desk.clock,
-                         actor=self.desk.actor)
+        desk = Desk.open(
+            self.desk.store.info.path, policy=self.desk.policy, clock=self.desk.clock, actor=self.desk.actor
+        )
         try:
             return record_all(desk, breaches)
         finally:
@@ -360,8 +465,12 @@ class OncallApp(App[int]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
-            self.notify(f"{event.worker.name}: {event.worker.error}", title="Background task failed",
-                        severity="error", markup=False)
+            self.notify(
+                f"{event.worker.name}: {event.worker.error}",
+                title="Background task failed",
+                severity="error",
+                markup=False,
+            )
 
     # --- running actions ----------------------------------------------------------------------------
 
@@ -371,8 +480,13 @@ class OncallApp(App[int]):
         except Conflict as exc:
             # The conflict may be with this very desk (a second `a`): then it is no news from elsewhere.
             mine = f" by {self.desk.actor} " in f"{exc} "
-            self.notify(str(exc), title="Already done" if mine else "Changed by another desk",
-                        severity="information" if mine else "warning", timeout=10, markup=False)
+            self.notify(
+                str(exc),
+                title="Already done" if mine else "Changed by another desk",
+                severity="information" if mine else "warning",
+                timeout=10,
+                markup=False,
+            )
         except ActionRefused as exc:
             self.notify(str(exc), title="Not done", severity="warning", timeout=8, markup=False)
         except (StoreError, sqlite3.Error) as exc:
@@ -396,8 +510,9 @@ class OncallApp(App[int]):
         """The selected incident as last read, or None (telling the user what to do, unless quiet)."""
         row = self.board.model.get(self.selected) if self.selected is not None else None
         if row is None and not quiet:
-            self.notify("No incident selected: pick one on the board, or press d to declare one.",
-                        severity="warning", timeout=5)
+            self.notify(
+                "No incident selected: pick one on the board, or press d to declare one.", severity="warning", timeout=5
+            )
         return row.incident if row else None
 
     def _done(self, text: str) -> None:
@@ -412,8 +527,13 @@ class OncallApp(App[int]):
             if form is None:
                 return
             inc = self.run_action_safely(
-                self.desk.declare, form.title, severity=form.severity, services=form.services,
-                impact=form.impact, channel=form.channel, started_at=form.started_at,
+                self.desk.declare,
+                form.title,
+                severity=form.severity,
+                services=form.services,
+                impact=form.impact,
+                channel=form.channel,
+                started_at=form.started_at,
             )
             if inc is not None:
                 self.go_to(inc.number)
@@ -467,8 +587,11 @@ class OncallApp(App[int]):
             from .modals import ConfirmScreen
 
             self.push_screen(
-                ConfirmScreen(f"Close {inc.id}?", "A closed incident cannot be reopened; a recurrence "
-                              "is a new incident.", yes="Close"),
+                ConfirmScreen(
+                    f"Close {inc.id}?",
+                    "A closed incident cannot be reopened; a recurrence is a new incident.",
+                    yes="Close",
+                ),
                 move,
             )
         else:
@@ -496,8 +619,11 @@ class OncallApp(App[int]):
                 self._done(f"{inc.id} resolved")
                 self.alerts_changed()
                 self.push_screen(
-                    ConfirmScreen(f"{inc.id} resolved. Send the Resolution message?",
-                                  "The runbook's Resolution template, filled in from the incident.", yes="Compose"),
+                    ConfirmScreen(
+                        f"{inc.id} resolved. Send the Resolution message?",
+                        "The runbook's Resolution template, filled in from the incident.",
+                        yes="Compose",
+                    ),
                     lambda yes: self.action_compose("resolution") if yes else None,
                 )
 
@@ -605,8 +731,14 @@ class OncallApp(App[int]):
                 self.query_one(DeskStatus).refresh()
 
         self.push_screen(
-            TextPrompt("Filter the board", self.board.model.filter.text, placeholder="sev:P0 status:triggered login",
-                       hint=SYNTAX_HELP + "\nempty: show everything", check=check, id="filter-prompt"),
+            TextPrompt(
+                "Filter the board",
+                self.board.model.filter.text,
+                placeholder="sev:P0 status:triggered login",
+                hint=SYNTAX_HELP + "\nempty: show everything",
+                check=check,
+                id="filter-prompt",
+            ),
             apply,
         )
 

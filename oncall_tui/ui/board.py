@@ -39,8 +39,13 @@ STATUS_SHORT = {
 }
 
 WIDE = 110  # from this width the board spells statuses and escalation levels out
-_TONE_STYLE = {Tone.BREACHED: "breached", Tone.WARNING: "warning", Tone.NONE: "muted", Tone.CALM: "base",
-               Tone.DONE: "base"}
+_TONE_STYLE = {
+    Tone.BREACHED: "breached",
+    Tone.WARNING: "warning",
+    Tone.NONE: "muted",
+    Tone.CALM: "base",
+    Tone.DONE: "base",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +86,12 @@ def columns_for(width: int) -> list[Column]:
             Column("title", "TITLE", 0),
         ]
     else:
-        fixed = [Column("id", "ID", 8), Column("sev", "SEV", 3), Column("next", "NEXT DEADLINE", 24), Column("title", "TITLE", 0)]
+        fixed = [
+            Column("id", "ID", 8),
+            Column("sev", "SEV", 3),
+            Column("next", "NEXT DEADLINE", 24),
+            Column("title", "TITLE", 0),
+        ]
     used = 1 + sum(c.width for c in fixed) + (len(fixed) - 1)
     return [Column(c.key, c.title, max(5, width - used)) if c.key == "title" else c for c in fixed]
 
@@ -429,10 +439,12 @@ class IncidentBoard(ScrollView, can_focus=True):
         self._refresh_stale(
             0,
             self.size.width,
-            lambda offset, row, drawn: self._drawn_at.get(top + offset) != row.incident.number
-            or drawn[:2] != (row.incident.version, row.deadlines.escalation.index)
-            or drawn[2] != self._dynamic_text(row)
-            or drawn[3] != (top + offset == self.cursor),
+            lambda offset, row, drawn: (
+                self._drawn_at.get(top + offset) != row.incident.number
+                or drawn[:2] != (row.incident.version, row.deadlines.escalation.index)
+                or drawn[2] != self._dynamic_text(row)
+                or drawn[3] != (top + offset == self.cursor)
+            ),
         )
 
     def _refresh_stale(self, x: int, width: int, stale: Callable[[int, BoardRow, tuple], bool]) -> None:

@@ -38,5 +38,9 @@ class TriageCommands(Provider):
             inc = row.incident
             text = f"Go to {inc.id} {inc.title}"
             if (score := matcher.match(text)) > 0:
-                yield Hit(score, matcher.highlight(text), partial(self.app.go_to, inc.number),
-                          help=f"{inc.status.value} · {', '.join(inc.services) or 'no services'}")
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    partial(self.app.go_to, inc.number),
+                    help=f"{inc.status.value} · {', '.join(inc.services) or 'no services'}",
+                )

@@ -17,8 +17,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.worker import Worker
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.worker import Worker
 
 from ..clipboard import CopyResult, copy_text
 from ..config import DeskOptions
@@ -153,11 +153,31 @@ class ComposerScreen(Screen[None]):
     """
 
     BINDINGS = [
-        Binding("ctrl+o", "copy", "Copy", tooltip="Copy the message (terminal + system clipboard) and record it", id="composer.copy"),
-        Binding("ctrl+g", "post", "Post", tooltip="Post the message to the chat webhook and record it", id="composer.post"),
+        Binding(
+            "ctrl+o",
+            "copy",
+            "Copy",
+            tooltip="Copy the message (terminal + system clipboard) and record it",
+            id="composer.copy",
+        ),
+        Binding(
+            "ctrl+g", "post", "Post", tooltip="Post the message to the chat webhook and record it", id="composer.post"
+        ),
         Binding("ctrl+t", "next_template", "Template", tooltip="Switch to the next template", id="composer.template"),
-        Binding("ctrl+s", "save_field", "Save field", tooltip="Save the focused field's value to the incident", id="composer.save_field"),
-        Binding("ctrl+r", "rebuild", "Rebuild", tooltip="Rebuild the message from the fields, dropping hand edits", id="composer.rebuild"),
+        Binding(
+            "ctrl+s",
+            "save_field",
+            "Save field",
+            tooltip="Save the focused field's value to the incident",
+            id="composer.save_field",
+        ),
+        Binding(
+            "ctrl+r",
+            "rebuild",
+            "Rebuild",
+            tooltip="Rebuild the message from the fields, dropping hand edits",
+            id="composer.rebuild",
+        ),
         Binding("ctrl+l", "save_file", "To file", tooltip="Write the message to a file", id="composer.save_file"),
         Binding("escape", "close", "Close", id="composer.close"),
     ]

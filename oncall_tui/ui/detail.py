@@ -42,7 +42,12 @@ TONE_STYLE = {
     Tone.NONE: "$foreground-muted",
     Tone.CALM: "",
 }
-SEVERITY_STYLE = {"P0": "$text-error bold", "P1": "$text-warning bold", "P2": "$text-primary", "P3": "$foreground-muted"}
+SEVERITY_STYLE = {
+    "P0": "$text-error bold",
+    "P1": "$text-warning bold",
+    "P2": "$text-primary",
+    "P3": "$foreground-muted",
+}
 
 
 class LinesView(Widget):
@@ -109,8 +114,14 @@ class IncidentSummary(LinesView):
         ]
         if inc.acknowledged_at:
             fields.append(("acked by", f"{inc.acknowledged_by} at {format_local(inc.acknowledged_at)}"))
-        for name, label in (("eta", "ETA"), ("root_cause", "root cause"), ("resolution", "resolution"),
-                            ("prevention", "prevention"), ("symptom", "runbook"), ("contributing_factors", "factors")):
+        for name, label in (
+            ("eta", "ETA"),
+            ("root_cause", "root cause"),
+            ("resolution", "resolution"),
+            ("prevention", "prevention"),
+            ("symptom", "runbook"),
+            ("contributing_factors", "factors"),
+        ):
             value = getattr(inc, name)
             if value:
                 fields.append((label, value))
@@ -190,8 +201,11 @@ class ClockList(LinesView):
         if not inc.is_open or inc.mitigated_at is not None:
             return Content.styled(f"escalation stopped at {esc.tier.level} ({inc.status.value})", "$foreground-muted")
         if esc.index == 0:
-            line = Content.assemble(("on call: ", "$foreground-muted"), (esc.tier.level, "bold"),
-                                    (f" — {esc.tier.contact}" if esc.tier.contact else "", ""))
+            line = Content.assemble(
+                ("on call: ", "$foreground-muted"),
+                (esc.tier.level, "bold"),
+                (f" — {esc.tier.contact}" if esc.tier.contact else "", ""),
+            )
             later = ""
         else:
             line = Content.styled(f"escalate: call {esc.tier.contact or esc.tier.level} now", "$text-error bold")

@@ -52,7 +52,7 @@ class BoardFilter:
         return bool(self.text)
 
     @classmethod
-    def parse(cls, text: str) -> "BoardFilter":
+    def parse(cls, text: str) -> BoardFilter:
         """Parse filter text; raises ValueError with a message meant for the filter box."""
         text = " ".join(text.split())
         if not text:
@@ -93,9 +93,7 @@ class BoardFilter:
             return False
         if self.statuses and incident.status not in self.statuses:
             return False
-        if self.services and not any(
-            want in have.lower() for want in self.services for have in incident.services
-        ):
+        if self.services and not any(want in have.lower() for want in self.services for have in incident.services):
             return False
         if self.assignees:
             who = incident.assignee.lower()
@@ -113,8 +111,13 @@ class BoardFilter:
 
 
 def _example(slot: str) -> str:
-    return {"severities": "P1", "statuses": "triggered", "services": "identity", "assignees": "alice",
-            "flags": "breached"}[slot]
+    return {
+        "severities": "P1",
+        "statuses": "triggered",
+        "services": "identity",
+        "assignees": "alice",
+        "flags": "breached",
+    }[slot]
 
 
 def _parse_value(slot: str, value: str):

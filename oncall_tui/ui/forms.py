@@ -76,7 +76,9 @@ class Declaration:
 class FormScreen(ModalScreen):
     """Labelled inputs with an error line each; enter or ctrl+s submits, escape cancels."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="FormScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="FormScreen")
+        + """
     FormScreen > Vertical { width: 80; }
     FormScreen VerticalScroll { height: auto; max-height: 1fr; }
     FormScreen .field-label { padding-top: 1; width: 1fr; color: $text-muted; }
@@ -86,6 +88,7 @@ class FormScreen(ModalScreen):
     FormScreen .error { display: none; }
     FormScreen .error.-shown { display: block; }
     """
+    )
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", show=False),
         Binding("ctrl+s", "submit", "Save", show=False),

@@ -47,7 +47,9 @@ def key_label(app, binding: Binding) -> str:
 
 
 class HelpScreen(ModalScreen[None]):
-    DEFAULT_CSS = MODAL_CSS.format(name="HelpScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="HelpScreen")
+        + """
     HelpScreen > Vertical { width: 90; height: 1fr; max-height: 44; }
     HelpScreen VerticalScroll { height: 1fr; }
     HelpScreen .section { text-style: bold; color: $text-accent; padding-top: 1; }
@@ -56,6 +58,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen Grid .key { text-style: bold; }
     HelpScreen Grid Static { height: auto; }
     """
+    )
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", show=False)]
 
     def compose(self) -> ComposeResult:

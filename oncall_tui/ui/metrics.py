@@ -117,7 +117,8 @@ class MetricsScreen(Screen[None]):
         none.update(
             Content.from_markup(
                 "$recorded recorded on the timeline · [$text-warning]$unrecorded[/] found only from the milestones",
-                recorded=str(r.breaches.recorded), unrecorded=str(r.breaches.unrecorded),
+                recorded=str(r.breaches.recorded),
+                unrecorded=str(r.breaches.unrecorded),
             )
             if r.breaches.total
             else Content.from_markup("[$text-success]No deadline missed in this period.[/]")
@@ -150,7 +151,10 @@ class MetricsScreen(Screen[None]):
         lines = [
             Content.from_markup(
                 "[bold]$total[/] incidents · $sev$undet · [$text-warning]$open still open[/]",
-                total=str(r.total), sev=sev, undet=f" · P? {undetermined}" if undetermined else "", open=str(r.open),
+                total=str(r.total),
+                sev=sev,
+                undet=f" · P? {undetermined}" if undetermined else "",
+                open=str(r.open),
             ),
             _duration_line("Acknowledge", r.acknowledge, "acknowledged", "never"),
             _duration_line("Resolve", r.resolve, "resolved", "still open"),
@@ -179,8 +183,11 @@ class MetricsScreen(Screen[None]):
                 value = metrics.duration_text(w.mean_acknowledge)
             lines.append(
                 Content.assemble(
-                    (w.week.strftime("%b %d"), "$text-muted"), "  ", (f"{bar:<{WEEK_BAR}}", "$primary"),
-                    f" {value:>6}", (f"  ({w.acknowledged})", "$text-muted"),
+                    (w.week.strftime("%b %d"), "$text-muted"),
+                    "  ",
+                    (f"{bar:<{WEEK_BAR}}", "$primary"),
+                    f" {value:>6}",
+                    (f"  ({w.acknowledged})", "$text-muted"),
                 )
             )
         return Content("\n").join(lines)
@@ -194,4 +201,3 @@ def _duration_line(label: str, stats: metrics.DurationStats, have: str, missing:
         (f"{metrics.duration_text(stats.p90):>6}", "bold"),
         (f"  ({stats.count} {have} · {stats.missing} {missing})", "$text-muted"),
     )
-

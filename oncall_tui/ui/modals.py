@@ -153,9 +153,12 @@ class TextPrompt(ModalScreen[str | None]):
 class FieldPicker(ModalScreen[str | None]):
     """Choose which field of the incident to edit; shows each field's current value."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="FieldPicker") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="FieldPicker")
+        + """
     FieldPicker OptionList { height: auto; max-height: 14; }
     """
+    )
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
     def __init__(self, fields: list[tuple[str, str, str]]) -> None:
@@ -165,9 +168,7 @@ class FieldPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         width = max(len(label) for _, label, _ in self.fields) + 2
-        options = [
-            Option(f"{label:<{width}}{_preview(value)}", id=name) for name, label, value in self.fields
-        ]
+        options = [Option(f"{label:<{width}}{_preview(value)}", id=name) for name, label, value in self.fields]
         with Vertical():
             yield Label("Edit which field?", classes="title")
             yield OptionList(*options, id="field-options", markup=False)

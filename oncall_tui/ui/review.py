@@ -105,10 +105,13 @@ class ScheduleForm(FormScreen):
 class FactorsEditor(ModalScreen[str | None]):
     """Several lines of contributing factors; ctrl+s saves, escape cancels."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="FactorsEditor") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="FactorsEditor")
+        + """
     FactorsEditor > Vertical { width: 90; }
     FactorsEditor TextArea { height: 12; max-height: 1fr; }
     """
+    )
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", show=False),
         Binding("escape", "cancel", "Cancel", show=False),
@@ -123,8 +126,9 @@ class FactorsEditor(ModalScreen[str | None]):
         with Vertical():
             yield Label(self.heading, classes="title", markup=False)
             yield TextArea(self.text, id="factors-text", soft_wrap=True, show_line_numbers=False)
-            yield Static("What made it possible, worse or longer — one per line. ctrl+s: save · escape: cancel",
-                         classes="hint")
+            yield Static(
+                "What made it possible, worse or longer — one per line. ctrl+s: save · escape: cancel", classes="hint"
+            )
 
     def on_mount(self) -> None:
         area = self.query_one(TextArea)
@@ -165,8 +169,13 @@ class ReviewScreen(Screen[None]):
         Binding("e", "edit_item", "Edit", id="review.edit_item", tooltip="Edit the selected action item"),
         Binding("space", "toggle_item", "Done", id="review.toggle_item", tooltip="Tick or untick the selected item"),
         Binding("f", "factors", "Factors", id="review.factors", tooltip="Edit the contributing factors"),
-        Binding("s", "schedule", "Schedule", id="review.schedule",
-                tooltip="Schedule the review: when (24–48 h after resolution) and who attends"),
+        Binding(
+            "s",
+            "schedule",
+            "Schedule",
+            id="review.schedule",
+            tooltip="Schedule the review: when (24–48 h after resolution) and who attends",
+        ),
         Binding("c", "complete", "Held", id="review.complete", tooltip="Record that the review took place"),
         Binding("w", "waive", "Waive", id="review.waive", tooltip="Waive the review, with a reason kept on record"),
         Binding("x", "export", "Export", id="review.export", tooltip="Write the Markdown review document"),
@@ -232,9 +241,7 @@ class ReviewScreen(Screen[None]):
         self.review_state = review.state(self.desk, self.incident)
         inc = self.incident
         sev = inc.severity.value if inc.severity else "P?"
-        self.query_one("#review-header", Static).update(
-            f"Review · {inc.id} · {sev} · {inc.status.value} · {inc.title}"
-        )
+        self.query_one("#review-header", Static).update(f"Review · {inc.id} · {sev} · {inc.status.value} · {inc.title}")
         self._paint_status(self.now)
         self._paint_timeline()
         self._paint_items()
@@ -249,19 +256,33 @@ class ReviewScreen(Screen[None]):
         deadline = self.desk.deadlines(inc, now).get("review")
         parts: list[Content] = []
         if state.done_at:
-            parts.append(Content.from_markup("[$text-success]Review held[/] $when by $who",
-                                             when=_local(state.done_at), who=state.done_by))
+            parts.append(
+                Content.from_markup(
+                    "[$text-success]Review held[/] $when by $who", when=_local(state.done_at), who=state.done_by
+                )
+            )
         elif state.waived:
-            parts.append(Content.from_markup("[$text-warning]Review waived[/] by $who: $why",
-                                             who=state.waived_by, why=state.waived))
+            parts.append(
+                Content.from_markup(
+                    "[$text-warning]Review waived[/] by $who: $why", who=state.waived_by, why=state.waived
+                )
+            )
         elif deadline.state is State.BREACHED:
-            parts.append(Content.from_markup("[$text-error bold]Review overdue by $late[/] (was due $due)",
-                                             late=format_duration(-(deadline.seconds_left or 0)),
-                                             due=_local(deadline.due_at)))
+            parts.append(
+                Content.from_markup(
+                    "[$text-error bold]Review overdue by $late[/] (was due $due)",
+                    late=format_duration(-(deadline.seconds_left or 0)),
+                    due=_local(deadline.due_at),
+                )
+            )
         elif deadline.state is State.PENDING:
-            parts.append(Content.from_markup("Review due in [bold]$left[/] ($due)",
-                                             left=format_duration(deadline.seconds_left or 0),
-                                             due=_local(deadline.due_at)))
+            parts.append(
+                Content.from_markup(
+                    "Review due in [bold]$left[/] ($due)",
+                    left=format_duration(deadline.seconds_left or 0),
+                    due=_local(deadline.due_at),
+                )
+            )
         elif not review.review_required(self.desk, inc):
             parts.append(Content.from_markup("[$text-muted]No review required for this severity (optional)[/]"))
         else:
@@ -275,9 +296,7 @@ class ReviewScreen(Screen[None]):
 
     def _paint_timeline(self) -> None:
         events = self.desk.timeline(self.number)
-        rows = [
-            (e.at, e.actor, event_text.describe(e)[0], export_review.is_missed_deadline(e)) for e in events
-        ]
+        rows = [(e.at, e.actor, event_text.describe(e)[0], export_review.is_missed_deadline(e)) for e in events]
         rows += [(at, "(desk)", text, True) for at, text in self._unrecorded_breaches(events)]
         rows.sort(key=lambda row: row[0])
         width = self.query_one("#review-timeline-text", Static).size.width
@@ -292,15 +311,20 @@ class ReviewScreen(Screen[None]):
         style = "$text-error bold" if breach else ""
         parts = textwrap.wrap(text, wrap_at, break_long_words=True, replace_whitespace=True) or [""]
         head = Content.assemble(
-            (at.astimezone().strftime(TIME_FORMAT), "$text-muted"), "  ",
-            (f"{actor[:ACTOR_WIDTH]:<{ACTOR_WIDTH}}", "$text-accent"), " ", (parts[0], style),
+            (at.astimezone().strftime(TIME_FORMAT), "$text-muted"),
+            "  ",
+            (f"{actor[:ACTOR_WIDTH]:<{ACTOR_WIDTH}}", "$text-accent"),
+            " ",
+            (parts[0], style),
         )
         rest = [Content.assemble(" " * PREFIX, (part, style)) for part in parts[1:]]
         return Content("\n").join([head, *rest])
 
     def _unrecorded_breaches(self, events: list[Event]) -> list[tuple[datetime, str]]:
         """Deadlines the milestones show as missed that no desk wrote down (nobody was watching)."""
-        recorded = {(e.details.get("deadline"), e.details.get("due_at")) for e in events if e.kind == "deadline_breached"}
+        recorded = {
+            (e.details.get("deadline"), e.details.get("due_at")) for e in events if e.kind == "deadline_breached"
+        }
         out = []
         for d in self.desk.deadlines(self.incident, self.now).breached:
             if d.key.startswith("escalate:") or (d.key, iso(d.due_at)) in recorded or d.due_at is None:
@@ -392,8 +416,9 @@ class ReviewScreen(Screen[None]):
             if values is None:
                 return
             title, owner, due = values
-            if self._run(review.edit_item, self.desk, item.id, title=title, owner=owner, due=due,
-                         expected_version=item.version):
+            if self._run(
+                review.edit_item, self.desk, item.id, title=title, owner=owner, due=due, expected_version=item.version
+            ):
                 self.notify(f"Action item #{item.id} saved", timeout=3)
 
         values = {"title": item.title, "owner": item.owner, "due": item.due.isoformat() if item.due else ""}
@@ -412,8 +437,9 @@ class ReviewScreen(Screen[None]):
         before = self.incident.contributing_factors
 
         def save(text: str | None) -> None:
-            if text is not None and self._run(self.desk.edit, self.number, "contributing_factors", text,
-                                              expected=before):
+            if text is not None and self._run(
+                self.desk.edit, self.number, "contributing_factors", text, expected=before
+            ):
                 self.notify("Contributing factors saved", timeout=3)
 
         self.app.push_screen(FactorsEditor(f"Contributing factors of {self.incident.id}", before), save)
@@ -424,9 +450,8 @@ class ReviewScreen(Screen[None]):
         suggested = state.scheduled_for or self._suggested_time(state)
         values = {
             "when": _local(suggested, "%Y-%m-%d %H:%M"),
-            "attendees": ", ".join(state.attendees) or ", ".join(
-                dict.fromkeys(p for p in (inc.assignee, inc.acknowledged_by, self.desk.actor) if p)
-            ),
+            "attendees": ", ".join(state.attendees)
+            or ", ".join(dict.fromkeys(p for p in (inc.assignee, inc.acknowledged_by, self.desk.actor) if p)),
         }
 
         def save(values) -> None:
@@ -454,8 +479,11 @@ class ReviewScreen(Screen[None]):
                 self.notify(f"Review of {self.incident.id} recorded as held", timeout=4)
 
         self.app.push_screen(
-            TextPrompt(f"The review of {self.incident.id} took place", placeholder="notes (optional)",
-                       hint="enter records it on the timeline now"),
+            TextPrompt(
+                f"The review of {self.incident.id} took place",
+                placeholder="notes (optional)",
+                hint="enter records it on the timeline now",
+            ),
             done,
         )
 
@@ -465,9 +493,12 @@ class ReviewScreen(Screen[None]):
                 self.notify(f"Review of {self.incident.id} waived", timeout=4)
 
         self.app.push_screen(
-            TextPrompt(f"Waive the review of {self.incident.id}: why?", allow_empty=False,
-                       placeholder="e.g. duplicate of INC-41, reviewed there",
-                       hint="the reason is kept on the timeline"),
+            TextPrompt(
+                f"Waive the review of {self.incident.id}: why?",
+                allow_empty=False,
+                placeholder="e.g. duplicate of INC-41, reviewed there",
+                hint="the reason is kept on the timeline",
+            ),
             waive,
         )
 
@@ -486,4 +517,3 @@ class ReviewScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-

@@ -162,7 +162,11 @@ def _matched_by(rb: Runbook) -> str:
     rules = rb.match
     lines = [
         f"- {label}: " + ", ".join(f"`{v}`" for v in values)
-        for label, values in (("services", rules.services), ("alert names", rules.alertnames), ("keywords", rules.keywords))
+        for label, values in (
+            ("services", rules.services),
+            ("alert names", rules.alertnames),
+            ("keywords", rules.keywords),
+        )
         if values
     ]
     lines += [f"- label `{key}`: " + ", ".join(f"`{v}`" for v in values) for key, values in rules.labels.items()]
@@ -187,8 +191,13 @@ class RunbookLibraryScreen(Screen):
     """
     BINDINGS = [
         Binding("escape", "close", "Back", id="library.close"),
-        Binding("e", "edit", "Edit in $EDITOR", tooltip="Open the runbook file in your editor; reloaded on return",
-                id="library.edit"),
+        Binding(
+            "e",
+            "edit",
+            "Edit in $EDITOR",
+            tooltip="Open the runbook file in your editor; reloaded on return",
+            id="library.edit",
+        ),
         Binding("ctrl+r", "reload", "Reload", tooltip="Read the runbook files again", id="library.reload"),
         Binding("slash", "search", "Search", id="library.search"),
         Binding("tab", "focus_next", "Next", show=False),
@@ -221,7 +230,9 @@ class RunbookLibraryScreen(Screen):
 
     def _problems(self) -> Content:
         return Content("\n").join(
-            Content.assemble(("⚠ ", "bold"), (p.path.name, "bold"), f": {p.message}" + ("" if p.skipped else " (loaded)"))
+            Content.assemble(
+                ("⚠ ", "bold"), (p.path.name, "bold"), f": {p.message}" + ("" if p.skipped else " (loaded)")
+            )
             for p in self.library.problems
         )
 
@@ -275,20 +286,29 @@ class RunbookLibraryScreen(Screen):
         try:
             path = self.editable_path(rb)
         except OSError as exc:
-            self.notify(f"Could not copy {rb.path.name} to {self.library.edit_dir}: {exc.strerror or exc}",
-                        title="Not edited", severity="error")
+            self.notify(
+                f"Could not copy {rb.path.name} to {self.library.edit_dir}: {exc.strerror or exc}",
+                title="Not edited",
+                severity="error",
+            )
             return
-        command = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi") + [str(path)]
+        command = [*shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"), str(path)]
         try:
             with self.app.suspend():
                 finished = subprocess.run(command, check=False)
         except SuspendNotSupported:
-            self.notify(f"This terminal cannot hand over to an editor; edit {path} and press ctrl+r.",
-                        title="Not edited", severity="warning")
+            self.notify(
+                f"This terminal cannot hand over to an editor; edit {path} and press ctrl+r.",
+                title="Not edited",
+                severity="warning",
+            )
             return
         except OSError as exc:
-            self.notify(f"Could not start {command[0]!r} ({exc.strerror or exc}); set $EDITOR.",
-                        title="Not edited", severity="error")
+            self.notify(
+                f"Could not start {command[0]!r} ({exc.strerror or exc}); set $EDITOR.",
+                title="Not edited",
+                severity="error",
+            )
             return
         if finished.returncode != 0:
             self.notify(f"{command[0]} exited with status {finished.returncode}", severity="warning")
@@ -303,8 +323,7 @@ class RunbookLibraryScreen(Screen):
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(rb.path, target)
-            self.notify(f"Editing your copy, {target}; it replaces the shipped runbook from now on.",
-                        title=rb.title)
+            self.notify(f"Editing your copy, {target}; it replaces the shipped runbook from now on.", title=rb.title)
         return target
 
     def _reloaded(self, changed: bool, *, quiet: bool, path: Path | None = None) -> None:
@@ -316,8 +335,12 @@ class RunbookLibraryScreen(Screen):
         search.refill(keep=current)
         for problem in self.library.problems:
             if path is None or problem.path == path:
-                self.notify(problem.message, title=f"{problem.path.name}", severity="error" if problem.skipped else "warning",
-                            timeout=10)
+                self.notify(
+                    problem.message,
+                    title=f"{problem.path.name}",
+                    severity="error" if problem.skipped else "warning",
+                    timeout=10,
+                )
         if changed:
             refresh = getattr(self.app, "refresh_incidents", None)
             if refresh is not None:

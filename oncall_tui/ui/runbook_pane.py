@@ -48,6 +48,7 @@ def _rich_markdown(text: str) -> RenderableType:
 
     return Markdown(text)
 
+
 GLYPH = {
     StepState.DONE: "[✓]",
     StepState.CHECKED: "[x]",
@@ -77,8 +78,13 @@ class StepList(OptionList):
         "step-list--current",
     }
     BINDINGS = [
-        Binding("space", "toggle", "Tick step", tooltip="Tick or untick the step (written to the timeline)",
-                id="runbook.tick"),
+        Binding(
+            "space",
+            "toggle",
+            "Tick step",
+            tooltip="Tick or untick the step (written to the timeline)",
+            id="runbook.tick",
+        ),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
@@ -151,8 +157,12 @@ class _StepRenderer:
             done = state in (StepState.DONE, StepState.CHECKED)
             box = steps.style_of("done" if done else "muted" if state is StepState.NOT_NEEDED else "open")
             found = self._prompts[key] = _Remembered(
-                _StepLine(Segment(GLYPH[state], box), Segment(f"{step.ordinal:>2}.", steps.style_of("muted")),
-                          body, Text(note, style=steps.style_of("muted"), justify="right"))
+                _StepLine(
+                    Segment(GLYPH[state], box),
+                    Segment(f"{step.ordinal:>2}.", steps.style_of("muted")),
+                    body,
+                    Text(note, style=steps.style_of("muted"), justify="right"),
+                )
             )
         return found
 
@@ -268,6 +278,7 @@ class RunbookPane(Vertical):
     RunbookPane #runbook-head { height: auto; margin-bottom: 1; }
     RunbookPane .runbook-empty { color: $text-muted; }
     """
+
     def __init__(self, desk: Desk, library: RunbookLibrary, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.desk = desk
@@ -348,7 +359,9 @@ class RunbookPane(Vertical):
         label, muted = steps.style_of("phase"), steps.style_of("muted")
         for name, items in (("Symptoms", rb.symptoms), ("Possible causes", rb.causes)):
             for i, item in enumerate(items):
-                grid.add_row(Text(name if i == 0 else "", style=label), Text("•", style=muted), _Trimmed(_rich_markdown(item)))
+                grid.add_row(
+                    Text(name if i == 0 else "", style=label), Text("•", style=muted), _Trimmed(_rich_markdown(item))
+                )
         return _Remembered(Group(grid, Text("")))
 
     def _head(self) -> Content:
@@ -357,24 +370,33 @@ class RunbookPane(Vertical):
             return Content.styled("No incident selected.", "$text-muted")
         lines: list[Content] = []
         if found.missing:
-            lines.append(Content.styled(f"{inc.id} names runbook “{found.missing}”, which is not loaded.", "$text-warning"))
+            lines.append(
+                Content.styled(f"{inc.id} names runbook “{found.missing}”, which is not loaded.", "$text-warning")
+            )
         rb = found.runbook
         if rb is None:
-            lines.append(Content.assemble(
-                (f"No runbook matches {inc.id}. ", "bold"),
-                ("Press ", "$text-muted"), ("r", "bold"), (" to choose one from the library.", "$text-muted"),
-            ))
+            lines.append(
+                Content.assemble(
+                    (f"No runbook matches {inc.id}. ", "bold"),
+                    ("Press ", "$text-muted"),
+                    ("r", "bold"),
+                    (" to choose one from the library.", "$text-muted"),
+                )
+            )
             return Content("\n").join(lines)
         done = len(self.checked & {s.number for s in rb.steps})
         title = Content.assemble(
-            (rb.title, "bold"), (f"  v{rb.version}", "$text-muted"), "  ",
+            (rb.title, "bold"),
+            (f"  v{rb.version}", "$text-muted"),
+            "  ",
             (f"{done}/{rb.step_count} done", "$text-success" if done == rb.step_count else ""),
         )
         if found.chosen:
             how = Content.assemble(("runbook for ", "$text-muted"), inc.id, ("  ·  r: choose another", "$text-muted"))
         else:
             how = Content.assemble(
-                ("suggested", "$text-warning bold"), (f" by {'; '.join(found.reasons)}", "$text-warning"),
+                ("suggested", "$text-warning bold"),
+                (f" by {'; '.join(found.reasons)}", "$text-warning"),
                 ("\ntick a step to adopt it  ·  r: choose another", "$text-muted"),
             )
         return Content("\n").join([*lines, title, how])
@@ -417,7 +439,9 @@ def choose_runbook(widget, desk: Desk, library: RunbookLibrary, incident: Incide
     def chosen(runbook_id: str | None) -> None:
         if not runbook_id or runbook_id == incident.symptom:
             return
-        updated = _notify_failure(widget, partial(desk.edit, incident.number, "symptom", runbook_id, expected=incident.symptom))
+        updated = _notify_failure(
+            widget, partial(desk.edit, incident.number, "symptom", runbook_id, expected=incident.symptom)
+        )
         if updated is not None:
             if isinstance(widget, RunbookPane):
                 widget.show_incident(updated)
@@ -522,8 +546,12 @@ class ProcessPane(Vertical):
         checklist = self.checklist
         steps.display = checklist is not None
         if checklist is None:
-            message = "No incident selected." if self.incident is None else (
-                "The process runbook (id “process”) is not loaded; see the runbook library (warnings at the bottom)."
+            message = (
+                "No incident selected."
+                if self.incident is None
+                else (
+                    "The process runbook (id “process”) is not loaded; see the runbook library (warnings at the bottom)."
+                )
             )
             head.update(Content.styled(message, "$text-muted"))
             steps.clear_options()
@@ -578,11 +606,16 @@ class ProcessPane(Vertical):
     def _head(self, checklist: Checklist) -> Content:
         current = checklist.current
         where = (
-            Content.assemble(("Phase ", "$text-muted"), (f"{current.number} of 5: {current.title}", "bold $text-accent"))
-            if current else Content.styled(f"{self.incident.status.value}: every phase is behind it", "bold")
+            Content.assemble(
+                ("Phase ", "$text-muted"), (f"{current.number} of 5: {current.title}", "bold $text-accent")
+            )
+            if current
+            else Content.styled(f"{self.incident.status.value}: every phase is behind it", "bold")
         )
         return Content.assemble(
-            where, "  ", (f"{checklist.done}/{checklist.needed} done", "$text-muted"),
+            where,
+            "  ",
+            (f"{checklist.done}/{checklist.needed} done", "$text-muted"),
             ("\n[✓] the desk saw it done  [x] ticked by hand  [-] not needed", "$text-muted"),
         )
 
@@ -602,22 +635,30 @@ class ProcessPane(Vertical):
         if item.step.desk in DONE_BY_ACTION and item.state is not StepState.CHECKED:
             # A tick here would claim the incident was acknowledged (or notified…) when the record,
             # and every clock, says it was not: the step is done by doing it.
-            self.notify(f"The desk ticks this when it happens: {DONE_BY_ACTION[item.step.desk]}.",
-                        title=item.step.headline)
+            self.notify(
+                f"The desk ticks this when it happens: {DONE_BY_ACTION[item.step.desk]}.", title=item.step.headline
+            )
             return
         checked = item.state is not StepState.CHECKED
         rb = checklist.runbook
         updated = _notify_failure(
             self,
-            partial(self.desk.check_step, inc.number, runbook=PROCESS_ID, version=rb.version, step=number,
-                    text=item.step.text, checked=checked),
+            partial(
+                self.desk.check_step,
+                inc.number,
+                runbook=PROCESS_ID,
+                version=rb.version,
+                step=number,
+                text=item.step.text,
+                checked=checked,
+            ),
         )
         if updated is not None:
             self.show_incident(updated)
             _after_write(self, updated)
 
 
-def _take(pane: "RunbookPane | ProcessPane", incident: Incident | None) -> bool | None:
+def _take(pane: RunbookPane | ProcessPane, incident: Incident | None) -> bool | None:
     """Make `incident` the pane's: None when it already shows this very version (nothing to do),
     else whether it is another incident than before (which resets the cursor)."""
     key = (incident.number, incident.version, pane.library.generation) if incident else None

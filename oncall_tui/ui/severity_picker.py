@@ -15,17 +15,24 @@ from ..model import Severity
 from ..policy import Policy
 from .modals import MODAL_CSS
 
-_STYLE = {Severity.P0: "$text-error bold", Severity.P1: "$text-warning bold", Severity.P2: "$text-primary bold",
-          Severity.P3: "bold"}
+_STYLE = {
+    Severity.P0: "$text-error bold",
+    Severity.P1: "$text-warning bold",
+    Severity.P2: "$text-primary bold",
+    Severity.P3: "bold",
+}
 
 
 class SeverityPicker(ModalScreen[Severity | None]):
     """P0–P3 with their criteria; 0–3 picks at once, enter picks the highlighted one."""
 
-    DEFAULT_CSS = MODAL_CSS.format(name="SeverityPicker") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="SeverityPicker")
+        + """
     SeverityPicker > Vertical { width: 76; }
     SeverityPicker OptionList { height: auto; max-height: 100%; }
     """
+    )
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", show=False),
         *(Binding(str(i), f"pick({i})", f"P{i}", show=False) for i in range(4)),

@@ -16,8 +16,16 @@ class DeskStatus(Widget):
     DeskStatus { height: 1; background: $panel; color: $foreground; padding: 0 1; }
     """
 
-    def __init__(self, board: IncidentBoard, db_name: str, actor: str, *, readonly: bool = False,
-                 demo: bool = False, id: str | None = None) -> None:
+    def __init__(
+        self,
+        board: IncidentBoard,
+        db_name: str,
+        actor: str,
+        *,
+        readonly: bool = False,
+        demo: bool = False,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.demo = demo
         self.board = board

@@ -24,6 +24,7 @@ The bare app is a Label and a Footer; on a key it updates the Label.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import pty
@@ -38,18 +39,23 @@ import subprocess
 import sys
 import tempfile
 import termios
-import fcntl
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-UTC = timezone.utc
+UTC = UTC
 HERE = Path(__file__).resolve()
 BUDGETS = {"first_paint_ratio": 1.5, "key_ms": 16.0, "tick_ms": 5.0, "idle_cpu_pct": 2.0}
 TITLES = (
-    "Login failures", "Policy evaluation timeouts", "Slow API responses", "Webhook deliveries delayed",
-    "Export queue backlog", "JWKS cache misses", "Connection pool exhausted", "Status page stale",
+    "Login failures",
+    "Policy evaluation timeouts",
+    "Slow API responses",
+    "Webhook deliveries delayed",
+    "Export queue backlog",
+    "JWKS cache misses",
+    "Connection pool exhausted",
+    "Status page stale",
 )
 SERVICES = ("identity", "compliance", "api", "db", "export", "web", "billing", "search")
 
@@ -155,8 +161,9 @@ def datatable_app(rows: int):
             table = self.query_one(DataTable)
             top = int(table.scroll_y)
             for n in range(top, top + table.size.height):
-                table.update_cell(str(n), table.ordered_columns[3].key, f"ack in {n + self.seconds}s",
-                                  update_width=False)
+                table.update_cell(
+                    str(n), table.ordered_columns[3].key, f"ack in {n + self.seconds}s", update_width=False
+                )
 
     return Table()
 
@@ -283,6 +290,7 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
                 app.set_interval(0.1, tick_driver)
                 app.set_timer(seconds, app.exit)
             elif mode == "idle":
+
                 def measure_idle() -> None:
                     results["idle_start"] = (cpu_seconds(), time.perf_counter())
                     app.set_timer(seconds, finish_idle)
@@ -300,6 +308,7 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
                     callback()
                 else:
                     app.set_timer(0.05, wait)
+
             return wait
 
         app.call_later(first_frame_then(on_ready))
@@ -343,7 +352,11 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
         if os.environ.get("BENCH_FRAMES"):  # each key's frames, as offsets from the key (ms)
             keys_at = [t for k, t in marks if k == "key"]
             results["frames"] = [
-                [round((f - k) * 1000, 1) for f in frames if k < f < (keys_at[i + 1] if i + 1 < len(keys_at) else k + 1)]
+                [
+                    round((f - k) * 1000, 1)
+                    for f in frames
+                    if k < f < (keys_at[i + 1] if i + 1 < len(keys_at) else k + 1)
+                ]
                 for i, k in enumerate(keys_at)
             ]
     if mode == "tick":
@@ -352,7 +365,11 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
         if os.environ.get("BENCH_FRAMES"):
             ticks_at = [t for k, t in marks if k == "tick"]
             results["frames"] = [
-                [round((f - k) * 1000, 1) for f in frames if k < f < (ticks_at[i + 1] if i + 1 < len(ticks_at) else k + 1)]
+                [
+                    round((f - k) * 1000, 1)
+                    for f in frames
+                    if k < f < (ticks_at[i + 1] if i + 1 < len(ticks_at) else k + 1)
+                ]
                 for i, k in enumerate(ticks_at)
             ]
     Path(out).write_text(json.dumps(results))
@@ -361,8 +378,7 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
 # --- the parent: spawn on a pty, drive, collect ------------------------------------------------------
 
 
-def run_child(mode: str, app_name: str, db: Path, size: tuple[int, int], *, seconds: float = 0,
-              keys: int = 0) -> dict:
+def run_child(mode: str, app_name: str, db: Path, size: tuple[int, int], *, seconds: float = 0, keys: int = 0) -> dict:
     out = tempfile.mktemp(prefix="bench-", suffix=".json")
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
@@ -370,7 +386,11 @@ def run_child(mode: str, app_name: str, db: Path, size: tuple[int, int], *, seco
     env.update(TERM="xterm-256color", BENCH_SPAWNED_AT=repr(time.time()), ONCALL_TUI_USER="bench")
     proc = subprocess.Popen(
         [sys.executable, str(HERE), "--child", mode, app_name, str(db), out, str(seconds)],
-        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
     )
     os.close(slave)
     output = bytearray()
@@ -425,8 +445,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="first-paint runs per app")
     parser.add_argument("--keys", type=int, default=60, help="down-arrow presses per app")
     parser.add_argument("--idle", type=float, default=10, help="seconds of idle CPU measurement")
-    parser.add_argument("--only", choices=("first-paint", "keys", "tick", "idle"), action="append",
-                        help="measure only this (repeatable); default: everything")
+    parser.add_argument(
+        "--only",
+        choices=("first-paint", "keys", "tick", "idle"),
+        action="append",
+        help="measure only this (repeatable); default: everything",
+    )
     parser.add_argument("--db", type=Path, help="use (and keep) this desk file; built if missing")
     parser.add_argument("--child", nargs=5, metavar=("MODE", "APP", "DB", "OUT", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -439,6 +463,7 @@ def main() -> int:
     # An installed wheel has its bytecode compiled at install; an editable checkout run with
     # PYTHONDONTWRITEBYTECODE would compile every module on every start and measure that instead.
     import compileall
+
     import oncall_tui
 
     compileall.compile_dir(Path(oncall_tui.__file__).parent, quiet=1)
@@ -479,43 +504,82 @@ def main() -> int:
             ticks["board, every line"] = run_child("tick", "board", busy, tall, seconds=4)["tick_ms"]
             ticks["floor"] = run_child("tick", "floor", busy, tall, seconds=4)["tick_ms"]
         if "idle" in only:
-            idle = {name: run_child("idle", name, db, size, seconds=args.idle)["idle_cpu_pct"]
-                    for name in ("bare", "board")}
+            idle = {
+                name: run_child("idle", name, db, size, seconds=args.idle)["idle_cpu_pct"] for name in ("bare", "board")
+            }
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     fp = {name: median(v) for name, v in paint.items()}
     rows = [
-        ("first paint (ms, median)", fp["bare"], fp["board"], fp["board"] / fp["bare"], "x bare",
-         BUDGETS["first_paint_ratio"], fp["board"] / fp["bare"] <= BUDGETS["first_paint_ratio"]),
-        ("key press → painted (ms, median)", median(keys["bare"]), median(keys["board"]), median(keys["board"]),
-         "ms", BUDGETS["key_ms"], median(keys["board"]) < BUDGETS["key_ms"]),
-        ("tick, 200 countdowns (ms, median)", median(ticks["datatable"]), median(ticks["board"]),
-         median(ticks["board"]), "ms", BUDGETS["tick_ms"], median(ticks["board"]) < BUDGETS["tick_ms"]),
-        ("idle CPU (% of a core)", idle["bare"], idle["board"], idle["board"], "%", BUDGETS["idle_cpu_pct"],
-         idle["board"] < BUDGETS["idle_cpu_pct"]),
+        (
+            "first paint (ms, median)",
+            fp["bare"],
+            fp["board"],
+            fp["board"] / fp["bare"],
+            "x bare",
+            BUDGETS["first_paint_ratio"],
+            fp["board"] / fp["bare"] <= BUDGETS["first_paint_ratio"],
+        ),
+        (
+            "key press → painted (ms, median)",
+            median(keys["bare"]),
+            median(keys["board"]),
+            median(keys["board"]),
+            "ms",
+            BUDGETS["key_ms"],
+            median(keys["board"]) < BUDGETS["key_ms"],
+        ),
+        (
+            "tick, 200 countdowns (ms, median)",
+            median(ticks["datatable"]),
+            median(ticks["board"]),
+            median(ticks["board"]),
+            "ms",
+            BUDGETS["tick_ms"],
+            median(ticks["board"]) < BUDGETS["tick_ms"],
+        ),
+        (
+            "idle CPU (% of a core)",
+            idle["bare"],
+            idle["board"],
+            idle["board"],
+            "%",
+            BUDGETS["idle_cpu_pct"],
+            idle["board"] < BUDGETS["idle_cpu_pct"],
+        ),
     ]
     print(f"\n{'measure':<36}{'baseline':>10}{'board':>10}   budget")
     for name, base, board, value, unit, budget, ok in rows:
         verdict = "ok" if ok else "OVER"
         shown = f"{value:.2f}{unit}" if unit == "x bare" else f"{value:.2f} {unit}"
         print(f"{name:<36}{base:>10.2f}{board:>10.2f}   {shown} vs {budget} {unit.split()[0]}: {verdict}")
-    print("\nbaselines: a bare Textual app (Label + Footer), except the tick: a stock DataTable updating "
-          "one cell in each of its 200 visible rows")
+    print(
+        "\nbaselines: a bare Textual app (Label + Footer), except the tick: a stock DataTable updating "
+        "one cell in each of its 200 visible rows"
+    )
     if "first-paint" in only:
-        print("first paint runs (ms): " + "; ".join(f"{n} " + " ".join(f"{v:.0f}" for v in vs) for n, vs in paint.items()))
+        print(
+            "first paint runs (ms): " + "; ".join(f"{n} " + " ".join(f"{v:.0f}" for v in vs) for n, vs in paint.items())
+        )
         cpu = {n: median(v) for n, v in paint_cpu.items()}
-        print(f"first paint CPU time (ms, median; less sensitive to a busy machine): bare {cpu['bare']:.0f}, "
-              f"board {cpu['board']:.0f} = {cpu['board'] / cpu['bare']:.2f}x")
+        print(
+            f"first paint CPU time (ms, median; less sensitive to a busy machine): bare {cpu['bare']:.0f}, "
+            f"board {cpu['board']:.0f} = {cpu['board'] / cpu['bare']:.2f}x"
+        )
     if "keys" in only:
         print(f"key press p90: board {p90(keys['board']):.2f} ms, bare {p90(keys['bare']):.2f} ms")
     if "tick" in only:
-        print(f"tick p90: board {p90(ticks['board']):.2f} ms, every line changing {p90(ticks['board, every line']):.2f} ms, "
-              f"DataTable {p90(ticks['datatable']):.2f} ms")
+        print(
+            f"tick p90: board {p90(ticks['board']):.2f} ms, every line changing {p90(ticks['board, every line']):.2f} ms, "
+            f"DataTable {p90(ticks['datatable']):.2f} ms"
+        )
         every, floor = median(ticks["board, every line"]), median(ticks["floor"])
-        print(f"stress case, every one of the 200 countdowns changing each second: median {every:.2f} ms; "
-              f"Textual's own floor for repainting 200 changed lines (one segment each, nothing else) "
-              f"{floor:.2f} ms here, so no Textual app meets 5 ms for it; the board is {every / floor:.1f}x that floor")
+        print(
+            f"stress case, every one of the 200 countdowns changing each second: median {every:.2f} ms; "
+            f"Textual's own floor for repainting 200 changed lines (one segment each, nothing else) "
+            f"{floor:.2f} ms here, so no Textual app meets 5 ms for it; the board is {every / floor:.1f}x that floor"
+        )
     measured = [ok for (name, *_, ok), key in zip(rows, ("first-paint", "keys", "tick", "idle")) if key in only]
     return 0 if all(measured) else 1
 

@@ -24,25 +24,54 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from oncall_tui.clock import iso
 from oncall_tui.store import Store, canonical_json, event_hash
 
-UTC = timezone.utc
+UTC = UTC
 EXE = str(Path(sys.executable).with_name("oncall-tui"))
 LIMIT_SECONDS = 1.0
 SEVERITIES = ("P0", "P1", "P1", "P2", "P2", "P2", "P3", None)
 PEOPLE = ("ava", "sam", "dana", "lee", "kim", "raj")
 TITLES = ("Login failures", "Policy evaluation timeouts", "Slow API responses", "Webhook deliveries delayed")
 INCIDENT_COLUMNS = (
-    "number", "title", "status", "severity", "services", "impact", "channel", "assignee", "symptom",
-    "eta", "root_cause", "resolution", "prevention", "contributing_factors", "source", "fingerprint",
-    "labels", "started_at", "declared_at", "acknowledged_at", "severity_at", "notified_at",
-    "last_update_at", "next_update_at", "mitigated_at", "resolved_at", "closed_at",
-    "review_scheduled_for", "review_done_at", "acknowledged_by", "review_waived", "alert_state",
-    "silence_id", "version", "head_hash",
+    "number",
+    "title",
+    "status",
+    "severity",
+    "services",
+    "impact",
+    "channel",
+    "assignee",
+    "symptom",
+    "eta",
+    "root_cause",
+    "resolution",
+    "prevention",
+    "contributing_factors",
+    "source",
+    "fingerprint",
+    "labels",
+    "started_at",
+    "declared_at",
+    "acknowledged_at",
+    "severity_at",
+    "notified_at",
+    "last_update_at",
+    "next_update_at",
+    "mitigated_at",
+    "resolved_at",
+    "closed_at",
+    "review_scheduled_for",
+    "review_done_at",
+    "acknowledged_by",
+    "review_waived",
+    "alert_state",
+    "silence_id",
+    "version",
+    "head_hash",
 )
 
 
@@ -59,11 +88,33 @@ def build_history(path: Path, count: int, now: datetime, *, seed: int = 7, days:
         sev = rng.choice(SEVERITIES)
         who = rng.choice(PEOPLE)
         row = dict.fromkeys(INCIDENT_COLUMNS, None)
-        row.update(number=number, title=rng.choice(TITLES), status="triggered", severity=sev, services='["api"]',
-                   impact="Generated", channel="", assignee="", symptom="", eta="", root_cause="", resolution="",
-                   prevention="", contributing_factors="", source="manual", fingerprint="", labels="{}",
-                   started_at=iso(started), declared_at=iso(declared), severity_at=iso(declared) if sev else None,
-                   acknowledged_by="", review_waived="", alert_state="", silence_id="", version=1)
+        row.update(
+            number=number,
+            title=rng.choice(TITLES),
+            status="triggered",
+            severity=sev,
+            services='["api"]',
+            impact="Generated",
+            channel="",
+            assignee="",
+            symptom="",
+            eta="",
+            root_cause="",
+            resolution="",
+            prevention="",
+            contributing_factors="",
+            source="manual",
+            fingerprint="",
+            labels="{}",
+            started_at=iso(started),
+            declared_at=iso(declared),
+            severity_at=iso(declared) if sev else None,
+            acknowledged_by="",
+            review_waived="",
+            alert_state="",
+            silence_id="",
+            version=1,
+        )
         timeline = [(declared, "pagerbot", "declared", {"title": row["title"], "severity": sev})]
 
         def happen(at: datetime, actor: str, kind: str, details: dict, **changes) -> bool:
@@ -74,33 +125,72 @@ def build_history(path: Path, count: int, now: datetime, *, seed: int = 7, days:
             return True
 
         ack = declared + timedelta(minutes=rng.lognormvariate(1.0, 0.9))
-        if rng.random() < 0.93 and happen(ack, who, "acknowledged", {}, status="acknowledged",
-                                          acknowledged_at=ack, acknowledged_by=who):
+        if rng.random() < 0.93 and happen(
+            ack, who, "acknowledged", {}, status="acknowledged", acknowledged_at=ack, acknowledged_by=who
+        ):
             if ack > started + timedelta(minutes=5):
-                happen(started + timedelta(minutes=5, seconds=30), "desk", "deadline_breached",
-                       {"deadline": "acknowledge", "label": "Acknowledge", "due_at": iso(started + timedelta(minutes=5))})
+                happen(
+                    started + timedelta(minutes=5, seconds=30),
+                    "desk",
+                    "deadline_breached",
+                    {"deadline": "acknowledge", "label": "Acknowledge", "due_at": iso(started + timedelta(minutes=5))},
+                )
             if sev in ("P0", "P1") and rng.random() < 0.9:
                 sent = started + timedelta(minutes=rng.uniform(4, 22))
-                happen(max(sent, ack), who, "message_sent", {"template": "initial", "via": "clipboard", "text": "…"},
-                       notified_at=max(sent, ack), last_update_at=max(sent, ack))
+                happen(
+                    max(sent, ack),
+                    who,
+                    "message_sent",
+                    {"template": "initial", "via": "clipboard", "text": "…"},
+                    notified_at=max(sent, ack),
+                    last_update_at=max(sent, ack),
+                )
             for step in range(rng.randrange(4)):
-                conn.execute("INSERT INTO checks VALUES (?, ?, ?, 1, ?, ?)",
-                             [number, "identity-service-outage", step + 1, iso(ack), who])
+                conn.execute(
+                    "INSERT INTO checks VALUES (?, ?, ?, 1, ?, ?)",
+                    [number, "identity-service-outage", step + 1, iso(ack), who],
+                )
             resolved = ack + timedelta(minutes=rng.uniform(10, 360))
-            if rng.random() < 0.9 and happen(resolved, who, "status_changed", {"from": "acknowledged", "to": "resolved"},
-                                             status="resolved", mitigated_at=resolved, resolved_at=resolved,
-                                             root_cause="Generated", resolution="Generated"):
+            if rng.random() < 0.9 and happen(
+                resolved,
+                who,
+                "status_changed",
+                {"from": "acknowledged", "to": "resolved"},
+                status="resolved",
+                mitigated_at=resolved,
+                resolved_at=resolved,
+                root_cause="Generated",
+                resolution="Generated",
+            ):
                 major = sev in ("P0", "P1")
                 reviewed = resolved + timedelta(hours=rng.uniform(18, 60))
-                if major and rng.random() < 0.7 and happen(reviewed, who, "review_completed", {}, review_done_at=reviewed):
+                if (
+                    major
+                    and rng.random() < 0.7
+                    and happen(reviewed, who, "review_completed", {}, review_done_at=reviewed)
+                ):
                     for k in range(rng.randrange(4)):
-                        items.append((number, f"Follow-up {k + 1}", rng.choice(PEOPLE),
-                                      (reviewed + timedelta(days=7)).date().isoformat(), int(rng.random() < 0.5),
-                                      iso(reviewed), 1))
+                        items.append(
+                            (
+                                number,
+                                f"Follow-up {k + 1}",
+                                rng.choice(PEOPLE),
+                                (reviewed + timedelta(days=7)).date().isoformat(),
+                                int(rng.random() < 0.5),
+                                iso(reviewed),
+                                1,
+                            )
+                        )
                 if not major or row["review_done_at"]:
                     closed = resolved + timedelta(hours=rng.uniform(1, 72))
-                    happen(closed, who, "status_changed", {"from": "resolved", "to": "closed"},
-                           status="closed", closed_at=closed)
+                    happen(
+                        closed,
+                        who,
+                        "status_changed",
+                        {"from": "resolved", "to": "closed"},
+                        status="closed",
+                        closed_at=closed,
+                    )
         prev = ""
         for at, actor, kind, details in timeline:
             seq += 1
@@ -162,11 +252,11 @@ def main() -> int:
             times = time_report(db, args.runs, *extra)
             median = statistics.median(times)
             ok &= median < LIMIT_SECONDS
-            print(f"oncall-tui report {' '.join(extra):<7} median {median:.3f} s  "
-                  f"(min {min(times):.3f}, max {max(times):.3f}, {args.runs} runs)")
-        baseline = statistics.median(
-            [_timed([EXE, "--version"]) for _ in range(args.runs)]
-        )
+            print(
+                f"oncall-tui report {' '.join(extra):<7} median {median:.3f} s  "
+                f"(min {min(times):.3f}, max {max(times):.3f}, {args.runs} runs)"
+            )
+        baseline = statistics.median([_timed([EXE, "--version"]) for _ in range(args.runs)])
         print(f"oncall-tui --version  median {baseline:.3f} s  (interpreter and imports alone)")
     return 0 if ok else 1
 

@@ -127,12 +127,16 @@ async def test_switching_incidents_with_the_runbook_tab_open_is_within_budget(se
 
     bare = await key_times(BareApp(), bare_prepare, bare_move, bare_settled)
     results = {"bare Textual app (list + detail)": bare}
-    for label, tab in (("desk, Clocks tab", None), ("desk, Runbook tab", "tab-runbook"),
-                       ("desk, Process tab", "tab-process")):
+    for label, tab in (
+        ("desk, Clocks tab", None),
+        ("desk, Runbook tab", "tab-runbook"),
+        ("desk, Process tab", "tab-process"),
+    ):
         app = OncallApp(seeded, DeskOptions(db_path=db_path), clock=clock)
         settled = runbook_settled if tab == "tab-runbook" else board_settled
-        results[label] = await key_times(app, on_tab(tab), move_board, settled,
-                                         rendered if tab == "tab-runbook" else None)
+        results[label] = await key_times(
+            app, on_tab(tab), move_board, settled, rendered if tab == "tab-runbook" else None
+        )
 
     print(f"\n{INCIDENTS:,} open incidents, {SIZE[0]}x{SIZE[1]}, {PRESSES} presses each (move → composed frame):")
     for label, times in results.items():
@@ -145,8 +149,10 @@ async def test_switching_incidents_with_the_runbook_tab_open_is_within_budget(se
     floor = statistics.median(bare)
     clocks = statistics.median(results["desk, Clocks tab"])
     for label in ("desk, Runbook tab", "desk, Process tab"):
-        print(f"  {label}: {statistics.median(results[label]) - floor:.1f} ms over the bare app "
-              f"(budget {BUDGET_MS:.0f} ms)")
+        print(
+            f"  {label}: {statistics.median(results[label]) - floor:.1f} ms over the bare app "
+            f"(budget {BUDGET_MS:.0f} ms)"
+        )
     runbook = statistics.median(results["desk, Runbook tab"])
     assert runbook - floor < BUDGET_MS
     assert runbook - clocks < PANE_SHARE_MS
@@ -180,5 +186,7 @@ async def test_pane_work_per_switch(seeded, clock, db_path):
     start = time.perf_counter()
     library.reload()
     reload_ms = (time.perf_counter() - start) * 1000
-    print(f"  runbook library: first load {load_ms:.1f} ms, reload with nothing changed {reload_ms:.2f} ms "
-          f"({len(fresh)} runbooks)")
+    print(
+        f"  runbook library: first load {load_ms:.1f} ms, reload with nothing changed {reload_ms:.2f} ms "
+        f"({len(fresh)} runbooks)"
+    )

@@ -36,7 +36,11 @@ class Tmux:
     def run(self, *args: str, check: bool = True) -> str:
         done = subprocess.run(
             ["tmux", "-L", self.socket, "-f", str(self.conf), *args],
-            capture_output=True, text=True, env=self.env, check=False, timeout=20,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+            timeout=20,
         )
         if check and done.returncode != 0:
             raise AssertionError(f"tmux {' '.join(args)}: {done.stderr.strip()}")
@@ -77,15 +81,25 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 def test_copying_in_the_composer_fills_the_tmux_buffer(tmux, db_path):
     env = tmux.env
-    cli(env, "declare", "Login failures", "--severity", "P0", "--service", "identity",
-        "--impact", "No tenant can sign in", "--assignee", "alice")
+    cli(
+        env,
+        "declare",
+        "Login failures",
+        "--severity",
+        "P0",
+        "--service",
+        "identity",
+        "--impact",
+        "No tenant can sign in",
+        "--assignee",
+        "alice",
+    )
     # The headless command renders the same template with the same strictness: it is the expectation.
     expected = cli(env, "compose", "INC-1", "--template", "initial").rstrip("\n")
     assert expected.startswith("[P0] Service Issue: identity\n- Timestamp: ")
     assert expected.endswith("- Impact: No tenant can sign in\n- Status: Under Investigation\n- Assigned: alice")
 
-    tmux.run("new-session", "-d", "-s", "desk", "-x", "120", "-y", "40",
-             f"{BIN} --db {db_path}; sleep 30")
+    tmux.run("new-session", "-d", "-s", "desk", "-x", "120", "-y", "40", f"{BIN} --db {db_path}; sleep 30")
     # The impact shows only in the detail pane, i.e. once the board has selected INC-1.
     tmux.wait_for(lambda s: "INC-1" in s and "No tenant can sign in" in s)
 
@@ -107,4 +121,3 @@ def test_copying_in_the_composer_fills_the_tmux_buffer(tmux, db_path):
     tmux.wait_for(lambda s: "Compose · INC-1" not in s)
     tmux.run("send-keys", "-t", "desk", "q")
     tmux.wait_for(lambda s: "INC-1" not in s, timeout=10)  # the desk quit cleanly
-

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +48,23 @@ class Alertmanager:
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             raw = response.read()
         return json.loads(raw) if raw.strip() else None
 
-    def fire(self, labels: dict[str, str], *, annotations: dict[str, str] | None = None,
-             starts_at: datetime | None = None, ends_at: datetime | None = None) -> None:
+    def fire(
+        self,
+        labels: dict[str, str],
+        *,
+        annotations: dict[str, str] | None = None,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+    ) -> None:
         """POST one alert as Prometheus does (endsAt a few minutes ahead keeps it firing)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         alert = {
             "labels": labels,
             "annotations": annotations or {},
@@ -69,7 +76,7 @@ class Alertmanager:
 
     def resolve(self, labels: dict[str, str], starts_at: datetime) -> None:
         """What Prometheus sends when an alert stops: the same alert, endsAt in the past."""
-        self.fire(labels, starts_at=starts_at, ends_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+        self.fire(labels, starts_at=starts_at, ends_at=datetime.now(UTC) - timedelta(seconds=1))
 
     def alerts(self) -> list[dict]:
         return self.call("GET", "/api/v2/alerts")
@@ -139,7 +146,7 @@ def _wait_ready(am: Alertmanager, timeout: float = 20.0) -> None:
 @pytest.fixture
 def live_clock() -> FrozenClock:
     """Frozen, but at the real time: Alertmanager stamps alerts and silences with its own clock."""
-    return FrozenClock(datetime.now(timezone.utc))
+    return FrozenClock(datetime.now(UTC))
 
 
 @pytest.fixture

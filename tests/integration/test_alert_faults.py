@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -27,7 +27,7 @@ from oncall_tui.desk import Desk
 
 pytestmark = pytest.mark.anyio
 
-STARTED = datetime(2026, 11, 27, 2, 40, tzinfo=timezone.utc)  # before the desk's frozen 03:00
+STARTED = datetime(2026, 11, 27, 2, 40, tzinfo=UTC)  # before the desk's frozen 03:00
 TIMEOUT = 0.5
 
 
@@ -38,8 +38,12 @@ def anyio_backend():
 
 def alert_json(name="IdentityServiceDown", fp="aaaa000000000001", starts=STARTED, **labels) -> dict:
     return {
-        "fingerprint": fp, "startsAt": iso(starts), "endsAt": iso(starts + timedelta(hours=1)),
-        "updatedAt": iso(starts), "annotations": {"summary": f"{name} firing"}, "receivers": [{"name": "pager"}],
+        "fingerprint": fp,
+        "startsAt": iso(starts),
+        "endsAt": iso(starts + timedelta(hours=1)),
+        "updatedAt": iso(starts),
+        "annotations": {"summary": f"{name} firing"},
+        "receivers": [{"name": "pager"}],
         "status": {"state": "active", "silencedBy": [], "inhibitedBy": []},
         "labels": {"alertname": name, "severity": "critical", **labels},
     }

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,7 +53,7 @@ def kinds(desk, number):
 
 
 async def test_firing_alerts_become_incidents_with_severity_runbook_and_start_time(alertmanager, live_desk):
-    began = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=7)
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=7)
     alertmanager.fire(IDENTITY, annotations={"summary": "Users cannot log in"}, starts_at=began)
     alertmanager.fire(DISK, starts_at=began + timedelta(minutes=1))
 
@@ -76,7 +76,7 @@ async def test_firing_alerts_become_incidents_with_severity_runbook_and_start_ti
 
 
 async def test_a_repeat_firing_dedups(alertmanager, live_desk, live_clock):
-    began = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
     alertmanager.fire(IDENTITY, starts_at=began)
     await pull(live_desk, alertmanager)
     events = len(live_desk.timeline(1))
@@ -105,8 +105,10 @@ async def test_acknowledging_creates_a_silence_and_resolving_expires_it(alertman
     assert all(m["isEqual"] and not m["isRegex"] for m in silence["matchers"])
     ends = datetime.fromisoformat(silence["endsAt"].replace("Z", "+00:00"))
     assert abs(ends - (live_clock.now() + timedelta(minutes=120))) < timedelta(seconds=2)
-    alertmanager.wait_for(lambda: alertmanager.alerts()[0]["status"]["silencedBy"] == [inc.silence_id],
-                          "the alert silenced by the desk's silence")
+    alertmanager.wait_for(
+        lambda: alertmanager.alerts()[0]["status"]["silencedBy"] == [inc.silence_id],
+        "the alert silenced by the desk's silence",
+    )
     assert (await pull(live_desk, alertmanager)).changes == ()  # its own silence is not "someone else's"
 
     live_desk.edit(1, "root_cause", "expired signing key")
@@ -121,7 +123,7 @@ async def test_acknowledging_creates_a_silence_and_resolving_expires_it(alertman
 
 
 async def test_a_resolved_alert_is_flagged_on_its_incident_not_resolved(alertmanager, live_desk):
-    began = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=3)
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
     alertmanager.fire(IDENTITY, starts_at=began)
     await pull(live_desk, alertmanager)
 
@@ -137,7 +139,7 @@ async def test_a_resolved_alert_is_flagged_on_its_incident_not_resolved(alertman
 
 
 async def test_an_alert_that_fires_again_goes_on_the_same_timeline(alertmanager, live_desk):
-    began = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=3)
+    began = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
     alertmanager.fire(IDENTITY, starts_at=began)
     await pull(live_desk, alertmanager)
     alertmanager.resolve(IDENTITY, began)
@@ -153,12 +155,18 @@ async def test_an_alert_that_fires_again_goes_on_the_same_timeline(alertmanager,
 
 async def test_another_desks_silence_is_shown_with_who_set_it(alertmanager, live_desk, live_clock):
     alertmanager.fire(DISK)
-    now = datetime.now(timezone.utc)
-    alertmanager.call("POST", "/api/v2/silences", {
-        "matchers": [{"name": "alertname", "value": "DiskFilling", "isRegex": False, "isEqual": True}],
-        "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=1)).isoformat(),
-        "createdBy": "carol", "comment": "disk swap in progress",
-    })
+    now = datetime.now(UTC)
+    alertmanager.call(
+        "POST",
+        "/api/v2/silences",
+        {
+            "matchers": [{"name": "alertname", "value": "DiskFilling", "isRegex": False, "isEqual": True}],
+            "startsAt": now.isoformat(),
+            "endsAt": (now + timedelta(hours=1)).isoformat(),
+            "createdBy": "carol",
+            "comment": "disk swap in progress",
+        },
+    )
     alertmanager.wait_for(lambda: alertmanager.alerts()[0]["status"]["silencedBy"], "the alert silenced")
     intake_desk = live_desk
 
@@ -184,8 +192,9 @@ async def test_grouped_alerts_share_one_incident_and_one_silence(alertmanager, l
 
     (silence,) = alertmanager.silences()
     assert [(m["name"], m["value"]) for m in silence["matchers"]] == [("alertname", "IdentityServiceDown")]
-    alertmanager.wait_for(lambda: all(a["status"]["silencedBy"] for a in alertmanager.alerts()),
-                          "both alerts silenced by the one silence")
+    alertmanager.wait_for(
+        lambda: all(a["status"]["silencedBy"] for a in alertmanager.alerts()), "both alerts silenced by the one silence"
+    )
 
 
 def test_cli_pull_prints_what_changed(alertmanager, cli_env):
@@ -202,8 +211,13 @@ def test_cli_pull_prints_what_changed(alertmanager, cli_env):
 
 def test_cli_pull_json_and_without_a_url(alertmanager, cli_env):
     alertmanager.fire(DISK)
-    done = subprocess.run([str(EXE), "pull", "--alertmanager", alertmanager.url, "--json"], env=cli_env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(EXE), "pull", "--alertmanager", alertmanager.url, "--json"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     out = json.loads(done.stdout)
     assert out["alerts"] == 1 and out["problems"] == [] and out["skipped"] is False
     assert [(c["kind"], c["incident"]) for c in out["changes"]] == [("declared", "INC-1")]
@@ -213,8 +227,9 @@ def test_cli_pull_json_and_without_a_url(alertmanager, cli_env):
     assert "no Alertmanager to pull from: pass --alertmanager URL" in bare.stderr
 
 
-async def test_two_desks_on_one_file_never_declare_the_same_alert_twice(alertmanager, live_desk, db_path, policy,
-                                                                        live_clock):
+async def test_two_desks_on_one_file_never_declare_the_same_alert_twice(
+    alertmanager, live_desk, db_path, policy, live_clock
+):
     from oncall_tui.desk import Desk
 
     alertmanager.fire(IDENTITY)

@@ -53,8 +53,14 @@ def main() -> None:
             desk.record_message(number, template="update", text=f"update {token}", via="clipboard")
             report("message", number, token)
         else:
-            desk.check_step(number, runbook="identity-service-outage", version="1", step=run * 100_000 + step,
-                            text=f"step {token}", checked=True)
+            desk.check_step(
+                number,
+                runbook="identity-service-outage",
+                version="1",
+                step=run * 100_000 + step,
+                text=f"step {token}",
+                checked=True,
+            )
             report("step", number, token)
 
 

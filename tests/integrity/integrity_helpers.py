@@ -41,7 +41,7 @@ class Tamperer:
         self.conn.execute("DROP TRIGGER IF EXISTS events_append_only_update")
         self.conn.execute("DROP TRIGGER IF EXISTS events_append_only_delete")
 
-    def __enter__(self) -> "Tamperer":
+    def __enter__(self) -> Tamperer:
         return self
 
     def __exit__(self, *exc) -> None:

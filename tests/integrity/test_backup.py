@@ -80,7 +80,7 @@ def test_a_tampered_desk_is_still_copied_but_the_backup_says_so(desk: Desk, db_p
     desk.note(1, "restarted the identity pods")
     desk.close()
     with Tamperer(db_path) as t:
-        t.sql("UPDATE events SET details = '{\"text\":\"nothing happened\"}' WHERE seq = 2")
+        t.sql('UPDATE events SET details = \'{"text":"nothing happened"}\' WHERE seq = 2')
     copy = tmp_path / "copy.db"
     run = run_cli("backup", str(copy))
     assert run.status == 3  # the evidence is preserved as it is, and flagged

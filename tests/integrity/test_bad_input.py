@@ -129,8 +129,14 @@ CASES = [
     Case("corrupt:ack", random_bytes, ["ack", "INC-1"], DAMAGED.format(db="{db}", why="file is not a database")),
     Case("corrupt:verify", random_bytes, ["verify"], DAMAGED.format(db="{db}", why="file is not a database")),
     Case("corrupt:board", random_bytes, [], DAMAGED.format(db="{db}", why="file is not a database")),
-    Case("garbage-inside:verify", garbage_in_the_middle, ["verify"], "", status=3,
-         stdout=r"(?s)file integrity: DAMAGED\n.*FAILED: the database file is damaged: .+\n$"),
+    Case(
+        "garbage-inside:verify",
+        garbage_in_the_middle,
+        ["verify"],
+        "",
+        status=3,
+        stdout=r"(?s)file integrity: DAMAGED\n.*FAILED: the database file is damaged: .+\n$",
+    ),
     Case("foreign:list", foreign_file, ["list"], NOT_A_DESK),
     Case("foreign:declare", foreign_file, ["declare", "Login failures"], NOT_A_DESK),
     Case("foreign:board", foreign_file, [], NOT_A_DESK),
@@ -139,22 +145,48 @@ CASES = [
     Case("newer:backup", newer_version, ["backup", "{tmp}/copy.db"], NEWER),
     Case("policy-syntax:list", broken_policy, ["list", "--policy", "{tmp}/policy.toml"], POLICY_SYNTAX),
     Case("policy-syntax:board", broken_policy, ["--policy", "{tmp}/policy.toml"], POLICY_SYNTAX),
-    Case("policy-value:ack", wrong_policy_value, ["ack", "INC-2", "--policy", "{tmp}/policy.toml"],
-         r"{tmp}/policy.toml: deadlines.acknowledge_minutes must be a number of minutes, got 'five'"),
-    Case("user-policy-syntax:list", broken_user_policy, ["list"],
-         r"{tmp}/config/policy.toml: .+ \(at line 3, column \d+\)"),
+    Case(
+        "policy-value:ack",
+        wrong_policy_value,
+        ["ack", "INC-2", "--policy", "{tmp}/policy.toml"],
+        r"{tmp}/policy.toml: deadlines.acknowledge_minutes must be a number of minutes, got 'five'",
+    ),
+    Case(
+        "user-policy-syntax:list",
+        broken_user_policy,
+        ["list"],
+        r"{tmp}/config/policy.toml: .+ \(at line 3, column \d+\)",
+    ),
     Case("config-syntax:board", broken_config, [], r"{tmp}/config/config.toml: .+ \(at line 2, column \d+\)"),
     Case("severity:set", nothing, ["severity", "INC-1", "P7"], r"unknown severity 'P7': use P0, P1, P2 or P3"),
-    Case("severity:declare", nothing, ["declare", "Disk full", "--severity", "high"],
-         r"unknown severity 'high': use P0, P1, P2 or P3"),
-    Case("date:words", nothing, ["declare", "Disk full", "--started-at", "yesterday"],
-         r"not an ISO-8601 time: 'yesterday' \(try 2026-11-27T03:12:00Z or 2026-11-27 03:12\+01:00\)"),
-    Case("date:impossible", nothing, ["declare", "Disk full", "--started-at", "2026-02-30T03:00:00Z"],
-         r"not an ISO-8601 time: '2026-02-30T03:00:00Z' .+"),
-    Case("date:future", nothing, ["declare", "Disk full", "--started-at", "2099-01-01T00:00:00Z"],
-         r"the start time is in the future"),
+    Case(
+        "severity:declare",
+        nothing,
+        ["declare", "Disk full", "--severity", "high"],
+        r"unknown severity 'high': use P0, P1, P2 or P3",
+    ),
+    Case(
+        "date:words",
+        nothing,
+        ["declare", "Disk full", "--started-at", "yesterday"],
+        r"not an ISO-8601 time: 'yesterday' \(try 2026-11-27T03:12:00Z or 2026-11-27 03:12\+01:00\)",
+    ),
+    Case(
+        "date:impossible",
+        nothing,
+        ["declare", "Disk full", "--started-at", "2026-02-30T03:00:00Z"],
+        r"not an ISO-8601 time: '2026-02-30T03:00:00Z' .+",
+    ),
+    Case(
+        "date:future",
+        nothing,
+        ["declare", "Disk full", "--started-at", "2099-01-01T00:00:00Z"],
+        r"the start time is in the future",
+    ),
     Case("incident:unknown", nothing, ["ack", "INC-99"], r"no incident INC-99"),
-    Case("incident:malformed", nothing, ["show", "INC-one"], r"not an incident id: 'INC-one' \(expected INC-<number>\)"),
+    Case(
+        "incident:malformed", nothing, ["show", "INC-one"], r"not an incident id: 'INC-one' \(expected INC-<number>\)"
+    ),
     Case("status:unknown", nothing, ["status", "INC-1", "fixed"], r"unknown status 'fixed': use one of .+"),
     Case("backup:onto-itself", nothing, ["backup", "{db}"], r"the backup must go to another file than the desk itself"),
     Case("backup:no-folder", nothing, ["backup", "{tmp}/nowhere/copy.db"], r"{tmp}/nowhere: no such folder"),
@@ -178,7 +210,7 @@ def _assert_one_clean_line(run, pattern: str) -> None:
     lines = run.err.splitlines()
     assert len(lines) == 1, run.err
     assert lines[0].startswith("oncall-tui: ")
-    assert re.fullmatch(pattern, lines[0][len("oncall-tui: "):]), lines[0]
+    assert re.fullmatch(pattern, lines[0][len("oncall-tui: ") :]), lines[0]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -360,12 +392,16 @@ def test_an_actor_name_cannot_drive_the_terminal_either(healthy, clock, policy):
     desk.close()
 
 
-@pytest.mark.parametrize("field_name", [*EDITABLE_FIELDS, "note", "declare:title", "declare:impact", "declare:services"])
+@pytest.mark.parametrize(
+    "field_name", [*EDITABLE_FIELDS, "note", "declare:title", "declare:impact", "declare:services"]
+)
 def test_very_long_text_is_refused_in_every_field(field_name, history: Desk, healthy):
     before = _snapshot(healthy)
     name = field_name.split(":")[-1]
     limit = 20_000 if name == "note" else _limit(name)
-    with pytest.raises(ActionRefused, match=re.escape(f"text is too long ({limit + 1:,} characters; at most {limit:,})")):
+    with pytest.raises(
+        ActionRefused, match=re.escape(f"text is too long ({limit + 1:,} characters; at most {limit:,})")
+    ):
         if field_name == "note":
             history.note(1, "n" * (limit + 1))
         elif field_name.startswith("declare:"):
@@ -385,7 +421,9 @@ CLI_TEXT = [
 ]
 
 
-@pytest.mark.parametrize("args, status, message", CLI_TEXT, ids=["declare", "note", "edit", "long-title", "long-note", "long-edit"])
+@pytest.mark.parametrize(
+    "args, status, message", CLI_TEXT, ids=["declare", "note", "edit", "long-title", "long-note", "long-edit"]
+)
 def test_hostile_text_on_the_command_line(args, status, message, healthy, run_cli):
     before = _snapshot(healthy)
     run = run_cli("--db", str(healthy), *args)
@@ -424,8 +462,16 @@ async def test_the_board_survives_a_terminal_resized_to_40x10(healthy, clock, po
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.resize_terminal(40, 10)
         await pilot.pause()
-        for keys in (("j",), ("k",), ("a",), ("question_mark", "escape"), ("d", "escape"), ("n", "escape"),
-                     ("right_square_bracket",), ("slash", "escape")):
+        for keys in (
+            ("j",),
+            ("k",),
+            ("a",),
+            ("question_mark", "escape"),
+            ("d", "escape"),
+            ("n", "escape"),
+            ("right_square_bracket",),
+            ("slash", "escape"),
+        ):
             await pilot.press(*keys)
             await pilot.pause()
         clock.advance(minutes=30)

@@ -41,7 +41,10 @@ def raced(tmp_path_factory):
     procs = [
         subprocess.Popen(
             [sys.executable, str(CHILD), str(db), actor, str(seed), str(ACTIONS)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for seed, actor in enumerate(ACTORS, start=7)
     ]
@@ -66,8 +69,12 @@ def test_two_desks_racing_lose_nothing_and_write_nothing_twice(raced):
     records = [r for log in logs.values() for r in log]
     assert len(records) == 2 * ACTIONS
     outcomes = Counter(r["result"] for r in records)
-    print("\noutcomes:", dict(outcomes), "conflicts by action:",
-          dict(Counter(r["action"] for r in records if r["result"] == "conflict")))
+    print(
+        "\noutcomes:",
+        dict(outcomes),
+        "conflicts by action:",
+        dict(Counter(r["action"] for r in records if r["result"] == "conflict")),
+    )
     assert outcomes["error"] == 0, [r for r in records if r["result"] == "error"][:3]
 
     timeline = [e for number in (1, 2, 3) for e in desk.timeline(number)]
@@ -78,7 +85,9 @@ def test_two_desks_racing_lose_nothing_and_write_nothing_twice(raced):
     assert written == claimed  # every committed action is there once; nothing else was written
 
     tokens = Counter(
-        str(e.details.get("text") or e.details.get("to")).split()[-1] for e in timeline if e.kind in ("note", "field_edited", "assigned")
+        str(e.details.get("text") or e.details.get("to")).split()[-1]
+        for e in timeline
+        if e.kind in ("note", "field_edited", "assigned")
     )
     for r in records:
         if r["action"] in ("note", "edit"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,7 @@ from oncall_tui.deadlines import State
 from oncall_tui.desk import Desk
 from oncall_tui.model import Severity
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -160,8 +160,9 @@ def test_the_command_line_takes_an_offset_from_another_zone(run_cli, db_path):
     # Relative to the real clock (the CLI runs on the system clock): ninety minutes ago, in UTC+01:00.
     now = datetime.now(UTC).replace(microsecond=0)
     typed = (now - timedelta(minutes=90)).astimezone(timezone(timedelta(hours=1))).isoformat()
-    run = run_cli("declare", "Login failures", "--severity", "P1", "--started-at", typed, "--json",
-                  env={"TZ": "America/New_York"})
+    run = run_cli(
+        "declare", "Login failures", "--severity", "P1", "--started-at", typed, "--json", env={"TZ": "America/New_York"}
+    )
     assert run.status == 0, run.err
     data = json.loads(run.out)
     assert data["started_at"] == iso(now - timedelta(minutes=90))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from integrity_helpers import Tamperer
 
 from oncall_tui.desk import Desk
 from oncall_tui.store import canonical_json, event_hash
 from oncall_tui.verify import quick_status, verify_store
-
-from integrity_helpers import Tamperer
 
 
 @pytest.fixture
@@ -55,7 +54,9 @@ def test_an_edited_event_is_reported_where_it_was_edited(history: Desk, db_path)
         t.sql("UPDATE events SET details = ? WHERE seq = ?", canonical_json({"text": "all fine, nothing seen"}), target)
     broken = _only_break(history)
     assert (broken.incident, broken.problem, broken.seq, broken.position) == (1, "edited", target, 3)
-    assert broken.message.startswith(f"INC-1: event #{target} (the 3rd of its timeline) was edited after it was written")
+    assert broken.message.startswith(
+        f"INC-1: event #{target} (the 3rd of its timeline) was edited after it was written"
+    )
 
 
 @pytest.mark.parametrize("column, value", [("actor", "mallory"), ("at", "2026-11-27T02:00:00Z"), ("kind", "note")])
@@ -105,8 +106,11 @@ def test_two_swapped_events_are_reported_as_reordered(history: Desk, db_path):
         ra, rb = t.row(a), t.row(b)
         columns = ("at", "actor", "kind", "details", "prev_hash", "hash")
         for seq, row in ((a, rb), (b, ra)):
-            t.sql(f"UPDATE events SET {', '.join(c + ' = ?' for c in columns)} WHERE seq = ?",
-                  *(row[c] for c in columns), seq)
+            t.sql(
+                f"UPDATE events SET {', '.join(c + ' = ?' for c in columns)} WHERE seq = ?",
+                *(row[c] for c in columns),
+                seq,
+            )
     broken = _only_break(history)
     assert (broken.incident, broken.problem, broken.seq, broken.position) == (1, "reordered", a, 2)
     assert f"it was written after #{b}" in broken.message

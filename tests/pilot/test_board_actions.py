@@ -132,9 +132,7 @@ async def test_severity_picked_against_a_stale_view_is_a_conflict(desk, other_de
         assert any("severity was changed by bob" in t for t in toasts(app))
 
 
-async def test_another_desks_changes_appear_on_the_next_tick_and_cost_one_pragma_otherwise(
-    desk, other_desk, make_app
-):
+async def test_another_desks_changes_appear_on_the_next_tick_and_cost_one_pragma_otherwise(desk, other_desk, make_app):
     desk.declare("Login failures", severity="P1")
     app = make_app(desk)
     statements: list[str] = []
@@ -210,7 +208,9 @@ async def test_a_deadline_running_out_behind_a_dialog_rings_at_once_and_toasts_w
         await pilot.pause()
         assert bells == [1]
         assert [e.details["deadline"] for e in desk.timeline(1) if e.kind == "deadline_breached"] == [
-            "acknowledge", "escalate:secondary-on-call"]
+            "acknowledge",
+            "escalate:secondary-on-call",
+        ]
         assert not any("deadline missed" in t for t in toasts(app))  # nothing over the form
 
         await pilot.press("escape")
@@ -234,7 +234,9 @@ async def test_breaches_from_before_the_desk_opened_are_recorded_with_one_summar
         assert len(notes) == 1
         assert "6 deadlines had already run out on 3 incidents when the desk opened" in notes[0]
         assert bells == []
-        recorded = {(n, e.details["deadline"]) for n in (1, 2, 3) for e in desk.timeline(n) if e.kind == "deadline_breached"}
+        recorded = {
+            (n, e.details["deadline"]) for n in (1, 2, 3) for e in desk.timeline(n) if e.kind == "deadline_breached"
+        }
         assert len(recorded) == 6
 
 

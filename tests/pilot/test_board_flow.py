@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from key_bursts import burst
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.model import Severity, Status
@@ -12,8 +13,6 @@ from oncall_tui.ui.app import OncallApp
 from oncall_tui.ui.forms import DeclareScreen, ResolveScreen
 from oncall_tui.ui.modals import ConfirmScreen, TextPrompt
 from oncall_tui.ui.severity_picker import SeverityPicker
-
-from key_bursts import burst
 
 pytestmark = pytest.mark.anyio
 
@@ -153,4 +152,5 @@ async def test_a_form_typed_ahead_in_one_burst_fills_each_field(app, desk):
         assert values["field-services"] == "payments"
         await pilot.press("ctrl+s")
         assert [(i.title, i.severity, i.services) for i in desk.incidents()] == [
-            ("Checkout errors", Severity.P1, ("payments",))]
+            ("Checkout errors", Severity.P1, ("payments",))
+        ]

@@ -26,7 +26,10 @@ def test_rows_sort_breached_first_then_nearest_deadline_then_severity(desk, cloc
     model = BoardModel(policy)
     model.load(desk.incidents(), clock.now())
     assert [r.incident.title for r in model.rows] == [
-        "Breached long ago", "Undetermined due 03:04", "P0 due 03:04", "P2 due 03:04",
+        "Breached long ago",
+        "Undetermined due 03:04",
+        "P0 due 03:04",
+        "P2 due 03:04",
     ]
 
 
@@ -148,9 +151,16 @@ def test_start_times(clock, text, expected):
     assert got == (parse_instant(expected) if expected else None)
 
 
-@pytest.mark.parametrize(("text", "message"), [("04:00", "in the future"), ("yesterday", "use -20m, 20m ago, 03:12"),
-                                               ("+20m", "in the future"),
-                                               ("2027-01-01T00:00:00Z", "in the future"), ("25:00", "not a time")])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("04:00", "in the future"),
+        ("yesterday", "use -20m, 20m ago, 03:12"),
+        ("+20m", "in the future"),
+        ("2027-01-01T00:00:00Z", "in the future"),
+        ("25:00", "not a time"),
+    ],
+)
 def test_bad_start_times(clock, text, message):
     with pytest.raises(ValueError, match=message):
         parse_start(text, clock.now())
@@ -187,8 +197,11 @@ def test_advancing_keeps_the_same_order_as_sorting_from_scratch(desk, clock, pol
 
     rng = random.Random(3)
     for n in range(60):
-        desk.declare(f"incident {n}", severity=rng.choice(["P0", "P1", "P2", "P3", None]),
-                     started_at=clock.now() - timedelta(minutes=rng.uniform(0, 90)))
+        desk.declare(
+            f"incident {n}",
+            severity=rng.choice(["P0", "P1", "P2", "P3", None]),
+            started_at=clock.now() - timedelta(minutes=rng.uniform(0, 90)),
+        )
         if rng.random() < 0.4:
             desk.acknowledge(n + 1)
     model = BoardModel(policy)

@@ -254,7 +254,7 @@ def chat() -> Iterator[Chat]:
     state = Chat()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             state.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             body = b"ok" if state.status == 200 else b"invalid_token"
             self.send_response(state.status)

@@ -113,8 +113,13 @@ async def test_add_edit_and_tick_action_items_by_keys(desk, clock, db_path, reso
         await pilot.pause()
         assert review.items(desk, resolved_p0)[0].done is False
         kinds = [e.kind for e in desk.timeline(resolved_p0)][-5:]
-        assert kinds == ["action_item_added", "action_item_added", "action_item_edited", "action_item_done",
-                         "action_item_reopened"]
+        assert kinds == [
+            "action_item_added",
+            "action_item_added",
+            "action_item_edited",
+            "action_item_done",
+            "action_item_reopened",
+        ]
 
 
 async def test_another_desks_change_is_never_overwritten(desk, clock, db_path, policy, resolved_p0):
@@ -177,7 +182,9 @@ async def test_schedule_waive_factors_and_export_by_keys(desk, clock, db_path, r
         inc = desk.get(resolved_p0)
         assert inc.review_scheduled_for == clock.now().replace(day=28, hour=4, minute=0)
         assert desk.timeline(resolved_p0)[-1].details["attendees"] == ["alice"]
-        assert "scheduled for 2026-11-28 04:00 UTC with alice" in str(screen.query_one("#review-status", Static).render())
+        assert "scheduled for 2026-11-28 04:00 UTC with alice" in str(
+            screen.query_one("#review-status", Static).render()
+        )
 
         # Contributing factors: several lines, ctrl+s saves.
         await pilot.press("f")

@@ -8,14 +8,13 @@ import stat
 from pathlib import Path
 
 import pytest
+from key_bursts import burst
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.paths import config_dir, data_dir
 from oncall_tui.ui.app import OncallApp
 from oncall_tui.ui.runbook_library import RunbookLibraryScreen
 from oncall_tui.ui.runbook_pane import ProcessPane, RunbookChooser, RunbookPane, StepList
-
-from key_bursts import burst
 
 pytestmark = pytest.mark.anyio
 
@@ -80,7 +79,9 @@ async def test_ticking_steps_by_key_writes_who_when_which_step_and_version(desk,
 
         events = step_events(desk, inc.number)
         assert [(e.actor, e.details["step"], e.details["checked"]) for e in events] == [
-            ("alice", 1, True), ("alice", 3, True), ("alice", 3, False),
+            ("alice", 1, True),
+            ("alice", 3, True),
+            ("alice", 3, False),
         ]
         assert [e.at.strftime("%H:%M") for e in events] == ["03:00", "03:02", "03:03"]
         assert all(e.details["runbook"] == IDENTITY and e.details["version"] == "1" for e in events)
@@ -167,7 +168,10 @@ async def test_process_steps_tick_themselves_after_acknowledge(desk, clock, db_p
         await pilot.pause()
         [event] = step_events(desk, inc.number)
         assert event.details == {
-            "runbook": "process", "version": "1", "step": 4, "checked": True,
+            "runbook": "process",
+            "version": "1",
+            "step": 4,
+            "checked": True,
             "text": "If unable to respond, escalate to next tier",
         }
         assert "[x]  4. If unable to respond, escalate to next tier" in "\n".join(lines(steps))
@@ -239,7 +243,7 @@ def write_editor(path: Path) -> Path:
     """A real $EDITOR for tests: it edits the file it is given the way a person would."""
     path.write_text(
         "#!/bin/sh\n"
-        "sed -i -e 's/^version = \"1\"/version = \"2\"/' "
+        'sed -i -e \'s/^version = "1"/version = "2"/\' '
         "-e 's/^3. Check Redis connectivity$/3. Check Redis connectivity (redis-cli ping)/' \"$1\"\n"
     )
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
@@ -266,7 +270,7 @@ async def test_editing_a_shipped_runbook_edits_a_copy_and_reloads(desk, clock, d
 
         copy = user_dir / f"{IDENTITY}.md"
         assert shipped.read_text() == before
-        assert "version = \"2\"" in copy.read_text()
+        assert 'version = "2"' in copy.read_text()
         assert app.runbooks.get(IDENTITY).path == copy
         assert screen.shown.version == "2"
 

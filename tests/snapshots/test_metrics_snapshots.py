@@ -49,8 +49,9 @@ def app(desk, clock, db_path) -> OncallApp:
             if major and day > 2 and n % 3:
                 clock.advance(hours=30)
                 review.complete(desk, inc.number)
-                item = review.add_item(desk, inc.number, f"Follow-up for incident {n}", due=clock.now().date()
-                                       + timedelta(days=7))
+                item = review.add_item(
+                    desk, inc.number, f"Follow-up for incident {n}", due=clock.now().date() + timedelta(days=7)
+                )
                 if n % 4 == 1:
                     review.set_done(desk, item.id, True)
     clock.set(end)

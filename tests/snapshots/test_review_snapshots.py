@@ -24,8 +24,13 @@ def app(desk, clock, db_path) -> OncallApp:
     scheduled review. The clock stands at 2026-11-27 03:00, the review due in 23 hours."""
     clock.set("2026-11-26T01:50:00Z")
     desk.actor = "pagerbot"
-    inc = desk.declare("Login failures across all tenants", severity="P0", services=["identity", "api-gateway"],
-                       impact="No tenant can sign in", started_at=clock.now() - timedelta(minutes=2))
+    inc = desk.declare(
+        "Login failures across all tenants",
+        severity="P0",
+        services=["identity", "api-gateway"],
+        impact="No tenant can sign in",
+        started_at=clock.now() - timedelta(minutes=2),
+    )
     desk.actor = "ava"
     clock.advance(minutes=6)  # acknowledged 3 minutes late; no desk was open to write that down
     desk.acknowledge(inc.number)
@@ -40,8 +45,9 @@ def app(desk, clock, db_path) -> OncallApp:
     desk.move(inc.number, Status.RESOLVED)
     desk.edit(inc.number, "contributing_factors", "- Rotation ran at peak EU traffic\n- No alert on cache size")
     review.schedule(desk, inc.number, clock.now() + timedelta(hours=30), ["ava", "sam", "dana"])
-    first = review.add_item(desk, inc.number, "Alert when the JWKS cache holds no keys", owner="sam",
-                            due=date(2026, 12, 4))
+    first = review.add_item(
+        desk, inc.number, "Alert when the JWKS cache holds no keys", owner="sam", due=date(2026, 12, 4)
+    )
     review.add_item(desk, inc.number, "Runbook: warm the cache before rotating", owner="ava", due=date(2026, 11, 26))
     review.add_item(desk, inc.number, "Rate-limit review for refills [WIP]")
     review.set_done(desk, first.id, True)

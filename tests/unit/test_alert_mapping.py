@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,7 +20,7 @@ from oncall_tui.alerts.parse import Alert, labelset_fingerprint
 from oncall_tui.model import Severity
 from oncall_tui.runbooks import RunbookLibrary
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def alert(fp="f1", annotations=None, starts_at=None, **labels) -> Alert:
@@ -34,8 +34,15 @@ def ap(policy):
 
 @pytest.mark.parametrize(
     "label, expected",
-    [("page", Severity.P0), ("critical", Severity.P1), ("CRITICAL", Severity.P1), (" warning ", Severity.P2),
-     ("info", Severity.P3), ("bogus", None), ("", None)],
+    [
+        ("page", Severity.P0),
+        ("critical", Severity.P1),
+        ("CRITICAL", Severity.P1),
+        (" warning ", Severity.P2),
+        ("info", Severity.P3),
+        ("bogus", None),
+        ("", None),
+    ],
 )
 def test_severity_label_maps_through_the_policy_or_stays_undetermined(ap, label, expected):
     assert severity_for(alert(alertname="A", severity=label), ap) is expected
@@ -112,8 +119,13 @@ def test_draft_of_a_group_takes_the_worst_severity_earliest_start_and_all_servic
 
 
 def test_draft_records_where_the_alert_came_from(ap):
-    a = Alert("f1", {"alertname": "A"}, {"summary": "s", "runbook_url": "https://rb", "description": "d" * 5000},
-              None, generator_url="http://prom/graph?g0.expr=up")
+    a = Alert(
+        "f1",
+        {"alertname": "A"},
+        {"summary": "s", "runbook_url": "https://rb", "description": "d" * 5000},
+        None,
+        generator_url="http://prom/graph?g0.expr=up",
+    )
     details = draft_for("f1", dict(a.labels), [a], ap).details()
     assert details["runbook_url"] == "https://rb"
     assert details["generator_url"] == "http://prom/graph?g0.expr=up"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +17,7 @@ from oncall_tui.alerts.parse import (
     parse_silences,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 # Captured from prometheus-alertmanager 0.25 (GET /api/v2/alerts): one alert silenced by amtool.
 REAL_ALERTS = """[
@@ -55,12 +55,14 @@ def test_real_payload_reads_every_field():
 
 
 def test_times_with_and_without_fractions_and_with_nanoseconds():
-    body = json.dumps([
-        {"labels": {"a": "1"}, "startsAt": "2026-11-27T03:00:00Z"},
-        {"labels": {"a": "2"}, "startsAt": "2026-11-27T03:00:00.5Z"},
-        {"labels": {"a": "3"}, "startsAt": "2026-11-27T03:00:00.123456789Z"},  # Go's RFC3339Nano
-        {"labels": {"a": "4"}, "startsAt": "2026-11-27T04:00:00+01:00"},
-    ])
+    body = json.dumps(
+        [
+            {"labels": {"a": "1"}, "startsAt": "2026-11-27T03:00:00Z"},
+            {"labels": {"a": "2"}, "startsAt": "2026-11-27T03:00:00.5Z"},
+            {"labels": {"a": "3"}, "startsAt": "2026-11-27T03:00:00.123456789Z"},  # Go's RFC3339Nano
+            {"labels": {"a": "4"}, "startsAt": "2026-11-27T04:00:00+01:00"},
+        ]
+    )
     starts = [a.starts_at for a in parse_alerts(body)]
     assert starts[0] == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
     assert starts[1] == datetime(2026, 11, 27, 3, 0, 0, 500000, tzinfo=UTC)
@@ -69,15 +71,24 @@ def test_times_with_and_without_fractions_and_with_nanoseconds():
 
 
 def test_go_zero_time_means_not_set():
-    (alert,) = parse_alerts('[{"labels":{"a":"b"},"startsAt":"0001-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00.000Z"}]')
+    (alert,) = parse_alerts(
+        '[{"labels":{"a":"b"},"startsAt":"0001-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00.000Z"}]'
+    )
     assert alert.starts_at is None and alert.ends_at is None
 
 
 def test_unknown_fields_nulls_and_empty_lists_are_fine():
-    body = json.dumps([{
-        "labels": {"alertname": "X"}, "annotations": None, "receivers": None, "someFutureField": {"x": [1]},
-        "status": {"state": "unprocessed", "silencedBy": None, "inhibitedBy": [], "mutedBy": ["new"]},
-    }])
+    body = json.dumps(
+        [
+            {
+                "labels": {"alertname": "X"},
+                "annotations": None,
+                "receivers": None,
+                "someFutureField": {"x": [1]},
+                "status": {"state": "unprocessed", "silencedBy": None, "inhibitedBy": [], "mutedBy": ["new"]},
+            }
+        ]
+    )
     (alert,) = parse_alerts(body)
     assert alert.annotations == {} and alert.receivers == () and alert.silenced_by == ()
     assert alert.state == "unprocessed"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from oncall_tui.alerts.reconcile import INTAKE_ACTOR, load_tracked, plan, reconc
 from oncall_tui.desk import Desk
 from oncall_tui.model import Severity, Status
 
-UTC = timezone.utc
+UTC = UTC
 T_FIRE = datetime(2026, 11, 27, 2, 50, tzinfo=UTC)  # ten minutes before the desk's frozen "now"
 
 
@@ -205,7 +205,10 @@ class TestSilencedElsewhere:
         assert "by carol" in outcome.changes[0].text
         event = desk.timeline(1)[-1]
         assert (event.kind, event.details["created_by"], event.details["comment"]) == (
-            "silenced_elsewhere", "carol", "disk maintenance")
+            "silenced_elsewhere",
+            "carol",
+            "disk maintenance",
+        )
         assert reconcile(desk, [fire(silenced_by=[self.SID])], silences=self.silences()).changes == ()
 
     def test_an_alert_that_arrives_silenced_is_declared_with_the_note(self, desk):
@@ -275,8 +278,11 @@ def test_the_intakes_events_read_as_sentences(desk, clock):
     reconcile(desk, [])
     reconcile(desk, [fire(starts_at=T_FIRE + timedelta(minutes=5))])
     sid = TestSilencedElsewhere.SID
-    reconcile(desk, [fire(starts_at=T_FIRE + timedelta(minutes=5), silenced_by=[sid])],
-              silences=TestSilencedElsewhere().silences())
+    reconcile(
+        desk,
+        [fire(starts_at=T_FIRE + timedelta(minutes=5), silenced_by=[sid])],
+        silences=TestSilencedElsewhere().silences(),
+    )
     lines = [describe_alert_event(e.kind, e.details) for e in desk.timeline(1)[1:]]
     assert lines == [
         ("Alert IdentityHighErrorRate stopped firing — confirm, then resolve the incident", "success"),
@@ -304,7 +310,9 @@ def test_escape_sequences_in_alert_labels_never_reach_the_screen(desk):
     from oncall_tui.alerts.describe import describe_alert_event
 
     reconcile(desk, [])
-    texts = [c.text for c in outcome.changes] + [describe_alert_event("alert_resolved", desk.timeline(1)[-1].details)[0]]
+    texts = [c.text for c in outcome.changes] + [
+        describe_alert_event("alert_resolved", desk.timeline(1)[-1].details)[0]
+    ]
     inc = desk.get(1)
     for text in (*texts, inc.title, *inc.services):
         assert not any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in text), repr(text)

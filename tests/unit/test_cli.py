@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from oncall_tui import __version__
 
@@ -41,7 +39,7 @@ def refused(cli_env, *args: str) -> str:
 
 
 def ago(minutes: float) -> str:
-    return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
 
 
 def show(cli_env, ref: str = "INC-1") -> dict:
@@ -57,12 +55,18 @@ def test_the_executable_is_the_installed_one():
 
 
 def test_done_when_a_p0_declared_twenty_minutes_late(cli_env):
-    out = run(cli_env, "declare", "Login failures", "--severity", "P0", "--service", "identity",
-              "--started-at", ago(20))
+    out = run(
+        cli_env, "declare", "Login failures", "--severity", "P0", "--service", "identity", "--started-at", ago(20)
+    )
     assert out.stdout == "INC-1\n"
 
     shown = show(cli_env)
-    assert (shown["id"], shown["title"], shown["severity"], shown["status"]) == ("INC-1", "Login failures", "P0", "triggered")
+    assert (shown["id"], shown["title"], shown["severity"], shown["status"]) == (
+        "INC-1",
+        "Login failures",
+        "P0",
+        "triggered",
+    )
     assert shown["services"] == ["identity"]
     dl = by_name(shown)
 
@@ -85,14 +89,36 @@ def test_done_when_a_p0_declared_twenty_minutes_late(cli_env):
 
 def test_declare_records_everything_it_is_given(cli_env):
     started = ago(3)
-    run(cli_env, "declare", "Governance operations failing", "--severity", "p1", "--service", "compliance",
-        "--service", "api", "--impact", "legal holds fail", "--channel", "#inc-compliance",
-        "--assignee", "bob", "--symptom", "compliance-service-failure", "--started-at", started)
+    run(
+        cli_env,
+        "declare",
+        "Governance operations failing",
+        "--severity",
+        "p1",
+        "--service",
+        "compliance",
+        "--service",
+        "api",
+        "--impact",
+        "legal holds fail",
+        "--channel",
+        "#inc-compliance",
+        "--assignee",
+        "bob",
+        "--symptom",
+        "compliance-service-failure",
+        "--started-at",
+        started,
+    )
     shown = show(cli_env, "inc-1")
     assert shown["severity"] == "P1"
     assert shown["services"] == ["compliance", "api"]
     assert (shown["impact"], shown["channel"], shown["assignee"], shown["symptom"]) == (
-        "legal holds fail", "#inc-compliance", "bob", "compliance-service-failure")
+        "legal holds fail",
+        "#inc-compliance",
+        "bob",
+        "compliance-service-failure",
+    )
     assert shown["started_at"] == started.replace("+00:00", "Z")
 
 
@@ -115,7 +141,9 @@ def test_triage_from_the_shell(cli_env):
     assert run(cli_env, "ack", "INC-1").stdout == "INC-1 acknowledged by alice\n"
     assert run(cli_env, "severity", "INC-1", "p1").stdout == "INC-1 is P1\n"
     assert run(cli_env, "status", "INC-1", "investigating").stdout == "INC-1 is investigating\n"
-    assert run(cli_env, "edit", "INC-1", "root_cause", "JWKS cache not refreshed").stdout == "INC-1 root_cause updated\n"
+    assert (
+        run(cli_env, "edit", "INC-1", "root_cause", "JWKS cache not refreshed").stdout == "INC-1 root_cause updated\n"
+    )
     run(cli_env, "edit", "INC-1", "resolution", "flushed the cache")
     run(cli_env, "edit", "INC-1", "services", "identity, redis")
     assert run(cli_env, "note", "INC-1", "rolled back auth-service to 1.42").stdout == "note added to INC-1\n"
@@ -126,8 +154,15 @@ def test_triage_from_the_shell(cli_env):
     assert shown["services"] == ["identity", "redis"]
     assert (shown["root_cause"], shown["resolution"]) == ("JWKS cache not refreshed", "flushed the cache")
     assert [e["kind"] for e in shown["timeline"]] == [
-        "declared", "acknowledged", "severity_set", "status_changed",
-        "field_edited", "field_edited", "field_edited", "note", "status_changed",
+        "declared",
+        "acknowledged",
+        "severity_set",
+        "status_changed",
+        "field_edited",
+        "field_edited",
+        "field_edited",
+        "note",
+        "status_changed",
     ]
     assert shown["timeline"][7]["details"] == {"text": "rolled back auth-service to 1.42"}
     assert by_name(shown)["review"]["state"] == "pending"
@@ -186,7 +221,7 @@ def test_db_option_overrides_the_environment(cli_env, tmp_path):
     other = tmp_path / "elsewhere" / "desk.db"
     run(cli_env, "declare", "Login failures", "--db", str(other))
     assert other.is_file()
-    assert run(cli_env, "list").stdout == "No open incidents."  + "\n"
+    assert run(cli_env, "list").stdout == "No open incidents." + "\n"
     assert run(cli_env, "--db", str(other), "list").stdout.count("INC-1") == 1
 
 
@@ -278,11 +313,17 @@ def test_a_broken_policy_file(cli_env, tmp_path):
 
 def test_a_policy_file_changes_the_clocks(cli_env, tmp_path):
     mine = tmp_path / "policy.toml"
-    mine.write_text("[deadlines]\nacknowledge_minutes = 30\n\n[[escalation]]\nafter_minutes = 0\n"
-                    'level = "Primary On-Call"\ncontact = "Dana, +1 555 0100"\n')
+    mine.write_text(
+        "[deadlines]\nacknowledge_minutes = 30\n\n[[escalation]]\nafter_minutes = 0\n"
+        'level = "Primary On-Call"\ncontact = "Dana, +1 555 0100"\n'
+    )
     run(cli_env, "declare", "Login failures", "--severity", "P0", "--started-at", ago(20))
     shown = json.loads(run(cli_env, "--policy", str(mine), "show", "INC-1", "--json").stdout)
     assert by_name(shown)["acknowledge"]["state"] == "pending"
     assert abs(by_name(shown)["acknowledge"]["seconds_left"] - 10 * 60) <= SLACK
-    assert shown["escalation"] == {"level": "Primary On-Call", "contact": "Dana, +1 555 0100",
-                                   "next_level": None, "next_at": None}
+    assert shown["escalation"] == {
+        "level": "Primary On-Call",
+        "contact": "Dana, +1 555 0100",
+        "next_level": None,
+        "next_at": None,
+    }

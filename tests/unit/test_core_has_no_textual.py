@@ -45,8 +45,13 @@ print(" ".join(leaked))
 
 
 def test_discovery_finds_the_core():
-    assert {"oncall_tui.model", "oncall_tui.deadlines", "oncall_tui.desk", "oncall_tui.cli",
-            "oncall_tui.commands.incidents"} <= set(MODULES)
+    assert {
+        "oncall_tui.model",
+        "oncall_tui.deadlines",
+        "oncall_tui.desk",
+        "oncall_tui.cli",
+        "oncall_tui.commands.incidents",
+    } <= set(MODULES)
     assert not any(m.startswith(UI_PACKAGE) for m in MODULES)
 
 
@@ -59,8 +64,9 @@ def test_module_does_not_import_textual(module):
 
 def test_the_cli_parser_does_not_import_textual():
     # Building the parser imports every command module; `--help` must not pay for Textual either.
-    code = PROBE.replace("importlib.import_module(sys.argv[1])",
-                         "from oncall_tui.cli import build_parser; build_parser()")
+    code = PROBE.replace(
+        "importlib.import_module(sys.argv[1])", "from oncall_tui.cli import build_parser; build_parser()"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""

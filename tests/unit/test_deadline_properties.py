@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,10 +16,12 @@ from oncall_tui.deadlines import Deadlines, State, compute
 from oncall_tui.model import Incident, Severity, Status
 from oncall_tui.policy import Policy, load_policy
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 SHIPPED = load_policy(use_user_config=False)
-TIME_FIELDS = [f.name for f in dataclasses.fields(Incident) if f.name.endswith("_at") or f.name == "review_scheduled_for"]
+TIME_FIELDS = [
+    f.name for f in dataclasses.fields(Incident) if f.name.endswith("_at") or f.name == "review_scheduled_for"
+]
 
 minutes = st.integers(min_value=0, max_value=4 * 24 * 60)
 
@@ -203,7 +204,9 @@ def test_a_running_clock_shows_exactly_the_time_to_its_due(case):
 
 
 def _shifted(incident: Incident, delta: timedelta) -> Incident:
-    return incident.replace(**{n: getattr(incident, n) + delta for n in TIME_FIELDS if getattr(incident, n) is not None})
+    return incident.replace(
+        **{n: getattr(incident, n) + delta for n in TIME_FIELDS if getattr(incident, n) is not None}
+    )
 
 
 @SETTINGS
@@ -214,7 +217,9 @@ def test_only_elapsed_time_matters_not_the_date(case, shift_minutes):
     incident, policy, now, _ = case
     delta = timedelta(minutes=shift_minutes)
     here, there = compute(incident, policy, now), compute(_shifted(incident, delta), policy, now + delta)
-    assert [(d.key, d.state, d.seconds_left) for d in here.items] == [(d.key, d.state, d.seconds_left) for d in there.items]
+    assert [(d.key, d.state, d.seconds_left) for d in here.items] == [
+        (d.key, d.state, d.seconds_left) for d in there.items
+    ]
     assert here.escalation.index == there.escalation.index
 
 

@@ -341,9 +341,7 @@ def test_the_promised_next_update_time_is_the_deadline(desk, clock):
     inc = desk.declare("Login failures", severity="P2")
     desk.acknowledge(inc.number)
     promised = T0 + 20 * MIN
-    inc = desk.record_message(
-        inc.number, template="update", text="[P2] …", via="clipboard", next_update_at=promised
-    )
+    inc = desk.record_message(inc.number, template="update", text="[P2] …", via="clipboard", next_update_at=promised)
     for now, state in zip(around(promised), (State.PENDING, State.PENDING, State.BREACHED)):
         d = desk.deadlines(inc, now).get("next_update")
         assert (d.due_at, d.state) == (promised, state)
@@ -371,9 +369,7 @@ def test_each_update_restarts_the_clock(desk, clock):
     inc = desk.declare("Login failures", severity="P0")
     desk.record_message(inc.number, template="initial", text="…", via="clipboard")
     clock.advance(minutes=29)
-    inc = desk.record_message(
-        inc.number, template="update", text="…", via="clipboard", next_update_at=T0 + 40 * MIN
-    )
+    inc = desk.record_message(inc.number, template="update", text="…", via="clipboard", next_update_at=T0 + 40 * MIN)
     assert desk.deadlines(inc).get("next_update").due_at == T0 + 40 * MIN
     clock.advance(minutes=5)
     # An update that promises nothing falls back to the cadence from its own time.
@@ -390,11 +386,14 @@ def test_a_resolution_message_does_not_restart_the_update_clock(desk, clock):
     assert inc.last_update_at == T0
 
 
-@pytest.mark.parametrize("status,marks", [
-    (Status.MITIGATED, {"mitigated_at": T0 + HOUR}),
-    (Status.RESOLVED, {"mitigated_at": T0 + HOUR, "resolved_at": T0 + HOUR}),
-    (Status.CLOSED, {"mitigated_at": T0 + HOUR, "resolved_at": T0 + HOUR, "closed_at": T0 + 2 * HOUR}),
-])
+@pytest.mark.parametrize(
+    "status,marks",
+    [
+        (Status.MITIGATED, {"mitigated_at": T0 + HOUR}),
+        (Status.RESOLVED, {"mitigated_at": T0 + HOUR, "resolved_at": T0 + HOUR}),
+        (Status.CLOSED, {"mitigated_at": T0 + HOUR, "resolved_at": T0 + HOUR, "closed_at": T0 + 2 * HOUR}),
+    ],
+)
 def test_no_update_is_due_once_mitigated_or_resolved(policy, status, marks):
     inc = acked(status=status, notified_at=T0, last_update_at=T0, next_update_at=T0 + 90 * MIN, **marks)
     assert deadline(inc, policy, T0 + 80 * MIN, "next_update").state is State.NOT_APPLICABLE
@@ -406,8 +405,13 @@ RESOLVED = T0 + 2 * HOUR
 
 
 def resolved(**changes) -> Incident:
-    base = dict(status=Status.RESOLVED, mitigated_at=RESOLVED, resolved_at=RESOLVED,
-                root_cause="JWKS cache", resolution="restart")
+    base = dict(
+        status=Status.RESOLVED,
+        mitigated_at=RESOLVED,
+        resolved_at=RESOLVED,
+        root_cause="JWKS cache",
+        resolution="restart",
+    )
     base.update(changes)
     return acked(**base)
 
@@ -593,7 +597,6 @@ def test_resolution_stops_the_first_response_clocks(desk, clock):
 
 
 def test_resolved_before_a_clock_ran_out_makes_it_moot(desk, clock):
-    from datetime import timedelta
 
     from oncall_tui.deadlines import State, compute
     from oncall_tui.model import Status

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from oncall_tui.alerts.reconcile import reconcile
 from oncall_tui.desk import Desk
 from oncall_tui.model import Event, Status
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 EVIL = "\x1b[2J\x1b]0;owned\x07\r\n\t\x9b1m\x7f"
 
@@ -52,8 +52,9 @@ def test_a_night_on_the_desk_reads_as_sentences(desk: Desk, clock):
     desk.edit(1, "eta", "")
     desk.note(1, "Rolled back\nthe 02:40 deploy")
     desk.record_message(1, template="initial", via="clipboard", text="[P0] Checkout errors")
-    desk.record_message(1, template="update", via="webhook", text="[P0] Status",
-                        next_update_at=clock.now() + timedelta(minutes=30))
+    desk.record_message(
+        1, template="update", via="webhook", text="[P0] Status", next_update_at=clock.now() + timedelta(minutes=30)
+    )
     desk.record_breach(1, "next_update", "Next update", clock.now())
     desk.record_breach(1, "escalate:engineering-manager", "Escalate to Engineering Manager", clock.now())
     desk.check_step(1, runbook="payments", version="1", step=3, text="Roll back the deploy", checked=True)
@@ -131,8 +132,13 @@ def test_a_waived_review_and_a_review_on_time(desk: Desk, clock):
     assert lines(desk, 2)[-1] == ("Review completed", "success")
 
 
-def alert(fp: str, name: str = "HighLatency", starts_at: datetime = T0 - timedelta(minutes=10),
-          silenced_by: tuple[str, ...] = (), **labels: str) -> Alert:
+def alert(
+    fp: str,
+    name: str = "HighLatency",
+    starts_at: datetime = T0 - timedelta(minutes=10),
+    silenced_by: tuple[str, ...] = (),
+    **labels: str,
+) -> Alert:
     labels = {"alertname": name, "severity": "critical", "service": "api", **labels}
     return Alert(fp, labels, {"summary": "API latency above 2s"}, starts_at, silenced_by=silenced_by)
 
@@ -173,26 +179,39 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "assigned": {"field": "assignee", "from": "", "to": "bob"},
     "field_edited": {"field": "contributing_factors", "from": "", "to": "- Peak traffic\n- No alert"},
     "note": {"text": "Cache is empty"},
-    "message_sent": {"template": "update", "via": "webhook", "text": "[P1] …",
-                     "next_update_at": "2026-11-27T03:30:00Z"},
+    "message_sent": {
+        "template": "update",
+        "via": "webhook",
+        "text": "[P1] …",
+        "next_update_at": "2026-11-27T03:30:00Z",
+    },
     "deadline_breached": {"deadline": "acknowledge", "label": "Acknowledge", "due_at": "2026-11-27T03:05:00Z"},
     "runbook_step": {"runbook": "identity", "version": "1", "step": 2, "text": "Check the JWKS cache", "checked": True},
     "review_scheduled": {"for": "2026-11-28T10:00:00Z", "attendees": ["ava"]},
     "review_completed": {"notes": "Held"},
     "review_waived": {"reason": "Duplicate of INC-3"},
     "action_item_added": {"item": 4, "title": "Alert on cache size", "owner": "sam", "due": ""},
-    "action_item_edited": {"item": 4, "title": "Alert on cache size",
-                           "changes": {"owner": {"from": "sam", "to": "ava"}}},
+    "action_item_edited": {
+        "item": 4,
+        "title": "Alert on cache size",
+        "changes": {"owner": {"from": "sam", "to": "ava"}},
+    },
     "action_item_done": {"item": 4, "title": "Alert on cache size"},
     "action_item_reopened": {"item": 4, "title": "Alert on cache size"},
     "alert_fired": {"alerts": [{"fingerprint": "f", "alertname": "HighLatency", "starts_at": "2026-11-27T02:50:00Z"}]},
-    "alert_refired": {"alerts": [{"fingerprint": "f", "alertname": "HighLatency",
-                                  "starts_at": "2026-11-27T02:58:00Z"}]},
+    "alert_refired": {
+        "alerts": [{"fingerprint": "f", "alertname": "HighLatency", "starts_at": "2026-11-27T02:58:00Z"}]
+    },
     "alert_resolved": {"alerts": [{"fingerprint": "f", "alertname": "HighLatency"}], "remaining": 0},
     "silence_created": {"silence_id": "s1", "ends_at": "2026-11-27T05:00:00Z", "comment": "INC-1 acknowledged"},
     "silence_expired": {"silence_id": "s1", "reason": "incident resolved"},
-    "silenced_elsewhere": {"silence_id": "s2", "created_by": "carol", "comment": "maintenance",
-                           "ends_at": "2026-11-27T05:00:00Z", "alertname": "HighLatency"},
+    "silenced_elsewhere": {
+        "silence_id": "s2",
+        "created_by": "carol",
+        "comment": "maintenance",
+        "ends_at": "2026-11-27T05:00:00Z",
+        "alertname": "HighLatency",
+    },
 }
 
 

@@ -41,15 +41,21 @@ def night(desk: Desk, clock: FrozenClock) -> Desk:
     desk.move(1, Status.INVESTIGATING)
     clock.advance(minutes=6)
     desk.record_message(1, template="initial", via="clipboard", text="[P0] Service Issue: identity, api-gateway")
-    desk.check_step(1, runbook="identity-service-outage", version="1", step=2, text="Verify JWKS cache status",
-                    checked=True)
+    desk.check_step(
+        1, runbook="identity-service-outage", version="1", step=2, text="Verify JWKS cache status", checked=True
+    )
     desk.note(1, "JWKS cache empty since 02:51; keys | rotated at 02:50")
     # The update promised by the 30-minute cadence went out late; a desk saw the clock run out.
     clock.advance(minutes=32)
     desk.record_breach(1, "next_update", "Next update", clock.now() - timedelta(minutes=2))
     clock.advance(minutes=3)
-    desk.record_message(1, template="update", via="webhook", text="[P0] Status: cache refilled",
-                        next_update_at=clock.now() + timedelta(minutes=30))
+    desk.record_message(
+        1,
+        template="update",
+        via="webhook",
+        text="[P0] Status: cache refilled",
+        next_update_at=clock.now() + timedelta(minutes=30),
+    )
     desk.edit(1, "root_cause", "Key rotation at 02:50 emptied the JWKS cache; refills were rate-limited")
     desk.edit(1, "resolution", "Raised the refill rate limit and warmed the cache by hand")
     desk.edit(1, "prevention", "Warm the cache before rotating keys")
@@ -83,8 +89,9 @@ def test_json_round_trips_every_field_and_event(night):
     assert [f.name for f in fields(Incident) if getattr(back.incident, f.name) != getattr(night.get(1), f.name)] == []
     assert back.timeline == night.timeline(1)
     assert back.action_items == review.items(night, 1)
-    assert back.checks == [{"runbook": "identity-service-outage", "step": 2, "checked": True,
-                            "at": "2026-11-27T03:09:00Z", "actor": "ava"}]
+    assert back.checks == [
+        {"runbook": "identity-service-outage", "step": 2, "checked": True, "at": "2026-11-27T03:09:00Z", "actor": "ava"}
+    ]
     assert doc["head_hash"] == night.get(1).head_hash
     assert {d["name"]: d["state"] for d in doc["deadlines"]}["review"] == "met"
     assert doc["review"]["attendees"] == ["ava", "sam", "dana"]
@@ -155,8 +162,15 @@ def test_events_of_a_newer_desk_still_read_as_a_line(night):
 
 def test_reaching_an_escalation_tier_is_not_a_missed_deadline(night):
     night.actor = "desk"
-    night.append(1, "deadline_breached", {"deadline": "escalate:secondary-on-call",
-                                          "label": "Escalate to Secondary On-Call", "due_at": "2026-11-27T03:30:00Z"})
+    night.append(
+        1,
+        "deadline_breached",
+        {
+            "deadline": "escalate:secondary-on-call",
+            "label": "Escalate to Secondary On-Call",
+            "due_at": "2026-11-27T03:30:00Z",
+        },
+    )
     event = night.timeline(1)[-1]
     assert not export_review.is_missed_deadline(event)
     timeline = export_review.render_markdown(night, 1).split("## Timeline")[1].split("## Root cause")[0]

@@ -52,8 +52,9 @@ def test_the_table_under_test_is_the_one_the_desk_uses():
     assert {(a, b) for a, targets in ALLOWED.items() for b in targets} == LEGAL
 
 
-@pytest.mark.parametrize("source,target", sorted(LEGAL, key=lambda p: (PATH.index(p[0]), PATH.index(p[1]))),
-                         ids=lambda s: s.value)
+@pytest.mark.parametrize(
+    "source,target", sorted(LEGAL, key=lambda p: (PATH.index(p[0]), PATH.index(p[1]))), ids=lambda s: s.value
+)
 def test_legal_moves_happen_and_are_on_the_timeline(desk, clock, source, target):
     number = reach(desk, source)
     clock.advance(minutes=3)

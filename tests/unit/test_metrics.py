@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ from oncall_tui.deadlines import State, compute
 from oncall_tui.desk import Desk
 from oncall_tui.model import Incident, Severity, Status
 
-UTC = timezone.utc
+UTC = UTC
 EXE = str(Path(sys.executable).with_name("oncall-tui"))
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 PERIOD = metrics.Period(datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))
@@ -208,12 +208,20 @@ def test_report_command(history, cli_env):
     history.close()
     out = subprocess.run(
         [EXE, "report", "--since", "2026-11-20", "--until", "2026-11-27", "--json"],
-        env=cli_env, capture_output=True, text=True, check=True,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     data = json.loads(out.stdout)
     assert data["incidents"]["total"] == 6
     assert data["period"] == {"since": "2026-11-20T00:00:00Z", "until": "2026-11-28T00:00:00Z", "by": "started_at"}
-    assert data["time_to_acknowledge"] == {"count": 4, "never_acknowledged": 2, "mean_seconds": 495.0, "p90_seconds": 1200.0}
+    assert data["time_to_acknowledge"] == {
+        "count": 4,
+        "never_acknowledged": 2,
+        "mean_seconds": 495.0,
+        "p90_seconds": 1200.0,
+    }
     assert (data["action_items"]["open"], data["action_items"]["done"]) == (2, 1)
     bad = subprocess.run([EXE, "report", "--since", "yesterday"], env=cli_env, capture_output=True, text=True)
     assert bad.returncode == 1
@@ -234,8 +242,11 @@ def _python_breaches(incidents: list[Incident], policy, now: datetime) -> set[tu
 
 
 def _sql_breaches(desk: Desk, now: datetime, period: metrics.Period) -> set[tuple[int, str, int]]:
-    params = {"since": round(period.since.timestamp() * 1000), "until": round(period.until.timestamp() * 1000),
-              "now": round(now.timestamp() * 1000)}
+    params = {
+        "since": round(period.since.timestamp() * 1000),
+        "until": round(period.until.timestamp() * 1000),
+        "now": round(now.timestamp() * 1000),
+    }
     inc_filter = f"{metrics._ms('started_at')} >= :since AND {metrics._ms('started_at')} < :until"
     sql = metrics.recomputed_sql(desk.policy, inc_filter, params)
     return set(map(tuple, desk.store.conn.execute(sql, params).fetchall()))

@@ -21,7 +21,18 @@ pytestmark = pytest.mark.slow
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", str(out), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -32,7 +43,11 @@ def wheel(tmp_path_factory) -> Path:
 
 
 def shipped(sub: str, pattern: str) -> set[str]:
-    return {f"oncall_tui/data/{sub}/{p.relative_to(DATA / sub).as_posix()}" for p in (DATA / sub).glob(pattern) if p.is_file()}
+    return {
+        f"oncall_tui/data/{sub}/{p.relative_to(DATA / sub).as_posix()}"
+        for p in (DATA / sub).glob(pattern)
+        if p.is_file()
+    }
 
 
 def test_the_wheel_carries_the_desks_content(wheel):
@@ -61,9 +76,21 @@ def test_the_wheel_declares_the_command(wheel):
 def test_the_installed_package_finds_its_content(wheel, tmp_path):
     target = tmp_path / "site"
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", "-q",
-         "--target", str(target), str(wheel)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     probe = (
@@ -73,7 +100,9 @@ def test_the_installed_package_finds_its_content(wheel, tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     # Run outside the repo so its checkout (and the editable install) cannot stand in for the wheel.
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     module, data_dir, level = result.stdout.splitlines()
     assert Path(module).is_relative_to(target)

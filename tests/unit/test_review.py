@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,10 @@ def test_schedule_inside_the_window_records_when_and_who(desk, clock):
     assert result.warnings == ()
     assert result.incident.review_scheduled_for == when
     last = desk.timeline(n)[-1]
-    assert (last.kind, last.details) == ("review_scheduled", {"for": "2026-11-28T09:32:00Z", "attendees": ["alice", "bob"]})
+    assert (last.kind, last.details) == (
+        "review_scheduled",
+        {"for": "2026-11-28T09:32:00Z", "attendees": ["alice", "bob"]},
+    )
     assert review.state(desk, result.incident).attendees == ("alice", "bob")
 
 
@@ -150,8 +153,9 @@ def test_nothing_to_waive_below_p1(desk, clock):
 def test_add_writes_the_row_and_the_event_together(desk, clock):
     n = resolved_p0(desk, clock)
     item = review.add_item(desk, n, "Alert on JWKS cache age", owner="bob", due=date(2026, 12, 4))
-    assert item == review.ActionItem(item.id, n, "Alert on JWKS cache age", "bob", date(2026, 12, 4), False,
-                                     clock.now(), 1)
+    assert item == review.ActionItem(
+        item.id, n, "Alert on JWKS cache age", "bob", date(2026, 12, 4), False, clock.now(), 1
+    )
     event = desk.timeline(n)[-1]
     assert (event.kind, event.details) == (
         "action_item_added",
@@ -176,8 +180,9 @@ def test_a_failed_event_leaves_no_row_behind(desk, clock):
 def test_edit_records_only_what_changed(desk, clock):
     n = resolved_p0(desk, clock)
     item = review.add_item(desk, n, "Alert on JWKS age", owner="bob")
-    edited = review.edit_item(desk, item.id, title="Alert on JWKS age", owner="dana", due=date(2026, 12, 1),
-                              expected_version=item.version)
+    edited = review.edit_item(
+        desk, item.id, title="Alert on JWKS age", owner="dana", due=date(2026, 12, 1), expected_version=item.version
+    )
     assert (edited.owner, edited.due, edited.version) == ("dana", date(2026, 12, 1), 2)
     assert desk.timeline(n)[-1].details == {
         "item": item.id,
@@ -245,14 +250,14 @@ def test_overdue(desk, clock):
 def test_review_command(desk, clock, cli_env):
     # A subprocess runs on the wall clock, so the incident is resolved "now" by the wall clock too.
     exe = str(Path(sys.executable).with_name("oncall-tui"))
-    clock.set(datetime.now(timezone.utc) - timedelta(minutes=40))
+    clock.set(datetime.now(UTC) - timedelta(minutes=40))
     n = resolved_p0(desk, clock)
     desk.close()
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([exe, "review", f"INC-{n}", *args], env=cli_env, capture_output=True, text=True)
 
-    soon = (datetime.now(timezone.utc) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     scheduled = run("schedule", soon, "--attendee", "ava", "--attendee", "sam")
     assert scheduled.returncode == 0
     assert scheduled.stdout.startswith("INC-1 review scheduled for ")

@@ -53,47 +53,65 @@ SEED_SYMPTOM_RUNBOOKS = {
 }
 
 SEED_PROCESS = [
-    ("Detection and Notification", [
-        "Monitoring system detects issue",
-        "Alert routed to on-call engineer",
-        "Engineer acknowledges within 5 minutes",
-        "If unable to respond, escalate to next tier",
-        "Determine severity level within 15 minutes",
-    ]),
-    ("Initial Response", [
-        "Verify issue exists and scope of impact",
-        "Create incident ticket with:\n- Start time\n- Affected services\n- Initial impact assessment\n- Communication channel",
-        "If P0 or P1, notify stakeholders within 15 minutes",
-        "Begin initial mitigation efforts",
-    ]),
-    ("Investigation", [
-        "Collect relevant logs",
-        "Identify root cause",
-        "Determine resolution approach",
-        "Estimate time to resolution",
-        "Update incident ticket with findings",
-    ]),
-    ("Resolution", [
-        "Implement fix or workaround",
-        "Verify resolution in test environment if applicable",
-        "Deploy fix to production",
-        "Monitor for recurrence",
-        "Close incident when resolved",
-    ]),
-    ("Follow-up", [
-        "Conduct post-incident review",
-        "Update runbooks with new information",
-        "Identify prevention measures",
-        "Update documentation",
-    ]),
-    ("Post-Incident Review", [
-        "Schedule review within 24-48 hours",
-        "Include all relevant stakeholders",
-        "Document timeline of events",
-        "Identify contributing factors",
-        "Define action items to prevent recurrence",
-        "Update runbooks with new information",
-    ]),
+    (
+        "Detection and Notification",
+        [
+            "Monitoring system detects issue",
+            "Alert routed to on-call engineer",
+            "Engineer acknowledges within 5 minutes",
+            "If unable to respond, escalate to next tier",
+            "Determine severity level within 15 minutes",
+        ],
+    ),
+    (
+        "Initial Response",
+        [
+            "Verify issue exists and scope of impact",
+            "Create incident ticket with:\n- Start time\n- Affected services\n- Initial impact assessment\n- Communication channel",
+            "If P0 or P1, notify stakeholders within 15 minutes",
+            "Begin initial mitigation efforts",
+        ],
+    ),
+    (
+        "Investigation",
+        [
+            "Collect relevant logs",
+            "Identify root cause",
+            "Determine resolution approach",
+            "Estimate time to resolution",
+            "Update incident ticket with findings",
+        ],
+    ),
+    (
+        "Resolution",
+        [
+            "Implement fix or workaround",
+            "Verify resolution in test environment if applicable",
+            "Deploy fix to production",
+            "Monitor for recurrence",
+            "Close incident when resolved",
+        ],
+    ),
+    (
+        "Follow-up",
+        [
+            "Conduct post-incident review",
+            "Update runbooks with new information",
+            "Identify prevention measures",
+            "Update documentation",
+        ],
+    ),
+    (
+        "Post-Incident Review",
+        [
+            "Schedule review within 24-48 hours",
+            "Include all relevant stakeholders",
+            "Document timeline of events",
+            "Identify contributing factors",
+            "Define action items to prevent recurrence",
+            "Update runbooks with new information",
+        ],
+    ),
 ]
 
 NEW_RUNBOOK = """+++
@@ -257,8 +275,10 @@ def test_user_dir_adds_a_runbook_and_names_the_broken_file(tmp_path, desk):
 
 def test_a_later_directory_overrides_by_id(tmp_path):
     shipped = RunbookLibrary().get("identity-service-outage")
-    override = shipped.path.read_text().replace('version = "1"', 'version = "2"').replace(
-        "3. Check Redis connectivity", "3. Check Redis connectivity (redis-cli ping)"
+    override = (
+        shipped.path.read_text()
+        .replace('version = "1"', 'version = "2"')
+        .replace("3. Check Redis connectivity", "3. Check Redis connectivity (redis-cli ping)")
     )
     write(tmp_path / "team", "identity.md", override)
     library = RunbookLibrary([tmp_path / "team"])
@@ -397,8 +417,15 @@ def test_checklist_knows_what_a_p3_does_not_need(desk, library):
 
 @pytest.mark.parametrize(
     "status, severity, phase",
-    [("triggered", None, 0), ("acknowledged", None, 0), ("acknowledged", "P2", 1), ("investigating", "P2", 2),
-     ("mitigated", "P2", 3), ("resolved", "P2", 4), ("closed", "P2", None)],
+    [
+        ("triggered", None, 0),
+        ("acknowledged", None, 0),
+        ("acknowledged", "P2", 1),
+        ("investigating", "P2", 2),
+        ("mitigated", "P2", 3),
+        ("resolved", "P2", 4),
+        ("closed", "P2", None),
+    ],
 )
 def test_current_phase_follows_the_status(desk, status, severity, phase):
     from oncall_tui.model import Severity, Status

@@ -49,6 +49,14 @@ def test_only_arguments_that_open_the_board_skip_the_subcommands():
     args = _board_args(["--db", "x.db", "--demo", "--alertmanager", "http://127.0.0.1:9093"])
     assert args is not None and args.command is None and args.demo and str(args.db) == "x.db"
     # A command, a request for help or a mistake goes to the full parser, which explains it.
-    for argv in (["ack", "INC-1"], ["--db", "x.db", "list"], ["-h"], ["--he"], ["--dem"], ["--db"], ["--bogus"],
-                 ["--demo", "--help"]):
+    for argv in (
+        ["ack", "INC-1"],
+        ["--db", "x.db", "list"],
+        ["-h"],
+        ["--he"],
+        ["--dem"],
+        ["--db"],
+        ["--bogus"],
+        ["--demo", "--help"],
+    ):
         assert _board_args(argv) is None, argv

@@ -42,7 +42,7 @@ def siblings(path: Path) -> set[str]:
 
 
 def test_schema_version_matches_the_migrations():
-    assert SCHEMA_VERSION == len(MIGRATIONS)
+    assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
 @pytest.mark.parametrize("how", ["missing", "empty"])
@@ -206,8 +206,7 @@ def test_an_action_writes_state_and_event_in_one_transaction(desk):
     # Make the event insert fail inside the action's transaction (a temp trigger lives only on
     # this connection): the status update that preceded it must be rolled back with it.
     desk.store.conn.execute(
-        "CREATE TEMP TRIGGER fail_event BEFORE INSERT ON main.events "
-        "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        "CREATE TEMP TRIGGER fail_event BEFORE INSERT ON main.events BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
     )
     with pytest.raises(sqlite3.DatabaseError, match="disk on fire"):
         desk.acknowledge(inc.number)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -182,7 +182,9 @@ def test_the_sandbox_names_itself_when_it_refuses(desk, incident, tmp_path):
 
 
 def test_an_unknown_field_is_named_with_its_line(desk, incident, tmp_path):
-    path = write(tmp_path / "mine", "custom", "[{{ severity }}] Service Issue: {{ service }}\n\n- Customer: {{ customr }}\n")
+    path = write(
+        tmp_path / "mine", "custom", "[{{ severity }}] Service Issue: {{ service }}\n\n- Customer: {{ customr }}\n"
+    )
     with pytest.raises(TemplateProblem) as caught:
         render(desk, incident, "custom", TemplateLibrary([tmp_path / "mine"]))
     assert "unknown field 'customr'" in caught.value.message
@@ -198,7 +200,11 @@ def test_strict_undefined_names_a_missing_attribute(desk, incident, tmp_path):
 
 
 def test_a_syntax_error_gives_file_and_line(desk, incident, tmp_path):
-    path = write(tmp_path / "mine", "update", "{#---\ntitle = \"Update\"\n---#}\n[{{ severity }}]\n{% if eta %}\n- ETA: {{ eta }}\n")
+    path = write(
+        tmp_path / "mine",
+        "update",
+        '{#---\ntitle = "Update"\n---#}\n[{{ severity }}]\n{% if eta %}\n- ETA: {{ eta }}\n',
+    )
     with pytest.raises(TemplateProblem) as caught:
         render(desk, incident, "update", TemplateLibrary([tmp_path / "mine"]))
     assert caught.value.file == path
@@ -230,12 +236,24 @@ def test_a_runtime_error_in_a_template_is_a_problem_not_a_crash(desk, incident, 
 
 def test_user_templates_override_shipped_ones_and_later_dirs_win(desk, incident, tmp_path):
     team, mine = tmp_path / "team", tmp_path / "mine"
-    write(team, "initial", '{#---\ntitle = "Team alert"\n---#}\n:rotating_light: [{{ severity }}] {{ service }}: {{ impact }}\n')
-    write(team, "customer-update", '{#---\ntitle = "Customer update"\nkind = "update"\nfields = ["customer"]\n---#}\n'
-          "Dear {{ customer }}: {{ progress }}. Next update {{ next_update }}.\n")
-    write(mine, "customer-update", '{#---\ntitle = "My customer update"\nkind = "update"\n'
-          'fields = ["customer"]\n[labels]\ncustomer = "Customer name"\n---#}\n'
-          "Hello {{ customer }} — {{ progress }}; next update {{ next_update }}.\n")
+    write(
+        team,
+        "initial",
+        '{#---\ntitle = "Team alert"\n---#}\n:rotating_light: [{{ severity }}] {{ service }}: {{ impact }}\n',
+    )
+    write(
+        team,
+        "customer-update",
+        '{#---\ntitle = "Customer update"\nkind = "update"\nfields = ["customer"]\n---#}\n'
+        "Dear {{ customer }}: {{ progress }}. Next update {{ next_update }}.\n",
+    )
+    write(
+        mine,
+        "customer-update",
+        '{#---\ntitle = "My customer update"\nkind = "update"\n'
+        'fields = ["customer"]\n[labels]\ncustomer = "Customer name"\n---#}\n'
+        "Hello {{ customer }} — {{ progress }}; next update {{ next_update }}.\n",
+    )
     library = TemplateLibrary([team, mine])
     assert library.names() == ["initial", "update", "resolution", "customer-update"]
 
@@ -271,7 +289,7 @@ def test_the_template_the_runbook_expects_next(desk, incident):
     assert suggest_template(desk.get(incident.number)) == "resolution"
 
 
-NOW = datetime(2026, 11, 27, 3, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 3, 10, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -324,8 +342,17 @@ def test_compose_prints_the_message(desk, incident, db_path, capsys):
 
 def test_compose_set_overrides_a_field(incident, db_path, capsys):
     status, out, err = run_cli(
-        capsys, "compose", "INC-1", "--db", str(db_path), "-t", "update",
-        "--set", "eta=unknown", "--set", "next_update=2026-11-28T09:00:00Z",
+        capsys,
+        "compose",
+        "INC-1",
+        "--db",
+        str(db_path),
+        "-t",
+        "update",
+        "--set",
+        "eta=unknown",
+        "--set",
+        "next_update=2026-11-28T09:00:00Z",
     )
     assert status == 0, err
     assert "- ETA: unknown\n" in out

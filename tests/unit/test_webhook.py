@@ -33,7 +33,7 @@ def chat() -> Iterator[ChatServer]:
     state = ChatServer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             state.received.append(json.loads(self.rfile.read(length)))
             state.content_types.append(self.headers.get("Content-Type", ""))
@@ -134,8 +134,25 @@ def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_p
     from oncall_tui.paths import config_dir
 
     # Declared from the command line too, so both sides use the same (real) clock.
-    assert cli.main(["declare", "Login failures", "--db", str(db_path), "--severity", "P1",
-                     "--service", "identity", "--impact", "Slow sign-in", "--assignee", "bob"]) == 0
+    assert (
+        cli.main(
+            [
+                "declare",
+                "Login failures",
+                "--db",
+                str(db_path),
+                "--severity",
+                "P1",
+                "--service",
+                "identity",
+                "--impact",
+                "Slow sign-in",
+                "--assignee",
+                "bob",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     inc = desk.get(1)
     config_dir().mkdir(parents=True)
