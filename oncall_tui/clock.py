@@ -7,7 +7,7 @@ across a laptop's sleep and wake.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 UTC = UTC
@@ -47,7 +47,7 @@ def to_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def parse_instant(text: str, *, default_tz: timezone | None = None) -> datetime:
+def parse_instant(text: str, *, default_tz: tzinfo | None = None) -> datetime:
     """Parse an ISO-8601 instant ('2026-11-27T03:12:00Z', '+01:00' offsets, fractional seconds).
 
     A time without an offset is taken in `default_tz`, or the machine's local zone, because that is
@@ -64,12 +64,15 @@ def parse_instant(text: str, *, default_tz: timezone | None = None) -> datetime:
         raise ValueError(
             f"not an ISO-8601 time: {text!r} (try 2026-11-27T03:12:00Z or 2026-11-27 03:12+01:00)"
         ) from None
-    if moment.tzinfo is None:
-        if default_tz is not None:
-            moment = moment.replace(tzinfo=default_tz)
-        else:
-            moment = _local_unambiguous(moment, text)
-    return moment.astimezone(UTC)
+    try:
+        if moment.tzinfo is None:
+            if default_tz is not None:
+                moment = moment.replace(tzinfo=default_tz)
+            else:
+                moment = _local_unambiguous(moment, text)
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: no such instant in UTC
+        raise ValueError(f"{text.strip()!r} is out of range: no such instant in UTC") from None
 
 
 def _local_unambiguous(naive: datetime, text: str) -> datetime:

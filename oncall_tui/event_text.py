@@ -136,6 +136,13 @@ def _runbook_step(d: Details, tz: tzinfo | None) -> Line:
 # --- the post-incident review ---------------------------------------------------------------------
 
 
+def _start_corrected(d: Details, tz: tzinfo | None) -> Line:
+    return (
+        f"Start time corrected to {_when(d.get('to'), tz)} (was {_when(d.get('from'), tz)}); clocks count from it",
+        "",
+    )
+
+
 def _review_scheduled(d: Details, tz: tzinfo | None) -> Line:
     who = f" with {', '.join(d['attendees'])}" if d.get("attendees") else ""
     if d.get("previous"):
@@ -184,6 +191,7 @@ _DESCRIBERS: dict[str, Callable[[Details, tzinfo | None], Line]] = {
     "status_changed": _status_changed,
     "assigned": _assigned,
     "field_edited": _field_edited,
+    "start_corrected": _start_corrected,
     "note": _note,
     "message_sent": _message_sent,
     "deadline_breached": _deadline_breached,

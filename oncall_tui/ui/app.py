@@ -31,7 +31,7 @@ from ..clock import Clock
 from ..config import DeskOptions
 from ..desk import ActionRefused, Conflict, Desk, StoreError
 from ..lifecycle import check_move, next_status
-from ..model import EDITABLE_FIELDS, Incident, Status
+from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Status
 from .board import IncidentBoard
 from .breaches import Breach, BreachWatcher, record_all
 from .detail import IncidentDetail
@@ -80,8 +80,9 @@ EDIT_LABELS = {
     "resolution": "Resolution",
     "prevention": "Prevention",
     "contributing_factors": "Contributing factors",
+    "started_at": "Start time (-20m, 20m ago, 03:12 or ISO)",
 }
-assert set(EDIT_LABELS) <= set(EDITABLE_FIELDS)
+assert set(EDIT_LABELS) <= {*EDITABLE_FIELDS, *EDITABLE_TIMES}
 
 
 class OncallApp(App[int]):
@@ -656,6 +657,8 @@ class OncallApp(App[int]):
 
         def shown(name: str) -> str:
             value = getattr(inc, name)
+            if isinstance(value, datetime):  # in the user's zone, exact, so an unchanged value reads back equal
+                return value.astimezone().isoformat(sep=" ", timespec="seconds")
             return ", ".join(value) if isinstance(value, tuple) else value
 
         def edit_field(name: str | None) -> None:
