@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a = actions.add_parser("add", parents=[common], help="add an action item")
     a.add_argument("title")
     a.add_argument("--owner", default="")
-    a.add_argument("--due", default="", help="2026-12-04, +3d or +2w")
+    a.add_argument("--due", default="", help="a date (YYYY-MM-DD), +3d or +2w")
     a.set_defaults(func=cmd_item_add)
 
     a = actions.add_parser("done", parents=[common], help="tick an action item")
