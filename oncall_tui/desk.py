@@ -27,6 +27,7 @@ from .when import SKEW, check_start, parse_past
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
 
 MAX_FIELD_LENGTH = 20_000
+CLOCK_BEHIND_TOLERANCE = 5.0  # seconds: two desks' clocks may disagree by this much without comment
 
 
 class Conflict(ActionRefused):
@@ -157,8 +158,17 @@ class Desk:
             changes, details = decision
             changes = {**changes, "version": incident.version + 1}
             self.store.update_incident(number, changes)
+            details = {**details, **self._clock_behind(number, now)}
             self.store.append_event(number, iso(now), actor or self.actor, kind, details)
             return self.store.incident(number)
+
+    def _clock_behind(self, number: int, now: datetime) -> dict[str, int]:
+        """The event keeps the time this desk's clock gives (the truth it has), and says so when the
+        timeline already holds a later one: a wall clock set back, or another machine's running ahead."""
+        last = self.store.last_event_at(number)
+        if last is None or (last - now).total_seconds() <= CLOCK_BEHIND_TOLERANCE:
+            return {}
+        return {"clock_behind_seconds": round((last - now).total_seconds())}
 
     def append(self, number: int, kind: str, details: dict[str, Any], changes: Change | None = None) -> Incident:
         return self.act(number, kind, lambda inc, now: (changes or {}, details))
@@ -396,6 +406,8 @@ class Desk:
 
         def decide(inc: Incident, now: datetime):
             nonlocal written
+            if due_at > now:  # never a breach of a deadline still to come (a desk whose clock ran ahead)
+                return None
             seen = self.store.conn.execute(
                 "SELECT 1 FROM events WHERE incident = ? AND kind = 'deadline_breached' "
                 "AND json_extract(details, '$.deadline') = ? AND json_extract(details, '$.due_at') = ?",

@@ -27,12 +27,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from ..clock import Clock
+from ..clock import Clock, ClockWatch
 from ..config import DeskOptions
 from ..desk import ActionRefused, Conflict, Desk, StoreError
 from ..lifecycle import check_move, next_status
 from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Status
 from .board import IncidentBoard
+from .board_model import BoardRow
 from .breaches import Breach, BreachWatcher, record_all
 from .detail import IncidentDetail
 from .filtering import SYNTAX_HELP, BoardFilter
@@ -235,6 +236,7 @@ class OncallApp(App[int]):
         self.clock = clock or desk.clock
         self.set_reactive(OncallApp.now, self.clock.now())
         self.breaches = BreachWatcher()
+        self._clock_watch = ClockWatch()  # the wall clock being set, told from time passing
         self.board = IncidentBoard(desk.policy, id="board")
         self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
         self._checked: dict[tuple[int, str], int] = {}
@@ -328,18 +330,35 @@ class OncallApp(App[int]):
     def tick(self) -> None:
         """The one clock: poll for other desks' changes, advance countdowns, notice breaches."""
         now = self.clock.now()
+        jumped = self._clock_jumped(now)
         try:
             version = self.desk.data_version()
         except (StoreError, sqlite3.Error) as exc:
             self._store_failed(exc)
         else:
-            if version != self._data_version:
+            if version != self._data_version or jumped:
                 self._reload(now)
-        self._announce(self.breaches.observe(self.board.advance(now)))
+        self._announce(self._new_breaches(self.board.advance(now)))
         if self._held_breaches and not isinstance(self.screen, ModalScreen):
             held, self._held_breaches = self._held_breaches, []
             self._toast_breaches(held)
         self.now = now
+
+    def _clock_jumped(self, now: datetime) -> bool:
+        """True when every row must be rebuilt: the wall clock was set (either way), or a jump ahead
+        has held long enough to be believed and the breaches it made are now real."""
+        holding = self._clock_watch.holding
+        jump = self._clock_watch.observe(now, self.clock.steady())
+        if jump is not None:
+            self.notify(jump.describe(), title="System clock", severity="warning", timeout=30, markup=False)
+        if jump is None and not (holding and not self._clock_watch.holding):
+            return False
+        self.board.model.forget()
+        return True
+
+    def _new_breaches(self, rows: list[BoardRow]) -> list[Breach]:
+        # While a jump ahead is on probation nothing is noticed, so nothing is marked seen either.
+        return [] if self._clock_watch.holding else self.breaches.observe(rows)
 
     def refresh_incidents(self) -> None:
         """Re-read the incidents after a write so the board and the detail show it."""
@@ -361,9 +380,9 @@ class OncallApp(App[int]):
             self.notify("The database is readable again.", title="Database")
         recomputed = self.board.load(incidents, now)
         if startup:  # noticed and written after the first frame: the board comes first
-            self.call_after_refresh(lambda: self._record_quietly(self.breaches.observe(recomputed)))
+            self.call_after_refresh(lambda: self._record_quietly(self._new_breaches(recomputed)))
         else:
-            self._announce(self.breaches.observe(recomputed))
+            self._announce(self._new_breaches(recomputed))
         self._show_selected()
         self.query_one(DeskStatus).refresh()
 
