@@ -3,8 +3,6 @@ breach dated tomorrow, and comes back to the incident as it really stands."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from textual.widgets._toast import Toast
 
