@@ -24,7 +24,7 @@ def toasts(app: OncallApp) -> list[str]:
 
 
 def first_row(app: OncallApp) -> str:
-    return app.board.render_line(1).text
+    return app.board_screen.board.render_line(1).text
 
 
 def breaches(desk, number: int) -> list[dict]:

@@ -10,8 +10,8 @@ import pytest
 from oncall_tui.config import DeskOptions
 from oncall_tui.model import Severity
 from oncall_tui.ui.app import OncallApp
-from oncall_tui.ui.forms import DeclareScreen
-from oncall_tui.ui.modals import FieldPicker, TextPrompt
+from oncall_tui.ui.dialogs.forms import DeclareScreen
+from oncall_tui.ui.dialogs.modals import FieldPicker, TextPrompt
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +50,7 @@ async def test_e_corrects_the_start_time_and_the_clocks_follow(app, desk, clock)
     async with app.run_test(size=(120, 40)) as pilot:
         app.tick()  # the app was made at 03:00 (a fixture); one tick brings it to now
         await pilot.pause()
-        assert "ack in 4m00s" in app.board.render_line(1).text
+        assert "ack in 4m00s" in app.board_screen.board.render_line(1).text
         await pilot.press("e")
         assert isinstance(app.screen, FieldPicker)
         await pilot.press(*["down"] * 9, "enter")  # the last field: Start time
@@ -60,7 +60,7 @@ async def test_e_corrects_the_start_time_and_the_clocks_follow(app, desk, clock)
         await pilot.press("ctrl+u", *"20m ago", "enter")
         await pilot.pause()
         assert not isinstance(app.screen, TextPrompt)
-        assert "!! ack 15m00s overdue" in app.board.render_line(1).text
+        assert "!! ack 15m00s overdue" in app.board_screen.board.render_line(1).text
     inc = desk.get(1)
     assert inc.started_at == clock.now() - timedelta(minutes=20)
     corrected = [e for e in desk.timeline(1) if e.kind == "start_corrected"]

@@ -13,8 +13,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ..model import Incident, Severity
-from ..when import parse_past
+from ...model import Incident, Severity
+from ...when import parse_past
 from .modals import MODAL_CSS
 
 
