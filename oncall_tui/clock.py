@@ -210,7 +210,7 @@ def format_duration(seconds: float) -> str:
     return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
-def format_local(moment: datetime | None, tz=None, *, with_date: bool = False) -> str:
+def format_local(moment: datetime | None, tz: tzinfo | None = None, *, with_date: bool = False) -> str:
     """An instant in the user's zone (or `tz`), for the screen."""
     if moment is None:
         return "—"
