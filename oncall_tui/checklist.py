@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from . import deadlines
 from .clock import format_local
@@ -34,7 +35,7 @@ Fact = tuple[StepState, str]  # the state the desk sees, and why (shown beside t
 _OPEN: Fact = (StepState.OPEN, "")
 
 
-def _at(moment) -> str:
+def _at(moment: datetime | None) -> str:
     return format_local(moment)[:5]  # HH:MM: the desk's clocks show seconds, a checklist need not
 
 

@@ -137,16 +137,19 @@ class Deadlines:
     @property
     def next_due(self) -> Deadline | None:
         """The clock the engineer should look at first: an undone breach, else the nearest pending."""
-        overdue = pending = None
+        overdue: tuple[datetime, Deadline] | None = None
+        pending: tuple[datetime, Deadline] | None = None
         for d in self.items:  # one pass: the board asks this of every incident it loads
-            if d.done_at is not None or d.stopped_at is not None or d.key.startswith("escalate:"):
+            due = d.due_at
+            if due is None or d.done_at is not None or d.stopped_at is not None or d.key.startswith("escalate:"):
                 continue
             if d.state is State.BREACHED:
-                if overdue is None or d.due_at < overdue.due_at:
-                    overdue = d
-            elif d.state is State.PENDING and (pending is None or d.due_at < pending.due_at):
-                pending = d
-        return overdue or pending
+                if overdue is None or due < overdue[0]:
+                    overdue = (due, d)
+            elif d.state is State.PENDING and (pending is None or due < pending[0]):
+                pending = (due, d)
+        first = overdue or pending
+        return first[1] if first is not None else None
 
 
 def _judge(due: datetime, done: datetime | None, now: datetime) -> State:

@@ -70,6 +70,8 @@ def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LEN
 
 # Actions a user takes that produce an incident with a new status or milestones.
 Change = dict[str, Any]
+# What an action's `decide` returns: (changes to the incident, the timeline event's details), or None.
+Decision = tuple[Change, dict[str, Any]] | None
 
 
 class Desk:
@@ -135,7 +137,7 @@ class Desk:
         self,
         number: int,
         kind: str,
-        decide: Callable[[Incident, datetime], tuple[Change, dict[str, Any]] | None],
+        decide: Callable[[Incident, datetime], Decision],
         *,
         actor: str | None = None,
     ) -> Incident:
@@ -157,7 +159,7 @@ class Desk:
             changes = {**changes, "version": incident.version + 1}
             self.store.update_incident(number, changes)
             self.store.append_event(number, iso(now), actor or self.actor, kind, details)
-            return self.store.incident(number)
+            return self.get(number)
 
     def append(self, number: int, kind: str, details: dict[str, Any], changes: Change | None = None) -> Incident:
         return self.act(number, kind, lambda inc, now: (changes or {}, details))
@@ -224,12 +226,12 @@ class Desk:
                 **(details or {}),
             }
             self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
-            return self.store.incident(number)
+            return self.get(number)
 
     def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
         who = actor or self.actor
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if inc.acknowledged_at is not None:
                 raise Conflict(
                     f"{inc.id} was already acknowledged by {inc.acknowledged_by or 'someone'} "
@@ -247,7 +249,7 @@ class Desk:
     ) -> Incident:
         sev = Severity.parse(severity) if isinstance(severity, str) else severity
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected != "any" and inc.severity != expected:
                 raise self._changed(inc, now, "severity", ("severity_set", "declared"))
             if inc.severity == sev:
@@ -267,7 +269,7 @@ class Desk:
         if target is Status.ACKNOWLEDGED:
             return self.acknowledge(number)
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected is not None and inc.status != expected:
                 raise self._changed(inc, now, f"status (now {inc.status.value})", ("status_changed", "acknowledged"))
             check_move(inc, target, self.policy)
@@ -310,7 +312,7 @@ class Desk:
             raise ActionRefused("an incident needs a title")
         kind = "assigned" if field == "assignee" else "field_edited"
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             old = getattr(inc, field)
             if expected != "any" and _norm(old) != _norm(expected):
                 raise self._changed(inc, now, field.replace("_", " "), ("field_edited", "assigned"))
@@ -344,7 +346,7 @@ class Desk:
         the time it promised.
         """
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             changes: Change = {}
             if template == "initial" and inc.notified_at is None:
                 changes["notified_at"] = now
@@ -363,7 +365,7 @@ class Desk:
         due = iso(due_at)
         written = False
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             nonlocal written
             seen = self.store.conn.execute(
                 "SELECT 1 FROM events WHERE incident = ? AND kind = 'deadline_breached' "
@@ -381,7 +383,7 @@ class Desk:
     def check_step(self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool) -> Incident:
         """Tick or untick a runbook step; the event says which runbook version the step came from."""
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             row = self.store.conn.execute(
                 "SELECT checked FROM checks WHERE incident = ? AND runbook = ? AND step = ?",
                 [number, runbook, step],
