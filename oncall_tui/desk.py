@@ -72,6 +72,8 @@ def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LEN
 
 # Actions a user takes that produce an incident with a new status or milestones.
 Change = dict[str, Any]
+# What an action's `decide` returns: (changes to the incident, the timeline event's details), or None.
+Decision = tuple[Change, dict[str, Any]] | None
 
 
 class Desk:
@@ -137,7 +139,7 @@ class Desk:
         self,
         number: int,
         kind: str,
-        decide: Callable[[Incident, datetime], tuple[Change, dict[str, Any]] | None],
+        decide: Callable[[Incident, datetime], Decision],
         *,
         actor: str | None = None,
     ) -> Incident:
@@ -160,7 +162,7 @@ class Desk:
             self.store.update_incident(number, changes)
             details = {**details, **self._clock_behind(number, now)}
             self.store.append_event(number, iso(now), actor or self.actor, kind, details)
-            return self.store.incident(number)
+            return self.get(number)
 
     def _clock_behind(self, number: int, now: datetime) -> dict[str, int]:
         """The event keeps the time this desk's clock gives (the truth it has), and says so when the
@@ -236,12 +238,12 @@ class Desk:
                 **(details or {}),
             }
             self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
-            return self.store.incident(number)
+            return self.get(number)
 
     def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
         who = actor or self.actor
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if inc.acknowledged_at is not None:
                 raise Conflict(
                     f"{inc.id} was already acknowledged by {inc.acknowledged_by or 'someone'} "
@@ -259,7 +261,7 @@ class Desk:
     ) -> Incident:
         sev = Severity.parse(severity) if isinstance(severity, str) else severity
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected != "any" and inc.severity != expected:
                 raise self._changed(inc, now, "severity", ("severity_set", "declared"))
             if inc.severity == sev:
@@ -279,7 +281,7 @@ class Desk:
         if target is Status.ACKNOWLEDGED:
             return self.acknowledge(number)
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected is not None and inc.status != expected:
                 raise self._changed(inc, now, f"status (now {inc.status.value})", ("status_changed", "acknowledged"))
             check_move(inc, target, self.policy)
@@ -325,7 +327,7 @@ class Desk:
             raise ActionRefused("an incident needs a title")
         kind = "assigned" if field == "assignee" else "field_edited"
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             old = getattr(inc, field)
             if expected != "any" and _norm(old) != _norm(expected):
                 raise self._changed(inc, now, field.replace("_", " "), ("field_edited", "assigned"))
@@ -385,7 +387,7 @@ class Desk:
         the time it promised.
         """
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             changes: Change = {}
             if template == "initial" and inc.notified_at is None:
                 changes["notified_at"] = now
@@ -404,7 +406,7 @@ class Desk:
         due = iso(due_at)
         written = False
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             nonlocal written
             if due_at > now:  # never a breach of a deadline still to come (a desk whose clock ran ahead)
                 return None
@@ -424,7 +426,7 @@ class Desk:
     def check_step(self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool) -> Incident:
         """Tick or untick a runbook step; the event says which runbook version the step came from."""
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             row = self.store.conn.execute(
                 "SELECT checked FROM checks WHERE incident = ? AND runbook = ? AND step = ?",
                 [number, runbook, step],

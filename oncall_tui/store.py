@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -98,7 +98,7 @@ def event_hash(prev_hash: str, incident: int, at: str, actor: str, kind: str, de
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
-    db["incidents"].create(
+    db.table("incidents").create(
         {
             "number": int,
             "title": str,
@@ -128,8 +128,8 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         pk="number",
         not_null={"title", "status", "started_at", "declared_at", "version"},
     )
-    db["incidents"].create_index(["status"])
-    db["incidents"].create_index(["fingerprint"])
+    db.table("incidents").create_index(["status"])
+    db.table("incidents").create_index(["fingerprint"])
     db.execute(
         """CREATE TABLE events (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -142,8 +142,8 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             hash TEXT NOT NULL
         )"""
     )
-    db["events"].create_index(["incident", "seq"])
-    db["events"].create_index(["kind"])
+    db.table("events").create_index(["incident", "seq"])
+    db.table("events").create_index(["kind"])
     # The timeline is append-only by construction, not by convention.
     db.execute(
         "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events "
@@ -154,11 +154,11 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         "BEGIN SELECT RAISE(ABORT, 'the timeline is append-only'); END"
     )
     # Projections of timeline events, kept for cheap reads (runbook progress on the board, review items).
-    db["checks"].create(
+    db.table("checks").create(
         {"incident": int, "runbook": str, "step": int, "checked": int, "at": str, "actor": str},
         pk=("incident", "runbook", "step"),
     )
-    db["action_items"].create(
+    db.table("action_items").create(
         {
             "id": int,
             "incident": int,
@@ -171,7 +171,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["action_items"].create_index(["incident"])
+    db.table("action_items").create_index(["incident"])
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1]
@@ -239,7 +239,7 @@ class Store:
 
         return sqlite_utils.Database(self.conn)
 
-    def _query(self, sql: str, params: list | tuple = ()) -> list[dict[str, Any]]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)
         # Interned, so `Incident(**row)` matches keywords by identity, not by comparing strings.
         names = [sys.intern(d[0]) for d in cursor.description]
@@ -309,7 +309,8 @@ class Store:
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file: one cheap pragma, no table scan."""
         self.check_same_file()
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        version: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def check_same_file(self) -> None:
         """Raise FileReplaced when the path (or its -wal/-shm) is no longer the file opened.
@@ -378,7 +379,9 @@ class Store:
         return row_to_incident(row) if row else None
 
     @_reads
-    def incidents(self, *, include_closed: bool = False, where: str = "", params: list | None = None) -> list[Incident]:
+    def incidents(
+        self, *, include_closed: bool = False, where: str = "", params: Sequence[Any] | None = None
+    ) -> list[Incident]:
         clauses = [] if include_closed else ["status != 'closed'"]
         if where:
             clauses.append(f"({where})")
@@ -410,7 +413,8 @@ class Store:
 
     @_reads
     def next_number(self) -> int:
-        return (self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]) + 1
+        last: int = self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]
+        return last + 1
 
     # --- writes (call inside `write()`) -----------------------------------------------------------
 
@@ -435,7 +439,9 @@ class Store:
             [number, at, actor, kind, details_json, prev, digest],
         )
         self.conn.execute("UPDATE incidents SET head_hash = ? WHERE number = ?", [digest, number])
-        return Event(cur.lastrowid, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
+        seq = cur.lastrowid
+        assert seq is not None  # set by every INSERT into a rowid table
+        return Event(seq, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
 
 
 _SIDECARS = ("", "-wal", "-shm")
@@ -695,7 +701,7 @@ _SERVICES_AT, _LABELS_AT = _FIELDS.index("services"), _FIELDS.index("labels")
 _STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
 
 
-def values_to_incident(row: tuple) -> Incident:
+def values_to_incident(row: Sequence[Any]) -> Incident:
     """An incident from a row selected as `_INCIDENT_COLUMNS`: the bulk read behind the board, whose
     first frame waits for every open incident to be decoded — hence positions, not names."""
     values = list(row)
