@@ -172,21 +172,33 @@ def cmd_ack(args) -> int:
     return 0
 
 
+# Like the board, a command carries what it read into the write: if another desk changed the same
+# thing in between (two `severity` commands at once), the later one is told, instead of silently
+# winning.
+
+
 def cmd_severity(args) -> int:
-    inc = _desk(args).set_severity(parse_id(args.incident), Severity.parse(args.severity))
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    inc = desk.set_severity(seen.number, Severity.parse(args.severity), expected=seen.severity)
     print(f"{inc.id} is {inc.severity.value}")
     return 0
 
 
 def cmd_status(args) -> int:
-    inc = _desk(args).move(parse_id(args.incident), Status.parse(args.status))
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    inc = desk.move(seen.number, Status.parse(args.status), expected=seen.status)
     print(f"{inc.id} is {inc.status.value}")
     return 0
 
 
 def cmd_edit(args) -> int:
-    inc = _desk(args).edit(parse_id(args.incident), args.field, args.value)
-    print(f"{inc.id} {args.field} updated")
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    field = args.field
+    inc = desk.edit(seen.number, field, args.value, expected=getattr(seen, field))
+    print(f"{inc.id} {field} updated")
     return 0
 
 
