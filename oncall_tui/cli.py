@@ -8,6 +8,7 @@ stderr and a non-zero exit (never a traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sqlite3
@@ -138,7 +139,19 @@ def open_desk(args: argparse.Namespace, *, clock: Clock | None = None, readonly:
     return Desk.open(db_path(args), policy=policy, clock=clock or SystemClock(), readonly=readonly)
 
 
+def _speak_any_encoding() -> None:
+    """With PYTHONIOENCODING=ascii (or a C locale) a title in another script, or the '—' in our own
+    messages, would end the command with UnicodeEncodeError: such characters are escaped instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if reconfigure is not None and encoding not in ("utf8", "utf_8"):
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _speak_any_encoding()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _board_args(argv) or build_parser().parse_args(argv)
     try:

@@ -42,8 +42,9 @@ def busy_timeout_ms() -> int:
     $ONCALL_TUI_BUSY_TIMEOUT_MS overrides the default, so a test of a locked file (or a user on a
     slow network filesystem) need not live with 5 s.
     """
-    raw = os.environ.get("ONCALL_TUI_BUSY_TIMEOUT_MS", "").strip()
-    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+    from .schema import env_whole_number
+
+    return env_whole_number("ONCALL_TUI_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS, low=0, high=600_000, unit="milliseconds")
 
 
 INCIDENT_TIME_FIELDS = (
