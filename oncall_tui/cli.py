@@ -80,6 +80,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         epilog=(
             "examples:\n"
             "  oncall-tui --demo                      open the desk on a demo database\n"
+            "  oncall-tui --wall                      the wall-board, for a screen in the room\n"
             '  oncall-tui declare "Login failures" --severity P1 --service identity\n'
             "  oncall-tui ack INC-1\n"
             "  oncall-tui show INC-1 --json\n"
@@ -92,6 +93,11 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="open a fresh demo database filled with realistic incidents (your own desk is not touched)",
+    )
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="the wall-board: large clocks for a screen across the room (read-only)",
     )
     parser.add_argument("--alertmanager", metavar="URL", help="Prometheus Alertmanager to pull alerts from")
     parser.add_argument("--runbooks", type=Path, metavar="DIR", help="your own runbooks, added to the shipped ones")

@@ -33,7 +33,9 @@ def _launch(args: argparse.Namespace) -> int:
         options = options_from_args(args)
         if options.demo and not getattr(args, "db", None):
             fresh_demo_file(options.db_path)
-        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path))
+        wall = bool(getattr(args, "wall", False))
+        # The wall never writes: its store is opened read-only (a fresh demo is seeded first).
+        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path), readonly=wall and not options.demo)
     except (StoreError, PolicyError, OSError) as exc:
         print(f"oncall-tui: {exc}", file=sys.stderr)
         return 1
@@ -42,9 +44,25 @@ def _launch(args: argparse.Namespace) -> int:
             from ..demo import seed_demo
 
             seed_demo(desk)
+        if wall:
+            return _run_wall(desk, options)
         from .app import OncallApp  # after the checks above: a bad --db fails fast
 
         app = OncallApp(desk, options)
+        app.run()
+        return app.return_code or 0
+    finally:
+        desk.close()
+
+
+def _run_wall(desk: Desk, options) -> int:
+    from .wall.app import WallApp
+
+    if not desk.readonly:  # the demo was seeded through this one: reopen it read-only
+        desk.close()
+        desk = Desk.open(options.db_path, policy=desk.policy, readonly=True)
+    try:
+        app = WallApp(desk, options)
         app.run()
         return app.return_code or 0
     finally:
