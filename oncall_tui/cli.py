@@ -80,7 +80,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         epilog=(
             "examples:\n"
             "  oncall-tui --demo                      open the desk on a demo database\n"
-            "  oncall-tui --wall                      the wall-board, for a screen in the room\n"
+            "  oncall-tui --wall                      the read-only wall-board for a room\n"
             '  oncall-tui declare "Login failures" --severity P1 --service identity\n'
             "  oncall-tui ack INC-1\n"
             "  oncall-tui show INC-1 --json\n"
