@@ -62,10 +62,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     settings = options.section("serve")
     host = args.host or settings.get("host") or "127.0.0.1"
-    port = args.port or int(settings.get("port", DEFAULT_PORT))
-    max_sessions = args.max_sessions or int(settings.get("max_sessions", DEFAULT_MAX_SESSIONS))
+    port = args.port if args.port is not None else int(settings.get("port", DEFAULT_PORT))
+    max_sessions = args.max_sessions if args.max_sessions is not None else settings.get("max_sessions")
+    max_sessions = DEFAULT_MAX_SESSIONS if max_sessions is None else int(max_sessions)
     if max_sessions < 1:
         raise CliError("--max-sessions must be at least 1")
+    names = args.viewer or (["wall"] if args.wall else [current_actor()])
+    try:
+        access = Access.generate(names)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
     if options.demo and not getattr(args, "db", None):
         from ..demo import seed_demo
@@ -93,11 +99,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.wall:
         argv.append("--wall")
 
-    names = args.viewer or (["wall"] if args.wall else [current_actor()])
-    try:
-        access = Access.generate(names)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
     what = "wall-board" if args.wall else "desk"
     server = DeskServer(
         argv,

@@ -72,6 +72,7 @@ class WallScreen(Screen[None]):
 
     def reload(self, now: datetime) -> None:
         health = self.health
+        problem = health.store_problem
         try:
             version = self.desk.data_version()
             if version != self._data_version:
@@ -84,6 +85,8 @@ class WallScreen(Screen[None]):
         else:
             health.store_problem = ""
             health.read_at = now
+        if health.store_problem != problem:
+            health.refresh()
 
     # --- what is on screen ----------------------------------------------------------------------
 
@@ -102,8 +105,11 @@ class WallScreen(Screen[None]):
             self.lines.show(shown.lines, shown.line_total, now_ts)
             self.all_clear.display = tally.open == 0
             self.on_call.show(on_call(self.desk.policy, rows))
-            self.health.now = now
-            self.health.refresh()
+            if self.health.alertmanager or self.health.store_problem:  # their ages move every second
+                self.health.now = now
+                self.health.refresh()
+            elif self.health.now is None:
+                self.health.now = now
 
     def _show_cards(self, rows: Iterable, columns: int, now_ts: float) -> None:
         rows = list(rows)

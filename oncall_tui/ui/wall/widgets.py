@@ -46,6 +46,7 @@ class WallTop(Horizontal):
         self.page: tuple[int, int] = (1, 1)
         self._shown: tuple | None = None
         self._summary = Static(id="wall-summary", markup=False)
+        self._summary_plain = ""
         self._time = Digits("", id="wall-time")
 
     def compose(self) -> ComposeResult:
@@ -82,10 +83,13 @@ class WallTop(Horizontal):
         left = Content.assemble(*parts)
         zone = local.strftime("%Z")
         if large:  # the time is in large digits beside it; the date goes under the counts
-            self._summary.update(left + Content.styled(f"\n{local:%A %d %B}  {zone}", "$text-muted"))
+            summary = left + Content.styled(f"\n{local:%A %d %B}  {zone}", "$text-muted")
         else:
             right = Content.assemble((time_text, "bold"), (f" {zone}", "$text-muted"))
-            self._summary.update(_fit(left, right, max(20, self.size.width - 2)))
+            summary = _fit(left, right, max(20, self.size.width - 2))
+        if summary.plain != self._summary_plain:  # a tall screen's summary changes with the counts only
+            self._summary_plain = summary.plain
+            self._summary.update(summary)
 
 
 class ClockCard(Vertical):
@@ -97,6 +101,7 @@ class ClockCard(Vertical):
         self._title = Static(classes="card-title", markup=False)
         self._digits = Digits("", classes="card-digits")
         self._caption = Static(classes="card-caption", markup=False)
+        self._caption_shown: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield self._title
@@ -137,15 +142,19 @@ class ClockCard(Vertical):
             title = Content.assemble((f"{sev} ", "bold reverse"), (f" {inc.id}  ", "bold"), inc.title)
             self._title.update(title)
         who = inc.assignee or ("NOT ACKNOWLEDGED" if inc.acknowledged_at is None else "unassigned")
-        caption = Content.assemble(
-            (clock.caption, TONE_STYLE[clock.tone]),
-            "\n",
-            ("call ", "$text-muted"),
-            (escalation_of(row), "bold"),
-            "\n",
-            (who, "$text-warning bold" if inc.acknowledged_at is None else ""),
-        )
-        self._caption.update(caption)
+        caption = (clock.caption, clock.tone, escalation_of(row), who, inc.acknowledged_at is None)
+        if caption != self._caption_shown:  # once per change of state, not once per second
+            self._caption_shown = caption
+            self._caption.update(
+                Content.assemble(
+                    (clock.caption, TONE_STYLE[clock.tone]),
+                    "\n",
+                    ("call ", "$text-muted"),
+                    (caption[2], "bold"),
+                    "\n",
+                    (who, "$text-warning bold" if caption[4] else ""),
+                )
+            )
 
 
 class IncidentLines(Widget):
@@ -242,8 +251,11 @@ class HealthLine(Widget):
         if self.store_problem:
             parts.append((f"DESK UNREADABLE: {self.store_problem}", "$text-error bold"))
         elif self.read_at is not None and now is not None:
-            parts.append(("desk ", "$text-muted"))
-            parts.append((f"read {format_local(self.read_at)}", "$text-success"))
+            stale = (now - self.read_at).total_seconds()
+            if stale < 5:  # read on the last tick: no need to repaint a time every second
+                parts.append(("desk live", "$text-success"))
+            else:
+                parts.append((f"desk last read {format_local(self.read_at)}", "$text-warning bold"))
         parts.append(("   ", ""))
         parts.append(self._alertmanager(now))
         hint = Content.styled("q quit · ctrl+p commands", "$text-muted")
