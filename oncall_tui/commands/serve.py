@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 DEFAULT_MAX_SESSIONS = 8
 DEFAULT_PORT = 8000
@@ -38,6 +39,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         metavar="N",
         help=f"at most this many tabs at once, each a desk process (default: {DEFAULT_MAX_SESSIONS})",
     )
+    p.add_argument(
+        "--tokens",
+        type=Path,
+        metavar="FILE",
+        help="keep the viewers' tokens in this file, so their links outlive a restart (created 0600)",
+    )
     p.add_argument("--public-url", metavar="URL", help="the address browsers use, when behind a proxy")
     p.add_argument("--demo", action="store_true", default=argparse.SUPPRESS, help="serve a fresh demo desk")
     p.add_argument("--alertmanager", metavar="URL", default=argparse.SUPPRESS, help="Alertmanager to pull from")
@@ -54,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..policy import load_policy
 
     try:
-        from ..web.access import Access, is_loopback
+        from ..web.access import is_loopback, viewers_for
         from ..web.server import DeskServer
     except ImportError as exc:
         raise CliError(f"`oncall-tui serve` needs textual-serve ({exc}): pip install 'oncall-tui[serve]'") from None
@@ -67,9 +74,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     max_sessions = DEFAULT_MAX_SESSIONS if max_sessions is None else int(max_sessions)
     if max_sessions < 1:
         raise CliError("--max-sessions must be at least 1")
-    names = args.viewer or (["wall"] if args.wall else [current_actor()])
+    tokens_file = args.tokens or (Path(settings["tokens"]).expanduser() if settings.get("tokens") else None)
+    names = args.viewer or ([] if tokens_file and tokens_file.exists() else None)
+    if names is None:
+        names = ["wall"] if args.wall else [current_actor()]
     try:
-        access = Access.generate(names)
+        access, tokens_note = viewers_for(names, tokens_file)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 
@@ -118,6 +128,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     print(f"Serving the {what} of {options.db_path} on {host}:{port}, at most {max_sessions} tabs at once.")
     print("Each link below opens it as that person; anyone with a link can act under that name:")
+    if tokens_note:
+        print(f"({tokens_note})")
     for viewer in access.viewers:
         print(f"  {viewer.name}: {base}/?token={viewer.token}")
     print("Press Ctrl+C to stop.", flush=True)

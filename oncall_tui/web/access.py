@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
+import os
 import secrets
 import socket
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 TOKEN_BYTES = 24  # 192 bits, written as 32 URL-safe characters
 
@@ -81,3 +85,48 @@ class Sessions:
 
     def release(self) -> None:
         self.open = max(0, self.open - 1)
+
+
+def read_tokens(path: Path) -> list[Viewer]:
+    """Viewers kept in a tokens file (`name = "token"` lines of TOML), so links outlive a restart."""
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    viewers = []
+    for name, token in raw.items():
+        if not isinstance(token, str) or len(token) < 16:
+            raise ValueError(f"{path}: the token of {name!r} must be a string of at least 16 characters")
+        viewers.append(Viewer(str(name), token))
+    return viewers
+
+
+def write_tokens(path: Path, viewers: list[Viewer]) -> None:
+    """Write the tokens file readable by its owner only (it holds everyone's secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# oncall-tui serve: one viewer per line; delete a line to revoke that link.\n"
+    text += "".join(f"{json.dumps(v.name)} = {json.dumps(v.token)}\n" for v in viewers)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+def viewers_for(names: list[str], tokens_file: Path | None) -> tuple[Access, str]:
+    """The viewers for this start, and a note on where their tokens came from.
+
+    Without a file every start makes new tokens. With one, the names in it keep their tokens, and
+    any name asked for that it lacks gets a new one, written back.
+    """
+    if tokens_file is None:
+        return Access.generate(names), ""
+    kept = read_tokens(tokens_file) if tokens_file.exists() else []
+    if kept and tokens_file.stat().st_mode & 0o077:
+        raise ValueError(f"{tokens_file} can be read by others: chmod 600 it (it holds every viewer's token)")
+    known = {v.name for v in kept}
+    fresh = [Viewer(n, secrets.token_urlsafe(TOKEN_BYTES)) for n in dict.fromkeys(names) if n not in known]
+    if fresh or not tokens_file.exists():
+        write_tokens(tokens_file, kept + fresh)
+    note = f"tokens kept in {tokens_file}" + (f" ({len(fresh)} new)" if fresh and kept else "")
+    return Access(kept + fresh), note

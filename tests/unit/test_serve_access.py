@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from oncall_tui.web.access import Access, Sessions, Viewer, is_loopback
+from oncall_tui.web.access import Access, Sessions, Viewer, is_loopback, viewers_for
 
 
 def test_a_token_names_its_viewer_and_nothing_else_does():
@@ -57,3 +57,21 @@ def test_serve_says_what_is_wrong_before_serving(cli_env, tmp_path):
     assert zero.returncode == 1 and "at least 1" in zero.stderr
     twice = run("serve", "--viewer", "a", "--viewer", "a", env=cli_env)
     assert twice.returncode == 1 and "once" in twice.stderr
+
+
+def test_a_tokens_file_keeps_links_across_restarts_and_is_private(tmp_path):
+    path = tmp_path / "serve-tokens.toml"
+    first, note = viewers_for(["ava", "sam"], path)
+    assert "kept in" in note and oct(path.stat().st_mode & 0o777) == "0o600"
+    again, _ = viewers_for([], path)
+    assert again.viewers == first.viewers  # the same links work after a restart
+    more, note = viewers_for(["ava", "kim"], path)
+    assert [v.name for v in more.viewers] == ["ava", "sam", "kim"] and "1 new" in note
+    assert more.who(first.viewers[0].token) == "ava"
+    path.chmod(0o644)
+    with pytest.raises(ValueError, match="chmod 600"):
+        viewers_for([], path)
+    path.write_text('ava = "short"\n')
+    path.chmod(0o600)
+    with pytest.raises(ValueError, match="at least 16"):
+        viewers_for([], path)
