@@ -10,9 +10,12 @@ changes nothing for the others.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 from cdp import Browser
 from conftest import ARTIFACTS
@@ -170,5 +173,23 @@ async def test_the_session_cap_holds_and_a_viewer_leaving_frees_their_place(serv
         third, _ = await open_desk(browser, served.links["carol"])
         await third.wait_for_text("Login failures")
         assert served.process.poll() is None and len(served.children()) == 1
+
+        # The browser dies outright (SIGKILL: no tab closing, no websocket goodbye).
+        os.killpg(browser.process.pid, signal.SIGKILL)
+        browser.process.wait()
+        await wait_until(lambda: not served.children())
+        assert served.process.poll() is None
+        assert served.get("/", cookie=served.token("carol"))[0] == 200
     finally:
         await browser.close()
+
+
+async def test_a_desk_session_cannot_be_opened_from_another_site(serve, live_desk, db_path):
+    served = serve(db_path, "--viewer", "carol")
+    cookies = {"oncall_tui_token": served.token("carol")}
+    async with aiohttp.ClientSession(cookies=cookies) as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(served.base + "/ws", origin="http://attacker.example")
+        assert refused.value.status == 403
+        ws = await http.ws_connect(served.base + "/ws?width=80&height=24", origin=served.base)
+        await ws.close()

@@ -19,15 +19,15 @@ pytestmark = [
 ]
 
 
-def start_wall(terminal: Terminal, db: Path, size=(80, 24)) -> None:
+def start_wall(term: Terminal, db: Path, size=(80, 24)) -> None:
     env = {k: os.environ[k] for k in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "PATH") if k in os.environ}
     env.update(ONCALL_TUI_USER="alice", TZ="UTC", TERM="xterm-256color")
     command = "exec env -u COLUMNS -u LINES " + " ".join(f"{k}={v}" for k, v in env.items())
     command += f" {ONCALL} --wall --db {db}"
-    terminal.tmux("new-session", "-d", "-s", "desk", "-x", str(size[0]), "-y", str(size[1]), "sh")
-    terminal.tmux("send-keys", "-t", "desk", "-l", command)
-    terminal.tmux("send-keys", "-t", "desk", "Enter")
-    terminal.wait_for(lambda s: "ON CALL WALL" in s, "the wall to start")
+    term.tmux("new-session", "-d", "-s", "desk", "-x", str(size[0]), "-y", str(size[1]), "sh")
+    term.tmux("send-keys", "-t", "desk", "-l", command)
+    term.tmux("send-keys", "-t", "desk", "Enter")
+    term.wait_for(lambda s: "ON CALL WALL" in s, "the wall to start")
 
 
 def test_the_wall_in_a_terminal(terminal, db_path, policy):  # noqa: F811
