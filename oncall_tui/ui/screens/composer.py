@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,13 +21,13 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
-from ..clipboard import CopyResult, copy_text
-from ..config import DeskOptions
-from ..deadlines import State
-from ..desk import ActionRefused, Desk, StoreError
-from ..model import Incident
-from ..paths import data_dir
-from ..templates import (
+from ...clipboard import CopyResult, copy_text
+from ...config import DeskOptions
+from ...deadlines import State
+from ...desk import ActionRefused, Desk, StoreError
+from ...model import Incident
+from ...paths import data_dir
+from ...templates import (
     KNOWN_FIELDS,
     FieldSpec,
     Message,
@@ -38,13 +39,19 @@ from ..templates import (
     prefill,
     suggest_template,
 )
-from ..webhook import post_message, webhook_settings
+from ...webhook import post_message, webhook_settings
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 PREVIEW_DELAY = 0.15  # seconds of quiet typing before the preview re-renders
 
 
 class ComposerScreen(Screen[None]):
     """Compose, copy or post a status message for incident `number`."""
+
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
 
     DEFAULT_CSS = """
     ComposerScreen {
@@ -538,10 +545,8 @@ class ComposerScreen(Screen[None]):
         return True, effect + "."
 
     def _desk_changed(self) -> None:
-        """Let the board behind repaint what was just written (the desk app has refresh_incidents)."""
-        refresh = getattr(self.app, "refresh_incidents", None)
-        if callable(refresh):
-            refresh()
+        """Let the board behind repaint what was just written."""
+        self.app.refresh_incidents()
 
     def _result(self, text: str, tone: str) -> None:
         result = self.query_one("#result", Static)

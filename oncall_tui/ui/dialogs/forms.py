@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ..clock import parse_instant
-from ..model import Incident, Severity
+from ...clock import parse_instant
+from ...model import Incident, Severity
 from .modals import MODAL_CSS
 
 _RELATIVE = re.compile(r"^-?\s*((?:\d+\s*[dhms]\s*)+)(?:ago)?$", re.IGNORECASE)
