@@ -24,6 +24,8 @@ from typing import Any
 import aiohttp
 
 CHROMIUM = os.environ.get("ONCALL_TUI_CHROMIUM", "/usr/bin/chromium")
+# Screenshots and figures the browser tests leave to be looked at.
+ARTIFACTS = Path(os.environ.get("ONCALL_TUI_ARTIFACTS", Path(__file__).parents[2] / "build" / "test-artifacts"))
 FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -21,8 +21,6 @@ from pathlib import Path
 import pytest
 from cdp import chromium_missing
 
-ARTIFACTS = Path(os.environ.get("ONCALL_TUI_ARTIFACTS", Path(__file__).parents[2] / "build" / "test-artifacts"))
-
 
 def free_port() -> int:
     with socket.socket() as s:

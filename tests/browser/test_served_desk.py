@@ -17,18 +17,22 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from cdp import Browser
-from conftest import ARTIFACTS
+from cdp import ARTIFACTS, Browser
 from wall_fixtures import twelve_open_three_breached
 
 from oncall_tui.clock import SystemClock
 from oncall_tui.desk import Desk
 from oncall_tui.ui.app import OncallApp
+from oncall_tui.ui.screens.board import BoardScreen
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser, pytest.mark.slow]
 
 WRITING_KEYS = sorted(
-    {b.key for b in OncallApp.BINDINGS if b.action not in ("help", "quit", "focus_board", "focus_detail")}
+    {
+        b.key
+        for b in (*OncallApp.BINDINGS, *BoardScreen.BINDINGS)
+        if b.action not in ("help", "quit", "focus_board", "focus_detail")
+    }
 )
 READY = "document.body.classList.contains('-first-byte')"
 

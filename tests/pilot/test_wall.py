@@ -12,6 +12,7 @@ from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
 from oncall_tui.model import Status
 from oncall_tui.ui.app import OncallApp
+from oncall_tui.ui.screens.board import BoardScreen
 from oncall_tui.ui.wall.app import WallApp
 from oncall_tui.ui.wall.widgets import ClockCard, IncidentLines
 
@@ -24,7 +25,8 @@ def anyio_backend():
 
 
 # Every key the desk binds, the writing ones among them: none may do anything on the wall.
-DESK_KEYS = sorted({b.key for b in OncallApp.BINDINGS} - {"q"})
+DESK_KEYS = sorted({b.key for b in (*OncallApp.BINDINGS, *BoardScreen.BINDINGS)} - {"q"})
+assert {"a", "d", "s", "f", "x", "n", "o", "e", "m"} <= set(DESK_KEYS)  # the writing keys are in the list
 
 
 def wall(db_path, policy, clock, cycle: float = 8) -> WallApp:
