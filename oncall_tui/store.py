@@ -190,6 +190,8 @@ def _reads(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
+        except sqlite3.ProgrammingError:  # the connection was closed under the reader
+            raise StoreError(f"{args[0].info.path}: the desk's connection to the file is closed") from None  # type: ignore[attr-defined]
         except sqlite3.DatabaseError as exc:
             if not is_file_error(exc):
                 raise
