@@ -8,6 +8,7 @@ stderr and a non-zero exit (never a traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import re
@@ -34,6 +35,7 @@ COMMAND_MODULES = (
     "oncall_tui.commands.integrity",
     "oncall_tui.commands.followup",
     "oncall_tui.commands.alerts",
+    "oncall_tui.commands.serve",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -93,6 +95,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         epilog=(
             "examples:\n"
             "  oncall-tui --demo                      open the desk on a demo database\n"
+            "  oncall-tui --wall                      the read-only wall-board for a room\n"
             '  oncall-tui declare "Login failures" --severity P1 --service identity\n'
             "  oncall-tui ack INC-1\n"
             "  oncall-tui show INC-1 --json\n"
@@ -105,6 +108,11 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="open a fresh demo database filled with realistic incidents (your own desk is not touched)",
+    )
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="the wall-board: large clocks for a screen across the room (read-only)",
     )
     parser.add_argument("--alertmanager", metavar="URL", help="Prometheus Alertmanager to pull alerts from")
     parser.add_argument("--runbooks", type=Path, metavar="DIR", help="your own runbooks, added to the shipped ones")
@@ -152,9 +160,21 @@ def open_desk(args: argparse.Namespace, *, readonly: bool = False) -> Desk:
     return Desk.open(db_path(args), policy=policy, clock=args.clock, readonly=readonly)
 
 
+def _speak_any_encoding() -> None:
+    """With PYTHONIOENCODING=ascii (or a C locale) a title in another script, or the '—' in our own
+    messages, would end the command with UnicodeEncodeError: such characters are escaped instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if reconfigure is not None and encoding not in ("utf8", "utf_8"):
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command line. `clock` is the only source of "now" for everything below (a test's
     FrozenClock); the real clock is read only here, as the default."""
+    _speak_any_encoding()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _board_args(argv) or build_parser().parse_args(argv)
     args.clock = clock or SystemClock()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import Protocol, overload
 
 UTC = UTC
 
@@ -180,6 +180,12 @@ def _local_unambiguous(naive: datetime, text: str) -> datetime:
     return a
 
 
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
+@overload
+def iso(moment: datetime | None) -> str | None: ...
 def iso(moment: datetime | None) -> str | None:
     """The storage form of an instant: UTC, second precision kept to microseconds, 'Z' suffix."""
     if moment is None:
@@ -187,6 +193,12 @@ def iso(moment: datetime | None) -> str | None:
     return to_utc(moment).isoformat().replace("+00:00", "Z")
 
 
+@overload
+def from_iso(text: str) -> datetime: ...
+@overload
+def from_iso(text: None) -> None: ...
+@overload
+def from_iso(text: str | None) -> datetime | None: ...
 def from_iso(text: str | None) -> datetime | None:
     if text is None:
         return None

@@ -9,7 +9,6 @@ through here; nothing else writes to the file.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from .model import EDITABLE_FIELDS, EDITABLE_TIMES, Event, Incident, Severity, S
 from .paths import current_actor
 from .policy import Policy, load_policy
 from .store import Store, StoreError
+from .terminal_text import printable
 from .when import SKEW, check_start, parse_past
 
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
@@ -38,30 +38,12 @@ class NotFound(ActionRefused):
     pass
 
 
-# Characters a terminal acts on instead of showing. C0 and C1 controls: ESC, and the 8-bit CSI
-# (U+009B) that some terminals also honour, start escape sequences that would repaint the board
-# later. Bidirectional overrides make a line read differently from what is stored (Trojan Source).
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _shown(ch: str, keep: str) -> str:
-    if ch in keep:
-        return ch
-    category = unicodedata.category(ch)
-    if category == "Cc" or ch in _BIDI_CONTROLS:
-        return ""
-    if category == "Cs":  # a byte that was not UTF-8 on the command line: SQLite cannot store it
-        return "\ufffd"
-    return ch
-
-
 def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LENGTH) -> str:
     """Strip control characters (a pasted escape sequence must not repaint the terminal later)."""
     raw = str(value)
     if len(raw) > 4 * limit:  # refuse a runaway paste before walking megabytes of it
         raise ActionRefused(f"text is too long ({len(raw):,} characters; at most {limit:,})")
-    keep = "\n\t" if multiline else ""
-    text = "".join(_shown(ch, keep) for ch in raw)
+    text = printable(raw, keep="\n\t" if multiline else "")
     if not multiline:
         text = " ".join(text.split())
     text = text.strip()
@@ -72,6 +54,8 @@ def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LEN
 
 # Actions a user takes that produce an incident with a new status or milestones.
 Change = dict[str, Any]
+# What an action's `decide` returns: (changes to the incident, the timeline event's details), or None.
+Decision = tuple[Change, dict[str, Any]] | None
 
 
 class Desk:
@@ -137,7 +121,7 @@ class Desk:
         self,
         number: int,
         kind: str,
-        decide: Callable[[Incident, datetime], tuple[Change, dict[str, Any]] | None],
+        decide: Callable[[Incident, datetime], Decision],
         *,
         actor: str | None = None,
     ) -> Incident:
@@ -160,7 +144,7 @@ class Desk:
             self.store.update_incident(number, changes)
             details = {**details, **self._clock_behind(number, now)}
             self.store.append_event(number, iso(now), actor or self.actor, kind, details)
-            return self.store.incident(number)
+            return self.get(number)
 
     def _clock_behind(self, number: int, now: datetime) -> dict[str, int]:
         """The event keeps the time this desk's clock gives (the truth it has), and says so when the
@@ -236,12 +220,12 @@ class Desk:
                 **(details or {}),
             }
             self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
-            return self.store.incident(number)
+            return self.get(number)
 
     def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
         who = actor or self.actor
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if inc.acknowledged_at is not None:
                 raise Conflict(
                     f"{inc.id} was already acknowledged by {inc.acknowledged_by or 'someone'} "
@@ -259,7 +243,7 @@ class Desk:
     ) -> Incident:
         sev = Severity.parse(severity) if isinstance(severity, str) else severity
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected != "any" and inc.severity != expected:
                 raise self._changed(inc, now, "severity", ("severity_set", "declared"))
             if inc.severity == sev:
@@ -279,7 +263,7 @@ class Desk:
         if target is Status.ACKNOWLEDGED:
             return self.acknowledge(number)
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected is not None and inc.status != expected:
                 raise self._changed(inc, now, f"status (now {inc.status.value})", ("status_changed", "acknowledged"))
             check_move(inc, target, self.policy)
@@ -325,7 +309,7 @@ class Desk:
             raise ActionRefused("an incident needs a title")
         kind = "assigned" if field == "assignee" else "field_edited"
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             old = getattr(inc, field)
             if expected != "any" and _norm(old) != _norm(expected):
                 raise self._changed(inc, now, field.replace("_", " "), ("field_edited", "assigned"))
@@ -341,7 +325,7 @@ class Desk:
         A `start_corrected` event keeps both instants on the timeline; every clock counts from the
         start, so each is recomputed from the new one (a breach already recorded stays history)."""
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected != "any" and _norm(inc.started_at) != _norm(expected):
                 raise self._changed(inc, now, "start time", ("start_corrected",))
             try:
@@ -385,7 +369,7 @@ class Desk:
         the time it promised.
         """
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             changes: Change = {}
             if template == "initial" and inc.notified_at is None:
                 changes["notified_at"] = now
@@ -404,7 +388,7 @@ class Desk:
         due = iso(due_at)
         written = False
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             nonlocal written
             if due_at > now:  # never a breach of a deadline still to come (a desk whose clock ran ahead)
                 return None
@@ -424,7 +408,7 @@ class Desk:
     def check_step(self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool) -> Incident:
         """Tick or untick a runbook step; the event says which runbook version the step came from."""
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             row = self.store.conn.execute(
                 "SELECT checked FROM checks WHERE incident = ? AND runbook = ? AND step = ?",
                 [number, runbook, step],

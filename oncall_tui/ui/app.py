@@ -139,21 +139,23 @@ class OncallApp(App[int]):
     def tick(self) -> None:
         """The one clock: poll for other desks' changes, then move `now` (countdowns, breaches)."""
         now = self.clock.now()
-        self._watch_the_clock(now)
+        jumped = self._clock_jumped(now)
         version = self._read_version()
-        if version is not None and version != self._data_version:
+        if jumped or (version is not None and version != self._data_version):
             self.refresh_incidents()
         self.now = now
 
-    def _watch_the_clock(self, now: datetime) -> None:
-        """Tell the wall clock being set from time passing (`ClockWatch`): warn, and have the board
-        rebuild its rows when it was set either way, or when a jump ahead has held long enough."""
+    def _clock_jumped(self, now: datetime) -> bool:
+        """True when every row must be rebuilt: the wall clock was set (either way), or a jump ahead
+        has held long enough to be believed and the breaches it made are now real."""
         holding = self.clock_watch.holding
         jump = self.clock_watch.observe(now, self.clock.steady())
         if jump is not None:
             self.notify(jump.describe(), title="System clock", severity="warning", timeout=30, markup=False)
-        if jump is not None or (holding and not self.clock_watch.holding):
-            self.board_screen.clock_was_set()
+        if jump is None and not (holding and not self.clock_watch.holding):
+            return False
+        self.board_screen.clock_was_set()
+        return True
 
     def refresh_incidents(self) -> None:
         """The record changed: every view of it re-reads it (the board and the detail at once)."""

@@ -276,6 +276,14 @@ class BoardScreen(Screen[None]):
             held, self._held_breaches = self._held_breaches, []
             self._toast_breaches(held)
 
+    def clock_was_set(self) -> None:
+        """The wall clock jumped: every row is rebuilt from the new now, none from the old one."""
+        self.board.model.forget()
+
+    def _new_breaches(self, rows: list[BoardRow]) -> list[Breach]:
+        # While a jump ahead is on probation nothing is noticed, so nothing is marked seen either.
+        return [] if self.app.clock_watch.holding else self.breaches.observe(rows)
+
     def _record_changed(self, _revision: int) -> None:
         self._reload()
 
@@ -299,16 +307,6 @@ class BoardScreen(Screen[None]):
             self._announce(self._new_breaches(recomputed))
         self._show_selected()
         self.query_one(DeskStatus).refresh()
-
-    def clock_was_set(self) -> None:
-        """The wall clock jumped (or a jump ahead was believed): rows computed for another time know
-        no transition that brings them back, so every one is rebuilt for the new now."""
-        self.board.model.forget()
-        self._reload()
-
-    def _new_breaches(self, rows: list[BoardRow]) -> list[Breach]:
-        # While a jump ahead is on probation nothing is noticed, so nothing is marked seen either.
-        return [] if self.app.clock_watch.holding else self.breaches.observe(rows)
 
     def _progress_label(self, incident: Incident) -> str | None:
         progress = self.app.runbooks.progress(incident, self._checked)

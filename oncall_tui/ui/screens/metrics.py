@@ -119,7 +119,7 @@ class MetricsScreen(Screen[None]):
         table.clear()
         for key, counts in r.breaches.by_kind.items():
             cells = [str(counts[k]) if counts[k] else Content.styled("·", "$text-muted") for k in metrics.SEVERITY_KEYS]
-            table.add_row(metrics.DEADLINE_LABELS.get(key, key), *cells, str(sum(counts.values())), key=key)
+            table.add_row(metrics.deadline_label(key), *cells, str(sum(counts.values())), key=key)
         table.display = bool(r.breaches.by_kind)
         none = self.query_one("#metrics-breaches-none", Static)
         none.update(

@@ -34,7 +34,7 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...checklist import Checklist, Item, Phase, StepState, build_checklist
+from ...checklist import Checklist, Item, Phase, StepState, build_checklist, done_by_action
 from ...desk import Desk
 from ...lifecycle import ActionRefused
 from ...model import Incident
@@ -635,12 +635,11 @@ class ProcessPane(Vertical):
         if item.by_desk:
             self.notify(f"The desk ticked this itself: {item.why}.", title=item.step.headline)
             return
-        if item.step.desk in DONE_BY_ACTION and item.state is not StepState.CHECKED:
+        how = done_by_action(item.step.desk)
+        if how is not None and item.state is not StepState.CHECKED:
             # A tick here would claim the incident was acknowledged (or notified…) when the record,
             # and every clock, says it was not: the step is done by doing it.
-            self.notify(
-                f"The desk ticks this when it happens: {DONE_BY_ACTION[item.step.desk]}.", title=item.step.headline
-            )
+            self.notify(f"The desk ticks this when it happens: {how}.", title=item.step.headline)
             return
         checked = item.state is not StepState.CHECKED
         rb = checklist.runbook
@@ -671,18 +670,6 @@ def _take(pane: RunbookPane | ProcessPane, incident: Incident | None) -> bool | 
     pane._shown = key
     pane.incident = incident
     return switched
-
-
-# Process steps that are actions of their own on the desk, and the key that does each.
-DONE_BY_ACTION = {
-    "acknowledged": "press a to acknowledge",
-    "severity": "press s to set the severity",
-    "notified": "send the Initial Alert with m",
-    "mitigated": "move the incident forward with f",
-    "resolved": "resolve it with x",
-    "review_scheduled": "schedule it on the review screen (R)",
-    "review_done": "record it on the review screen (R)",
-}
 
 
 def _show_phase(steps: StepList, heading: int, todo: int | None) -> None:
