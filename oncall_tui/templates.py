@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import jinja2
@@ -33,7 +34,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from .clock import parse_instant
 from .deadlines import compute
 from .export_json import incident_dict
-from .message_fields import KNOWN_FIELDS, FieldSpec  # re-exported: the composer imports them from here
+from .message_fields import KNOWN_FIELDS as KNOWN_FIELDS  # re-exported: the composer imports them from here
+from .message_fields import FieldSpec as FieldSpec
 from .model import Incident, Status
 from .paths import data_dir
 from .policy import Policy
@@ -193,7 +195,7 @@ class TemplateLibrary:
             )
         return template
 
-    def _load_source(self, name: str):
+    def _load_source(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
         """For `{% include %}` and `{% extends %}` between templates."""
         stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
         path = self.paths().get(stem)
@@ -345,7 +347,7 @@ def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
         raise TemplateProblem(problem, file=file, line=line) from None
 
 
-def _template_frame(tb, default: Path) -> tuple[Path, int | None]:
+def _template_frame(tb: TracebackType | None, default: Path) -> tuple[Path, int | None]:
     """The innermost traceback frame inside a template file (jinja rewrites them to template lines)."""
     file, line = default, None
     while tb is not None:

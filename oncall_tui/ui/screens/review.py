@@ -25,6 +25,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Label, Static, TextArea
+from textual.widgets.data_table import ColumnKey
 
 from ... import event_text, export_review, review
 from ...clock import format_duration, iso
@@ -209,7 +210,7 @@ class ReviewScreen(Screen[None]):
                     yield Static("", id="review-timeline-text")
             with Vertical(id="review-side"):
                 yield Label("Action items", classes="section")
-                table = DataTable(id="review-items", cursor_type="row", zebra_stripes=False)
+                table: DataTable[Text] = DataTable(id="review-items", cursor_type="row", zebra_stripes=False)
                 table.add_column("", key="done", width=3)
                 table.add_column("#", key="id", width=4)
                 table.add_column("Action", key="title")
@@ -346,8 +347,9 @@ class ReviewScreen(Screen[None]):
         # Cells are Text, never markup: a title like "[WIP] fix" must show as typed. The title takes
         # whatever width the fixed columns leave.
         title_width = max(12, (table.size.width or 60) - FIXED_COLUMNS - 2 * 5 - 1)
-        table.columns["title"].width = title_width
-        table.columns["title"].auto_width = False
+        title = table.columns[ColumnKey("title")]
+        title.width = title_width
+        title.auto_width = False
         today = self.now.astimezone().date()
         for item in self.items:
             due = item.due.isoformat() if item.due else "—"
