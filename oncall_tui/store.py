@@ -20,6 +20,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote
@@ -393,6 +394,13 @@ class Store:
     @_reads
     def events(self, number: int) -> list[Event]:
         return [row_to_event(r) for r in self._query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])]
+
+    def last_event_at(self, number: int) -> datetime | None:
+        """When the incident's newest event was written; called inside `write()`, before an append."""
+        row = self.conn.execute(
+            "SELECT at FROM events WHERE incident = ? ORDER BY seq DESC LIMIT 1", [number]
+        ).fetchone()
+        return from_iso(row[0]) if row else None
 
     @_reads
     def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:

@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
-from ..clock import Clock
+from ..clock import Clock, ClockWatch
 from ..config import DeskOptions
 from ..desk import ActionRefused, Conflict, Desk, StoreError
 from .screens.board import BoardScreen
@@ -95,6 +95,7 @@ class OncallApp(App[int]):
         self.clock = clock or desk.clock
         self.set_reactive(OncallApp.now, self.clock.now())
         self.board_screen = BoardScreen(desk)
+        self.clock_watch = ClockWatch()  # the wall clock being set, told from time passing
         self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
         self._data_version: int | None = None
         self._store_problem = ""
@@ -138,10 +139,23 @@ class OncallApp(App[int]):
     def tick(self) -> None:
         """The one clock: poll for other desks' changes, then move `now` (countdowns, breaches)."""
         now = self.clock.now()
+        jumped = self._clock_jumped(now)
         version = self._read_version()
-        if version is not None and version != self._data_version:
+        if jumped or (version is not None and version != self._data_version):
             self.refresh_incidents()
         self.now = now
+
+    def _clock_jumped(self, now: datetime) -> bool:
+        """True when every row must be rebuilt: the wall clock was set (either way), or a jump ahead
+        has held long enough to be believed and the breaches it made are now real."""
+        holding = self.clock_watch.holding
+        jump = self.clock_watch.observe(now, self.clock.steady())
+        if jump is not None:
+            self.notify(jump.describe(), title="System clock", severity="warning", timeout=30, markup=False)
+        if jump is None and not (holding and not self.clock_watch.holding):
+            return False
+        self.board_screen.clock_was_set()
+        return True
 
     def refresh_incidents(self) -> None:
         """The record changed: every view of it re-reads it (the board and the detail at once)."""

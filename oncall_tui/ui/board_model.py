@@ -223,6 +223,11 @@ class BoardModel:
                 return i
         return None
 
+    def forget(self) -> None:
+        """Drop every row's computed deadlines: the next `load` rebuilds them all. For a wall clock
+        that was set: rows computed for another time know no transition that brings them back."""
+        self._by_number = {}
+
     def load(self, incidents: list[Incident], now: datetime) -> list[BoardRow]:
         """Take a fresh read of the incidents; returns the rows whose deadlines were recomputed.
 

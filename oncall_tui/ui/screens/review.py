@@ -60,13 +60,16 @@ class ActionItemForm(FormScreen):
     FIELDS = (
         ("title", "Action (required): what will be done", "e.g. Alert when the JWKS cache is empty"),
         ("owner", "Owner", "who sees it through"),
-        ("due", "Due: 2026-12-04, +3d or +2w; empty for none", "+1w"),
+        ("due", "Due: {example}, +3d or +2w; empty for none", "+1w"),
     )
 
     def __init__(self, heading: str, today, values: dict[str, str] | None = None) -> None:
         super().__init__(values)
         self.TITLE_TEXT = heading
         self.today = today
+        # The example is a week from the desk's today, so the label never shows a date gone by.
+        example = (today + timedelta(days=7)).isoformat()
+        self.FIELDS = tuple((n, label.format(example=example), p) for n, label, p in self.FIELDS)
 
     def action_submit(self) -> None:
         errors: dict[str, str] = {}
@@ -87,7 +90,7 @@ class ScheduleForm(FormScreen):
 
     SUBMIT_LABEL = "Schedule"
     FIELDS = (
-        ("when", "When: 2026-11-28 14:00, 14:00 (the next one) or in 26h", ""),
+        ("when", "When: {example}, 14:00 (the next one) or in 26h", ""),
         ("attendees", "Attendees, comma-separated: everyone relevant", "e.g. ava, sam, dana"),
     )
 
@@ -95,6 +98,9 @@ class ScheduleForm(FormScreen):
         super().__init__(values)
         self.TITLE_TEXT = heading
         self.now = now
+        # The example is tomorrow at 14:00 on the desk's clock, so the label never shows a date gone by.
+        example = f"{(now.astimezone() + timedelta(days=1)).date().isoformat()} 14:00"
+        self.FIELDS = tuple((n, label.format(example=example), p) for n, label, p in self.FIELDS)
 
     def action_submit(self) -> None:
         when = None
