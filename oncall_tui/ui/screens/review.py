@@ -33,7 +33,7 @@ from ...config import DeskOptions
 from ...deadlines import State
 from ...desk import ActionRefused, Desk, StoreError
 from ...model import Event, Incident
-from ...templates import parse_when
+from ...when import parse_future as parse_when
 from ..dialogs.forms import FormScreen
 from ..dialogs.modals import MODAL_CSS, TextPrompt
 
@@ -57,7 +57,7 @@ class ActionItemForm(FormScreen):
     """Title, owner and due date of one action item; dismisses with (title, owner, due)."""
 
     SUBMIT_LABEL = "Save"
-    FIELDS = (
+    FIELDS: tuple[tuple[str, str, str], ...] = (
         ("title", "Action (required): what will be done", "e.g. Alert when the JWKS cache is empty"),
         ("owner", "Owner", "who sees it through"),
         ("due", "Due: {example}, +3d or +2w; empty for none", "+1w"),
@@ -89,7 +89,7 @@ class ScheduleForm(FormScreen):
     """When the review is and who attends; dismisses with (instant, attendees)."""
 
     SUBMIT_LABEL = "Schedule"
-    FIELDS = (
+    FIELDS: tuple[tuple[str, str, str], ...] = (
         ("when", "When: {example}, 14:00 (the next one) or in 26h", ""),
         ("attendees", "Attendees, comma-separated: everyone relevant", "e.g. ava, sam, dana"),
     )
