@@ -8,6 +8,7 @@ stderr and a non-zero exit (never a traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import re
@@ -152,9 +153,21 @@ def open_desk(args: argparse.Namespace, *, readonly: bool = False) -> Desk:
     return Desk.open(db_path(args), policy=policy, clock=args.clock, readonly=readonly)
 
 
+def _speak_any_encoding() -> None:
+    """With PYTHONIOENCODING=ascii (or a C locale) a title in another script, or the '—' in our own
+    messages, would end the command with UnicodeEncodeError: such characters are escaped instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if reconfigure is not None and encoding not in ("utf8", "utf_8"):
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run one command line. `clock` is the only source of "now" for everything below (a test's
     FrozenClock); the real clock is read only here, as the default."""
+    _speak_any_encoding()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _board_args(argv) or build_parser().parse_args(argv)
     args.clock = clock or SystemClock()

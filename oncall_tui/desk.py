@@ -9,7 +9,6 @@ through here; nothing else writes to the file.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from .model import EDITABLE_FIELDS, EDITABLE_TIMES, Event, Incident, Severity, S
 from .paths import current_actor
 from .policy import Policy, load_policy
 from .store import Store, StoreError
+from .terminal_text import printable
 from .when import SKEW, check_start, parse_past
 
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
@@ -38,30 +38,12 @@ class NotFound(ActionRefused):
     pass
 
 
-# Characters a terminal acts on instead of showing. C0 and C1 controls: ESC, and the 8-bit CSI
-# (U+009B) that some terminals also honour, start escape sequences that would repaint the board
-# later. Bidirectional overrides make a line read differently from what is stored (Trojan Source).
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _shown(ch: str, keep: str) -> str:
-    if ch in keep:
-        return ch
-    category = unicodedata.category(ch)
-    if category == "Cc" or ch in _BIDI_CONTROLS:
-        return ""
-    if category == "Cs":  # a byte that was not UTF-8 on the command line: SQLite cannot store it
-        return "\ufffd"
-    return ch
-
-
 def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LENGTH) -> str:
     """Strip control characters (a pasted escape sequence must not repaint the terminal later)."""
     raw = str(value)
     if len(raw) > 4 * limit:  # refuse a runaway paste before walking megabytes of it
         raise ActionRefused(f"text is too long ({len(raw):,} characters; at most {limit:,})")
-    keep = "\n\t" if multiline else ""
-    text = "".join(_shown(ch, keep) for ch in raw)
+    text = printable(raw, keep="\n\t" if multiline else "")
     if not multiline:
         text = " ".join(text.split())
     text = text.strip()

@@ -20,6 +20,7 @@ from .clock import format_duration, format_local, from_iso, iso
 from .desk import Conflict, Decision, Desk, NotFound, clean_text
 from .lifecycle import ActionRefused
 from .model import Incident
+from .terminal_text import printable
 
 ITEM_KINDS = ("action_item_added", "action_item_edited", "action_item_done", "action_item_reopened")
 REVIEW_KINDS = ("review_scheduled", "review_completed", "review_waived")
@@ -340,8 +341,8 @@ def _item(row: Sequence[Any]) -> ActionItem:
     return ActionItem(
         id=row[0],
         incident=row[1],
-        title=row[2] or "",
-        owner=row[3] or "",
+        title=printable(row[2] or ""),  # shown in a terminal: see terminal_text
+        owner=printable(row[3] or ""),
         due=date.fromisoformat(row[4]) if row[4] else None,
         done=bool(row[5]),
         created_at=from_iso(row[6]),

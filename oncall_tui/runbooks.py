@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import Incident
-from .paths import config_dir, data_dir
+from .paths import config_dir, data_dir, escapes, refusal
 
 PROCESS_ID = "process"
 FENCE = "+++"
@@ -548,7 +548,13 @@ class RunbookLibrary:
         except OSError as exc:
             problems.append(Problem(directory, f"cannot list it: {exc.strerror or exc}"))
             return []
-        return [p for p in names if p.is_file()]
+        files = []
+        for path in names:
+            if (target := escapes(path, directory)) is not None:
+                problems.append(Problem(path, refusal(path, directory, target, "runbook")))
+            elif path.is_file():
+                files.append(path)
+        return files
 
     def _parse_cached(self, path: Path) -> tuple[Runbook | RunbookError, list[str]] | None:
         try:

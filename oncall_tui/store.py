@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from .clock import from_iso
 from .model import Event, Incident, Severity, Status
+from .terminal_text import printable, printable_value
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -42,8 +43,9 @@ def busy_timeout_ms() -> int:
     $ONCALL_TUI_BUSY_TIMEOUT_MS overrides the default, so a test of a locked file (or a user on a
     slow network filesystem) need not live with 5 s.
     """
-    raw = os.environ.get("ONCALL_TUI_BUSY_TIMEOUT_MS", "").strip()
-    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+    from .schema import env_whole_number
+
+    return env_whole_number("ONCALL_TUI_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS, low=0, high=600_000, unit="milliseconds")
 
 
 INCIDENT_TIME_FIELDS = (
@@ -708,11 +710,16 @@ def values_to_incident(row: Sequence[Any]) -> Incident:
     for i in _TIME_AT:
         if (text := values[i]) is not None:
             values[i] = from_iso(text)
+    # What was stored by another writer is shown as text only (see terminal_text): cleaned here, on
+    # the way out, so the board, the CLI and every export print nothing that drives the terminal.
     for i in _TEXT_AT:
-        if values[i] is None:
+        if (text := values[i]) is None:
             values[i] = ""
+        elif not text.isprintable():
+            values[i] = printable(text)
     services, labels = values[_SERVICES_AT], values[_LABELS_AT]
-    values[_SERVICES_AT] = tuple(json.loads(services)) if services and services != "[]" else ()
+    values[_SERVICES_AT] = tuple(printable_value(json.loads(services))) if services and services != "[]" else ()
+    # Labels stay exact (a silence must match the alert byte for byte); whoever shows one cleans it.
     values[_LABELS_AT] = json.loads(labels) if labels and labels != "{}" else {}
     values[_STATUS_AT] = Status(values[_STATUS_AT])
     values[_SEVERITY_AT] = Severity(values[_SEVERITY_AT]) if values[_SEVERITY_AT] else None
@@ -728,9 +735,9 @@ def row_to_event(row: dict[str, Any]) -> Event:
         seq=row["seq"],
         incident=row["incident"],
         at=from_iso(row["at"]),
-        actor=row["actor"],
-        kind=row["kind"],
-        details=json.loads(row["details"]),
+        actor=printable(row["actor"]),
+        kind=printable(row["kind"]),
+        details=printable_value(json.loads(row["details"])),
         prev_hash=row["prev_hash"],
         hash=row["hash"],
     )

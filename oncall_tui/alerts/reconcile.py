@@ -191,6 +191,8 @@ class Declare:
             text += f", {len(d.alerts)} alerts"
         if self.recurrence_of:
             text += f", firing again after {self.recurrence_of}"
+        if d.cut:
+            text += "; " + "; ".join(d.cut)
         changes = [Change("declared", inc.number, text)]
         # An alert that arrives already silenced by someone else: say who, on the new timeline.
         for note in _silenced_elsewhere(inc.number, inc.silence_id, set(), d.alerts, self.silences):
@@ -264,8 +266,16 @@ def apply(desk: Desk, steps: Iterable[Step]) -> Outcome:
         try:
             changes.extend(step.apply(desk))
         except ActionRefused as exc:
-            problems.append(str(exc))
+            problems.append(refused(step, exc))
     return Outcome(tuple(changes), tuple(problems))
+
+
+def refused(step: Step, exc: Exception) -> str:
+    """A refused step, naming the alert or incident it was for (every poll may repeat it)."""
+    if isinstance(step, Declare):
+        first = step.draft.alerts[0]
+        return f"alert {plain(first.name) or step.draft.key} ({first.fingerprint}) was not imported: {exc}"
+    return f"{format_id(step.number)}: {step.kind.replace('_', ' ')} not recorded: {exc}"
 
 
 def reconcile(

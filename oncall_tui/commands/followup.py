@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..clock import format_local, parse_instant
 from ..model import format_id, parse_id
+from ..terminal_text import printable
 from ..when import parse_future
 
 if TYPE_CHECKING:
@@ -109,8 +110,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         dirs = options_from_args(args).template_dirs
         text = export_review.render_markdown(desk, number, template_dirs=dirs)
-    if args.output is None:
-        sys.stdout.write(text)
+    if args.output is None:  # a terminal shows text only; the file keeps the record exact
+        sys.stdout.write(printable(text))
     else:
         path = export_review.write_text(args.output, text)
         print(f"wrote {path}")

@@ -178,25 +178,37 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return 0
 
 
+# Like the board, a command carries what it read into the write: if another desk changed the same
+# thing in between (two `severity` commands at once), the later one is told, instead of silently
+# winning.
+
+
 def cmd_severity(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
     severity = Severity.parse(args.severity)
-    inc = _desk(args).set_severity(parse_id(args.incident), severity)
+    inc = desk.set_severity(seen.number, severity, expected=seen.severity)
     print(f"{inc.id} is {severity.value}")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    inc = _desk(args).move(parse_id(args.incident), Status.parse(args.status))
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    inc = desk.move(seen.number, Status.parse(args.status), expected=seen.status)
     print(f"{inc.id} is {inc.status.value}")
     return 0
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
-    inc = _desk(args).edit(parse_id(args.incident), args.field, args.value)
-    if args.field == "started_at":
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    field = args.field
+    inc = desk.edit(seen.number, field, args.value, expected=getattr(seen, field))
+    if field == "started_at":
         print(f"{inc.id} started at {format_local(inc.started_at, with_date=True)}; its clocks count from then")
     else:
-        print(f"{inc.id} {args.field} updated")
+        print(f"{inc.id} {field} updated")
     return 0
 
 

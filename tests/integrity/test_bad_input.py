@@ -149,7 +149,8 @@ CASES = [
         "policy-value:ack",
         wrong_policy_value,
         ["ack", "INC-2", "--policy", "{tmp}/policy.toml"],
-        r"{tmp}/policy.toml: deadlines.acknowledge_minutes must be a number of minutes, got 'five'",
+        r"{tmp}/policy.toml: \[deadlines\] acknowledge_minutes = 'five': must be a number from 0 to 10,080 "
+        r"\(minutes, up to a week\)",
     ),
     Case(
         "user-policy-syntax:list",

@@ -93,7 +93,40 @@ def test_a_slow_server_is_a_timeout_with_the_limit_named(chat):
     assert time.monotonic() - started < 1.5  # gave up at the timeout, did not wait for the server
     assert not result.ok
     assert result.status_code is None
-    assert "did not answer within 0.3 s; not posted" in result.summary
+    assert "did not answer within 0.3 s; it may have been posted — look in the channel before posting again" in (
+        result.summary
+    )
+
+
+def test_a_server_answering_one_byte_a_second_is_cut_at_the_total_deadline():
+    """httpx's timeout is per read: each byte arriving in time would reset it, forever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        while not stop.wait(0.3):
+            try:
+                conn.sendall(b"o")
+            except OSError:
+                break
+        conn.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        result = asyncio.run(post_message(f"http://127.0.0.1:{listener.getsockname()[1]}/hook", MESSAGE, timeout=1))
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        listener.close()
+    assert took < 2.0, took
+    assert not result.ok and "did not answer within 1 s" in result.summary
 
 
 def test_nobody_listening_is_a_connection_error():
