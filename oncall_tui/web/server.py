@@ -31,7 +31,13 @@ from .access import Access, Sessions
 
 log = logging.getLogger("oncall-tui.serve")
 
-COOKIE = "oncall_tui_token"
+
+def cookie_name(port: int) -> str:
+    """Browsers keep cookies per host, not per port: two desks served on one machine must not
+    overwrite each other's token."""
+    return f"oncall_tui_token_{port}"
+
+
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(textual_serve.__file__).parent / "static"
 # Query parameters textual-serve's script acts on: `ping` makes the page fetch any URL it names.
@@ -70,6 +76,7 @@ class DeskServer(Server):
         self.access = access
         self.sessions = Sessions(max_sessions)
         self.explicit_public_url = public_url
+        self.cookie = cookie_name(port)
         self.started = asyncio.Event()
 
     # --- the web application --------------------------------------------------------------------
@@ -99,9 +106,9 @@ class DeskServer(Server):
                 return self._notice(request, 401, "This link is not valid", _NO_ACCESS)
             # Keep the token out of the address bar, history and screenshots from here on.
             response = web.HTTPSeeOther(self._clean_url(request))
-            response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
+            response.set_cookie(self.cookie, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
             return response
-        actor = self.access.who(request.cookies.get(COOKIE))
+        actor = self.access.who(request.cookies.get(self.cookie))
         if actor is None:
             return self._notice(request, 401, "This desk needs its link", _NO_ACCESS)
         request["actor"] = actor

@@ -190,7 +190,7 @@ async def test_the_session_cap_holds_and_a_viewer_leaving_frees_their_place(serv
 
 async def test_a_desk_session_cannot_be_opened_from_another_site(serve, live_desk, db_path):
     served = serve(db_path, "--viewer", "carol")
-    cookies = {"oncall_tui_token": served.token("carol")}
+    cookies = {served.cookie: served.token("carol")}
     async with aiohttp.ClientSession(cookies=cookies) as http:
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(served.base + "/ws", origin="http://attacker.example")
