@@ -106,7 +106,13 @@ async def test_a_viewer_sees_the_board_and_acknowledges_from_the_browser(serve, 
         await page.screenshot(ARTIFACTS / "browser-desk-acknowledged.png")
         assert off_machine(page.requests) == [], page.requests
         assert any(u.startswith("ws://127.0.0.1") for u in page.requests)
-        (ARTIFACTS / "browser-page-load.txt").write_text(f"{load_seconds:.3f} s to the first byte of the desk\n")
+        page_ms = await page.evaluate(
+            "(() => { const t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd - t.startTime; })()"
+        )
+        (ARTIFACTS / "browser-page-load.txt").write_text(
+            f"{page_ms / 1000:.3f} s to the page loaded (HTML, script, fonts)\n"
+            f"{load_seconds:.3f} s to the desk's first output in the terminal (its process started)\n"
+        )
     finally:
         await browser.close()
 
