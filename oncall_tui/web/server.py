@@ -24,6 +24,7 @@ import aiohttp_jinja2
 import jinja2
 import textual_serve
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
@@ -87,7 +88,7 @@ class DeskServer(Server):
         app.add_routes(
             [
                 web.get("/", self.handle_index, name="index"),
-                web.get("/ws", self.handle_websocket, name="websocket"),
+                web.get("/ws", self.desk_session, name="websocket"),
                 web.get("/download/{key}", self.handle_download, name="download"),
                 web.static("/static", self.statics_path, name="static"),
             ]
@@ -96,7 +97,7 @@ class DeskServer(Server):
         return app
 
     @web.middleware
-    async def _door(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _door(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every page but the package's static files needs a viewer's token."""
         if request.path.startswith("/static/"):
             return await handler(request)
@@ -165,7 +166,8 @@ class DeskServer(Server):
 
     # --- the terminal's websocket ---------------------------------------------------------------
 
-    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+    async def desk_session(self, request: web.Request) -> web.StreamResponse:
+        """One tab's desk: refused from another site or beyond the cap, else run as the viewer."""
         origin = request.headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc != urlsplit(self._base_url(request)).netloc:
             return web.Response(status=403, text="cross-origin desk sessions are refused")
