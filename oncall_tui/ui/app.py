@@ -15,14 +15,19 @@ widgets watch the app rather than being called by it:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import sqlite3
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.message_pump import MessagePump
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
@@ -64,6 +69,20 @@ def _freeze_startup_objects() -> None:
     gc.enable()
 
 
+def _takes_text(widget: object) -> bool:
+    # By name: importing TextArea to test against it would slow the board's first frame.
+    return any(cls.__name__ in ("Input", "TextArea") for cls in type(widget).__mro__)
+
+
+async def _refreshed(pump: MessagePump, timeout: float = 0.5) -> None:
+    """After `pump` handled what is queued for it and the screen repainted (bounded: a pump that is
+    closing never answers)."""
+    done = asyncio.Event()
+    if pump.call_after_refresh(done.set):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout)
+
+
 def _triage_commands() -> type[Provider]:
     from .commands import TriageCommands
 
@@ -98,6 +117,50 @@ class OncallApp(App[int]):
         self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
         self._data_version: int | None = None
         self._store_problem = ""
+        self._keys: deque[events.Key] = deque()
+        self._key_pump: asyncio.Task[None] | None = None
+
+    # --- keys typed faster than the screen -----------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys go through one queue, one at a time: a key that opens a prompt (n, a, e…) is followed
+        by the keys typed after it only once the prompt is up and focused, so type-ahead reaches it.
+
+        Textual forwards each key to the focused widget as it arrives; in one read of `nfirst note\r`
+        the text would reach the board before the prompt existed, and be lost. See `_pump_keys`.
+        """
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._keys.append(event)
+            if self._key_pump is None or self._key_pump.done():
+                self._key_pump = asyncio.create_task(self._pump_keys(), name="key-pump")
+            return
+        await super().on_event(event)
+
+    async def _pump_keys(self) -> None:
+        try:
+            while self._keys:
+                event = self._keys.popleft()
+                target = self.focused or self.screen
+                await super().on_event(event)
+                # Characters typed into a text field cannot change the screen: they go straight on,
+                # so a pasted line is not slowed to one character per frame.
+                if not (event.is_printable and _takes_text(target)):
+                    await self._settled(target)
+        except Exception as exc:  # as if raised in a handler: the app shows it and exits
+            self._handle_exception(exc)
+
+    async def _settled(self, target: MessagePump) -> None:
+        """Wait until `target` has handled the key and the screen it leads to is up and focused."""
+        await _refreshed(target)
+        for _ in range(10):  # a push, a pop and a callback that pushes again at most
+            screen, focused = self.screen, self.focused
+            await _refreshed(screen)
+            if focused is not None:
+                # Its Focus event first: an Input selects its text on focus, and a key typed before
+                # that would be replaced by the next one.
+                await _refreshed(focused)
+            if self.screen is screen and self.focused is focused:
+                return
 
     def get_default_screen(self) -> BoardScreen:
         self._data_version = self._read_version()  # before the board's first read: no change is missed
