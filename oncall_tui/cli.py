@@ -147,8 +147,8 @@ def _board_args(argv: list[str]) -> argparse.Namespace | None:
 
 
 def db_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "db", None):
-        return args.db
+    if db := getattr(args, "db", None):
+        return Path(db)
     if getattr(args, "demo", False):
         return demo_db_path()
     return default_db_path()

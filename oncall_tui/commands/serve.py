@@ -10,7 +10,7 @@ DEFAULT_MAX_SESSIONS = 8
 DEFAULT_PORT = 8000
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "serve",
         parents=[common],

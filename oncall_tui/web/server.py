@@ -24,6 +24,7 @@ import aiohttp_jinja2
 import jinja2
 import textual_serve
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
@@ -31,7 +32,13 @@ from .access import Access, Sessions
 
 log = logging.getLogger("oncall-tui.serve")
 
-COOKIE = "oncall_tui_token"
+
+def cookie_name(port: int) -> str:
+    """Browsers keep cookies per host, not per port: two desks served on one machine must not
+    overwrite each other's token."""
+    return f"oncall_tui_token_{port}"
+
+
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(textual_serve.__file__).parent / "static"
 # Query parameters textual-serve's script acts on: `ping` makes the page fetch any URL it names.
@@ -70,6 +77,7 @@ class DeskServer(Server):
         self.access = access
         self.sessions = Sessions(max_sessions)
         self.explicit_public_url = public_url
+        self.cookie = cookie_name(port)
         self.started = asyncio.Event()
 
     # --- the web application --------------------------------------------------------------------
@@ -80,7 +88,7 @@ class DeskServer(Server):
         app.add_routes(
             [
                 web.get("/", self.handle_index, name="index"),
-                web.get("/ws", self.handle_websocket, name="websocket"),
+                web.get("/ws", self.desk_session, name="websocket"),
                 web.get("/download/{key}", self.handle_download, name="download"),
                 web.static("/static", self.statics_path, name="static"),
             ]
@@ -89,7 +97,7 @@ class DeskServer(Server):
         return app
 
     @web.middleware
-    async def _door(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _door(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every page but the package's static files needs a viewer's token."""
         if request.path.startswith("/static/"):
             return await handler(request)
@@ -99,9 +107,9 @@ class DeskServer(Server):
                 return self._notice(request, 401, "This link is not valid", _NO_ACCESS)
             # Keep the token out of the address bar, history and screenshots from here on.
             response = web.HTTPSeeOther(self._clean_url(request))
-            response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
+            response.set_cookie(self.cookie, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
             return response
-        actor = self.access.who(request.cookies.get(COOKIE))
+        actor = self.access.who(request.cookies.get(self.cookie))
         if actor is None:
             return self._notice(request, 401, "This desk needs its link", _NO_ACCESS)
         request["actor"] = actor
@@ -158,7 +166,8 @@ class DeskServer(Server):
 
     # --- the terminal's websocket ---------------------------------------------------------------
 
-    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+    async def desk_session(self, request: web.Request) -> web.StreamResponse:
+        """One tab's desk: refused from another site or beyond the cap, else run as the viewer."""
         origin = request.headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc != urlsplit(self._base_url(request)).netloc:
             return web.Response(status=403, text="cross-origin desk sessions are refused")

@@ -89,7 +89,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def open_sessions(url: str, cookie: str | None, count: int) -> tuple[list, aiohttp.ClientSession]:
-    http = aiohttp.ClientSession(cookies={"oncall_tui_token": cookie} if cookie else None)
+    port = int(url.rsplit(":", 1)[1])
+    http = aiohttp.ClientSession(cookies={f"oncall_tui_token_{port}": cookie} if cookie else None)
     sockets = []
     for _ in range(count):
         ws = await http.ws_connect(f"{url}/ws?width=160&height=48", origin=url, max_msg_size=0)

@@ -17,9 +17,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from cdp import chromium_missing
+
+from oncall_tui.web.server import cookie_name
 
 
 def free_port() -> int:
@@ -38,12 +41,16 @@ class Served:
     def get(self, path: str = "/", cookie: str | None = None) -> tuple[int, str]:
         request = urllib.request.Request(self.base + path)
         if cookie:
-            request.add_header("Cookie", f"oncall_tui_token={cookie}")
+            request.add_header("Cookie", f"{self.cookie}={cookie}")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
+
+    @property
+    def cookie(self) -> str:
+        return cookie_name(urlsplit(self.base).port or 80)
 
     def token(self, viewer: str) -> str:
         return self.links[viewer].split("token=", 1)[1]

@@ -106,7 +106,13 @@ async def test_a_viewer_sees_the_board_and_acknowledges_from_the_browser(serve, 
         await page.screenshot(ARTIFACTS / "browser-desk-acknowledged.png")
         assert off_machine(page.requests) == [], page.requests
         assert any(u.startswith("ws://127.0.0.1") for u in page.requests)
-        (ARTIFACTS / "browser-page-load.txt").write_text(f"{load_seconds:.3f} s to the first byte of the desk\n")
+        page_ms = await page.evaluate(
+            "(() => { const t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd - t.startTime; })()"
+        )
+        (ARTIFACTS / "browser-page-load.txt").write_text(
+            f"{page_ms / 1000:.3f} s to the page loaded (HTML, script, fonts)\n"
+            f"{load_seconds:.3f} s to the desk's first output in the terminal (its process started)\n"
+        )
     finally:
         await browser.close()
 
@@ -190,7 +196,7 @@ async def test_the_session_cap_holds_and_a_viewer_leaving_frees_their_place(serv
 
 async def test_a_desk_session_cannot_be_opened_from_another_site(serve, live_desk, db_path):
     served = serve(db_path, "--viewer", "carol")
-    cookies = {"oncall_tui_token": served.token("carol")}
+    cookies = {served.cookie: served.token("carol")}
     async with aiohttp.ClientSession(cookies=cookies) as http:
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(served.base + "/ws", origin="http://attacker.example")

@@ -33,9 +33,11 @@ ALLOWED_SYSTEM_COMMANDS = ("Theme", "Quit", "Keys")  # none of them writes anyth
 class WallScreen(Screen[None]):
     """Breached clocks first and large, every other open incident a line, who to call, health."""
 
-    def __init__(self, desk: Desk, options: DeskOptions, *, cycle: float = CYCLE_SECONDS) -> None:
+    def __init__(self, desk: Desk, options: DeskOptions, *, clock: Clock, cycle: float = CYCLE_SECONDS) -> None:
         super().__init__(id="wall")
         self.desk = desk
+        self.clock = clock
+        self._now = clock.now()  # the last tick's instant, for repainting on a resize
         self.options = options
         self.cycle = cycle
         self.model = BoardModel(desk.policy)
@@ -61,11 +63,11 @@ class WallScreen(Screen[None]):
             yield self.health
 
     def on_mount(self) -> None:
-        self.reload(self.app.now)
-        self.show(self.app.now)
+        self.reload(self._now)
+        self.show(self._now)
 
     def on_resize(self) -> None:
-        self.show(self.app.now)
+        self.show(self._now)
 
     # --- data -----------------------------------------------------------------------------------
 
@@ -90,6 +92,7 @@ class WallScreen(Screen[None]):
     # --- what is on screen ----------------------------------------------------------------------
 
     def show(self, now: datetime) -> None:
+        self._now = now
         if not self.is_mounted or self.size.height == 0:
             return
         now_ts = now.timestamp()
@@ -144,12 +147,12 @@ class WallScreen(Screen[None]):
             ) as client:
                 alerts = await client.alerts()
         except AlertSourceError as exc:
-            health.health = poller.failed(self.app.clock.now(), str(exc))
+            health.health = poller.failed(self.clock.now(), str(exc))
         except Exception as exc:  # a bug, not an outage: keep polling, say what it was
-            health.health = poller.failed(self.app.clock.now(), f"{type(exc).__name__}: {exc}")
+            health.health = poller.failed(self.clock.now(), f"{type(exc).__name__}: {exc}")
         else:
             firing = sum(1 for a in alerts if a.state == "active")
-            health.health = poller.succeeded(self.app.clock.now(), alerts=firing)
+            health.health = poller.succeeded(self.clock.now(), alerts=firing)
         health.refresh()
 
 
@@ -180,7 +183,7 @@ class WallApp(App[int]):
                 yield command
 
     def on_mount(self) -> None:
-        self.push_screen(WallScreen(self.desk, self.options, cycle=self.cycle))
+        self.push_screen(WallScreen(self.desk, self.options, clock=self.clock, cycle=self.cycle))
         self.set_interval(1, self.tick, name="wall-clock")
         self.call_after_refresh(self.tick)
 
