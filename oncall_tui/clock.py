@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
+from .errors import InputError
+
 UTC = UTC
 
 
@@ -55,13 +57,13 @@ def parse_instant(text: str, *, default_tz: timezone | None = None) -> datetime:
     """
     raw = text.strip()
     if not raw:
-        raise ValueError("empty time")
+        raise InputError("empty time")
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"not an ISO-8601 time: {text!r} (try 2026-11-27T03:12:00Z or 2026-11-27 03:12+01:00)"
         ) from None
     if moment.tzinfo is None:
@@ -78,10 +80,10 @@ def _local_unambiguous(naive: datetime, text: str) -> datetime:
     a, b = (naive.replace(fold=f).astimezone() for f in (0, 1))
     if a.utcoffset() != b.utcoffset():
         if a.replace(tzinfo=None) != naive:
-            raise ValueError(
+            raise InputError(
                 f"{text!r} does not exist in your time zone (the clocks skipped it); add an offset, e.g. {a:%z}"
             )
-        raise ValueError(
+        raise InputError(
             f"{text!r} happens twice in your time zone (the clocks went back); add an offset: {a:%z} or {b:%z}"
         )
     return a

@@ -31,6 +31,8 @@ MAX_FIELD_LENGTH = 20_000
 class Conflict(ActionRefused):
     """Another desk changed the incident first; the message says who, what and how long ago."""
 
+    title = "Changed by another desk"
+
 
 class NotFound(ActionRefused):
     pass
@@ -399,16 +401,18 @@ class Desk:
         return self.act(number, "runbook_step", decide)
 
     def checked_steps(self, number: int, runbook: str) -> set[int]:
-        rows = self.store.conn.execute(
-            "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
-        )
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
+            ).fetchall()
         return {r[0] for r in rows}
 
     def checked_counts(self) -> dict[tuple[int, str], int]:
         """(incident, runbook) → number of ticked steps, for the board's progress column."""
-        rows = self.store.conn.execute(
-            "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
-        )
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
+            ).fetchall()
         return {(r[0], r[1]): r[2] for r in rows}
 
     # --- helpers --------------------------------------------------------------------------------

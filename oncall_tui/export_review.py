@@ -26,6 +26,7 @@ from . import event_text, review
 from .clock import format_duration, from_iso, iso
 from .deadlines import Deadlines, State
 from .desk import Desk
+from .errors import DeskError
 from .export_json import deadlines_dict, event_dict, incident_dict
 from .model import Event, Incident, Severity, Status
 from .paths import data_dir
@@ -38,8 +39,11 @@ FORMAT_VERSION = 1
 OBLIGATIONS = ("acknowledge", "severity", "stakeholders", "next_update", "review")
 
 
-class ExportProblem(ValueError):
+class ExportProblem(DeskError, ValueError):
     """The document cannot be produced (a broken template, an unwritable file); says where."""
+
+    title = "Export failed"
+    severity = "error"
 
 
 # --- missed deadlines on the timeline -------------------------------------------------------------
@@ -280,11 +284,11 @@ def _template_line(tb) -> str:
 def export_document(desk: Desk, number: int, now: datetime | None = None) -> dict[str, Any]:
     now = now or desk.now()
     inc = desk.get(number)
-    conn = desk.store.conn
-    cur = conn.execute(
-        "SELECT runbook, step, checked, at, actor FROM checks WHERE incident = ? ORDER BY runbook, step", [number]
-    )
-    checks = [dict(zip(("runbook", "step", "checked", "at", "actor"), r)) for r in cur]
+    with desk.store.reading() as conn:
+        rows = conn.execute(
+            "SELECT runbook, step, checked, at, actor FROM checks WHERE incident = ? ORDER BY runbook, step", [number]
+        ).fetchall()
+    checks = [dict(zip(("runbook", "step", "checked", "at", "actor"), r)) for r in rows]
     for c in checks:
         c["checked"] = bool(c["checked"])
     state = review.state(desk, inc)

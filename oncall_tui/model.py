@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .errors import InputError
+
 
 class Severity(str, enum.Enum):
     P0 = "P0"
@@ -20,7 +22,7 @@ class Severity(str, enum.Enum):
         try:
             return cls(text.strip().upper())
         except ValueError:
-            raise ValueError(f"unknown severity {text!r}: use P0, P1, P2 or P3") from None
+            raise InputError(f"unknown severity {text!r}: use P0, P1, P2 or P3") from None
 
     @property
     def major(self) -> bool:
@@ -44,7 +46,7 @@ class Status(str, enum.Enum):
             return cls(text.strip().lower())
         except ValueError:
             names = ", ".join(s.value for s in cls)
-            raise ValueError(f"unknown status {text!r}: use one of {names}") from None
+            raise InputError(f"unknown status {text!r}: use one of {names}") from None
 
     @property
     def is_open(self) -> bool:
@@ -147,5 +149,5 @@ def parse_id(text: str) -> int:
     if raw.startswith("INC-"):
         raw = raw[4:]
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"not an incident id: {text!r} (expected INC-<number>)")
+        raise InputError(f"not an incident id: {text!r} (expected INC-<number>)")
     return int(raw)

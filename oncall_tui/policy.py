@@ -8,12 +8,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from .errors import DeskError
 from .model import Severity
 from .paths import config_dir, data_dir
 
 
-class PolicyError(Exception):
+class PolicyError(DeskError):
     """A policy file that cannot be used; the message names the file and the line."""
+
+    title = "Policy"
+    severity = "error"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from .clock import from_iso
+from .errors import DeskError
 from .model import Event, Incident, Severity, Status
 
 if TYPE_CHECKING:
@@ -62,8 +63,11 @@ INCIDENT_TIME_FIELDS = (
 INCIDENT_JSON_FIELDS = ("services", "labels")
 
 
-class StoreError(Exception):
+class StoreError(DeskError):
     """The database cannot be used as asked; the message is for the user, as is."""
+
+    title = "Database"
+    severity = "error"
 
 
 class ReadOnlyError(StoreError):
@@ -181,15 +185,13 @@ R = TypeVar("R")
 
 
 def _reads(method: Callable[P, R]) -> Callable[P, R]:
-    """A read that meets a damaged or vanished file raises StoreError with a clear message, so the
-    board can show it instead of crashing mid-outage."""
+    """A read that meets a damaged or vanished file (or any other database error) raises StoreError
+    with a clear message, so the board can show it instead of crashing mid-outage."""
 
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            if not is_file_error(exc):
-                raise
+        except sqlite3.Error as exc:
             raise StoreError(describe_db_error(args[0].info.path, exc)) from None  # type: ignore[attr-defined]
 
     return functools.wraps(method)(wrapper)
@@ -341,23 +343,33 @@ class Store:
             self._check_sound()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             raise StoreError(describe_db_error(self.info.path, exc)) from None
         try:
             yield self.conn
         except BaseException as exc:
             self._rollback()
             # A damaged page, a full disk or an I/O error met halfway through an action is about the
-            # file, not the action: say so in the user's terms instead of crashing the desk.
-            if isinstance(exc, sqlite3.DatabaseError) and is_file_error(exc):
+            # file, not the action: say so in the user's terms instead of crashing the desk. No
+            # sqlite3 error leaves the store: callers handle StoreError only.
+            if isinstance(exc, sqlite3.Error):
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
             raise
         else:
             try:
                 self.conn.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
+            except sqlite3.Error as exc:
                 self._rollback()
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The door for a read made with the connection itself (a report, a narrow query): a
+        database error in it leaves as StoreError, like every read the store makes."""
+        try:
+            yield self.conn
+        except sqlite3.Error as exc:
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
 
     def _rollback(self) -> None:
         # On a damaged file ROLLBACK can fail too; the original error is the one worth reporting.
@@ -554,7 +566,7 @@ def is_file_error(exc: sqlite3.Error) -> bool:
     return _code(exc) in _FILE_ERRORS
 
 
-def describe_db_error(path: Path, exc: sqlite3.DatabaseError) -> str:
+def describe_db_error(path: Path, exc: sqlite3.Error) -> str:
     """One line for the user about what is wrong with the file (never a traceback)."""
     text = str(exc)
     if "locked" in text or "busy" in text:

@@ -32,6 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .clock import parse_instant
 from .deadlines import compute
+from .errors import DeskError, InputError
 from .export_json import incident_dict
 from .message_fields import KNOWN_FIELDS, FieldSpec  # re-exported: the composer imports them from here
 from .model import Incident, Status
@@ -47,8 +48,10 @@ _FRONT_MATTER = re.compile(r"\A\{#---[ \t]*\n(?P<body>.*?)\n---#\}", re.DOTALL)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(DeskError):
     """A template that cannot produce a message; says what, and where in which file."""
+
+    title = "Template"
 
     def __init__(
         self,
@@ -371,18 +374,18 @@ def parse_when(text: str, now: datetime, tz: tzinfo | None = None) -> datetime:
     in the user's zone) or an ISO-8601 instant. Always in the future."""
     raw = " ".join(text.strip().split())
     if not raw:
-        raise ValueError("empty: say when, e.g. in 30m or 03:45")
+        raise InputError("empty: say when, e.g. in 30m or 03:45")
     if match := _DURATION.match(raw):
         if match["h"] is None and match["m"] is None:
-            raise ValueError(f"cannot read {text!r} as a time")
+            raise InputError(f"cannot read {text!r} as a time")
         delta = timedelta(hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
         if delta <= timedelta(0):
-            raise ValueError("the next update must be in the future")
+            raise InputError("the next update must be in the future")
         return now + delta
     if match := _CLOCK.match(raw):
         hour, minute = int(match["h"]), int(match["m"])
         if hour > 23 or minute > 59:
-            raise ValueError(f"{raw} is not a time of day")
+            raise InputError(f"{raw} is not a time of day")
         local_now = now.astimezone(tz)
         at = datetime.combine(local_now.date(), time(hour, minute), local_now.tzinfo)
         if at <= local_now:
@@ -391,9 +394,9 @@ def parse_when(text: str, now: datetime, tz: tzinfo | None = None) -> datetime:
     try:
         at = parse_instant(raw, default_tz=tz)
     except ValueError:
-        raise ValueError(f"cannot read {text!r} as a time: use in 30m, 45 min, 03:45 or an ISO time") from None
+        raise InputError(f"cannot read {text!r} as a time: use in 30m, 45 min, 03:45 or an ISO time") from None
     if at <= now:
-        raise ValueError(f"{raw} is in the past")
+        raise InputError(f"{raw} is in the past")
     return at
 
 

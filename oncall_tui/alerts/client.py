@@ -18,14 +18,17 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ..clock import iso
+from ..errors import DeskError
 from .parse import Alert, AlertPayloadError, Silence, decode_json, parse_alerts, parse_silences
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # ~8,000 alerts; more than any desk can show, less than a stall
 USER_AGENT = "oncall-tui"
 
 
-class AlertSourceError(Exception):
+class AlertSourceError(DeskError):
     """Alertmanager could not be used just now; the message is for the status line, as is."""
+
+    title = "Alertmanager"
 
 
 def normalize_url(url: str) -> str:

@@ -16,19 +16,21 @@ widgets watch the app rather than being called by it:
 from __future__ import annotations
 
 import gc
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
 from ..clock import Clock
 from ..config import DeskOptions
-from ..desk import ActionRefused, Conflict, Desk, StoreError
+from ..desk import Conflict, Desk, StoreError
+from ..errors import DeskError
 from .screens.board import BoardScreen
 
 if TYPE_CHECKING:
@@ -83,9 +85,8 @@ class OncallApp(App[int]):
     ]
 
     # repaint=False: a change of an App reactive would otherwise repaint the whole screen; the
-    # widgets that show these watch them and repaint only themselves. `now` tells its watchers of
-    # every tick, even one that finds the (frozen, in tests) clock where it was.
-    now: reactive[datetime] = reactive(datetime.min, init=False, repaint=False, always_update=True)
+    # widgets that show these watch them and repaint only themselves.
+    now: reactive[datetime] = reactive(datetime.min, init=False, repaint=False)
     record_revision: reactive[int] = reactive(0, init=False, repaint=False)
 
     def __init__(self, desk: Desk, options: DeskOptions, *, clock: Clock | None = None) -> None:
@@ -155,16 +156,15 @@ class OncallApp(App[int]):
     def _read_version(self) -> int | None:
         try:
             return self.desk.data_version()
-        except (StoreError, sqlite3.Error) as exc:
+        except StoreError as exc:
             self.record_unreadable(exc)
             return None
 
-    def record_unreadable(self, exc: Exception) -> None:
+    def record_unreadable(self, exc: StoreError) -> None:
         """The database cannot be read: say so once per problem, not once per second."""
-        message = str(exc)
-        if message != self._store_problem:
-            self._store_problem = message
-            self.notify(message, title="Database", severity="error", timeout=20, markup=False)
+        if str(exc) != self._store_problem:
+            self._store_problem = str(exc)
+            self.report(exc, timeout=20)
 
     def record_readable(self) -> None:
         if self._store_problem:
@@ -173,29 +173,29 @@ class OncallApp(App[int]):
 
     # --- errors -------------------------------------------------------------------------------------
 
-    def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-        """Run a desk action; a refusal, a conflict or a database error becomes a notification.
-
-        Returns the action's result, or None if it did not happen.
-        """
-        try:
-            return fn(*args, **kwargs)
-        except Conflict as exc:
+    def report(self, error: DeskError, *, title: str | None = None, timeout: float | None = None) -> None:
+        """The one place a desk error becomes a notification: its message as is, under its title."""
+        heading, severity = title or error.title, cast(SeverityLevel, error.severity)
+        if isinstance(error, Conflict):
             # The conflict may be with this very desk (a second `a`): then it is no news from elsewhere.
-            mine = f" by {self.desk.actor} " in f"{exc} "
-            self.notify(
-                str(exc),
-                title="Already done" if mine else "Changed by another desk",
-                severity="information" if mine else "warning",
-                timeout=10,
-                markup=False,
-            )
-        except ActionRefused as exc:
-            self.notify(str(exc), title="Not done", severity="warning", timeout=8, markup=False)
-        except (StoreError, sqlite3.Error) as exc:
-            self.notify(str(exc), title="Database", severity="error", timeout=15, markup=False)
-        except ValueError as exc:
-            self.notify(str(exc), title="Not done", severity="warning", timeout=8, markup=False)
+            if f" by {self.desk.actor} " in f"{error} ":
+                heading, severity = "Already done", "information"
+            timeout = timeout or 10
+        timeout = timeout or (15 if severity == "error" else 8)
+        self.notify(str(error), title=heading, severity=severity, timeout=timeout, markup=False)
+
+    @contextmanager
+    def reporting(self, *, title: str | None = None) -> Iterator[None]:
+        """Run a block whose desk errors are reported (and end the block) rather than raised."""
+        try:
+            yield
+        except DeskError as error:
+            self.report(error, title=title)
+
+    def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Run a desk action; returns its result, or None when it was refused (and said so)."""
+        with self.reporting():
+            return fn(*args, **kwargs)
         return None
 
     def run_action_safely(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
@@ -207,13 +207,12 @@ class OncallApp(App[int]):
             self.refresh_incidents()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR:
-            self.notify(
-                f"{event.worker.name}: {event.worker.error}",
-                title="Background task failed",
-                severity="error",
-                markup=False,
-            )
+        if event.state is not WorkerState.ERROR:
+            return
+        if isinstance(error := event.worker.error, DeskError):
+            self.report(error)
+        else:  # a bug: say which task, in full
+            self.notify(f"{event.worker.name}: {error}", title="Background task failed", severity="error", markup=False)
 
     # --- app-wide actions ---------------------------------------------------------------------------
 

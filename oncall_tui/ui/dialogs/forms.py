@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from ...clock import parse_instant
+from ...errors import InputError
 from ...model import Incident, Severity
 from .modals import MODAL_CSS
 
@@ -40,22 +41,22 @@ def parse_start(text: str, now: datetime) -> datetime | None:
     if match := _CLOCK.match(raw):
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour > 23 or minute > 59:
-            raise ValueError(f"not a time of day: {raw}")
+            raise InputError(f"not a time of day: {raw}")
         local_now = now.astimezone()
         started = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if started > local_now:
-            raise ValueError(f"{raw} today is in the future; give a date, e.g. 2026-11-26T{raw}")
+            raise InputError(f"{raw} today is in the future; give a date, e.g. 2026-11-26T{raw}")
         return started.astimezone(now.tzinfo)
     if raw.startswith("+"):
-        raise ValueError(f"{raw} is in the future: an incident's start is in the past, e.g. -20m")
+        raise InputError(f"{raw} is in the future: an incident's start is in the past, e.g. -20m")
     try:
         started = parse_instant(raw)
-    except ValueError:
-        raise ValueError(
+    except InputError:
+        raise InputError(
             f"cannot read {raw!r} as a start time: use -20m, 20m ago, 03:12 or 2026-11-27T03:12Z"
         ) from None
     if started > now:
-        raise ValueError("the start time is in the future")
+        raise InputError("the start time is in the future")
     return started
 
 
@@ -177,12 +178,12 @@ class DeclareScreen(FormScreen):
         if raw := self.field("severity"):
             try:
                 severity = Severity.parse(raw)
-            except ValueError as exc:
+            except InputError as exc:
                 errors["severity"] = str(exc)
         started = None
         try:
             started = parse_start(self.field("started"), self.now)
-        except ValueError as exc:
+        except InputError as exc:
             errors["started"] = str(exc)
         if self.show_errors(errors):
             return

@@ -26,6 +26,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
 
 from ...desk import ActionRefused, Desk, StoreError
+from ...errors import InputError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, Incident, Severity, Status
 from ..breaches import Breach, BreachWatcher, record_all
@@ -270,6 +271,12 @@ class BoardScreen(Screen[None]):
     def _tick(self, now: datetime) -> None:
         """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
         self._announce(self.breaches.observe(self.board.advance(now)))
+        self._toast_held()
+
+    def on_screen_resume(self) -> None:
+        self._toast_held()  # the dialog that held them back just closed
+
+    def _toast_held(self) -> None:
         if self._held_breaches and not isinstance(self.app.screen, ModalScreen):
             held, self._held_breaches = self._held_breaches, []
             self._toast_breaches(held)
@@ -457,9 +464,7 @@ class BoardScreen(Screen[None]):
         if target is Status.RESOLVED:
             self.action_resolve()
             return
-        refusal = self._refusal(inc, target)
-        if refusal:
-            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
+        if self._refused(inc, target):
             return
 
         def move(confirmed: bool | None = True) -> None:
@@ -484,9 +489,7 @@ class BoardScreen(Screen[None]):
         if (inc := self.current()) is None:
             return
         # Ask the form only when the rest of the move is allowed: root cause and resolution are its job.
-        refusal = self._refusal(inc.replace(root_cause="-", resolution="-"), Status.RESOLVED)
-        if refusal:
-            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
+        if self._refused(inc.replace(root_cause="-", resolution="-"), Status.RESOLVED):
             return
         from ..dialogs.forms import ResolveScreen
         from ..dialogs.modals import ConfirmScreen
@@ -513,12 +516,14 @@ class BoardScreen(Screen[None]):
 
         self.app.push_screen(ResolveScreen(inc), resolve)
 
-    def _refusal(self, inc: Incident, target: Status) -> str:
+    def _refused(self, inc: Incident, target: Status) -> bool:
+        """Whether the process refuses the move (and the engineer was told why)."""
         try:
             check_move(inc, target, self.desk.policy)
-        except ActionRefused as exc:
-            return str(exc)
-        return ""
+        except ActionRefused as refusal:
+            self.app.report(refusal)
+            return True
+        return False
 
     def action_assign(self) -> None:
         if (inc := self.current()) is None:
@@ -610,7 +615,7 @@ class BoardScreen(Screen[None]):
         def check(text: str) -> str | None:
             try:
                 BoardFilter.parse(text)
-            except ValueError as exc:
+            except InputError as exc:
                 return str(exc)
             return None
 

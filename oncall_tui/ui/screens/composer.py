@@ -24,7 +24,8 @@ from textual.worker import Worker
 from ...clipboard import CopyResult, copy_text
 from ...config import DeskOptions
 from ...deadlines import State
-from ...desk import ActionRefused, Desk, StoreError
+from ...desk import Desk
+from ...errors import DeskError
 from ...model import Incident
 from ...paths import data_dir
 from ...templates import (
@@ -364,10 +365,8 @@ class ComposerScreen(Screen[None]):
                 tz=self.tz,
                 overrides=self._overrides,
             )
-        except TemplateProblem as problem:
-            self._show_problem(problem)
-        except (ActionRefused, StoreError) as exc:
-            self._show_problem(TemplateProblem(str(exc)))
+        except DeskError as problem:  # shown in the form, where the fix is typed
+            self._show_problem(problem if isinstance(problem, TemplateProblem) else TemplateProblem(str(problem)))
         else:
             self.message, self.problem = message, None
             self.remove_class("-problem")
@@ -521,7 +520,7 @@ class ComposerScreen(Screen[None]):
                 via=via,
                 next_update_at=message.next_update_at,
             )
-        except (ActionRefused, StoreError) as exc:
+        except DeskError as exc:
             return False, f"NOT recorded on the timeline: {exc}"
         self._sent.add((via, text))
         self._confirm_close = False
@@ -574,7 +573,7 @@ class ComposerScreen(Screen[None]):
         seen = getattr(self.incident, spec.incident_field)
         try:
             self.incident = self.desk.edit(self.number, spec.incident_field, focused.value, expected=seen)
-        except (ActionRefused, StoreError) as exc:
+        except DeskError as exc:
             self._result(f"Not saved: {exc}", "error")
             return
         self._overrides.pop(name, None)
@@ -633,11 +632,10 @@ def _one_line(text: str) -> str:
 def _short_path(path: Path) -> str:
     """Shipped templates by their place in the package, the user's own from ~: short enough to
     read in a narrow pane, exact enough to open."""
+    resolved = path.resolve()
     for base, shown in ((data_dir().parent, ""), (Path.home(), "~/")):
-        try:
-            return shown + str(path.resolve().relative_to(base.resolve()))
-        except ValueError:
-            continue
+        if resolved.is_relative_to(base := base.resolve()):
+            return shown + str(resolved.relative_to(base))
     return str(path)
 
 
