@@ -17,20 +17,24 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
-from ..clock import Clock
+from ..clock import Clock, ClockWatch
 from ..config import DeskOptions
 from ..desk import Conflict, Desk, StoreError
 from ..errors import DeskError
+from ..store import Locked
+from .key_queue import KeyQueue
+from .locked_writes import FIRST_TRY_MS, LockedWrites
 from .screens.board import BoardScreen
 
 if TYPE_CHECKING:
@@ -96,9 +100,20 @@ class OncallApp(App[int]):
         self.clock = clock or desk.clock
         self.set_reactive(OncallApp.now, self.clock.now())
         self.board_screen = BoardScreen(desk)
+        self.clock_watch = ClockWatch()  # the wall clock being set, told from time passing
         self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
         self._data_version: int | None = None
         self._store_problem = ""
+        self.locked_writes = LockedWrites(self)
+        self._keys = KeyQueue(self, super().on_event)
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys go through one queue, one at a time, so type-ahead reaches the prompt it was typed
+        # for (see key_queue.py).
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._keys.put(event)
+            return
+        await super().on_event(event)
 
     def get_default_screen(self) -> BoardScreen:
         self._data_version = self._read_version()  # before the board's first read: no change is missed
@@ -139,10 +154,23 @@ class OncallApp(App[int]):
     def tick(self) -> None:
         """The one clock: poll for other desks' changes, then move `now` (countdowns, breaches)."""
         now = self.clock.now()
+        jumped = self._clock_jumped(now)
         version = self._read_version()
-        if version is not None and version != self._data_version:
+        if jumped or (version is not None and version != self._data_version):
             self.refresh_incidents()
         self.now = now
+
+    def _clock_jumped(self, now: datetime) -> bool:
+        """True when every row must be rebuilt: the wall clock was set (either way), or a jump ahead
+        has held long enough to be believed and the breaches it made are now real."""
+        holding = self.clock_watch.holding
+        jump = self.clock_watch.observe(now, self.clock.steady())
+        if jump is not None:
+            self.notify(jump.describe(), title="System clock", severity="warning", timeout=30, markup=False)
+        if jump is None and not (holding and not self.clock_watch.holding):
+            return False
+        self.board_screen.clock_was_set()
+        return True
 
     def refresh_incidents(self) -> None:
         """The record changed: every view of it re-reads it (the board and the detail at once)."""
@@ -198,11 +226,34 @@ class OncallApp(App[int]):
             return fn(*args, **kwargs)
         return None
 
-    def run_action_safely(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    def run_action_safely(
+        self, fn: Callable[..., T], *args: Any, then: Callable[[T], object] | None = None, **kwargs: Any
+    ) -> T | None:
         """`attempt` a write, then re-read the record whether it happened or not (after a conflict
-        the board shows what the other desk did)."""
+        the board shows what the other desk did); `then(result)` runs once it is written.
+
+        A write to this desk (`fn` one of its methods) waits for the lock only briefly, on the event
+        loop; one that must wait longer is queued in `locked_writes` (a thread; the board stays
+        usable) and `then` runs when it lands. Writes queued that way keep their order.
+        """
+        desk_method = getattr(fn, "__self__", None) is self.desk and not self.desk.readonly
+        if desk_method and self.locked_writes.pending:
+            self.locked_writes.add(fn, args, kwargs, then)  # behind the ones already waiting, in order
+            return None
         try:
-            return self.attempt(fn, *args, **kwargs)
+            with self.reporting():
+                try:
+                    with self.desk.store.waiting(FIRST_TRY_MS) if desk_method else nullcontext():
+                        result = fn(*args, **kwargs)
+                except Locked:
+                    if not desk_method:
+                        raise
+                    self.locked_writes.add(fn, args, kwargs, then)
+                    return None
+                if then is not None and (desk_method or result is not None):
+                    then(result)
+                return result
+            return None
         finally:
             self.refresh_incidents()
 

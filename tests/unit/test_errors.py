@@ -41,7 +41,7 @@ NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
         (StoreError, "Database", "error"),
         (ReadOnlyError, "Database", "error"),
         (FileReplaced, "Database", "error"),
-        (PolicyError, "Policy", "error"),
+        (PolicyError, "Settings", "error"),
         (TemplateProblem, "Template", "warning"),
         (RunbookError, "Runbooks", "warning"),
         (ExportProblem, "Export failed", "error"),
@@ -82,13 +82,13 @@ def test_what_a_form_parses_is_refused_with_an_input_error_that_is_still_a_value
 
 
 def test_the_board_filter_and_the_start_time_refuse_with_input_errors():
-    from oncall_tui.ui.dialogs.forms import parse_start
     from oncall_tui.ui.filtering import BoardFilter
+    from oncall_tui.when import parse_past
 
     with pytest.raises(InputError, match="unknown filter"):
         BoardFilter.parse("colour:red")
     with pytest.raises(InputError, match="in the future"):
-        parse_start("+5m", NOW)
+        parse_past("+5m", NOW)
     # An unbalanced quote is read literally, not refused.
     assert BoardFilter.parse("it's down").text == "it's down"
     assert BoardFilter.parse('svc:"api gateway"').services == ("api gateway",)
