@@ -94,8 +94,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Fail here, in one line, rather than in every tab: the file must open (read-only for the wall).
     Desk.open(options.db_path, policy=load_policy(options.policy_path), readonly=args.wall).close()
 
-    # Each tab runs this; never --demo, which would start every tab (and wipe the file) afresh.
+    # Each tab runs this. With --db named, --demo only marks the desk DEMO: it neither wipes nor reseeds it.
     argv = [sys.executable, "-m", "oncall_tui.cli", "--db", str(options.db_path)]
+    if options.demo:
+        argv.append("--demo")
     if options.policy_path:
         argv += ["--policy", str(options.policy_path)]
     if options.alertmanager_url:
