@@ -85,7 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if options.demo and not getattr(args, "db", None):
         from ..demo import seed_demo
-        from ..ui.launch import fresh_demo_file
+        from ..paths import fresh_demo_file
 
         fresh_demo_file(options.db_path)
         desk = Desk.open(options.db_path, policy=load_policy(options.policy_path))

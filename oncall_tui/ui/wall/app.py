@@ -8,7 +8,6 @@ on it and turns its pages.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -81,7 +80,7 @@ class WallScreen(Screen[None]):
                 self.model.load(self._source.read(include_closed=False), now)
                 self._data_version = version
             self.model.advance(now)
-        except (StoreError, sqlite3.Error) as exc:
+        except StoreError as exc:
             # The wall keeps showing its last read, and says loudly that it is stale.
             health.store_problem = str(exc)
         else:

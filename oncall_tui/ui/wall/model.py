@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ...model import Severity
 from ...policy import Policy
-from ..board_model import SHORT_LABELS, BoardRow, Tone
+from ..board_model import BoardRow, Tone
 
 CARD_HEIGHT = 4  # a title line and three lines of large digits
 CARD_MIN_WIDTH = 60  # the title, the severity and the large clock side by side
@@ -191,7 +191,3 @@ def on_call(policy: Policy, rows: list[BoardRow]) -> list[tuple[str, str, list[s
         if i < 2 or ids:
             ladder.append((tier.level, tier.contact, ids))
     return ladder
-
-
-def short_label(key: str) -> str:
-    return SHORT_LABELS.get(key, key)
