@@ -88,11 +88,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..paths import fresh_demo_file
 
         fresh_demo_file(options.db_path)
-        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path))
+        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path), clock=args.clock)
         seed_demo(desk)
         desk.close()
     # Fail here, in one line, rather than in every tab: the file must open (read-only for the wall).
-    Desk.open(options.db_path, policy=load_policy(options.policy_path), readonly=args.wall).close()
+    Desk.open(options.db_path, policy=load_policy(options.policy_path), clock=args.clock, readonly=args.wall).close()
 
     # Each tab runs this. With --db named, --demo only marks the desk DEMO: it neither wipes nor reseeds it.
     argv = [sys.executable, "-m", "oncall_tui.cli", "--db", str(options.db_path)]
