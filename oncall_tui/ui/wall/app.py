@@ -1,7 +1,7 @@
 """The wall: the board for a screen across the room, read-only by construction.
 
-`WallApp` binds no key and offers no command that changes the record (its only keys quit and open
-the palette, whose commands are the theme and quitting), and the launcher opens the store
+`WallApp` binds no key and offers no command that changes the record (its one key quits; its
+palette offers the theme, the keys and quitting), and the launcher opens the store
 read-only, so even a bug in here could not write. One `set_interval(1, tick)` drives every clock
 on it and turns its pages.
 """
