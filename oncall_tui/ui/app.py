@@ -27,6 +27,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.message_pump import MessagePump
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
@@ -83,7 +84,7 @@ def _takes_text(widget: object) -> bool:
 def _idle(pump: MessagePump) -> bool:
     """Nothing queued for `pump` and nothing of it in progress (asyncio.Queue counts a message as
     unfinished until its handler returned)."""
-    queue = pump._message_queue
+    queue: asyncio.Queue[object] = pump._message_queue
     return queue.empty() and not getattr(queue, "_unfinished_tasks", 0) and not pump._next_callbacks
 
 
@@ -279,7 +280,8 @@ class OncallApp(App[int]):
         if isinstance(exc, Conflict):
             # The conflict may be with this very desk (a second `a`): then it is no news from elsewhere.
             mine = f" by {self.desk.actor} " in f"{exc} "
-            title, severity = ("Already done", "information") if mine else ("Changed by another desk", "warning")
+            title = "Already done" if mine else "Changed by another desk"
+            severity: SeverityLevel = "information" if mine else "warning"
             self.notify(str(exc), title=title, severity=severity, timeout=10, markup=False)
         elif isinstance(exc, (StoreError, sqlite3.Error)):
             self.notify(str(exc), title="Database", severity="error", timeout=15, markup=False)
@@ -313,9 +315,10 @@ class OncallApp(App[int]):
                     self.report(exc)
                     return None
             else:
-                result = self.attempt(fn, *args, **kwargs)
-                if result is None:
+                attempted = self.attempt(fn, *args, **kwargs)
+                if attempted is None:
                     return None
+                result = attempted
             if then is not None:
                 then(result)
             return result
