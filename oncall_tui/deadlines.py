@@ -240,8 +240,8 @@ Rule = Callable[["DeadlineKind", Milestones, Policy, datetime], Deadline]
 @dataclass(frozen=True, slots=True)
 class DeadlineKind:
     """One obligation the runbook puts a clock on. Everything that names a deadline — the clocks,
-    the board's next-deadline cell, the report, the review document, the composer, the checklist —
-    reads this entry, so a new kind is one entry in `DEADLINE_KINDS` plus its rule."""
+    the board's next-deadline cell, the wall, the report, the review document, the composer, the
+    checklist — reads this entry, so a new kind is one entry in `DEADLINE_KINDS` plus its rule."""
 
     key: str  # stable id: Deadline.key, `deadline_breached` events, the report's JSON
     label: str  # "Notify stakeholders": the clocks, the report, the review document
@@ -252,6 +252,11 @@ class DeadlineKind:
     step: str = ""  # the process runbook's `desk:` fact the deed ticks ("notified"); "" for none
     messages: tuple[str, ...] = ()  # composer template kinds whose sending meets (or restarts) it
     after_resolution: bool = False  # runs from resolution: listed after the escalation ladder
+    wall: str = ""  # the wall's caption, read across a room ("SET SEVERITY"); "" for the label in capitals
+
+    @property
+    def caption(self) -> str:
+        return self.wall or self.label.upper()
 
     def compute(self, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
         return self.rule(self, incident, policy, now)
@@ -275,6 +280,7 @@ DEADLINE_KINDS: tuple[DeadlineKind, ...] = (
         done="severity determined",
         how="press s to set the severity",
         step="severity",
+        wall="SET SEVERITY",
     ),
     DeadlineKind(
         "stakeholders",
@@ -304,6 +310,7 @@ DEADLINE_KINDS: tuple[DeadlineKind, ...] = (
         how="record it on the review screen (R)",
         step="review_done",
         after_resolution=True,
+        wall="REVIEW",
     ),
 )
 

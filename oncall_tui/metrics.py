@@ -274,7 +274,7 @@ def _breaches(
         if key is None or str(key).startswith("escalate:"):
             continue
         try:
-            due_ms = _epoch_ms(parse_instant(due_text)) if due_text else None
+            due_ms = _epoch_ms(_instant(due_text)) if due_text else None
         except ValueError:
             due_ms = None  # a due time damaged by hand: still a breach a desk saw, counted once
         found[number, str(key), due_ms] = (sev, True)
