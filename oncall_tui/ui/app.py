@@ -16,8 +16,12 @@ widgets watch the app rather than being called by it:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import os
+import signal
 import sqlite3
+import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -48,6 +52,8 @@ T = TypeVar("T")
 FIRST_TRY_MS = 150
 # The longest a key waits for the one before it to settle (see OncallApp._settled).
 SETTLE_SECONDS = 1.0
+# After SIGTERM/SIGINT/SIGHUP, how long the app has to exit on its own before the process ends anyway.
+EXIT_GRACE = 0.7
 
 # Screens opened on demand are imported on demand (inside their actions), and warmed up after the
 # first frame: their modules (and jinja2, httpx, markdown) would otherwise delay the board's first
@@ -180,10 +186,37 @@ class OncallApp(App[int]):
         return self.board_screen
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            self._end_on_signals()
         # After the first frame: import the other screens, then let the collector back in.
         self.call_after_refresh(self._warm_up)
         self.call_after_refresh(_freeze_startup_objects)
         self.set_interval(1, self.tick, name="desk-clock")
+
+    def _end_on_signals(self) -> None:
+        """SIGTERM, SIGINT and SIGHUP (the SSH session went away) end the board, dialog open or not.
+
+        Python's own SIGINT handling cancels asyncio's main task, which a handler awaiting a dialog
+        could swallow; here the app is asked to exit, and if it has not within EXIT_GRACE seconds
+        (a worker thread still waiting for a lock), the terminal is restored and the process ends.
+        Nothing is lost either way: every change is committed when it is made.
+        """
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._signalled, sig)
+
+    def _signalled(self, sig: int) -> None:
+        self.exit(return_code=128 + sig)
+        timer = threading.Timer(EXIT_GRACE, self._force_exit, args=(sig,))
+        timer.daemon = True
+        timer.start()
+
+    def _force_exit(self, sig: int) -> None:
+        with contextlib.suppress(Exception):
+            if self._driver is not None:
+                self._driver.stop_application_mode()
+        os._exit(128 + sig)
 
     @property
     def runbooks(self) -> RunbookLibrary:
