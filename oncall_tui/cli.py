@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "oncall_tui.commands.integrity",
     "oncall_tui.commands.followup",
     "oncall_tui.commands.alerts",
+    "oncall_tui.commands.paging",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

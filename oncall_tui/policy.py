@@ -21,6 +21,9 @@ class EscalationTier:
     after: timedelta
     level: str
     contact: str
+    # Who is paged at this level: whoever holds `schedule` (schedules.toml), or one `person` (people.toml).
+    schedule: str = ""
+    person: str = ""
     # Derived once: every incident's deadlines name every tier, every time they are computed.
     key: str = field(init=False, repr=False, compare=False)
     label: str = field(init=False, repr=False, compare=False)
@@ -49,6 +52,20 @@ class AlertPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class PagingPolicy:
+    """[paging]: when pages go out and how hard each one is tried."""
+
+    repeat_minutes: float = 5.0  # an unacknowledged page is sent again after this long …
+    repeat_limit: int = 3  # … at most this many times
+    quiet_severities: frozenset[Severity] = frozenset({Severity.P3})
+    send_timeout_seconds: float = 10.0  # one attempt on one channel
+    retry_seconds: tuple[float, ...] = (2.0, 8.0)  # waits between attempts on a channel that failed
+    heads_up_minutes: float = 30.0  # before a handoff, the incoming person is told
+    heartbeat_seconds: float = 5.0
+    watcher_stale_seconds: float = 30.0  # a desk or agent silent this long is not watching
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     acknowledge: timedelta = timedelta(minutes=5)
     severity: timedelta = timedelta(minutes=15)
@@ -64,6 +81,7 @@ class Policy:
     escalation_severities: frozenset[Severity] = frozenset({Severity.P0, Severity.P1})
     severities: dict[Severity, SeverityInfo] = field(default_factory=dict)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
+    paging: PagingPolicy = field(default_factory=PagingPolicy)
     sources: tuple[str, ...] = ()  # the files it was read from, for the help screen
 
     def tier_at(self, index: int) -> EscalationTier:
@@ -131,6 +149,8 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
             after=_minutes(t["after_minutes"], "escalation.after_minutes"),
             level=str(t["level"]),
             contact=str(t.get("contact", "")),
+            schedule=str(t.get("schedule", "")),
+            person=str(t.get("person", "")),
         )
         for t in raw.get("escalation", [])
     )
@@ -152,6 +172,20 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
         silence_minutes=int(al.get("silence_minutes", 120)),
         group_by=tuple(al.get("group_by", ())),
     )
+    pg = raw.get("paging", {})
+    retries = pg.get("retry_seconds", [2, 8])
+    if not isinstance(retries, list) or not all(isinstance(r, (int, float)) and r >= 0 for r in retries):
+        raise ValueError(f"paging.retry_seconds must be a list of seconds, got {retries!r}")
+    paging = PagingPolicy(
+        repeat_minutes=_minutes(pg.get("repeat_minutes", 5), "paging.repeat_minutes").total_seconds() / 60,
+        repeat_limit=int(pg.get("repeat_limit", 3)),
+        quiet_severities=frozenset(Severity.parse(s) for s in pg.get("quiet_severities", ["P3"])),
+        send_timeout_seconds=float(pg.get("send_timeout_seconds", 10)),
+        retry_seconds=tuple(float(r) for r in retries),
+        heads_up_minutes=_minutes(pg.get("heads_up_minutes", 30), "paging.heads_up_minutes").total_seconds() / 60,
+        heartbeat_seconds=float(pg.get("heartbeat_seconds", 5)),
+        watcher_stale_seconds=float(pg.get("watcher_stale_seconds", 30)),
+    )
     return Policy(
         acknowledge=_minutes(dl.get("acknowledge_minutes", 5), "deadlines.acknowledge_minutes"),
         severity=_minutes(dl.get("severity_minutes", 15), "deadlines.severity_minutes"),
@@ -168,5 +202,6 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
         ),
         severities=severities,
         alerts=alerts,
+        paging=paging,
         sources=sources,
     )
