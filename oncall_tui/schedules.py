@@ -259,10 +259,9 @@ class Roster:
 
 
 def _at(day: date, at: time, zone: tzinfo) -> datetime:
-    """A local wall-clock time as an instant. A time the DST switch skips lands an hour later; one it
-    repeats is the first of the two (fold=0) — a handoff happens once."""
-    local = datetime.combine(day, at, tzinfo=zone)
-    return local.astimezone(UTC).astimezone(zone) if local.utcoffset() is not None else local
+    """A local wall-clock time as an instant (in UTC, so instants compare and hash plainly). A time
+    the DST switch skips lands an hour later; one it repeats is the first of the two (fold=0)."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 # --- reading the files ----------------------------------------------------------------------------
