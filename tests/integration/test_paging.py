@@ -11,14 +11,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from paging_fixtures import (  # noqa: F401 (fixtures)
-    POLICY,
-    config_dir,
-    http_receiver,
-    paging_policy,
-    smtp,
-    write_config,
-)
+from paging_fixtures import POLICY, write_config
 from paging_receivers import HttpReceiver, refused_url
 
 from oncall_tui import overrides
