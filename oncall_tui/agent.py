@@ -156,6 +156,7 @@ class Agent:
         finally:
             self.say("agent stopping: letting pages in flight finish")
             self.pager.close(wait=30)
+            self._report_sent()
             if self.intake is not None:
                 with contextlib.suppress(Exception):
                     await self.intake.client.aclose()

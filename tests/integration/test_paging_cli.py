@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -111,3 +113,23 @@ def test_handoff_prints_the_brief(env):
     assert True
     assert "Notify stakeholders: due" in out and "escalates to Secondary On-Call" in out
     assert "Active silences: none" in out and "Action items due within a week: none." in out
+
+
+def test_the_agent_pages_a_new_incident_says_it_is_alive_and_leaves_cleanly(env, smtp):
+    agent = subprocess.Popen([str(EXE), "agent"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "paging 3 people, 2 schedules" in agent.stdout.readline()
+        started = time.monotonic()
+        run(env, "declare", "Login failures", "--severity", "P1")
+        data = json.loads(run(env, "oncall", "--json").stdout)
+        holder = data["levels"][0]["person"]
+        smtp.wait_for(f"{holder}@example.com", timeout=10)
+        assert time.monotonic() - started < 5
+        assert data["watching"]["agents"] == 1
+        assert "Agent alive (1)" in run(env, "oncall").stdout
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        out, err = agent.communicate(timeout=30)
+    assert agent.returncode == 0, err
+    assert "paging INC-1:L0" in out and "delivered" in out
+    assert json.loads(run(env, "oncall", "--json").stdout)["watching"]["agents"] == 0
