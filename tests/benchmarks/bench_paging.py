@@ -125,7 +125,7 @@ def main() -> int:
         ok = False
     if latencies:
         median = statistics.median(latencies)
-        p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
+        p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
         print(
             f"breach → page at the receiver: median {median:.3f} s, p95 {p95:.3f} s, max {latencies[-1]:.3f} s "
             f"over {len(latencies)} breaches (targets 1 s / 2 s)"
