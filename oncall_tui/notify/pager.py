@@ -419,27 +419,36 @@ def _dead(token: str, watchers: dict[str, dict[str, Any]], now: datetime, stale:
     return seen is None or now - seen > stale
 
 
-def unreached(desk: Desk, incidents: Sequence[Incident]) -> list[tuple[Incident, str]]:
-    """Open, unacknowledged incidents whose latest page reached nobody: (incident, "could not reach Ava")."""
+def unreached(
+    desk: Desk, incidents: Sequence[Incident], names: dict[str, str] | None = None
+) -> list[tuple[Incident, str]]:
+    """Open, unacknowledged incidents with a page that reached nobody: (incident, "could not reach
+    Ava; reached Ben"). It stays until someone acknowledges: a person who cannot be paged is a
+    problem to fix before the next incident, even once the next tier answered."""
     wanted = [i for i in incidents if i.is_open and i.acknowledged_at is None]
     if not wanted:
         return []
+    names = names or {}
     rows = desk.store.page_rows(incidents=[i.number for i in wanted])
-    last: dict[int, dict[str, Any]] = {}
+    by_incident: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
-        if r["state"] != "sending":
-            last[r["incident"]] = r
+        by_incident.setdefault(r["incident"], []).append(r)
     out = []
     for incident in wanted:
-        r = last.get(incident.number)
-        if r is None or r["state"] not in ("failed", "nobody"):
+        pages = by_incident.get(incident.number, [])
+        lost = []
+        for r in pages:
+            if r["state"] == "failed":
+                lost.append(f"could not reach {names.get(r['person'], r['person'])}")
+            elif r["state"] == "nobody":
+                lost.append(f"nobody to page for {r['level_name']} ({r['result'].get('why', '')})")
+        if not lost:
             continue
-        who = r["person"]
-        name = who
-        if r["state"] == "nobody" and not who:
-            out.append((incident, f"nobody to page for {r['level_name']}: {r['result'].get('why', '')}"))
-            continue
-        out.append((incident, f"could not reach {name or r['level_name']}"))
+        reached = [names.get(r["person"], r["person"]) for r in pages if r["state"] == "delivered"]
+        text = "; ".join(dict.fromkeys(lost))
+        if reached:
+            text += f"; reached {reached[-1]}"
+        out.append((incident, text))
     return out
 
 

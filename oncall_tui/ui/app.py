@@ -32,6 +32,7 @@ from ..config import DeskOptions
 from ..desk import ActionRefused, Conflict, Desk, StoreError
 from ..lifecycle import check_move, next_status
 from ..model import EDITABLE_FIELDS, Incident, Status
+from ..paths import config_dir
 from .board import IncidentBoard
 from .breaches import Breach, BreachWatcher, record_all
 from .detail import IncidentDetail
@@ -145,6 +146,22 @@ class OncallApp(App[int]):
         ),
         Binding("n", "note", "Note", id="incident.note", tooltip="Add a note to the timeline"),
         Binding(
+            "E",
+            "escalate",
+            "Page",
+            show=False,
+            id="incident.escalate",
+            tooltip="Page a chosen level or person about the selected incident now (every attempt on the timeline)",
+        ),
+        Binding(
+            "O",
+            "oncall",
+            "On call",
+            show=False,
+            id="app.oncall",
+            tooltip="Who is on call: each level now and next, every schedule's next two weeks",
+        ),
+        Binding(
             "b",
             "runbook_library",
             "Runbooks",
@@ -256,12 +273,21 @@ class OncallApp(App[int]):
             demo=self.options.demo,
             id="desk-status",
         )
-        if self.options.alertmanager_url:  # the intake's health shares the top line
-            from .alert_source import AlertSource, StatusLine
+        paging = (config_dir() / "people.toml").is_file()  # who is on call shares the top line too
+        if self.options.alertmanager_url or paging:
+            if self.options.alertmanager_url:  # the intake's health shares the top line
+                from .alert_source import AlertSource, StatusLine
+            else:
+                from .paging_status import TopLine as StatusLine
 
             with StatusLine(id="top-line"):
                 yield status
-                yield AlertSource(self.desk, self.options, clock=self.clock)
+                if self.options.alertmanager_url:
+                    yield AlertSource(self.desk, self.options, clock=self.clock)
+                if paging:
+                    from .paging_status import PagingStatus
+
+                    yield PagingStatus(self.desk)
         else:
             yield status
         with Vertical(id="main"):
@@ -714,6 +740,36 @@ class OncallApp(App[int]):
                 self._done(f"note added to {inc.id}")
 
         self.push_screen(TextPrompt(f"Note on {inc.id}", placeholder="what you found or did", allow_empty=False), add)
+
+    def action_escalate(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        found = self.query("#paging-status")
+        if not found or not found.first().view.configured:
+            self.notify(
+                "Nobody can be paged: add people.toml and schedules.toml to the config directory "
+                "(README, 'Paging'); press O to see who is on call.",
+                title="Paging off",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        from .oncall_screen import EscalatePicker
+
+        status = found.first()
+
+        def page(choice: tuple[int | None, str | None] | None) -> None:
+            if choice is not None:
+                level, person = choice
+                status.page_by_hand(inc.number, level=level, person=person)
+                self._done(f"paging about {inc.id}…")
+
+        self.push_screen(EscalatePicker(inc.id, status.view), page)
+
+    def action_oncall(self) -> None:
+        from .oncall_screen import OnCallScreen
+
+        self.push_screen(OnCallScreen(self.desk, self.clock.now()))
 
     def action_filter(self) -> None:
         from .modals import TextPrompt

@@ -181,9 +181,17 @@ def test_when_every_channel_fails_the_next_tier_is_paged_at_once_and_the_board_i
     try:
         inc = desk.declare("Payments down", severity="P0")
         assert step(pager) == ["INC-1:L0"]
-        assert unreached(desk, desk.incidents()) == [(desk.get(inc.number), "could not reach ava")]
+        assert unreached(desk, desk.incidents(), {"ava": "Ava Jones"}) == [
+            (desk.get(inc.number), "could not reach Ava Jones")
+        ]
         assert step(pager) == ["INC-1:L1"]  # the very next look, not after the 5 minutes
         smtp.wait_for("ben@example.com")
+        step(pager)
+        names = {"ava": "Ava Jones", "ben": "Ben Okafor"}
+        assert unreached(desk, desk.incidents(), names) == [
+            (desk.get(inc.number), "could not reach Ava Jones; reached Ben Okafor")
+        ]
+        desk.acknowledge(inc.number)
         assert unreached(desk, desk.incidents()) == []
     finally:
         pager.close()

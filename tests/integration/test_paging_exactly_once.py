@@ -86,7 +86,9 @@ def test_three_processes_and_twenty_kills_send_each_page_exactly_once(tmp_path, 
     expected = sorted(f"[P1] INC-{n} Outage {n - 1}" for n in range(1, INCIDENTS + 1))
     assert subjects == expected  # each incident's page arrived, and arrived once
     resent = [e for n in range(1, INCIDENTS + 1) for e in desk.timeline(n) if e.kind == "page_resent"]
-    print(f"\n{kills} kills, {len(resent)} pages resent after their sender died, {len(smtp.mails)} mails for {INCIDENTS} pages")
+    print(
+        f"\n{kills} kills, {len(resent)} pages resent after their sender died, {len(smtp.mails)} mails for {INCIDENTS} pages"
+    )
     assert resent, "no kill landed between a claim and its send"
     assert sum(p["resends"] for p in pages) == len(resent)
     desk.close()
