@@ -173,7 +173,7 @@ class PagingStatus(Widget):
     def _seen(self, view: PagingView) -> None:
         self._busy = False
         self.view = view
-        self.refresh()
+        self.refresh(layout=True)  # width: auto — the line is as long as what it says
         for text, severity in (
             (view.problem, "error"),
             (view.error and f"paging: {view.error}", "error"),
