@@ -8,12 +8,15 @@ stderr and a non-zero exit (never a traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .clock import Clock, SystemClock
@@ -46,6 +49,17 @@ class CliError(Exception):
         self.status = status
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, reading '-20m' and '-1h30m' as values (a start time typed the way the board's declare
+    form takes it), as it reads '-5' when no option looks like a number: `--started-at -3m` works,
+    not only `--started-at=-3m`. No option of ours starts with a digit, so nothing is shadowed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own hook for "this dash-word is a value" (private, stable since Python 2.7).
+        self._negative_number_matcher = re.compile(r"^-\d+$|^-\d*\.\d+$|^-(?:\d+[dhms])+$", re.IGNORECASE)
+
+
 def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -68,7 +82,7 @@ def common_options() -> argparse.ArgumentParser:
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     """The whole command line; without `commands`, only what opening the board takes (see `main`)."""
     common = common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="oncall-tui",
         parents=[common],
         # Broken by hand: the raw formatter (kept for the epilog's examples) does not wrap.
@@ -134,14 +148,30 @@ def db_path(args: argparse.Namespace) -> Path:
     return default_db_path()
 
 
-def open_desk(args: argparse.Namespace, *, clock: Clock | None = None, readonly: bool = False) -> Desk:
+def open_desk(args: argparse.Namespace, *, readonly: bool = False) -> Desk:
+    """The desk the arguments name, on the clock `main` was given."""
     policy = load_policy(getattr(args, "policy", None))
-    return Desk.open(db_path(args), policy=policy, clock=clock or SystemClock(), readonly=readonly)
+    return Desk.open(db_path(args), policy=policy, clock=args.clock, readonly=readonly)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _speak_any_encoding() -> None:
+    """With PYTHONIOENCODING=ascii (or a C locale) a title in another script, or the '—' in our own
+    messages, would end the command with UnicodeEncodeError: such characters are escaped instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if reconfigure is not None and encoding not in ("utf8", "utf_8"):
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command line. `clock` is the only source of "now" for everything below (a test's
+    FrozenClock); the real clock is read only here, as the default."""
+    _speak_any_encoding()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _board_args(argv) or build_parser().parse_args(argv)
+    args.clock = clock or SystemClock()
     try:
         if args.command is None:
             return _open_board(args)

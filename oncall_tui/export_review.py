@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import event_text, review
+from . import deadlines, event_text, review
 from .clock import format_duration, from_iso, iso
 from .deadlines import Deadlines, State
 from .desk import Desk
@@ -35,7 +35,6 @@ UTC = UTC
 TEMPLATE = "export/review.md.j2"
 FORMAT = "oncall-tui/incident"
 FORMAT_VERSION = 1
-OBLIGATIONS = ("acknowledge", "severity", "stakeholders", "next_update", "review")
 
 
 class ExportProblem(ValueError):
@@ -76,15 +75,16 @@ def _result(state: str, done_at: datetime | None, late_by: timedelta | None, inc
 
 
 def deadline_rows(incident: Incident, dl: Deadlines, events: list[Event]) -> list[DeadlineRow]:
-    """The runbook's obligations for this incident, as judged now, plus every missed one the timeline
-    recorded that the milestones no longer show (a late update whose clock has since restarted)."""
+    """The runbook's obligations for this incident (every kind in `deadlines.DEADLINE_KINDS`), as
+    judged now, plus every missed one the timeline recorded that the milestones no longer show (a
+    late update whose clock has since restarted)."""
     rows: list[DeadlineRow] = []
     breaches = {
         (e.details.get("deadline"), e.details.get("due_at")): e for e in events if e.kind == "deadline_breached"
     }
     computed_keys = set()
     for d in dl.items:
-        if d.key not in OBLIGATIONS or d.state is State.NOT_APPLICABLE:
+        if deadlines.kind(d.key) is None or d.state is State.NOT_APPLICABLE:
             continue
         computed_keys.add((d.key, iso(d.due_at)))
         state = {State.MET: "met", State.BREACHED: "missed", State.PENDING: "pending"}[d.state]
@@ -100,18 +100,20 @@ def deadline_rows(incident: Incident, dl: Deadlines, events: list[Event]) -> lis
         label = event.details.get("label") or str(key)
         result = _result("missed", done, late, incident.is_open)
         rows.append(DeadlineRow(str(key), label, due, done, "missed", late, True, result))
-    if incident.review_waived:
-        rows.append(DeadlineRow("review", "Post-incident review", None, None, "waived", None, False, "waived"))
+    if incident.review_waived and (waived := deadlines.kind("review")) is not None:
+        rows.append(DeadlineRow(waived.key, waived.label, None, None, "waived", None, False, "waived"))
     rows.sort(key=lambda r: (r.due_at is None, r.due_at or datetime.max.replace(tzinfo=UTC)))
     return rows
 
 
 def _done_after(key: str, due: datetime | None, events: list[Event]) -> datetime | None:
-    """When a recorded-only breach was finally made good, where the timeline says so."""
-    if key != "next_update" or due is None:
+    """When a recorded-only breach was finally made good, where the timeline says so: the first
+    message after it of a kind that meets the deadline."""
+    found = deadlines.kind(key)
+    if found is None or not found.messages or due is None:
         return None
     for e in events:
-        if e.kind == "message_sent" and e.details.get("template") in ("initial", "update") and e.at > due:
+        if e.kind == "message_sent" and e.details.get("template") in found.messages and e.at > due:
             return e.at
     return None
 

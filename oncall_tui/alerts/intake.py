@@ -27,7 +27,7 @@ from ..runbooks import RunbookLibrary
 from .client import AlertmanagerClient, AlertSourceError
 from .mapping import RunbookMatcher, group_key, runbook_matcher
 from .parse import Alert, Silence
-from .reconcile import Change, Tracked, change_for, load_tracked, plan
+from .reconcile import Change, Tracked, change_for, load_tracked, plan, refused
 
 try:
     import fcntl
@@ -110,7 +110,7 @@ class Intake:
             try:
                 changes.extend(step.apply(self.desk))
             except ActionRefused as exc:
-                problems.append(str(exc))
+                problems.append(refused(step, exc))
             if done % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
         return changes

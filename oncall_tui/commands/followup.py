@@ -10,6 +10,8 @@ from pathlib import Path
 
 from ..clock import format_local, parse_instant
 from ..model import format_id, parse_id
+from ..terminal_text import printable
+from ..when import parse_future
 
 UTC = UTC
 
@@ -56,7 +58,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a.set_defaults(func=cmd_review_show)
 
     a = actions.add_parser("schedule", parents=[common], help="book the review (24–48 h after resolution)")
-    a.add_argument("when", help="ISO-8601 time, e.g. 2026-11-28T14:00 (your zone) or 2026-11-28T13:00Z")
+    a.add_argument("when", help='when: "in 26h", 14:00 (the next one, your zone) or an ISO-8601 time')
     a.add_argument("--attendee", action="append", default=[], dest="attendees", help="who attends (repeatable)")
     a.set_defaults(func=cmd_review_schedule)
 
@@ -71,7 +73,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a = actions.add_parser("add", parents=[common], help="add an action item")
     a.add_argument("title")
     a.add_argument("--owner", default="")
-    a.add_argument("--due", default="", help="2026-12-04, +3d or +2w")
+    a.add_argument("--due", default="", help="a date (YYYY-MM-DD), +3d or +2w")
     a.set_defaults(func=cmd_item_add)
 
     a = actions.add_parser("done", parents=[common], help="tick an action item")
@@ -104,8 +106,8 @@ def cmd_export(args) -> int:
     else:
         dirs = options_from_args(args).template_dirs
         text = export_review.render_markdown(desk, number, template_dirs=dirs)
-    if args.output is None:
-        sys.stdout.write(text)
+    if args.output is None:  # a terminal shows text only; the file keeps the record exact
+        sys.stdout.write(printable(text))
     else:
         path = export_review.write_text(args.output, text)
         print(f"wrote {path}")
@@ -212,7 +214,8 @@ def cmd_review_schedule(args) -> int:
     from .. import review
 
     desk = _desk(args)
-    result = review.schedule(desk, parse_id(args.incident), parse_instant(args.when), args.attendees)
+    when = parse_future(args.when, desk.now())
+    result = review.schedule(desk, parse_id(args.incident), when, args.attendees)
     inc = result.incident
     print(f"{inc.id} review scheduled for {format_local(inc.review_scheduled_for, with_date=True)}")
     for warning in result.warnings:

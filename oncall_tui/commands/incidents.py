@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 
-from ..clock import format_duration, format_local, parse_instant
+from ..clock import format_duration, format_local
 from ..deadlines import State
 from ..event_text import describe
 from ..export_json import deadlines_dict, event_dict, incident_dict
-from ..model import EDITABLE_FIELDS, Severity, Status, parse_id
+from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Severity, Status, parse_id
+from ..when import PAST_FORMS, parse_past
 from .runbooks import resolve_symptom
 
 
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--channel", default="", help="communication channel, e.g. #inc-login")
     p.add_argument("--assignee", default="", help="who is on it")
     p.add_argument("--symptom", default="", help="which runbook applies (e.g. identity-service-outage)")
-    p.add_argument("--started-at", help="when it began, ISO-8601 (default: now), e.g. 2026-11-27T03:12:00Z")
+    p.add_argument("--started-at", help=f"when it began (default: now): {PAST_FORMS}")
     p.add_argument("--json", action="store_true", help="print the incident as JSON instead of its id")
     p.set_defaults(func=cmd_declare)
 
@@ -53,8 +54,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("edit", parents=[common], help="change a field of an incident")
     p.add_argument("incident", help="INC-N")
-    p.add_argument("field", choices=EDITABLE_FIELDS)
-    p.add_argument("value", help="new value (services: comma-separated)")
+    p.add_argument("field", choices=(*EDITABLE_FIELDS, *EDITABLE_TIMES))
+    p.add_argument("value", help=f"new value (services: comma-separated; started_at: {PAST_FORMS})")
     p.set_defaults(func=cmd_edit)
 
     p = sub.add_parser("note", parents=[common], help="add a note to an incident's timeline")
@@ -71,7 +72,7 @@ def _desk(args):
 
 def cmd_declare(args) -> int:
     desk = _desk(args)
-    started = parse_instant(args.started_at) if args.started_at else None
+    started = parse_past(args.started_at, desk.now()) if args.started_at else None
     severity = Severity.parse(args.severity) if args.severity else None
     inc = desk.declare(
         args.title,
@@ -172,21 +173,36 @@ def cmd_ack(args) -> int:
     return 0
 
 
+# Like the board, a command carries what it read into the write: if another desk changed the same
+# thing in between (two `severity` commands at once), the later one is told, instead of silently
+# winning.
+
+
 def cmd_severity(args) -> int:
-    inc = _desk(args).set_severity(parse_id(args.incident), Severity.parse(args.severity))
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    inc = desk.set_severity(seen.number, Severity.parse(args.severity), expected=seen.severity)
     print(f"{inc.id} is {inc.severity.value}")
     return 0
 
 
 def cmd_status(args) -> int:
-    inc = _desk(args).move(parse_id(args.incident), Status.parse(args.status))
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    inc = desk.move(seen.number, Status.parse(args.status), expected=seen.status)
     print(f"{inc.id} is {inc.status.value}")
     return 0
 
 
 def cmd_edit(args) -> int:
-    inc = _desk(args).edit(parse_id(args.incident), args.field, args.value)
-    print(f"{inc.id} {args.field} updated")
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    field = args.field
+    inc = desk.edit(seen.number, field, args.value, expected=getattr(seen, field))
+    if field == "started_at":
+        print(f"{inc.id} started at {format_local(inc.started_at, with_date=True)}; its clocks count from then")
+    else:
+        print(f"{inc.id} {field} updated")
     return 0
 
 

@@ -100,6 +100,7 @@ def problem(url: str) -> str | None:
 
 def send_once(url: str, title: str, body: str, *, timeout: float) -> Attempt:
     """One attempt, at most `timeout` (+1 s) long; never raises."""
+    _apprise()  # loaded before the clock starts: the first send of a process must not time out importing
     started = time.monotonic()
     outcome: dict[str, object] = {}
 

@@ -33,7 +33,7 @@ def _launch(args: argparse.Namespace) -> int:
         options = options_from_args(args)
         if options.demo and not getattr(args, "db", None):
             fresh_demo_file(options.db_path)
-        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path))
+        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path), clock=args.clock)
     except (StoreError, PolicyError, OSError) as exc:
         print(f"oncall-tui: {exc}", file=sys.stderr)
         return 1

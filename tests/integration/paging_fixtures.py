@@ -54,7 +54,7 @@ POLICY = """\
 repeat_minutes = 5
 repeat_limit = 3
 retry_seconds = [0.05]
-send_timeout_seconds = 2
+send_timeout_seconds = 5
 heads_up_minutes = 0
 
 [[escalation]]

@@ -163,7 +163,7 @@ def faulty(tmp_path, monkeypatch, smtp):
         "chen": smtp.url("chen@example.com"),
     }
     policy = (
-        POLICY.replace("send_timeout_seconds = 2", "send_timeout_seconds = 1")
+        POLICY.replace("send_timeout_seconds = 5", "send_timeout_seconds = 1")
         .replace('schedule = "primary"', 'person = "ava"')
         .replace('schedule = "secondary"', 'person = "ben"')
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
@@ -29,16 +30,20 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..checklist import Checklist, Item, Phase, StepState, build_checklist
-from ..desk import Desk
-from ..lifecycle import ActionRefused
-from ..model import Incident
-from ..runbooks import PROCESS_ID, Runbook, RunbookLibrary, RunbookMatch, Step
-from ..store import StoreError
-from .runbook_library import RunbookSearch
+from ...checklist import Checklist, Item, Phase, StepState, build_checklist, done_by_action
+from ...desk import Desk
+from ...lifecycle import ActionRefused
+from ...model import Incident
+from ...runbooks import PROCESS_ID, Runbook, RunbookLibrary, RunbookMatch, Step
+from ...store import StoreError
+from .runbook_search import RunbookSearch
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 
 def _rich_markdown(text: str) -> RenderableType:
@@ -261,10 +266,8 @@ def _notify_failure(widget, fn: Callable[[], Incident]) -> Incident | None:
     return None
 
 
-def _after_write(widget, incident: Incident) -> None:
-    refresh = getattr(widget.app, "refresh_incidents", None)
-    if refresh is not None:
-        refresh()
+def _after_write(widget: Widget, incident: Incident) -> None:
+    cast("OncallApp", widget.app).refresh_incidents()
 
 
 # --- the Runbook pane -----------------------------------------------------------------------------
@@ -632,12 +635,11 @@ class ProcessPane(Vertical):
         if item.by_desk:
             self.notify(f"The desk ticked this itself: {item.why}.", title=item.step.headline)
             return
-        if item.step.desk in DONE_BY_ACTION and item.state is not StepState.CHECKED:
+        how = done_by_action(item.step.desk)
+        if how is not None and item.state is not StepState.CHECKED:
             # A tick here would claim the incident was acknowledged (or notified…) when the record,
             # and every clock, says it was not: the step is done by doing it.
-            self.notify(
-                f"The desk ticks this when it happens: {DONE_BY_ACTION[item.step.desk]}.", title=item.step.headline
-            )
+            self.notify(f"The desk ticks this when it happens: {how}.", title=item.step.headline)
             return
         checked = item.state is not StepState.CHECKED
         rb = checklist.runbook
@@ -668,18 +670,6 @@ def _take(pane: RunbookPane | ProcessPane, incident: Incident | None) -> bool | 
     pane._shown = key
     pane.incident = incident
     return switched
-
-
-# Process steps that are actions of their own on the desk, and the key that does each.
-DONE_BY_ACTION = {
-    "acknowledged": "press a to acknowledge",
-    "severity": "press s to set the severity",
-    "notified": "send the Initial Alert with m",
-    "mitigated": "move the incident forward with f",
-    "resolved": "resolve it with x",
-    "review_scheduled": "schedule it on the review screen (R)",
-    "review_done": "record it on the review screen (R)",
-}
 
 
 def _show_phase(steps: StepList, heading: int, todo: int | None) -> None:

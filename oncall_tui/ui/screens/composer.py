@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,13 +21,13 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
-from ..clipboard import CopyResult, copy_text
-from ..config import DeskOptions
-from ..deadlines import State
-from ..desk import ActionRefused, Desk, StoreError
-from ..model import Incident
-from ..paths import data_dir
-from ..templates import (
+from ...clipboard import CopyResult, copy_text
+from ...config import DeskOptions
+from ...deadlines import State, kinds_met_by
+from ...desk import ActionRefused, Desk, StoreError
+from ...model import Incident
+from ...paths import data_dir
+from ...templates import (
     KNOWN_FIELDS,
     FieldSpec,
     Message,
@@ -38,13 +39,19 @@ from ..templates import (
     prefill,
     suggest_template,
 )
-from ..webhook import post_message, webhook_settings
+from ...webhook import post_message, webhook_settings
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 PREVIEW_DELAY = 0.15  # seconds of quiet typing before the preview re-renders
 
 
 class ComposerScreen(Screen[None]):
     """Compose, copy or post a status message for incident `number`."""
+
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
 
     DEFAULT_CSS = """
     ComposerScreen {
@@ -418,11 +425,11 @@ class ComposerScreen(Screen[None]):
 
     def _show_deadline(self) -> None:
         hint = self.query_one("#deadline-hint", Static)
-        key = {"initial": "stakeholders", "update": "next_update"}.get(self.template_kind)
+        met = kinds_met_by(self.template_kind)  # the first is the clock this message is for
         text, state = "", ""
-        if key is not None:
+        if met:
             now = self.desk.now()
-            d = self.desk.deadlines(self.incident, now).get(key)
+            d = self.desk.deadlines(self.incident, now).get(met[0].key)
             state = d.state.value
             if d.state is State.MET and d.done_at is not None:
                 text = f"{d.label}: met at {format_when(d.done_at, now, self.tz)}"
@@ -430,7 +437,7 @@ class ComposerScreen(Screen[None]):
                 text = f"{d.label}: due {format_when(d.due_at, now, self.tz)}"
             elif d.state is State.BREACHED and d.due_at is not None:
                 text = f"{d.label}: OVERDUE since {format_when(d.due_at, now, self.tz)}"
-            elif key == "stakeholders":
+            elif met[0].done:  # a one-off deed with no clock: this incident does not need it
                 text = f"{d.label}: not required for this severity"
         hint.update(text)
         for name in ("pending", "breached", "met"):
@@ -524,24 +531,22 @@ class ComposerScreen(Screen[None]):
         now = self.desk.now()
         effect = f"On {after.id}'s timeline"
         deadlines = self.desk.deadlines(after, now)
-        if message.template.kind == "initial":
-            notify = deadlines.get("stakeholders")
-            if notify.state is State.MET:
-                effect += "; stakeholders notified in time"
-            elif notify.state is State.BREACHED:
-                effect += "; stakeholders notified, late"
-        if message.template.kind in ("initial", "update"):
-            # The promised time if the message made one, else the policy's cadence from now.
-            due = deadlines.get("next_update").due_at
-            if due is not None:
-                effect += f"; next update due {format_when(due, now, self.tz)}"
+        for kind in kinds_met_by(message.template.kind):
+            d = deadlines.get(kind.key)
+            if kind.done:  # a one-off deed: done now, in time or late
+                if d.state is State.MET:
+                    effect += f"; {kind.done} in time"
+                elif d.state is State.BREACHED:
+                    effect += f"; {kind.done}, late"
+            elif d.due_at is not None:
+                # A recurring clock restarted: the promised time if the message made one, else the
+                # policy's cadence from now.
+                effect += f"; {kind.label.lower()} due {format_when(d.due_at, now, self.tz)}"
         return True, effect + "."
 
     def _desk_changed(self) -> None:
-        """Let the board behind repaint what was just written (the desk app has refresh_incidents)."""
-        refresh = getattr(self.app, "refresh_incidents", None)
-        if callable(refresh):
-            refresh()
+        """Let the board behind repaint what was just written."""
+        self.app.refresh_incidents()
 
     def _result(self, text: str, tone: str) -> None:
         result = self.query_one("#result", Static)

@@ -1,30 +1,27 @@
-"""Who is on call: now and next per level and per schedule, and the coming two weeks (`O`); and
-the picker behind `E`, which pages a chosen level or person about the selected incident now."""
+"""Who is on call: now and next per level and per schedule, and the coming two weeks (`O`)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Label, Static
 
-from ..desk import Desk
-from .modals import MODAL_CSS
-from .paging_status import PagingView, when
+from ...desk import Desk
+from ..dialogs.modals import MODAL_CSS
+from ..widgets.paging_status import when
 
 DAYS_AHEAD = 14
 
 
 def oncall_text(desk: Desk, now: datetime, *, days: int = DAYS_AHEAD) -> Content:
     """The screen's body: the same facts as `oncall-tui oncall`."""
-    from ..notify.pager import live_overrides
-    from ..roster import RosterSource, holdings
+    from ...notify.pager import live_overrides
+    from ...roster import RosterSource, holdings
 
     source = RosterSource(desk.policy)
     roster = source.get()
@@ -96,41 +93,4 @@ class OnCallScreen(ModalScreen[None]):
             yield Label("oncall-tui override add SCHEDULE PERSON --hours N to cover · esc closes", classes="hint")
 
     def action_close(self) -> None:
-        self.dismiss(None)
-
-
-class EscalatePicker(ModalScreen[tuple[int | None, str | None] | None]):
-    """Page whom? Each level with who holds it now, then every person by name."""
-
-    DEFAULT_CSS = (
-        MODAL_CSS.format(name="EscalatePicker")
-        + """
-    EscalatePicker OptionList { height: auto; max-height: 16; }
-    """
-    )
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
-
-    def __init__(self, incident_id: str, view: PagingView) -> None:
-        super().__init__()
-        self.incident_id = incident_id
-        self.view = view
-
-    def compose(self) -> ComposeResult:
-        options = []
-        for i, h in enumerate(self.view.holders):
-            who = h.person or f"nobody ({h.why_nobody})"
-            options.append(Option(f"L{i + 1} {h.level} — {who}", id=f"level:{i}"))
-        for handle, name in self.view.people:
-            options.append(Option(f"{name} ({handle})", id=f"person:{handle}"))
-        with Vertical():
-            yield Label(f"Page about {self.incident_id} now", classes="title")
-            yield OptionList(*options, id="escalate-options", markup=False)
-            yield Label("enter pages · esc cancels · every attempt goes on the timeline", classes="hint")
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        kind, _, value = (event.option.id or "").partition(":")
-        self.dismiss((int(value), None) if kind == "level" else (None, value))
-
-    def action_cancel(self) -> None:
         self.dismiss(None)

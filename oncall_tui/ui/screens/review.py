@@ -15,9 +15,10 @@ import sqlite3
 import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events, on
+from textual import events, getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -25,15 +26,18 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Label, Static, TextArea
 
-from .. import event_text, export_review, review
-from ..clock import format_duration, iso
-from ..config import DeskOptions
-from ..deadlines import State
-from ..desk import ActionRefused, Desk, StoreError
-from ..model import Event, Incident
-from ..templates import parse_when
-from .forms import FormScreen
-from .modals import MODAL_CSS, TextPrompt
+from ... import event_text, export_review, review
+from ...clock import format_duration, iso
+from ...config import DeskOptions
+from ...deadlines import State
+from ...desk import ActionRefused, Desk, StoreError
+from ...model import Event, Incident
+from ...templates import parse_when
+from ..dialogs.forms import FormScreen
+from ..dialogs.modals import MODAL_CSS, TextPrompt
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 TIME_FORMAT = "%m-%d %H:%M"
 ACTOR_WIDTH = 9
@@ -55,13 +59,16 @@ class ActionItemForm(FormScreen):
     FIELDS = (
         ("title", "Action (required): what will be done", "e.g. Alert when the JWKS cache is empty"),
         ("owner", "Owner", "who sees it through"),
-        ("due", "Due: 2026-12-04, +3d or +2w; empty for none", "+1w"),
+        ("due", "Due: {example}, +3d or +2w; empty for none", "+1w"),
     )
 
     def __init__(self, heading: str, today, values: dict[str, str] | None = None) -> None:
         super().__init__(values)
         self.TITLE_TEXT = heading
         self.today = today
+        # The example is a week from the desk's today, so the label never shows a date gone by.
+        example = (today + timedelta(days=7)).isoformat()
+        self.FIELDS = tuple((n, label.format(example=example), p) for n, label, p in self.FIELDS)
 
     def action_submit(self) -> None:
         errors: dict[str, str] = {}
@@ -82,7 +89,7 @@ class ScheduleForm(FormScreen):
 
     SUBMIT_LABEL = "Schedule"
     FIELDS = (
-        ("when", "When: 2026-11-28 14:00, 14:00 (the next one) or in 26h", ""),
+        ("when", "When: {example}, 14:00 (the next one) or in 26h", ""),
         ("attendees", "Attendees, comma-separated: everyone relevant", "e.g. ava, sam, dana"),
     )
 
@@ -90,6 +97,9 @@ class ScheduleForm(FormScreen):
         super().__init__(values)
         self.TITLE_TEXT = heading
         self.now = now
+        # The example is tomorrow at 14:00 on the desk's clock, so the label never shows a date gone by.
+        example = f"{(now.astimezone() + timedelta(days=1)).date().isoformat()} 14:00"
+        self.FIELDS = tuple((n, label.format(example=example), p) for n, label, p in self.FIELDS)
 
     def action_submit(self) -> None:
         when = None
@@ -146,6 +156,9 @@ class FactorsEditor(ModalScreen[str | None]):
 
 
 class ReviewScreen(Screen[None]):
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
+
     # Everything stacks, full width (long titles and timeline lines need it); a tall terminal gives
     # the action items and factors more rows.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]

@@ -22,11 +22,11 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from ..clock import format_duration
-from ..desk import Desk
+from ...clock import format_duration
+from ...desk import Desk
 
 if TYPE_CHECKING:
-    from ..notify.pager import Pager
+    from ...notify.pager import Pager
 
 COMPACT_BELOW = 110
 
@@ -125,8 +125,8 @@ class PagingStatus(Widget):
             self.app.call_from_thread(self._seen, view)
 
     def _look(self, now: datetime) -> PagingView:
-        from ..notify.pager import Pager, live_overrides, unreached
-        from ..roster import RosterSource, holdings
+        from ...notify.pager import Pager, live_overrides, unreached
+        from ...roster import RosterSource, holdings
 
         if self._pager is None:
             desk = Desk.open(
@@ -150,7 +150,7 @@ class PagingStatus(Widget):
             name = roster.people[h.person].name if h.person else ""
             holders.append(Holder(h.level, name, h.until, tz, h.why_nobody))
         stale = timedelta(seconds=self.desk.policy.paging.watcher_stale_seconds)
-        from ..clock import from_iso
+        from ...clock import from_iso
 
         fresh = [w for w in store.watcher_rows() if (seen := from_iso(w["seen_at"])) and now - seen <= stale]
         names = {p.handle: p.name for p in roster.people.values()}
@@ -182,12 +182,13 @@ class PagingStatus(Widget):
             if text and text not in self._told:
                 self._told.add(text)
                 self.notify(text, title="Paging", severity=severity, timeout=15, markup=False)  # type: ignore[arg-type]
-        banner = self.app.query("#unreached-banner")
+        screen = self.screen  # the board's: a dialog on top must not receive the line
+        banner = screen.query("#unreached-banner")
         text = "  ".join(f"INC-{n}: {t}" for n, t in view.unreached)
         if text and not banner:
-            main = self.app.query("#main")
+            main = screen.query("#main")
             if main:
-                self.app.mount(UnreachedBanner(text), before=main.first())  # where the integrity banner goes
+                screen.mount(UnreachedBanner(text), before=main.first())  # where the integrity banner goes
         elif banner:
             if text:
                 banner.first(UnreachedBanner).update_text(text)
@@ -236,8 +237,8 @@ class PagingStatus(Widget):
 
     @work(thread=True, exit_on_error=False, group="escalate")
     def _page_by_hand(self, number: int, level: int | None, person: str | None) -> None:
-        from ..notify.pager import Pager
-        from ..roster import RosterSource
+        from ...notify.pager import Pager
+        from ...roster import RosterSource
 
         desk = Desk.open(
             self.desk.store.info.path, policy=self.desk.policy, clock=self.desk.clock, actor=self.desk.actor
@@ -265,7 +266,7 @@ class PagingStatus(Widget):
 
 
 def _address_problems(roster) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
-    from ..notify.channels import problem
+    from ...notify.channels import problem
 
     out = []
     for person in roster.people.values():

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..model import Severity
-from ..policy import Policy
+from ...model import Severity
+from ...policy import Policy
 from .modals import MODAL_CSS
 
 _STYLE = {

@@ -4,7 +4,9 @@ of time to acknowledge — over the last 30 days (`p` cycles 7, 30 and 90)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -12,14 +14,20 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
-from .. import metrics
-from ..desk import Desk, StoreError
+from ... import metrics
+from ...desk import Desk, StoreError
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 PERIODS = (30, 90, 7)
 WEEK_BAR = 24  # characters for the longest weekly bar
 
 
 class MetricsScreen(Screen[None]):
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
+
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     DEFAULT_CSS = """
     MetricsScreen { layout: vertical; }
@@ -111,7 +119,7 @@ class MetricsScreen(Screen[None]):
         table.clear()
         for key, counts in r.breaches.by_kind.items():
             cells = [str(counts[k]) if counts[k] else Content.styled("·", "$text-muted") for k in metrics.SEVERITY_KEYS]
-            table.add_row(metrics.DEADLINE_LABELS.get(key, key), *cells, str(sum(counts.values())), key=key)
+            table.add_row(metrics.deadline_label(key), *cells, str(sum(counts.values())), key=key)
         table.display = bool(r.breaches.by_kind)
         none = self.query_one("#metrics-breaches-none", Static)
         none.update(
