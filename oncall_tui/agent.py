@@ -26,6 +26,7 @@ from .clock import Clock, format_local
 from .config import DeskOptions
 from .deadlines import compute
 from .desk import Desk
+from .model import Incident
 from .notify.pager import Pager
 from .roster import RosterSource
 from .store import StoreError
@@ -54,6 +55,7 @@ class Agent:
         self.intake = intake
         self.poller: Poller | None = None
         self._data_version: int | None = None
+        self._incidents: list[Incident] = []
         self._clocks: list[Clocks] = []
         self._reported: set[str] = set()
         self._problem = ""
@@ -113,8 +115,6 @@ class Agent:
             if str(exc) != self._problem:
                 self.say(f"database: {exc}")
                 self._problem = str(exc)
-
-    _incidents: list = []
 
     def _report_sent(self) -> None:
         sent = self.pager.sent

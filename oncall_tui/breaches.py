@@ -61,6 +61,8 @@ class BreachWatcher:
         new: list[Breach] = []
         for row in rows:
             for d in row.running_breaches():
+                if d.due_at is None:  # a breached clock always has a due time; the type cannot say so
+                    continue
                 identity = (row.incident.number, d.key, d.due_at)
                 if identity in self._seen:
                     continue

@@ -81,7 +81,7 @@ def cancel(desk: Desk, override_id: int) -> Override:
             raise ActionRefused(f"no override #{override_id}")
         if row["cancelled_at"]:
             raise ActionRefused(f"override #{override_id} was already cancelled by {row['cancelled_by']}")
-        store.cancel_override(override_id, desk.actor, iso(desk.now()))  # type: ignore[arg-type]
+        store.cancel_override(override_id, desk.actor, iso(desk.now()))
         row = store.override_row(override_id)
     assert row is not None
     return override_from_row(row)

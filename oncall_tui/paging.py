@@ -117,8 +117,8 @@ def decide(
         delivered = [r for r in recs if r.state == "delivered"]
         if delivered and not any(r.state == "sending" for r in recs):
             rounds = max(r.round for r in recs)
-            last = max(r.claimed_at for r in recs)
-            due = last + timedelta(minutes=policy.paging.repeat_minutes)
+            last_sent = max(r.claimed_at for r in recs)
+            due = last_sent + timedelta(minutes=policy.paging.repeat_minutes)
             if rounds < policy.paging.repeat_limit and now >= due and now - due <= CATCH_UP:
                 quiet_for = format_duration((now - incident.started_at).total_seconds())
                 intents.append(

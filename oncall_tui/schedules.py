@@ -250,7 +250,9 @@ class Roster:
                 out.append(Shift(schedule, who, begin, stop, cover))
         return out
 
-    def current(self, schedule: str, moment: datetime, overrides: Sequence[Override] = (), *, horizon_days: int = 35):
+    def current(
+        self, schedule: str, moment: datetime, overrides: Sequence[Override] = (), *, horizon_days: int = 35
+    ) -> tuple[Shift | None, Shift | None]:
         """(the shift holding `moment`, the one after it), looking at most `horizon_days` ahead."""
         found = self.shifts(schedule, moment, moment + timedelta(days=horizon_days), overrides)
         now = found[0] if found else None

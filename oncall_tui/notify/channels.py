@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 _IMPORT_LOCK = threading.Lock()
@@ -66,7 +67,7 @@ def redact(url: str) -> str:
     return shown
 
 
-def _apprise():  # type: ignore[no-untyped-def]
+def _apprise() -> Any:
     with _IMPORT_LOCK:  # two sending threads importing Apprise at once could see it half-loaded
         import apprise
 

@@ -31,6 +31,7 @@ from ..deadlines import compute
 from ..desk import Desk
 from ..model import Incident, format_id
 from ..paging import PageIntent, PageRecord, compose, decide, records_by_incident
+from ..policy import Policy
 from ..roster import RosterSource, Target, resolve
 from ..schedules import Override, Person, Roster
 from ..store import Store
@@ -53,8 +54,8 @@ def override_from_row(row: dict[str, Any]) -> Override:
         id=row["id"],
         schedule=row["schedule"],
         person=row["person"],
-        starts_at=from_iso(row["starts_at"]),  # type: ignore[arg-type]
-        ends_at=from_iso(row["ends_at"]),  # type: ignore[arg-type]
+        starts_at=from_iso(row["starts_at"]),
+        ends_at=from_iso(row["ends_at"]),
         covering=row.get("covering") or "",
         reason=row.get("reason") or "",
         created_by=row.get("created_by") or "",
@@ -73,7 +74,7 @@ def record_from_row(row: dict[str, Any]) -> PageRecord:
         reason=row["reason"],
         round=row["round"],
         state=row["state"],
-        claimed_at=from_iso(row["claimed_at"]),  # type: ignore[arg-type]
+        claimed_at=from_iso(row["claimed_at"]),
         finished_at=from_iso(row["finished_at"]),
         resends=row["resends"],
         level_name=row.get("level_name") or "",
@@ -110,7 +111,7 @@ class Pager:
         self.sent: list[Outcome] = []  # finished sends, newest last (the agent logs them)
 
     @property
-    def policy(self):  # type: ignore[no-untyped-def]
+    def policy(self) -> Policy:
         return self.desk.policy
 
     @property
@@ -266,7 +267,7 @@ class Pager:
             if incident is not None:
                 store.append_event(
                     incident.number,
-                    iso(now),  # type: ignore[arg-type]
+                    iso(now),
                     self.desk.actor,
                     "page",
                     {
@@ -308,11 +309,11 @@ class Pager:
         try:
             at = iso(self.desk.now())
             with store.write():
-                mine = store.finish_page(key, self.token, state, {"channels": [r.as_dict() for r in results]}, at)  # type: ignore[arg-type]
+                mine = store.finish_page(key, self.token, state, {"channels": [r.as_dict() for r in results]}, at)
                 if mine and number is not None:
                     store.append_event(
                         number,
-                        at,  # type: ignore[arg-type]
+                        at,
                         self.desk.actor,
                         "page_result",
                         {
@@ -345,12 +346,12 @@ class Pager:
                 continue
             person = roster.person(row["person"])
             with store.write():
-                if not store.take_over_page(row["key"], row["claimer"], self.token, iso(now)):  # type: ignore[arg-type]
+                if not store.take_over_page(row["key"], row["claimer"], self.token, iso(now)):
                     continue
                 if row["incident"] is not None:
                     store.append_event(
                         row["incident"],
-                        iso(now),  # type: ignore[arg-type]
+                        iso(now),
                         self.desk.actor,
                         "page_resent",
                         {
@@ -366,7 +367,7 @@ class Pager:
                 with store.write():
                     store.finish_page(
                         row["key"], self.token, "nobody", {"why": f"{row['person']} is gone from people.toml"}, iso(now)
-                    )  # type: ignore[arg-type]
+                    )
                 continue
             message = row["message"]
             self._dispatch(row["key"], row["incident"], person, message.get("title", ""), message.get("body", ""))
