@@ -60,7 +60,10 @@ async def test_an_open_desk_pages_shows_who_holds_the_pager_and_pages_by_hand(db
         assert status_text(app).startswith(f"☎ {primary.name}")
         assert "no agent: pages while open" in status_text(app)
 
-        inc = desk.declare("Login failures", severity="P1", services=["identity"])
+        # Born from an alert, as the intake declares it (the Alertmanager path is in test_paging_delivery).
+        inc = desk.declare(
+            "IdentityServiceDown", severity="P1", services=["identity"], source="alert", fingerprint="f00d"
+        )
         await tick(app, pilot, clock)
         await until(pilot, lambda: smtp.to(f"{primary.handle}@example.com"), "the primary's e-mail", timeout=15)
         app.go_to(inc.number)
@@ -122,3 +125,23 @@ async def test_a_person_nobody_can_reach_turns_the_board_red_and_the_next_tier_i
         await tick(app, pilot, clock)
         await until(pilot, lambda: not app.query("#unreached-banner"), "the red line to go after the ack")
         assert desk.get(inc.number).acknowledged_at is not None and paging.view.unreached == ()
+
+
+async def test_a_person_with_no_working_address_is_flagged_before_it_matters(db_path, tmp_path, clock, monkeypatch):
+    config = write_config(
+        tmp_path / "flagged",
+        urls={"ava": "notascheme://nowhere", "ben": refused_url(), "chen": refused_url()},
+    )
+    monkeypatch.setenv("ONCALL_TUI_CONFIG", str(config))
+    app, desk = make_app(db_path, config, clock)
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        await tick(app, pilot, clock)
+        paging = app.query_one("#paging-status")
+        await until(pilot, lambda: paging.view.configured, "the first look")
+        assert paging.view.address_problems == (
+            "Ava Jones has no working address: Apprise cannot read the address notascheme://nowhere "
+            "(unknown scheme or missing parts)",
+        )
+        toasts = [str(n.message) for n in app._notifications]
+        assert any("Ava Jones has no working address" in t for t in toasts)
+        assert desk.incidents() == []  # flagged with no incident open: before it matters
