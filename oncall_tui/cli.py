@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "oncall_tui.commands.followup",
     "oncall_tui.commands.alerts",
     "oncall_tui.commands.paging",
+    "oncall_tui.commands.serve",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -95,6 +96,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         epilog=(
             "examples:\n"
             "  oncall-tui --demo                      open the desk on a demo database\n"
+            "  oncall-tui --wall                      the read-only wall-board for a room\n"
             '  oncall-tui declare "Login failures" --severity P1 --service identity\n'
             "  oncall-tui ack INC-1\n"
             "  oncall-tui show INC-1 --json\n"
@@ -107,6 +109,11 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="open a fresh demo database filled with realistic incidents (your own desk is not touched)",
+    )
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="the wall-board: large clocks for a screen across the room (read-only)",
     )
     parser.add_argument("--alertmanager", metavar="URL", help="Prometheus Alertmanager to pull alerts from")
     parser.add_argument("--runbooks", type=Path, metavar="DIR", help="your own runbooks, added to the shipped ones")
@@ -141,8 +148,8 @@ def _board_args(argv: list[str]) -> argparse.Namespace | None:
 
 
 def db_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "db", None):
-        return args.db
+    if db := getattr(args, "db", None):
+        return Path(db)
     if getattr(args, "demo", False):
         return demo_db_path()
     return default_db_path()

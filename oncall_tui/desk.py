@@ -325,7 +325,7 @@ class Desk:
         A `start_corrected` event keeps both instants on the timeline; every clock counts from the
         start, so each is recomputed from the new one (a breach already recorded stays history)."""
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected != "any" and _norm(inc.started_at) != _norm(expected):
                 raise self._changed(inc, now, "start time", ("start_corrected",))
             try:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import jinja2
@@ -95,7 +96,7 @@ def deadline_rows(incident: Incident, dl: Deadlines, events: list[Event]) -> lis
         if (key, due_text) in computed_keys or str(key).startswith("escalate:"):
             continue
         due = from_iso(due_text) if due_text else None
-        done = _done_after(key, due, events)
+        done = _done_after(str(key), due, events)
         late = (done - due) if done is not None and due is not None else None
         label = event.details.get("label") or str(key)
         result = _result("missed", done, late, incident.is_open)
@@ -234,12 +235,16 @@ def _cell(value: Any) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
 
 
-def environment(template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
-    """User directories first (a user's `export/review.md.j2` replaces the shipped one), then ours."""
+def _search_path(template_dirs: Iterable[Path]) -> list[str]:
     search = [str(Path(d).expanduser()) for d in reversed(tuple(template_dirs))]
     search.append(str(data_dir() / "templates"))
+    return search
+
+
+def environment(template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
+    """User directories first (a user's `export/review.md.j2` replaces the shipped one), then ours."""
     env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(search),
+        loader=jinja2.FileSystemLoader(_search_path(template_dirs)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # Markdown, not HTML
         trim_blocks=True,
@@ -253,20 +258,21 @@ def environment(template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
 
 def render_markdown(desk: Desk, number: int, *, template_dirs: Iterable[Path] = (), now: datetime | None = None) -> str:
     context = review_context(desk, number, now)
-    env = environment(template_dirs)
+    dirs = tuple(template_dirs)
+    env = environment(dirs)
     try:
         template = env.get_template(TEMPLATE)
         return template.render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise ExportProblem(f"{exc.filename or TEMPLATE}:{exc.lineno}: syntax error: {exc.message}") from None
     except jinja2.TemplateNotFound:
-        raise ExportProblem(f"no {TEMPLATE} in {', '.join(env.loader.searchpath)}") from None
+        raise ExportProblem(f"no {TEMPLATE} in {', '.join(_search_path(dirs))}") from None
     except jinja2.TemplateError as exc:
         where = _template_line(exc.__traceback__)
         raise ExportProblem(f"{where}{exc}") from None
 
 
-def _template_line(tb) -> str:
+def _template_line(tb: TracebackType | None) -> str:
     where = ""
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename

@@ -73,3 +73,10 @@ def refusal(path: Path, directory: Path, target: Path, what: str) -> str:
         f"{path.name} is a link to {target}, outside {directory}: refused (a {what} must be a file inside its "
         "folder, so a shared folder cannot make the desk read other files)"
     )
+
+
+def fresh_demo_file(path: Path) -> None:
+    """`--demo` starts from a fresh demo file each time: its clocks are relative to now, and a demo
+    played with yesterday is not what someone trying the desk today should see."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -73,6 +73,10 @@ class ReadOnlyError(StoreError):
     pass
 
 
+class Locked(StoreError):
+    """Another process held the write lock for longer than this desk would wait; nothing was written."""
+
+
 class FileReplaced(StoreError):
     """The path no longer names the file this desk opened: it, its -wal or its -shm was deleted or
     replaced meanwhile. Writing on would go into an unlinked file and be lost, so nothing is."""
@@ -248,6 +252,8 @@ def _reads(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
+        except sqlite3.ProgrammingError:  # the connection was closed under the reader
+            raise StoreError(f"{args[0].info.path}: the desk's connection to the file is closed") from None  # type: ignore[attr-defined]
         except sqlite3.DatabaseError as exc:
             if not is_file_error(exc):
                 raise
@@ -274,6 +280,19 @@ class Store:
         # What the path and its sidecars were when opened: (device, inode) per file that existed.
         self._identity = _identities(info.path)
         self._sound = False  # quick_check passed: checked once, before this Store's first write
+        self._waiting_ms: int | None = None  # set by `waiting`: this desk's wait for the lock, for now
+
+    @contextlib.contextmanager
+    def waiting(self, ms: int) -> Iterator[None]:
+        """Wait at most `ms` for the write lock inside the block (the board tries briefly on its
+        event loop, and hands a write that must wait longer to a thread: see ui/app.py)."""
+        self.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+        self._waiting_ms = ms
+        try:
+            yield
+        finally:
+            self._waiting_ms = None
+            self.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
 
     def _check_sound(self) -> None:
         """Refuse to write into a file with a damaged page: SQLite only notices damage where a
@@ -404,7 +423,8 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(describe_db_error(self.info.path, exc)) from None
+            error = Locked if _code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) else StoreError
+            raise error(describe_db_error(self.info.path, exc, waited_ms=self._waiting_ms)) from None
         try:
             yield self.conn
         except BaseException as exc:
@@ -738,11 +758,11 @@ def is_file_error(exc: sqlite3.Error) -> bool:
     return _code(exc) in _FILE_ERRORS
 
 
-def describe_db_error(path: Path, exc: sqlite3.DatabaseError) -> str:
+def describe_db_error(path: Path, exc: sqlite3.DatabaseError, *, waited_ms: int | None = None) -> str:
     """One line for the user about what is wrong with the file (never a traceback)."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        ms = busy_timeout_ms()
+        ms = busy_timeout_ms() if waited_ms is None else waited_ms
         waited = f"{ms // 1000} s" if ms % 1000 == 0 else f"{ms / 1000:g} s"
         return f"{path} is locked by another process for more than {waited}; nothing was written, try again"
     if "disk is full" in text or (_code(exc) == sqlite3.SQLITE_IOERR and _out_of_room(path)):

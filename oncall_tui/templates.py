@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import jinja2
@@ -32,7 +33,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .deadlines import compute
 from .export_json import incident_dict
-from .message_fields import KNOWN_FIELDS, FieldSpec  # re-exported: the composer imports them from here
+from .message_fields import KNOWN_FIELDS as KNOWN_FIELDS  # re-exported: the composer imports them from here
+from .message_fields import FieldSpec as FieldSpec
 from .model import Incident, Status
 from .paths import data_dir, escapes, refusal
 from .policy import Policy
@@ -285,7 +287,7 @@ class TemplateLibrary:
             )
         return template
 
-    def _load_source(self, name: str):
+    def _load_source(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
         """For `{% include %}` and `{% extends %}` between templates."""
         stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
         path = self.paths().get(stem)
@@ -425,9 +427,9 @@ def compose(
 
 def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
     env = template.compiled.environment
-    limited = isinstance(env, _LimitedSandbox)
-    if limited:
-        env.start(RENDER_SECONDS)
+    limited = env if isinstance(env, _LimitedSandbox) else None
+    if limited is not None:
+        limited.start(RENDER_SECONDS)
     try:
         # Chunk by chunk, so a template writing a huge message stops at the size limit, not after it.
         out: list[str] = []
@@ -436,8 +438,8 @@ def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
             size += len(chunk)
             if size > MAX_MESSAGE_CHARS:
                 raise RenderLimit(f"the message is over {MAX_MESSAGE_CHARS:,} characters")
-            if limited:
-                env.check()
+            if limited is not None:
+                limited.check()
             out.append(chunk)
         return "".join(out)
     except RenderLimit as exc:
@@ -460,7 +462,7 @@ def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
         raise TemplateProblem(problem, file=file, line=line) from None
 
 
-def _template_frame(tb, default: Path) -> tuple[Path, int | None]:
+def _template_frame(tb: TracebackType | None, default: Path) -> tuple[Path, int | None]:
     """The innermost traceback frame inside a template file (jinja rewrites them to template lines)."""
     file, line = default, None
     while tb is not None:

@@ -7,16 +7,20 @@ import json
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..clock import format_local, parse_instant
 from ..model import format_id, parse_id
 from ..terminal_text import printable
 from ..when import parse_future
 
+if TYPE_CHECKING:
+    from ..desk import Desk  # at run time through the CLI, only when a command runs
+
 UTC = UTC
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "export",
         parents=[common],
@@ -85,7 +89,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a.set_defaults(func=cmd_item_done, done=False)
 
 
-def _desk(args):
+def _desk(args: argparse.Namespace) -> Desk:
     from ..cli import open_desk
 
     return open_desk(args)
@@ -94,7 +98,7 @@ def _desk(args):
 # --- export ---------------------------------------------------------------------------------------
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from .. import export_review
     from ..config import options_from_args
 
@@ -127,7 +131,7 @@ def _bound(text: str, *, end: bool) -> datetime:
     return datetime.combine(day + timedelta(days=1 if end else 0), time(), UTC)
 
 
-def cmd_report(args) -> int:
+def cmd_report(args: argparse.Namespace) -> int:
     from .. import metrics
 
     desk = _desk(args)
@@ -153,7 +157,7 @@ def cmd_report(args) -> int:
 # --- review ---------------------------------------------------------------------------------------
 
 
-def cmd_review_show(args) -> int:
+def cmd_review_show(args: argparse.Namespace) -> int:
     from .. import review
     from ..clock import iso
 
@@ -210,7 +214,7 @@ def cmd_review_show(args) -> int:
     return 0
 
 
-def cmd_review_schedule(args) -> int:
+def cmd_review_schedule(args: argparse.Namespace) -> int:
     from .. import review
 
     desk = _desk(args)
@@ -223,7 +227,7 @@ def cmd_review_schedule(args) -> int:
     return 0
 
 
-def cmd_review_complete(args) -> int:
+def cmd_review_complete(args: argparse.Namespace) -> int:
     from .. import review
 
     inc = review.complete(_desk(args), parse_id(args.incident), notes=args.notes)
@@ -231,7 +235,7 @@ def cmd_review_complete(args) -> int:
     return 0
 
 
-def cmd_review_waive(args) -> int:
+def cmd_review_waive(args: argparse.Namespace) -> int:
     from .. import review
 
     inc = review.waive(_desk(args), parse_id(args.incident), args.reason)
@@ -239,7 +243,7 @@ def cmd_review_waive(args) -> int:
     return 0
 
 
-def cmd_item_add(args) -> int:
+def cmd_item_add(args: argparse.Namespace) -> int:
     from .. import review
 
     desk = _desk(args)
@@ -249,7 +253,7 @@ def cmd_item_add(args) -> int:
     return 0
 
 
-def cmd_item_done(args) -> int:
+def cmd_item_done(args: argparse.Namespace) -> int:
     from .. import review
 
     desk = _desk(args)

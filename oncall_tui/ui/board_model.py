@@ -13,6 +13,7 @@ import bisect
 import enum
 import heapq
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -299,7 +300,7 @@ class BoardModel:
 
     def _arrange(self) -> None:
         self.revision += 1
-        rows = self._by_number.values()
+        rows: Iterable[BoardRow] = self._by_number.values()
         if self.filter.active:
             rows = [r for r in rows if self.filter.matches(r.incident, breached=r.breached)]
         self.rows = sorted(rows, key=_sort_key_of)

@@ -443,7 +443,12 @@ class BoardScreen(Screen[None]):
         def declare(form: Declaration | None) -> None:
             if form is None:
                 return
-            inc = self.app.run_action_safely(
+
+            def declared(inc: Incident) -> None:
+                self.go_to(inc.number)
+                self._done(f"{inc.id} declared — acknowledge it with a")
+
+            self.app.run_action_safely(
                 self.desk.declare,
                 form.title,
                 severity=form.severity,
@@ -451,17 +456,20 @@ class BoardScreen(Screen[None]):
                 impact=form.impact,
                 channel=form.channel,
                 started_at=form.started_at,
+                then=declared,
             )
-            if inc is not None:
-                self.go_to(inc.number)
-                self._done(f"{inc.id} declared — acknowledge it with a")
 
         self.app.push_screen(DeclareScreen(self.app.clock.now()), declare)
 
     def action_acknowledge(self) -> None:
-        if (inc := self.current()) and self.app.run_action_safely(self.desk.acknowledge, inc.number):
+        if (inc := self.current()) is None:
+            return
+
+        def acknowledged(_: Incident) -> None:
             self._done(f"{inc.id} acknowledged")
             self.alerts_changed()
+
+        self.app.run_action_safely(self.desk.acknowledge, inc.number, then=acknowledged)
 
     def alerts_changed(self) -> None:
         """An alert-born incident was acknowledged or resolved: silence or unsilence it now."""
@@ -478,8 +486,13 @@ class BoardScreen(Screen[None]):
         def chosen(severity: Severity | None) -> None:
             if severity is None or severity is inc.severity:
                 return
-            if self.app.run_action_safely(self.desk.set_severity, inc.number, severity, expected=inc.severity):
-                self._done(f"{inc.id} is {severity.value}")
+            self.app.run_action_safely(
+                self.desk.set_severity,
+                inc.number,
+                severity,
+                expected=inc.severity,
+                then=lambda _: self._done(f"{inc.id} is {severity.value}"),
+            )
 
         self.app.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity), chosen)
 
@@ -499,8 +512,13 @@ class BoardScreen(Screen[None]):
             return
 
         def move(confirmed: bool | None = True) -> None:
-            if confirmed and self.app.run_action_safely(self.desk.advance, inc.number, expected=inc.status):
-                self._done(f"{inc.id} is {target.value}")
+            if confirmed:
+                self.app.run_action_safely(
+                    self.desk.advance,
+                    inc.number,
+                    expected=inc.status,
+                    then=lambda _: self._done(f"{inc.id} is {target.value}"),
+                )
 
         if target is Status.CLOSED:
             from ..dialogs.modals import ConfirmScreen
@@ -564,8 +582,10 @@ class BoardScreen(Screen[None]):
         def assign(who: str | None) -> None:
             if who is None:
                 return
-            if self.app.run_action_safely(self.desk.assign, inc.number, who, expected=inc.assignee):
-                self._done(f"{inc.id} assigned to {who}" if who else f"{inc.id} unassigned")
+            said = f"{inc.id} assigned to {who}" if who else f"{inc.id} unassigned"
+            self.app.run_action_safely(
+                self.desk.assign, inc.number, who, expected=inc.assignee, then=lambda _: self._done(said)
+            )
 
         self.app.push_screen(
             TextPrompt(f"Assign {inc.id} to", inc.assignee or self.desk.actor, hint="empty: unassign"), assign
@@ -589,8 +609,15 @@ class BoardScreen(Screen[None]):
             def save(value: str | None) -> None:
                 if value is None:
                     return
-                if self.app.run_action_safely(self.desk.edit, inc.number, name, value, expected=getattr(inc, name)):
-                    self._done(f"{inc.id}: {EDIT_LABELS[name].split(' (')[0].lower()} saved")
+                said = f"{inc.id}: {EDIT_LABELS[name].split(' (')[0].lower()} saved"
+                self.app.run_action_safely(
+                    self.desk.edit,
+                    inc.number,
+                    name,
+                    value,
+                    expected=getattr(inc, name),
+                    then=lambda _: self._done(said),
+                )
 
             self.app.push_screen(
                 TextPrompt(f"{EDIT_LABELS[name]} of {inc.id}", shown(name), allow_empty=name != "title"), save
@@ -635,8 +662,10 @@ class BoardScreen(Screen[None]):
         from ..dialogs.modals import TextPrompt
 
         def add(text: str | None) -> None:
-            if text and self.app.run_action_safely(self.desk.note, inc.number, text):
-                self._done(f"note added to {inc.id}")
+            if text:
+                self.app.run_action_safely(
+                    self.desk.note, inc.number, text, then=lambda _: self._done(f"note added to {inc.id}")
+                )
 
         self.app.push_screen(
             TextPrompt(f"Note on {inc.id}", placeholder="what you found or did", allow_empty=False), add

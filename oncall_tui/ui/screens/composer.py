@@ -567,7 +567,7 @@ class ComposerScreen(Screen[None]):
     def _focused_spec(self) -> FieldSpec | None:
         """The focused field, when it is one the incident has (and so can be saved back)."""
         focused = self.focused
-        if not isinstance(focused, Input) or not (focused.id or "").startswith("field-"):
+        if not isinstance(focused, Input) or focused.id is None or not focused.id.startswith("field-"):
             return None
         name = focused.id.removeprefix("field-")
         spec = KNOWN_FIELDS.get(name)
@@ -575,13 +575,14 @@ class ComposerScreen(Screen[None]):
 
     def action_save_field(self) -> None:
         spec, focused = self._focused_spec(), self.focused
-        if spec is None or not isinstance(focused, Input):
+        field = spec.incident_field if spec is not None else None
+        if spec is None or field is None or not isinstance(focused, Input):
             self._result("Only a field the incident has (impact, ETA, root cause…) can be saved to it.", "warn")
             return
         name = spec.name
-        seen = getattr(self.incident, spec.incident_field)
+        seen = getattr(self.incident, field)
         try:
-            self.incident = self.desk.edit(self.number, spec.incident_field, focused.value, expected=seen)
+            self.incident = self.desk.edit(self.number, field, focused.value, expected=seen)
         except (ActionRefused, StoreError) as exc:
             self._result(f"Not saved: {exc}", "error")
             return

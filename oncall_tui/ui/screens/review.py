@@ -25,6 +25,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Label, Static, TextArea
+from textual.widgets.data_table import ColumnKey
 
 from ... import event_text, export_review, review
 from ...clock import format_duration, iso
@@ -32,7 +33,7 @@ from ...config import DeskOptions
 from ...deadlines import State
 from ...desk import ActionRefused, Desk, StoreError
 from ...model import Event, Incident
-from ...templates import parse_when
+from ...when import parse_future as parse_when
 from ..dialogs.forms import FormScreen
 from ..dialogs.modals import MODAL_CSS, TextPrompt
 
@@ -56,7 +57,7 @@ class ActionItemForm(FormScreen):
     """Title, owner and due date of one action item; dismisses with (title, owner, due)."""
 
     SUBMIT_LABEL = "Save"
-    FIELDS = (
+    FIELDS: tuple[tuple[str, str, str], ...] = (
         ("title", "Action (required): what will be done", "e.g. Alert when the JWKS cache is empty"),
         ("owner", "Owner", "who sees it through"),
         ("due", "Due: {example}, +3d or +2w; empty for none", "+1w"),
@@ -88,7 +89,7 @@ class ScheduleForm(FormScreen):
     """When the review is and who attends; dismisses with (instant, attendees)."""
 
     SUBMIT_LABEL = "Schedule"
-    FIELDS = (
+    FIELDS: tuple[tuple[str, str, str], ...] = (
         ("when", "When: {example}, 14:00 (the next one) or in 26h", ""),
         ("attendees", "Attendees, comma-separated: everyone relevant", "e.g. ava, sam, dana"),
     )
@@ -215,7 +216,7 @@ class ReviewScreen(Screen[None]):
                     yield Static("", id="review-timeline-text")
             with Vertical(id="review-side"):
                 yield Label("Action items", classes="section")
-                table = DataTable(id="review-items", cursor_type="row", zebra_stripes=False)
+                table: DataTable[Text] = DataTable(id="review-items", cursor_type="row", zebra_stripes=False)
                 table.add_column("", key="done", width=3)
                 table.add_column("#", key="id", width=4)
                 table.add_column("Action", key="title")
@@ -352,8 +353,9 @@ class ReviewScreen(Screen[None]):
         # Cells are Text, never markup: a title like "[WIP] fix" must show as typed. The title takes
         # whatever width the fixed columns leave.
         title_width = max(12, (table.size.width or 60) - FIXED_COLUMNS - 2 * 5 - 1)
-        table.columns["title"].width = title_width
-        table.columns["title"].auto_width = False
+        title = table.columns[ColumnKey("title")]
+        title.width = title_width
+        title.auto_width = False
         today = self.now.astimezone().date()
         for item in self.items:
             due = item.due.isoformat() if item.due else "—"

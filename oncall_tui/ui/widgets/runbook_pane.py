@@ -85,7 +85,7 @@ class StepList(OptionList):
     BINDINGS = [
         Binding(
             "space",
-            "toggle",
+            "tick_step",
             "Tick step",
             tooltip="Tick or untick the step (written to the timeline)",
             id="runbook.tick",
@@ -113,7 +113,7 @@ class StepList(OptionList):
         full = self.get_component_rich_style(f"step-list--{name}")
         return Style(color=full.color, bold=full.bold, italic=full.italic)
 
-    def action_toggle(self) -> None:
+    def action_tick_step(self) -> None:
         option = self.highlighted_option
         if option is not None and option.id and option.id.startswith("step-"):
             self.post_message(self.Toggled(int(option.id.removeprefix("step-"))))
@@ -121,7 +121,7 @@ class StepList(OptionList):
     def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         # Enter and a click tick the step too: the box is the whole line.
         event.stop()
-        self.action_toggle()
+        self.action_tick_step()
 
     def select_step(self, number: int) -> None:
         try:
@@ -448,7 +448,8 @@ def choose_runbook(widget, desk: Desk, library: RunbookLibrary, incident: Incide
         if updated is not None:
             if isinstance(widget, RunbookPane):
                 widget.show_incident(updated)
-            widget.notify(f"{incident.id} follows “{library.get(runbook_id).title}” now", timeout=3)
+            runbook = library.get(runbook_id)
+            widget.notify(f"{incident.id} follows “{runbook.title if runbook else runbook_id}” now", timeout=3)
             _after_write(widget, updated)
 
     widget.app.push_screen(RunbookChooser(library, incident, library.match(incident)), chosen)
@@ -608,12 +609,13 @@ class ProcessPane(Vertical):
 
     def _head(self, checklist: Checklist) -> Content:
         current = checklist.current
+        status = self.incident.status.value if self.incident is not None else ""
         where = (
             Content.assemble(
                 ("Phase ", "$text-muted"), (f"{current.number} of 5: {current.title}", "bold $text-accent")
             )
             if current
-            else Content.styled(f"{self.incident.status.value}: every phase is behind it", "bold")
+            else Content.styled(f"{status}: every phase is behind it", "bold")
         )
         return Content.assemble(
             where,
