@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "oncall_tui.commands.integrity",
     "oncall_tui.commands.followup",
     "oncall_tui.commands.alerts",
+    "oncall_tui.commands.paging",
     "oncall_tui.commands.serve",
 )
 

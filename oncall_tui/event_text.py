@@ -192,7 +192,48 @@ def _action_item_reopened(d: Details, tz: tzinfo | None) -> Line:
     return f"{_item(d)} reopened: {d.get('title', '')}", ""
 
 
+_PAGE_WHY = {
+    "new": "new incident",
+    "not_acknowledged": "not acknowledged in time",
+    "escalated": "escalation matrix",
+    "unreachable": "previous level unreachable",
+    "repeat": "repeat",
+    "manual": "by hand",
+}
+
+
+def _page(d: Details, tz: tzinfo | None) -> Line:
+    who = d.get("name") or d.get("person") or "nobody"
+    why = _PAGE_WHY.get(str(d.get("reason", "")), str(d.get("reason", "")))
+    note = f": {d['note']}" if d.get("note") else ""
+    if d.get("nobody"):
+        return f"Could not page {d.get('level', '?')} ({why}): {d['nobody']}", "error"
+    via = ", ".join(str(c) for c in d.get("channels") or []) or "no channel"
+    return f"Paging {who} as {d.get('level', '?')} ({why}{note}) via {via}", "warning"
+
+
+def _page_result(d: Details, tz: tzinfo | None) -> Line:
+    who = d.get("name") or d.get("person") or "?"
+    parts = []
+    for c in d.get("channels") or []:
+        attempts = c.get("attempts") or []
+        last = attempts[-1].get("result", "") if attempts else "not tried"
+        tries = f" after {len(attempts)} attempts" if len(attempts) > 1 else ""
+        parts.append(f"{c.get('channel', '?')} {'OK' if c.get('delivered') else 'FAILED'}: {last}{tries}")
+    detail = "; ".join(parts)
+    if d.get("delivered"):
+        return f"Page delivered to {who} — {detail}", "success"
+    return f"Could not reach {who}: every channel failed — {detail}", "error"
+
+
+def _page_resent(d: Details, tz: tzinfo | None) -> Line:
+    return f"Page to {d.get('person', '?')} resent: {d.get('note', '')}", "warning"
+
+
 _DESCRIBERS: dict[str, Callable[[Details, tzinfo | None], Line]] = {
+    "page": _page,
+    "page_result": _page_result,
+    "page_resent": _page_resent,
     "declared": _declared,
     "acknowledged": _acknowledged,
     "severity_set": _severity_set,

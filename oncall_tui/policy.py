@@ -20,6 +20,9 @@ class EscalationTier:
     after: timedelta
     level: str
     contact: str
+    # Who is paged at this level: whoever holds `schedule` (schedules.toml), or one `person` (people.toml).
+    schedule: str = ""
+    person: str = ""
     # Derived once: every incident's deadlines name every tier, every time they are computed.
     key: str = field(init=False, repr=False, compare=False)
     label: str = field(init=False, repr=False, compare=False)
@@ -61,6 +64,20 @@ class AlertPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class PagingPolicy:
+    """[paging]: when pages go out and how hard each one is tried."""
+
+    repeat_minutes: float = 5.0  # an unacknowledged page is sent again after this long …
+    repeat_limit: int = 3  # … at most this many times
+    quiet_severities: frozenset[Severity] = frozenset({Severity.P3})
+    send_timeout_seconds: float = 10.0  # one attempt on one channel
+    retry_seconds: tuple[float, ...] = (2.0, 8.0)  # waits between attempts on a channel that failed
+    heads_up_minutes: float = 30.0  # before a handoff, the incoming person is told
+    heartbeat_seconds: float = 5.0
+    watcher_stale_seconds: float = 30.0  # a desk or agent silent this long is not watching
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     acknowledge: timedelta = timedelta(minutes=5)
     severity: timedelta = timedelta(minutes=15)
@@ -76,6 +93,7 @@ class Policy:
     escalation_severities: frozenset[Severity] = frozenset({Severity.P0, Severity.P1})
     severities: dict[Severity, SeverityInfo] = field(default_factory=dict)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
+    paging: PagingPolicy = field(default_factory=PagingPolicy)
     sources: tuple[str, ...] = ()  # the files it was read from, for the help screen
 
     def tier_at(self, index: int) -> EscalationTier:
@@ -160,7 +178,15 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         level = t.text("level", required=True).strip()
         if not level:
             raise t.fail("level", level, 'must name the level, e.g. "Secondary On-Call"')
-        tiers.append(EscalationTier(after=_minutes(t, "after_minutes", None), level=level, contact=t.text("contact")))
+        tiers.append(
+            EscalationTier(
+                after=_minutes(t, "after_minutes", None),
+                level=level,
+                contact=t.text("contact"),
+                schedule=t.text("schedule").strip(),
+                person=t.text("person").strip(),
+            )
+        )
     if not tiers:
         raise PolicyError(f"{sources[-1]}: the escalation matrix is empty")
     escalation = tuple(sorted(tiers, key=lambda t: t.after))
@@ -196,6 +222,22 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         receiver=al.text("receiver"),
         max_reply_mib=float(al.number("max_reply_mib", 256, low=1, high=4096, unit="MiB")),
     )
+    pg = top.table("paging")
+    retries = pg.raw.get("retry_seconds", [2, 8]) if isinstance(pg.raw, dict) else [2, 8]
+    if not isinstance(retries, list) or not all(
+        isinstance(r, (int, float)) and not isinstance(r, bool) and 0 <= r <= 600 for r in retries
+    ):
+        raise pg.fail("retry_seconds", retries, "must be a list of waits in seconds, e.g. [2, 8]")
+    paging = PagingPolicy(
+        repeat_minutes=float(pg.number("repeat_minutes", 5, low=0, high=_WEEK_MINUTES, unit="minutes", above=True)),
+        repeat_limit=int(pg.number("repeat_limit", 3, low=0, high=100, unit="repeats", whole=True)),
+        quiet_severities=frozenset(pg.choices("quiet_severities", ["P3"], Severity.parse, _SEVERITIES)),
+        send_timeout_seconds=float(pg.number("send_timeout_seconds", 10, low=0, high=300, unit="seconds", above=True)),
+        retry_seconds=tuple(float(r) for r in retries),
+        heads_up_minutes=float(pg.number("heads_up_minutes", 30, low=0, high=_WEEK_MINUTES, unit="minutes")),
+        heartbeat_seconds=float(pg.number("heartbeat_seconds", 5, low=1, high=600, unit="seconds")),
+        watcher_stale_seconds=float(pg.number("watcher_stale_seconds", 30, low=2, high=3600, unit="seconds")),
+    )
     opens, due = _hours(review, "window_opens_hours", 24), _hours(review, "due_hours", 48)
     if due < opens:
         raise review.fail("due_hours", review.raw.get("due_hours"), "must not be before window_opens_hours")
@@ -217,5 +259,6 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         ),
         severities=severities,
         alerts=alerts,
+        paging=paging,
         sources=sources,
     )

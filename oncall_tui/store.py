@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -207,7 +207,65 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO desk_meta (key, value) VALUES ('desk_id', ?)", [os.urandom(4).hex()])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2]
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    """Paging: overrides of the on-call schedules, every page and its delivery, who is watching."""
+    db.execute(
+        """CREATE TABLE overrides (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            schedule TEXT NOT NULL,
+            person TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            covering TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            cancelled_at TEXT,
+            cancelled_by TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db["overrides"].create_index(["schedule", "ends_at"])
+    # Reversing an override cancels it; the row stays, so who covered whom is never lost.
+    db.execute(
+        "CREATE TRIGGER overrides_kept BEFORE DELETE ON overrides "
+        "BEGIN SELECT RAISE(ABORT, 'overrides are cancelled, never deleted'); END"
+    )
+    # One row per page: its key is what makes it exactly-once (the claim is the INSERT).
+    db.execute(
+        """CREATE TABLE pages (
+            key TEXT PRIMARY KEY,
+            incident INTEGER,
+            level INTEGER NOT NULL,
+            level_name TEXT NOT NULL DEFAULT '',
+            person TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL,
+            round INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL,
+            claimer TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            finished_at TEXT,
+            resends INTEGER NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT '{}',
+            result TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db["pages"].create_index(["incident"])
+    db["pages"].create_index(["state"])
+    db.execute(
+        """CREATE TABLE watchers (
+            token TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            pages INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3]
 
 
 P = ParamSpec("P")
@@ -415,6 +473,15 @@ class Store:
                 self._rollback()
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
 
+    @_reads
+    def recorded_breaches(self) -> set[tuple[int, str, str]]:
+        """(incident, deadline key, due_at) of every breach already on a timeline."""
+        rows = self.conn.execute(
+            "SELECT incident, json_extract(details, '$.deadline'), json_extract(details, '$.due_at') "
+            "FROM events WHERE kind = 'deadline_breached'"
+        )
+        return {(number, key, due) for number, key, due in rows}
+
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """The door for a read made with the connection itself (a report, a narrow query): a
@@ -549,6 +616,116 @@ class Store:
         seq = cur.lastrowid
         assert seq is not None  # set by every INSERT into a rowid table
         return Event(seq, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
+
+    # --- paging (call the writes inside `write()`) -----------------------------------------------
+
+    def claim_page(self, page: dict[str, Any]) -> bool:
+        """Record a page as being sent by `page['claimer']`; False if any process claimed it first."""
+        row = {k: (canonical_json(v) if k in ("message", "result") else v) for k, v in page.items()}
+        cur = self.conn.execute(
+            f"INSERT OR IGNORE INTO pages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
+        return cur.rowcount == 1
+
+    def finish_page(self, key: str, claimer: str, state: str, result: dict[str, Any], at: str) -> bool:
+        cur = self.conn.execute(
+            "UPDATE pages SET state = ?, result = ?, finished_at = ? WHERE key = ? AND claimer = ? AND state = 'sending'",
+            [state, canonical_json(result), at, key, claimer],
+        )
+        return cur.rowcount == 1
+
+    def take_over_page(self, key: str, old_claimer: str, new_claimer: str, at: str) -> bool:
+        """Move a page whose sender died to `new_claimer`; False if another process took it first."""
+        cur = self.conn.execute(
+            "UPDATE pages SET claimer = ?, claimed_at = ?, resends = resends + 1 "
+            "WHERE key = ? AND claimer = ? AND state = 'sending'",
+            [new_claimer, at, key, old_claimer],
+        )
+        return cur.rowcount == 1
+
+    @_reads
+    def page_rows(self, *, incidents: list[int] | None = None, since: str | None = None) -> list[dict[str, Any]]:
+        clauses, params = [], []
+        if incidents is not None:
+            clauses.append(f"incident IN ({','.join('?' * len(incidents))})")
+            params.extend(incidents)
+        if since is not None:
+            clauses.append("claimed_at >= ?")
+            params.append(since)
+        sql = "SELECT * FROM pages" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY claimed_at"
+        rows = self._query(sql, params)
+        for r in rows:
+            r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
+        return rows
+
+    @_reads
+    def pages_in_flight(self) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM pages WHERE state = 'sending' ORDER BY claimed_at")
+        for r in rows:
+            r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
+        return rows
+
+    @_reads
+    def open_incident_numbers_with_pages(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT p.incident FROM pages p JOIN incidents i ON i.number = p.incident "
+            "WHERE i.status NOT IN ('resolved', 'closed')"
+        )
+        return [r[0] for r in rows]
+
+    def add_override(self, row: dict[str, Any]) -> int:
+        cur = self.conn.execute(
+            f"INSERT INTO overrides ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
+        return int(cur.lastrowid or 0)
+
+    def cancel_override(self, override_id: int, by: str, at: str) -> bool:
+        cur = self.conn.execute(
+            "UPDATE overrides SET cancelled_at = ?, cancelled_by = ? WHERE id = ? AND cancelled_at IS NULL",
+            [at, by, override_id],
+        )
+        return cur.rowcount == 1
+
+    @_reads
+    def override_rows(
+        self, *, ending_after: str | None = None, include_cancelled: bool = False
+    ) -> list[dict[str, Any]]:
+        clauses, params = [], []
+        if ending_after is not None:
+            clauses.append("ends_at > ?")
+            params.append(ending_after)
+        if not include_cancelled:
+            clauses.append("cancelled_at IS NULL")
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return self._query(f"SELECT * FROM overrides{where} ORDER BY starts_at, id", params)
+
+    @_reads
+    def override_row(self, override_id: int) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM overrides WHERE id = ?", [override_id])
+        return rows[0] if rows else None
+
+    def beat(self, row: dict[str, Any]) -> None:
+        """A desk or agent says it is alive (its own small transaction)."""
+        self.conn.execute(
+            "INSERT INTO watchers (token, kind, host, pid, actor, pages, started_at, seen_at) "
+            "VALUES (:token, :kind, :host, :pid, :actor, :pages, :started_at, :seen_at) "
+            "ON CONFLICT(token) DO UPDATE SET seen_at = excluded.seen_at, pages = excluded.pages",
+            row,
+        )
+
+    def forget_watcher(self, token: str) -> None:
+        self.conn.execute("DELETE FROM watchers WHERE token = ?", [token])
+
+    def forget_watchers_before(self, at: str) -> None:
+        self.conn.execute("DELETE FROM watchers WHERE seen_at < ?", [at])
+
+    @_reads
+    def undone_action_items(self) -> list[dict[str, Any]]:
+        return self._query("SELECT id, incident, title, owner, due FROM action_items WHERE done = 0 ORDER BY due, id")
+
+    @_reads
+    def watcher_rows(self) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM watchers ORDER BY seen_at DESC")
 
 
 _SIDECARS = ("", "-wal", "-shm")

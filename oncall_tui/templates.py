@@ -42,7 +42,7 @@ from .policy import Policy
 from .when import parse_future as parse_when  # re-exported: the composer's next update reads it from here
 
 SUFFIX = ".j2"
-SHIPPED_ORDER = ("initial", "update", "resolution")
+SHIPPED_ORDER = ("initial", "update", "resolution", "handoff")
 KINDS = ("initial", "update", "resolution", "other")
 MAX_MESSAGE_CHARS = 40_000  # the timeline keeps at most 50,000 characters of a message
 
@@ -150,7 +150,23 @@ class TemplateProblem(DeskError):
 
 
 # Names a template may use besides its fields: read-only facts about the incident.
-EXTRA_NAMES = ("incident", "id", "title", "channel", "status", "severity_name", "escalation_level", "now")
+EXTRA_NAMES = (
+    "incident",
+    "id",
+    "title",
+    "channel",
+    "status",
+    "severity_name",
+    "escalation_level",
+    "now",
+    "handoff_brief",  # the whole desk's handoff brief (handoff.brief), given only to templates that use it
+)
+
+
+def uses(template: MessageTemplate, name: str) -> bool:
+    """Does `template` read `name`? (The handoff brief reads the whole desk: built only when used.)"""
+    return name in meta.find_undeclared_variables(template.ast)
+
 
 _PROGRESS = {
     Status.TRIGGERED: "Alert received; not yet acknowledged",
@@ -353,8 +369,10 @@ def compose(
     now: datetime,
     tz: tzinfo | None = None,
     overrides: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Message:
-    """Render template `name` for `incident`; `overrides` are this message's own field values.
+    """Render template `name` for `incident`; `overrides` are this message's own field values,
+    `extra` more names for the template (the handoff brief).
 
     Overrides for fields the template does not have are ignored, so the composer can keep what the
     engineer typed while they switch between templates.
@@ -399,6 +417,8 @@ def compose(
         "severity_name": sev_info.name if sev_info else "",
         "escalation_level": dl.escalation.tier.level,
         "now": format_when(now, now, tz, always_date=True),
+        "handoff_brief": "",
+        **(extra or {}),
     }
     text = _render(template, context).strip("\n")
     if len(text) > MAX_MESSAGE_CHARS:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paging_fixtures import config_dir, http_receiver, paging_policy, smtp  # noqa: F401 (the paging tests' fixtures)
 
 from oncall_tui.clock import FrozenClock, iso
 from oncall_tui.desk import Desk

@@ -338,3 +338,20 @@ async def test_resolving_offers_the_resolution_message(desk, clock, db_path, p0)
             "- Resolution: Refreshed the cache\n"
             "- Prevention: Alert on cache age"
         )
+
+
+async def test_the_handoff_brief_is_a_template_with_every_running_clock(desk, clock, db_path, p0):
+    desk.declare("Queue backlog", severity="P2")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        while composer.template_name != "handoff":
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+        await pilot.pause(0.3)
+        text = composer.query_one("#message-text", TextArea).text
+        assert text.startswith("Handoff brief")
+        assert "Open incidents (2):" in text and "INC-1 [P0] triggered: Login failures" in text
+        assert "Notify stakeholders: due" in text and "OVERDUE" in text  # the acknowledgement is 1 minute late
+        assert "INC-2 [P2] triggered: Queue backlog" in text
+        assert "Action items due within a week: none." in text

@@ -188,6 +188,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "next_update_at": "2026-11-27T03:30:00Z",
     },
     "deadline_breached": {"deadline": "acknowledge", "label": "Acknowledge", "due_at": "2026-11-27T03:05:00Z"},
+    "page": {
+        "key": "INC-1:L0",
+        "level": "Primary On-Call",
+        "person": "ava",
+        "name": "Ava",
+        "reason": "new",
+        "channels": ["mailto://smtp.example → ava@example.com"],
+    },
+    "page_result": {
+        "key": "INC-1:L0",
+        "person": "ava",
+        "name": "Ava",
+        "delivered": False,
+        "channels": [
+            {
+                "channel": "ntfy://ntfy.example",
+                "delivered": False,
+                "attempts": [{"ok": False, "result": "HTTP 500", "seconds": 0.1}],
+            }
+        ],
+    },
+    "page_resent": {"key": "INC-1:L0", "person": "ava", "note": "the sender stopped; sending again"},
     "runbook_step": {"runbook": "identity", "version": "1", "step": 2, "text": "Check the JWKS cache", "checked": True},
     "review_scheduled": {"for": "2026-11-28T10:00:00Z", "attendees": ["ava"]},
     "review_completed": {"notes": "Held"},

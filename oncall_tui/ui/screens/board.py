@@ -29,6 +29,7 @@ from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
+from ...paths import config_dir
 from ..board_model import BoardRow
 from ..breaches import Breach, BreachWatcher, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
@@ -118,6 +119,22 @@ class BoardScreen(Screen[None]):
             tooltip="Choose the runbook for the selected incident from a searchable list",
         ),
         Binding("n", "note", "Note", id="incident.note", tooltip="Add a note to the timeline"),
+        Binding(
+            "E",
+            "escalate",
+            "Page",
+            show=False,
+            id="incident.escalate",
+            tooltip="Page a chosen level or person about the selected incident now (every attempt on the timeline)",
+        ),
+        Binding(
+            "O",
+            "oncall",
+            "On call",
+            show=False,
+            id="app.oncall",
+            tooltip="Who is on call: each level now and next, every schedule's next two weeks",
+        ),
         Binding(
             "b",
             "runbook_library",
@@ -240,12 +257,21 @@ class BoardScreen(Screen[None]):
             demo=options.demo,
             id="desk-status",
         )
-        if options.alertmanager_url:  # the intake's health shares the top line
-            from ..widgets.alert_source import AlertSource, StatusLine
+        paging = (config_dir() / "people.toml").is_file()  # who is on call shares the top line too
+        if options.alertmanager_url or paging:
+            if options.alertmanager_url:  # the intake's health shares the top line
+                from ..widgets.alert_source import AlertSource, StatusLine
+            else:
+                from ..widgets.paging_status import TopLine as StatusLine
 
             with StatusLine(id="top-line"):
                 yield status
-                yield AlertSource(self.desk, options, clock=app.clock)
+                if options.alertmanager_url:
+                    yield AlertSource(self.desk, options, clock=app.clock)
+                if paging:
+                    from ..widgets.paging_status import PagingStatus
+
+                    yield PagingStatus(self.desk)
         else:
             yield status
         with Vertical(id="main"):
@@ -668,6 +694,36 @@ class BoardScreen(Screen[None]):
         self.app.push_screen(
             TextPrompt(f"Note on {inc.id}", placeholder="what you found or did", allow_empty=False), add
         )
+
+    def action_escalate(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        found = self.query("#paging-status")
+        if not found or not found.first().view.configured:
+            self.app.notify(
+                "Nobody can be paged: add people.toml and schedules.toml to the config directory "
+                "(README, 'Paging'); press O to see who is on call.",
+                title="Paging off",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        from ..dialogs.escalate import EscalatePicker
+
+        status = found.first()
+
+        def page(choice: tuple[int | None, str | None] | None) -> None:
+            if choice is not None:
+                level, person = choice
+                status.page_by_hand(inc.number, level=level, person=person)
+                self._done(f"paging about {inc.id}…")
+
+        self.app.push_screen(EscalatePicker(inc.id, status.view), page)
+
+    def action_oncall(self) -> None:
+        from .oncall import OnCallScreen
+
+        self.app.push_screen(OnCallScreen(self.desk, self.app.clock.now()))
 
     def action_filter(self) -> None:
         from ..dialogs.modals import TextPrompt

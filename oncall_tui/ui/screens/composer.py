@@ -39,6 +39,7 @@ from ...templates import (
     format_when,
     prefill,
     suggest_template,
+    uses,
 )
 from ...webhook import post_message, webhook_settings
 
@@ -356,14 +357,21 @@ class ComposerScreen(Screen[None]):
         self._preview_timer = None
         try:
             self.incident = self.desk.get(self.number)
+            now = self.desk.now()
+            extra = None
+            if uses(self.library.get(self.template_name), "handoff_brief"):
+                from ...handoff import brief
+
+                extra = {"handoff_brief": brief(self.desk, now, tz=self.tz)}
             message = compose(
                 self.library,
                 self.template_name,
                 self.incident,
                 policy=self.desk.policy,
-                now=self.desk.now(),
+                now=now,
                 tz=self.tz,
                 overrides=self._overrides,
+                extra=extra,
             )
         except DeskError as problem:  # shown in the form, where the fix is typed
             self._show_problem(problem if isinstance(problem, TemplateProblem) else TemplateProblem(str(problem)))

@@ -207,19 +207,25 @@ class ClockList(LinesView):
             )
         return Content("\n").join(lines)
 
+    def _holder(self, level: str) -> str:
+        """Who holds `level` now, when the desk pages (the top line's PagingStatus knows)."""
+        found = self.app.query("#paging-status")
+        return found.first().contact(level) if found else ""
+
     def _escalation(self, inc: Incident, dl, now: datetime) -> Content:
         esc = dl.escalation
         if not inc.is_open or inc.mitigated_at is not None:
             return Content.styled(f"escalation stopped at {esc.tier.level} ({inc.status.value})", "$foreground-muted")
+        contact = self._holder(esc.tier.level) or esc.tier.contact
         if esc.index == 0:
             line = Content.assemble(
                 ("on call: ", "$foreground-muted"),
                 (esc.tier.level, "bold"),
-                (f" — {esc.tier.contact}" if esc.tier.contact else "", ""),
+                (f" — {contact}" if contact else "", ""),
             )
             later = ""
         else:
-            line = Content.styled(f"escalate: call {esc.tier.contact or esc.tier.level} now", "$text-error bold")
+            line = Content.styled(f"escalate: call {contact or esc.tier.level} now", "$text-error bold")
             later = f"L{esc.index + 1} {esc.tier.level}"
         if esc.next_tier is not None and esc.next_at is not None:
             left = format_duration((esc.next_at - now).total_seconds())
