@@ -22,6 +22,7 @@ from .model import EDITABLE_FIELDS, Event, Incident, Severity, Status, format_id
 from .paths import current_actor
 from .policy import Policy, load_policy
 from .store import Store, StoreError
+from .tenants import Tenants, editable_text, parse_tenants
 
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
 
@@ -178,6 +179,7 @@ class Desk:
         source: str = "manual",
         fingerprint: str = "",
         labels: dict[str, str] | None = None,
+        tenants: Tenants | str | None = None,
         actor: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> Incident:
@@ -186,6 +188,7 @@ class Desk:
             raise ActionRefused("an incident needs a title")
         sev = Severity.parse(severity) if isinstance(severity, str) else severity
         svc = tuple(dict.fromkeys(s for s in (clean_text(x, multiline=False, limit=200) for x in services) if s))
+        affected = _tenants(tenants)
         now = self.now()
         started = started_at or now
         if started > now:
@@ -208,6 +211,8 @@ class Desk:
                 source=source,
                 fingerprint=fingerprint,
                 labels=dict(labels or {}),
+                tenants=affected.names,
+                tenant_count=affected.count,
             )
             self.store.insert_incident(incident)
             payload = {
@@ -220,6 +225,7 @@ class Desk:
                 "symptom": incident.symptom,
                 "started_at": iso(started),
                 "source": source,
+                **({"tenants": str(affected)} if affected.affected else {}),
                 **({"fingerprint": fingerprint} if fingerprint else {}),
                 **(details or {}),
             }
@@ -299,6 +305,8 @@ class Desk:
         """Change one editable field; `expected` is the value the user saw (compare-and-set)."""
         if field not in EDITABLE_FIELDS:
             raise ActionRefused(f"{field!r} cannot be edited (editable: {', '.join(EDITABLE_FIELDS)})")
+        if field == "tenants":
+            return self.set_tenants(number, value, expected=expected)
         if field == "services":
             items = value.split(",") if isinstance(value, str) else value
             new: Any = tuple(dict.fromkeys(s for s in (clean_text(x, multiline=False, limit=200) for x in items) if s))
@@ -319,6 +327,42 @@ class Desk:
             return {field: new}, {"field": field, "from": _plain(old), "to": _plain(new)}
 
         return self.act(number, kind, decide)
+
+    def set_tenants(self, number: int, value: Tenants | str, *, expected: Any = "any") -> Incident:
+        """Tenants affected, as names and/or a count; `expected` is what the user saw (its text form)."""
+        new = _tenants(value)
+
+        def decide(inc: Incident, now: datetime):
+            old = Tenants(inc.tenants, inc.tenant_count if inc.tenant_count > len(inc.tenants) else 0)
+            if expected != "any" and str(_tenants(expected)) != str(old):
+                raise self._changed(inc, now, "tenants affected", ("field_edited",))
+            if old == new:
+                return None
+            changes = {"tenants": new.names, "tenant_count": new.count}
+            return changes, {"field": "tenants", "from": str(old), "to": str(new), "count": new.affected}
+
+        return self.act(number, "field_edited", decide)
+
+    def set_role(self, number: int, role: str, person: str, *, expected: Any = "any") -> Incident:
+        """Give role `role` (an id or name from the policy's [[role]] list) to `person`; "" clears it."""
+        try:
+            info = self.policy.role(role)
+        except ValueError as exc:
+            raise ActionRefused(str(exc)) from None
+        who = clean_text(person, multiline=False, limit=200)
+
+        def decide(inc: Incident, now: datetime):
+            old = inc.roles.get(info.id, "")
+            if expected != "any" and old != (expected or ""):
+                raise self._changed(inc, now, info.name.lower(), ("role_assigned",))
+            if old == who:
+                return None
+            roles = {k: v for k, v in inc.roles.items() if k != info.id}
+            if who:
+                roles[info.id] = who
+            return {"roles": roles}, {"role": info.id, "name": info.name, "from": old, "to": who}
+
+        return self.act(number, "role_assigned", decide)
 
     def assign(self, number: int, assignee: str, *, expected: Any = "any") -> Incident:
         return self.edit(number, "assignee", assignee, expected=expected)
@@ -420,6 +464,19 @@ class Desk:
         return Conflict(
             f"{inc.id}'s {what} was changed by {last.actor} {_ago(last.at, now)}; look again before retrying"
         )
+
+
+def _tenants(value: Tenants | str | None) -> Tenants:
+    if value is None:
+        return Tenants()
+    if isinstance(value, Tenants):
+        value = editable_text(value.names, value.count)
+    try:
+        parsed = parse_tenants(clean_text(value, multiline=False, limit=20_000))
+    except ValueError as exc:
+        raise ActionRefused(str(exc)) from None
+    names = tuple(n for n in (clean_text(x, multiline=False, limit=200) for x in parsed.names) if n)
+    return Tenants(names, parsed.count)
 
 
 def _ago(then: datetime, now: datetime) -> str:

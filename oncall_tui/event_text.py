@@ -22,7 +22,12 @@ TONES = ("", "error", "warning", "success")
 Line = tuple[str, str]
 Details = Mapping[str, Any]
 
-_FIELD_NAMES = {"root_cause": "Root cause", "contributing_factors": "Contributing factors", "eta": "ETA"}
+_FIELD_NAMES = {
+    "root_cause": "Root cause",
+    "contributing_factors": "Contributing factors",
+    "eta": "ETA",
+    "tenants": "Tenants affected",
+}
 _SETTLED = ("mitigated", "resolved", "closed")
 _FALLBACK_VALUE_LIMIT = 80
 
@@ -79,7 +84,8 @@ def _declared(d: Details, tz: tzinfo | None) -> Line:
     sev = f" as {d['severity']}" if d.get("severity") else ""
     origin = " from an alert" if d.get("source") == "alert" else ""
     services = f" ({', '.join(d['services'])})" if d.get("services") else ""
-    return f"Declared{sev}{origin}: {d.get('title', '')}{services}", ""
+    tenants = f"; tenants: {d['tenants']}" if d.get("tenants") else ""
+    return f"Declared{sev}{origin}: {d.get('title', '')}{services}{tenants}", ""
 
 
 def _acknowledged(d: Details, tz: tzinfo | None) -> Line:
@@ -97,6 +103,14 @@ def _status_changed(d: Details, tz: tzinfo | None) -> Line:
 
 def _assigned(d: Details, tz: tzinfo | None) -> Line:
     return (f"Assigned to {d['to']}" if d.get("to") else "Unassigned"), ""
+
+
+def _role_assigned(d: Details, tz: tzinfo | None) -> Line:
+    role = str(d.get("name") or d.get("role") or "Role")
+    if d.get("to"):
+        was = f" (was {d['from']})" if d.get("from") else ""
+        return f"{role}: {d['to']}{was}", ""
+    return f"{role}: {d.get('from') or 'nobody'} stood down", ""
 
 
 def _field_edited(d: Details, tz: tzinfo | None) -> Line:
@@ -183,6 +197,7 @@ _DESCRIBERS: dict[str, Callable[[Details, tzinfo | None], Line]] = {
     "severity_set": _severity_set,
     "status_changed": _status_changed,
     "assigned": _assigned,
+    "role_assigned": _role_assigned,
     "field_edited": _field_edited,
     "note": _note,
     "message_sent": _message_sent,

@@ -46,6 +46,31 @@ class AlertPolicy:
     silence_on_ack: bool = True
     silence_minutes: int = 120
     group_by: tuple[str, ...] = ()
+    # Labels whose values name the tenants an alert is about (each label may list several, comma-separated).
+    tenant_labels: tuple[str, ...] = ("tenant",)
+    # The always-firing alert whose absence means monitoring itself is down; "" when there is none.
+    watchdog: str = "Watchdog"
+
+
+@dataclass(frozen=True, slots=True)
+class RoleInfo:
+    """An incident role (commander, comms lead, scribe…): `id` is what templates and the CLI use."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRule:
+    """One way an incident meets one of the runbook's severity criteria (see `[[suggest]]`)."""
+
+    severity: Severity
+    criterion: str
+    min_tenants: int = 0
+    max_tenants: int | None = None
+    words: tuple[str, ...] = ()
+    unless_words: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +89,30 @@ class Policy:
     escalation_severities: frozenset[Severity] = frozenset({Severity.P0, Severity.P1})
     severities: dict[Severity, SeverityInfo] = field(default_factory=dict)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
+    roles: tuple[RoleInfo, ...] = ()
+    suggest: tuple[SuggestionRule, ...] = ()
     sources: tuple[str, ...] = ()  # the files it was read from, for the help screen
 
     def tier_at(self, index: int) -> EscalationTier:
         return self.escalation[min(index, len(self.escalation) - 1)]
+
+    def role(self, text: str) -> RoleInfo:
+        """A role by id or name, any case ('commander', 'Incident commander', 'ic' for its initials)."""
+        wanted = " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+        for role in self.roles:
+            initials = "".join(w[0] for w in role.name.lower().split())
+            if wanted in (role.id.lower().replace("_", " ").replace("-", " "), role.name.lower(), initials):
+                return role
+        known = ", ".join(r.id for r in self.roles) or "none (add [[role]] tables to policy.toml)"
+        raise ValueError(f"unknown role {text!r}: use one of {known}")
+
+    def parse_severity(self, text: str) -> Severity:
+        """P0–P3, or a severity's name in this policy ('critical', 'high'…), any case."""
+        wanted = text.strip().lower()
+        for sev, info in self.severities.items():
+            if wanted and wanted == info.name.lower():
+                return sev
+        return Severity.parse(text)
 
 
 def default_policy_path() -> Path:
@@ -151,7 +196,13 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
         silence_on_ack=bool(al.get("silence_on_ack", True)),
         silence_minutes=int(al.get("silence_minutes", 120)),
         group_by=tuple(al.get("group_by", ())),
+        tenant_labels=_names(al.get("tenant_labels", ["tenant"]), "alerts.tenant_labels"),
+        watchdog=str(al.get("watchdog", "Watchdog")).strip(),
     )
+    roles = tuple(_role(r) for r in raw.get("role", []))
+    if len({r.id for r in roles}) != len(roles):
+        raise ValueError("two [[role]] tables share an id")
+    suggest = tuple(_rule(r) for r in raw.get("suggest", []))
     return Policy(
         acknowledge=_minutes(dl.get("acknowledge_minutes", 5), "deadlines.acknowledge_minutes"),
         severity=_minutes(dl.get("severity_minutes", 15), "deadlines.severity_minutes"),
@@ -168,5 +219,49 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
         ),
         severities=severities,
         alerts=alerts,
+        roles=roles,
+        suggest=suggest,
         sources=sources,
     )
+
+
+def _names(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what} must be a list of strings, got {value!r}")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def _role(raw: Any) -> RoleInfo:
+    if not isinstance(raw, dict) or not str(raw.get("id", "")).strip():
+        raise ValueError(f'each [[role]] needs an id and a name, e.g. id = "commander", got {raw!r}')
+    rid = str(raw["id"]).strip()
+    if not rid.replace("_", "").isalnum():
+        raise ValueError(f"role id {rid!r} must be letters, digits and _ (templates use it as roles.{rid})")
+    return RoleInfo(rid, str(raw.get("name") or rid.replace("_", " ").capitalize()))
+
+
+_RULE_KEYS = {"severity", "criterion", "min_tenants", "max_tenants", "words", "unless_words", "labels"}
+
+
+def _rule(raw: Any) -> SuggestionRule:
+    if not isinstance(raw, dict) or "severity" not in raw or "criterion" not in raw:
+        raise ValueError(f"each [[suggest]] needs a severity and a criterion, got {raw!r}")
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise ValueError(
+            f"[[suggest]] {raw['criterion']!r}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_RULE_KEYS))})"
+        )
+    rule = SuggestionRule(
+        severity=Severity.parse(str(raw["severity"])),
+        criterion=str(raw["criterion"]),
+        min_tenants=int(raw.get("min_tenants", 0)),
+        max_tenants=int(raw["max_tenants"]) if "max_tenants" in raw else None,
+        words=_names(raw.get("words", []), "suggest.words"),
+        unless_words=_names(raw.get("unless_words", []), "suggest.unless_words"),
+        labels=_names(raw.get("labels", []), "suggest.labels"),
+    )
+    if not (rule.min_tenants or rule.max_tenants is not None or rule.words or rule.labels):
+        raise ValueError(f"[[suggest]] {rule.criterion!r} has no condition: it would match every incident")
+    return rule

@@ -37,6 +37,7 @@ from .message_fields import KNOWN_FIELDS, FieldSpec  # re-exported: the composer
 from .model import Incident, Status
 from .paths import data_dir
 from .policy import Policy
+from .tenants import format_tenants
 
 SUFFIX = ".j2"
 SHIPPED_ORDER = ("initial", "update", "resolution")
@@ -75,7 +76,19 @@ class TemplateProblem(Exception):
 
 
 # Names a template may use besides its fields: read-only facts about the incident.
-EXTRA_NAMES = ("incident", "id", "title", "channel", "status", "severity_name", "escalation_level", "now")
+EXTRA_NAMES = (
+    "incident",
+    "id",
+    "title",
+    "channel",
+    "status",
+    "severity_name",
+    "escalation_level",
+    "now",
+    "roles",  # role id → who holds it ("" when nobody): {{ roles.commander or "unassigned" }}
+    "role_names",  # role id → the policy's name for it
+    "tenants_affected",  # "40 tenants: acme, globex", "" when nobody has said
+)
 
 _PROGRESS = {
     Status.TRIGGERED: "Alert received; not yet acknowledged",
@@ -253,6 +266,7 @@ def prefill(incident: Incident, policy: Policy, now: datetime, tz: tzinfo | None
         "service": ", ".join(incident.services),
         "timestamp": format_when(incident.started_at, now, tz, always_date=True),
         "impact": incident.impact,
+        "tenants": format_tenants(incident.tenants, incident.tenant_count),
         "assigned": incident.assignee or incident.acknowledged_by,
         "progress": _PROGRESS[incident.status],
         "eta": incident.eta,
@@ -318,6 +332,9 @@ def compose(
         "severity_name": sev_info.name if sev_info else "",
         "escalation_level": dl.escalation.tier.level,
         "now": format_when(now, now, tz, always_date=True),
+        "roles": {**{r.id: "" for r in policy.roles}, **incident.roles},
+        "role_names": {r.id: r.name for r in policy.roles},
+        "tenants_affected": format_tenants(incident.tenants, incident.tenant_count),
     }
     text = _render(template, context).strip("\n")
     if len(text) > MAX_MESSAGE_CHARS:

@@ -30,6 +30,8 @@ from ..clock import iso
 from ..desk import ActionRefused, Desk
 from ..model import Incident, format_id
 from ..store import StoreError
+from ..tenants import merge as merge_tenants
+from ..tenants import tenants_from_labels
 from .describe import describe_alert_event, plain
 from .mapping import Draft, RunbookMatcher, draft_for, group_key, member_record
 from .parse import Alert, Silence
@@ -181,6 +183,7 @@ class Declare:
             source="alert",
             fingerprint=d.key,
             labels=d.labels,
+            tenants=", ".join(d.tenants),
             actor=INTAKE_ACTOR,
             details=details,
         )
@@ -205,7 +208,15 @@ class Append:
     changes: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, desk: Desk) -> list[Change]:
-        desk.act(self.number, self.kind, lambda inc, now: (self.changes, self.details), actor=INTAKE_ACTOR)
+        def decide(inc: Incident, now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+            changes = dict(self.changes)
+            # Alerts joining a group bring their tenants: the incident's list grows, never shrinks.
+            merged = merge_tenants(inc.tenants, self.details.get("tenants") or ())
+            if merged != inc.tenants:
+                changes["tenants"] = merged
+            return changes, self.details
+
+        desk.act(self.number, self.kind, decide, actor=INTAKE_ACTOR)
         return [change_for(self.number, self.kind, self.details)]
 
 
@@ -237,7 +248,7 @@ def plan(
         if t is None:
             steps.extend(_new(desk, key, labels, members, policy, matcher, silences))
         else:
-            steps.extend(_known(t, members))
+            steps.extend(_known(t, members, policy.tenant_labels))
             steps.extend(_silenced_elsewhere(t.number, t.silence_id, t.silences_noted, members, silences))
     for key, t in tracked.items():
         if key not in groups and t.firing:
@@ -296,7 +307,7 @@ def _new(desk, key, labels, members, policy, matcher, silences) -> list[Step]:
     return [Declare(draft, previous.id if previous is not None else "", silences)]
 
 
-def _known(t: Tracked, members: Sequence[Alert]) -> list[Step]:
+def _known(t: Tracked, members: Sequence[Alert], tenant_labels: Sequence[str] = ()) -> list[Step]:
     joined, refired = [], []
     for alert in members:
         seen = t.members.get(alert.fingerprint)
@@ -311,7 +322,10 @@ def _known(t: Tracked, members: Sequence[Alert]) -> list[Step]:
         steps.append(Append(t.number, "alert_refired", {"alerts": [member_record(a) for a in refired]}, flag))
         flag = {}
     if joined:
-        steps.append(Append(t.number, "alert_fired", {"alerts": [member_record(a) for a in joined]}, flag))
+        details: dict[str, Any] = {"alerts": [member_record(a) for a in joined]}
+        if tenants := tenants_from_labels((a.labels for a in joined), tenant_labels):
+            details["tenants"] = list(tenants)
+        steps.append(Append(t.number, "alert_fired", details, flag))
     present = {a.fingerprint for a in members}
     gone = [fp for fp in t.firing if fp not in present]
     if gone:
