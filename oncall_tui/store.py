@@ -69,6 +69,11 @@ class ReadOnlyError(StoreError):
     pass
 
 
+class FileReplaced(StoreError):
+    """The path no longer names the file this desk opened: it, its -wal or its -shm was deleted or
+    replaced meanwhile. Writing on would go into an unlinked file and be lost, so nothing is."""
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -212,6 +217,26 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
         self.conn = conn
         self.info = info
+        # What the path and its sidecars were when opened: (device, inode) per file that existed.
+        self._identity = _identities(info.path)
+        self._sound = False  # quick_check passed: checked once, before this Store's first write
+
+    def _check_sound(self) -> None:
+        """Refuse to write into a file with a damaged page: SQLite only notices damage where a
+        statement happens to read, so an action could succeed on top of a broken timeline. One
+        `quick_check` per Store (milliseconds on a small desk, ~50 ms on 1,000 incidents)."""
+        try:
+            found = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as exc:
+            if not is_file_error(exc):
+                raise
+            found = [str(exc)]
+        if found != ["ok"]:
+            raise StoreError(
+                f"{self.info.path} is damaged ({found[0]}); nothing was written — run `oncall-tui verify` "
+                "and restore the desk from a backup"
+            )
+        self._sound = True
 
     @functools.cached_property
     def db(self) -> sqlite_utils.Database:
@@ -245,6 +270,13 @@ class Store:
                 raise StoreError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
             if not os.access(path.parent, os.W_OK):
                 raise StoreError(f"cannot create {path}: {path.parent} is not writable")
+        if exists and _open_elsewhere_without_sidecars(path):
+            raise FileReplaced(
+                f"another desk has {path} open, but its -wal and -shm files were deleted under it; nothing "
+                "was read or written — close that desk first (closing saves what it holds), then try again"
+            )
+        if exists:
+            _refuse_foreign_journal(path)
         why = ""
         if exists and not readonly and not _writable(path):
             readonly = True
@@ -252,16 +284,19 @@ class Store:
         try:
             conn, info = _connect(path, readonly=readonly, created=not exists, immutable=False)
         except sqlite3.OperationalError as exc:
-            # A WAL file opened read-only needs its -shm beside it; in a read-only folder with no
-            # desk running (no -wal, so everything is in the main file) SQLite can still read it
-            # as immutable. Another desk cannot be writing it: it could not create its -wal there.
-            if not (
-                readonly
-                and _code(exc) == sqlite3.SQLITE_CANTOPEN
-                and not _sidecar(path, "-wal").exists()
-                and not os.access(path.parent, os.W_OK)
-            ):
+            # A WAL file opened read-only needs its -shm beside it (SQLITE_CANTOPEN, or
+            # SQLITE_READONLY_DIRECTORY when it would have to create one); in a read-only folder with
+            # no -wal (so everything is in the main file) SQLite can still read it as immutable.
+            # Another desk cannot be writing it: it could not create its -wal there.
+            unreadable = readonly and _code(exc) in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY)
+            if not (unreadable and not os.access(path.parent, os.W_OK)):
                 raise StoreError(describe_db_error(path, exc)) from None
+            if _sidecar(path, "-wal").exists():
+                raise StoreError(
+                    f"{path} cannot be read: its newest changes are in {path.name}-wal, which needs a "
+                    f"{path.name}-shm beside it, and {path.parent} cannot be written to create one; open "
+                    "the desk once as a user who can write that folder (it folds the -wal in), then try again"
+                ) from None
             conn, info = _connect(path, readonly=True, created=False, immutable=True)
         if why:
             info = dataclasses.replace(info, why_readonly=why)
@@ -279,7 +314,25 @@ class Store:
     @_reads
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file: one cheap pragma, no table scan."""
+        self.check_same_file()
         return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def check_same_file(self) -> None:
+        """Raise FileReplaced when the path (or its -wal/-shm) is no longer the file opened.
+
+        Three stat calls: cheap enough for every write and every second's poll. A desk that went on
+        would report actions done into a file nobody else can see, or lose another desk's work when
+        it closed and removed the new -wal by name.
+        """
+        now = _identities(self.info.path)
+        for suffix, seen in self._identity.items():
+            if now.get(suffix) != seen:
+                name = self.info.path.name + suffix
+                what = "deleted" if suffix not in now else "replaced"
+                raise FileReplaced(
+                    f"{self.info.path.parent / name} was {what} while this desk had it open; nothing more is "
+                    "written through this desk (it would be lost) — close it and open the desk again"
+                )
 
     # --- transactions ---------------------------------------------------------------------------
 
@@ -290,6 +343,9 @@ class Store:
         if self.readonly:
             why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
             raise ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
+        self.check_same_file()
+        if not self._sound:
+            self._check_sound()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -405,6 +461,76 @@ class Store:
         return Event(cur.lastrowid, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
 
 
+_SIDECARS = ("", "-wal", "-shm")
+
+
+def _identities(path: Path) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for suffix in _SIDECARS:
+        try:
+            st = os.stat(_sidecar(path, suffix) if suffix else path)
+        except OSError:
+            continue
+        out[suffix] = (st.st_dev, st.st_ino)
+    return out
+
+
+def _open_elsewhere_without_sidecars(path: Path) -> bool:
+    """Another process has the file open in WAL mode (it holds SQLite's shared lock on the file)
+    although the -shm beside it is gone: someone deleted it under that desk. Opening now would start
+    a second, separate -wal, and that desk would remove it, with what was written into it, on close.
+
+    Linux only (the `struct flock` layout is the kernel's); elsewhere the check is skipped.
+    """
+    if not sys.platform.startswith("linux") or _sidecar(path, "-shm").exists():
+        return False
+    import fcntl
+    import struct
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        # SQLite's SHARED lock range: 510 bytes after the PENDING and RESERVED bytes at 1 GiB.
+        probe = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0x40000002, 510, 0)
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, probe)
+        # A read lock: a connection in normal WAL mode, open and idle. (A write lock is a desk in
+        # exclusive locking mode, which needs no -shm; opening then waits for it like any lock.)
+        return struct.unpack("hhqqi4x", answer)[0] == fcntl.F_RDLCK and _is_wal(path)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _is_wal(path: Path) -> bool:
+    """The file's header says WAL (its read and write format versions are 2)."""
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return False
+    return header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
+
+
+def _refuse_foreign_journal(path: Path) -> None:
+    """A rollback journal beside a WAL-mode desk is not the desk's: in WAL mode SQLite never writes
+    one. Opening would replay it, pages of another database, into the desk; refuse instead."""
+    journal = _sidecar(path, "-journal")
+    try:
+        if journal.stat().st_size == 0:
+            return
+    except OSError:
+        return
+    if _is_wal(path):
+        raise StoreError(
+            f"{journal} lies beside the desk, but the desk keeps its journal in {path.name}-wal: it comes from "
+            "another database (a copied or restored file?) and opening would replay it into the desk; nothing "
+            f"was read or written — move {journal.name} away, then try again"
+        )
+
+
 def _writable(path: Path) -> bool:
     # WAL needs to create -wal and -shm files beside the database.
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
@@ -466,8 +592,8 @@ def describe_db_error(path: Path, exc: sqlite3.DatabaseError) -> str:
         ms = busy_timeout_ms()
         waited = f"{ms // 1000} s" if ms % 1000 == 0 else f"{ms / 1000:g} s"
         return f"{path} is locked by another process for more than {waited}; nothing was written, try again"
-    if "disk is full" in text:
-        return f"{path}: the disk is full; nothing was written — free some space and try again"
+    if "disk is full" in text or (_code(exc) == sqlite3.SQLITE_IOERR and _out_of_room(path)):
+        return f"{path}: {_out_of_room(path) or 'the disk is full'}; nothing was written — {_ROOM_ADVICE}"
     if "not a database" in text or "malformed" in text or "disk image" in text:
         return f"{path} is damaged or not an SQLite database ({text}); it was left untouched"
     if "readonly" in text or "read-only" in text:
@@ -475,6 +601,28 @@ def describe_db_error(path: Path, exc: sqlite3.DatabaseError) -> str:
     if "unable to open" in text:
         return f"{path} cannot be opened ({text}): check the file and its folder exist and are readable"
     return f"{path}: {text}"
+
+
+_ROOM_ADVICE = "free some space (or raise the limit) and try again"
+
+
+def _out_of_room(path: Path) -> str:
+    """Why a write failed with a bare 'disk I/O error', when the cause is room: SQLite reports a
+    full disk met while growing the -wal or -shm, and a file size limit (`ulimit -f`), as I/O."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        biggest = max((p.stat().st_size for p in (path, _sidecar(path, "-wal")) if p.exists()), default=0)
+        if biggest + 65_536 >= limit:
+            return f"the file size limit is reached (ulimit -f: {limit // 1024:,} KiB)"
+    try:
+        fs = os.statvfs(path.parent)
+    except OSError:
+        return ""
+    if fs.f_bavail * fs.f_frsize < 1024 * 1024:
+        return "the disk is full"
+    return ""
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, *, readonly: bool, created: bool) -> OpenInfo:
@@ -487,6 +635,14 @@ def _prepare(conn: sqlite3.Connection, path: Path, *, readonly: bool, created: b
         raise StoreError(
             f"{path} is not an oncall-tui desk database (it holds: {shown or 'no tables'}); "
             "it was left untouched — pass another --db"
+        )
+    if app_id == APPLICATION_ID and (version == 0 or not {"incidents", "events"} <= set(tables)):
+        # The desk sets its id in the same transaction that builds the schema: a file with the id and
+        # not the tables was made by something else, or half-copied. Migrating it would hide that.
+        raise StoreError(
+            f"{path} is marked as an oncall-tui desk but its schema is incomplete (tables: "
+            f"{', '.join(tables) or 'none'}; schema version {version}); it was left untouched — restore it "
+            "from a backup or pass another --db"
         )
     if version > SCHEMA_VERSION:
         raise StoreError(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import format_id
+from .replay import Disagreement, derive, disagreements
 from .store import Store, StoreError, describe_db_error, event_hash
 
 PROBLEMS = ("edited", "removed", "reordered", "inserted", "newest_removed", "incident_missing")
@@ -118,11 +119,36 @@ class Chain:
 
 
 @dataclass(frozen=True, slots=True)
+class RowMismatch:
+    """An incident row that says something its (intact) timeline does not."""
+
+    incident: int
+    fields: tuple[Disagreement, ...]
+
+    @property
+    def message(self) -> str:
+        said = "; ".join(d.describe() for d in self.fields)
+        return f"{format_id(self.incident)}: the incident row was edited outside the desk — {said}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "incident": format_id(self.incident),
+            "fields": [{"field": d.field, "row": d.row, "timeline": d.timeline} for d in self.fields],
+            "message": self.message,
+        }
+
+
+APPEND_ONLY_TRIGGERS = ("events_append_only_update", "events_append_only_delete")
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     chains: tuple[Chain, ...]
     absent: tuple[int, ...] = ()  # seq numbers no longer in the file
     integrity: tuple[str, ...] = ("ok",)  # PRAGMA integrity_check's lines; ("ok",) when not run
     integrity_checked: bool = False
+    rows: tuple[RowMismatch, ...] = ()  # rows that disagree with their replayed timeline
+    triggers_missing: tuple[str, ...] = ()  # append-only guards someone dropped
     breaks: tuple[Break, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -140,7 +166,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.file_ok and not self.breaks and not self.vanished
+        return self.file_ok and not self.breaks and not self.vanished and not self.rows and not self.triggers_missing
 
     @property
     def events(self) -> int:
@@ -157,6 +183,13 @@ class Report:
                 f"{len(self.vanished):,} event(s) ({shown}) were removed from the file together with "
                 "their incident; every remaining chain holds"
             )
+        if not self.breaks and (self.rows or self.triggers_missing):
+            found = []
+            if self.rows:
+                found.append(f"{len(self.rows):,} incident row(s) disagree with their timeline")
+            if self.triggers_missing:
+                found.append("the timeline's append-only guard was removed")
+            return "; ".join(found) + " (every chain holds)"
         if not self.breaks:
             if n == 0:
                 return "no incidents yet: nothing to check"
@@ -173,11 +206,17 @@ class Report:
         if self.integrity_checked:
             out.append("file integrity: ok" if self.file_ok else "file integrity: DAMAGED")
             out.extend(f"  {line}" for line in self.integrity if not self.file_ok)
+        if self.triggers_missing:
+            out.append(
+                f"GUARD   the append-only trigger(s) {', '.join(self.triggers_missing)} were dropped: the file no "
+                "longer refuses edits to its timeline (the hash chain still catches them)"
+            )
         for chain in self.chains:
             if chain.broken is not None:
                 out.append(f"BROKEN  {chain.broken.message}")
             elif every_chain:
                 out.append(f"ok      {format_id(chain.incident):<9} {chain.events:>5} events  head {chain.head_hash}")
+        out.extend(f"EDITED  {m.message}" for m in self.rows)
         out.append(("OK: " if self.ok else "FAILED: ") + self.summary(name_first=False))
         return out
 
@@ -189,6 +228,8 @@ class Report:
             "events": self.events,
             "broken": [b.as_dict() for b in self.breaks],
             "vanished_events": list(self.vanished),
+            "rows_edited": [m.as_dict() for m in self.rows],
+            "triggers_missing": list(self.triggers_missing),
             "chains": [c.as_dict() for c in self.chains],
         }
 
@@ -337,9 +378,10 @@ def check_all(
 # --- reading a desk file -----------------------------------------------------------------------
 
 
-def verify_store(store: Store, *, file_check: str | None = "integrity_check") -> Report:
+def verify_store(store: Store, *, file_check: str | None = "integrity_check", replay: bool = True) -> Report:
     """Check every chain, and the file with SQLite's `integrity_check` (or the cheaper `quick_check`,
-    which skips matching indexes to tables), all in one snapshot."""
+    which skips matching indexes to tables), all in one snapshot. With `replay`, each incident whose
+    chain holds has its events replayed and its row compared with what they say."""
     if file_check not in (None, "integrity_check", "quick_check"):
         raise ValueError(f"unknown file check {file_check!r}")
     conn = store.conn
@@ -355,6 +397,8 @@ def verify_store(store: Store, *, file_check: str | None = "integrity_check") ->
             )
             events = [StoredEvent(*r) for r in rows]
             last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+            rows = {r["number"]: r for r in store._query("SELECT * FROM incidents")} if replay else {}
+            triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         finally:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("COMMIT")
@@ -365,7 +409,40 @@ def verify_store(store: Store, *, file_check: str | None = "integrity_check") ->
         found = integrity if integrity != ("ok",) else ()
         return Report((), (), (*found, f"reading the timeline failed: {exc}"), True)
     chains, absent = check_all(heads, events, last[0] if last else None)
-    return Report(chains, absent, integrity, file_check is not None)
+    edited = _replayed(chains, events, rows) if replay else ()
+    missing = tuple(t for t in APPEND_ONLY_TRIGGERS if t not in triggers)
+    return Report(chains, absent, integrity, file_check is not None, edited, missing)
+
+
+def _replayed(
+    chains: Sequence[Chain], events: Sequence[StoredEvent], rows: dict[int, dict[str, Any]]
+) -> tuple[RowMismatch, ...]:
+    """Rows whose intact timeline says otherwise (a broken chain is already reported as such)."""
+    import json
+
+    by_incident: dict[int, list[StoredEvent]] = {}
+    for e in events:
+        by_incident.setdefault(e.incident, []).append(e)
+    out = []
+    for chain in chains:
+        row = rows.get(chain.incident)
+        if not chain.holds or row is None:
+            continue
+        replayed = []
+        for e in by_incident.get(chain.incident, ()):
+            try:
+                details = json.loads(e.details)
+            except ValueError:
+                details = {}
+            replayed.append((e.kind, e.at, e.actor, details if isinstance(details, dict) else {}))
+        try:
+            services = json.loads(row.get("services") or "[]")
+        except ValueError:
+            services = [str(row.get("services"))]
+        found = disagreements({**row, "services": services}, derive(replayed))
+        if found:
+            out.append(RowMismatch(chain.incident, tuple(found)))
+    return tuple(out)
 
 
 def _file_check(conn: sqlite3.Connection, pragma: str) -> tuple[str, ...]:
@@ -389,7 +466,7 @@ def quick_status(desk: Any) -> Report:
     hashes, a 17 MB file) about 80 ms for the chains and 55 ms for quick_check, on a shared 2-core
     machine. Raises StoreError when the file cannot be read at all.
     """
-    return verify_store(desk.store, file_check="quick_check")
+    return verify_store(desk.store, file_check="quick_check", replay=False)
 
 
 def _who(e: StoredEvent) -> str:

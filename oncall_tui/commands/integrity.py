@@ -89,9 +89,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
             report = _check_copy(partial)
             os.replace(partial, dest)
             _fsync_dir(dest.parent)
+        except StoreError as exc:
+            raise StoreError(f"no backup was written to {dest}: {exc}") from None
+        except OSError as exc:  # e.g. the fsync of a copy that filled the disk
+            raise StoreError(f"no backup was written to {dest}: {exc.strerror or exc}") from None
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                partial.unlink()
+            # The copy's own journal too: a copy that failed mid-write leaves one beside it.
+            for leftover in (partial, *(partial.with_name(partial.name + s) for s in ("-journal", "-wal", "-shm"))):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
     finally:
         store.close()
     size = dest.stat().st_size
