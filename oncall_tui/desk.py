@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from .tenants import Tenants, editable_text, parse_tenants
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
 
 MAX_FIELD_LENGTH = 20_000
+RESEND_WINDOW = timedelta(minutes=10)
 
 
 class Conflict(ActionRefused):
@@ -385,22 +386,39 @@ class Desk:
         """A status message went out (copied to chat, or posted to a webhook).
 
         An Initial Alert meets the stakeholder deadline; an Update restarts the next-update clock at
-        the time it promised.
+        the time it promised. The same text sent the same way again within `RESEND_WINDOW` (a second
+        copy to be sure, the composer closed and opened again) is the same message: nothing is written,
+        and the incident comes back unchanged (same version).
         """
+        body = clean_text(text, limit=50_000)
 
         def decide(inc: Incident, now: datetime):
+            last = self.store.last_event(number, ("message_sent",))
+            if (
+                last is not None
+                and now - last.at <= RESEND_WINDOW
+                and (last.details.get("template"), last.details.get("via"), last.details.get("text"))
+                == (template, via, body)
+            ):
+                return None
             changes: Change = {}
             if template == "initial" and inc.notified_at is None:
                 changes["notified_at"] = now
             if template in ("initial", "update"):
                 changes["last_update_at"] = now
                 changes["next_update_at"] = next_update_at
-            details = {"template": template, "via": via, "text": clean_text(text, limit=50_000)}
+            details = {"template": template, "via": via, "text": body}
             if next_update_at is not None:
                 details["next_update_at"] = iso(next_update_at)
             return changes, details
 
         return self.act(number, "message_sent", decide)
+
+    def record_saved(self, number: int, *, template: str, text: str, path: str) -> Incident:
+        """A message written to a file (ctrl+l): on the timeline, but not sent — no clock moves."""
+        body = clean_text(text, limit=50_000)
+        where = clean_text(path, multiline=False, limit=1000)
+        return self.append(number, "message_saved", {"template": template, "path": where, "text": body})
 
     def record_breach(self, number: int, key: str, label: str, due_at: datetime) -> bool:
         """Write a deadline breach to the timeline once, however many desks notice it."""
@@ -422,8 +440,20 @@ class Desk:
         self.act(number, "deadline_breached", decide, actor="desk")
         return written
 
-    def check_step(self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool) -> Incident:
-        """Tick or untick a runbook step; the event says which runbook version the step came from."""
+    def check_step(
+        self,
+        number: int,
+        *,
+        runbook: str,
+        version: str,
+        step: int,
+        text: str,
+        checked: bool,
+        section: str = "",
+        ordinal: int | None = None,
+    ) -> Incident:
+        """Tick or untick a runbook step; the event says which runbook version the step came from, and
+        the step as the screen numbers it (`section`, `ordinal`: "Investigation, step 5")."""
 
         def decide(inc: Incident, now: datetime):
             row = self.store.conn.execute(
@@ -438,7 +468,16 @@ class Desk:
                 "at = excluded.at, actor = excluded.actor",
                 [number, runbook, step, int(checked), iso(now), self.actor],
             )
-            return {}, {"runbook": runbook, "version": version, "step": step, "text": text, "checked": checked}
+            details: dict[str, Any] = {
+                "runbook": runbook,
+                "version": version,
+                "step": step,
+                "text": text,
+                "checked": checked,
+            }
+            if section and ordinal is not None:
+                details.update(section=section, ordinal=ordinal)
+            return {}, details
 
         return self.act(number, "runbook_step", decide)
 
@@ -447,6 +486,10 @@ class Desk:
             "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
         )
         return {r[0] for r in rows}
+
+    def context_counts(self, number: int) -> tuple[int, int]:
+        """(timeline events, action items) of one incident: what the process checklist reads."""
+        return self.store.counts_for(number)
 
     def checked_counts(self) -> dict[tuple[int, str], int]:
         """(incident, runbook) → number of ticked steps, for the board's progress column."""

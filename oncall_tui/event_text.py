@@ -131,6 +131,11 @@ def _message_sent(d: Details, tz: tzinfo | None) -> Line:
     return f"{template} message sent via {d.get('via', '?')}{promised}", "success"
 
 
+def _message_saved(d: Details, tz: tzinfo | None) -> Line:
+    template = str(d.get("template") or "status").capitalize()
+    return f"{template} message saved to {d.get('path') or 'a file'} (not sent)", ""
+
+
 def _deadline_breached(d: Details, tz: tzinfo | None) -> Line:
     key = str(d.get("deadline", ""))
     due = _when(d.get("due_at"), tz)
@@ -144,7 +149,10 @@ def _deadline_breached(d: Details, tz: tzinfo | None) -> Line:
 
 def _runbook_step(d: Details, tz: tzinfo | None) -> Line:
     verb = "checked" if d.get("checked") else "unchecked"
-    return f"Runbook step {d.get('step')} {verb}: {d.get('text', '')}", ""
+    text = d.get("text", "")
+    if d.get("section") and d.get("ordinal") is not None:  # numbered as the screen shows it
+        return f"{d['section']}, step {d['ordinal']} {verb}: {text}", ""
+    return f"Runbook step {d.get('step')} {verb}: {text}", ""
 
 
 # --- the post-incident review ---------------------------------------------------------------------
@@ -201,6 +209,7 @@ _DESCRIBERS: dict[str, Callable[[Details, tzinfo | None], Line]] = {
     "field_edited": _field_edited,
     "note": _note,
     "message_sent": _message_sent,
+    "message_saved": _message_saved,
     "deadline_breached": _deadline_breached,
     "runbook_step": _runbook_step,
     "review_scheduled": _review_scheduled,

@@ -408,6 +408,15 @@ class Store:
         return row_to_event(rows[0]) if rows else None
 
     @_reads
+    def counts_for(self, number: int) -> tuple[int, int]:
+        """(timeline events, action items) of one incident."""
+        row = self.conn.execute(
+            "SELECT (SELECT COUNT(*) FROM events WHERE incident = ?), (SELECT COUNT(*) FROM action_items WHERE incident = ?)",
+            [number, number],
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    @_reads
     def alertname_of(self, number: int) -> str:
         """The alert an alert-born incident was declared from, as its `declared` event recorded it."""
         row = self.conn.execute(

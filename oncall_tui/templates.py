@@ -307,6 +307,18 @@ def compose(
             fields=[f.name for f in missing],
         )
 
+    if wanted.get("severity"):
+        # Typed per message, so checked here: "[urgent] Service Issue" would reach stakeholders otherwise.
+        try:
+            wanted["severity"] = policy.parse_severity(wanted["severity"]).value
+        except ValueError as exc:
+            raise TemplateProblem(
+                f"Severity (severity): {exc}",
+                file=template.path,
+                line=template.line_of("severity"),
+                fields=["severity"],
+            ) from None
+
     next_update_at = None
     if "next_update" in wanted:
         try:

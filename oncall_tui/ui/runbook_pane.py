@@ -32,7 +32,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..checklist import Checklist, Item, Phase, StepState, build_checklist
+from ..checklist import Checklist, Context, Item, Phase, StepState, build_checklist
 from ..desk import Desk
 from ..lifecycle import ActionRefused
 from ..model import Incident
@@ -537,7 +537,9 @@ class ProcessPane(Vertical):
             self.checklist = None
         else:
             checked = self.desk.checked_steps(incident.number, PROCESS_ID)
-            self.checklist = build_checklist(process, incident, self.desk.policy, checked)
+            events, items = self.desk.context_counts(incident.number)
+            context = Context(now=self.desk.now(), events=events, action_items=items)
+            self.checklist = build_checklist(process, incident, self.desk.policy, checked, context)
         self._paint(switched)
 
     def _paint(self, switched: bool) -> None:
@@ -641,6 +643,7 @@ class ProcessPane(Vertical):
             return
         checked = item.state is not StepState.CHECKED
         rb = checklist.runbook
+        phase = next(p for p in checklist.phases if item in p.items)
         updated = _notify_failure(
             self,
             partial(
@@ -651,6 +654,9 @@ class ProcessPane(Vertical):
                 step=number,
                 text=item.step.text,
                 checked=checked,
+                # The timeline numbers it as this list does: "Investigation, step 5", not "step 14".
+                section=phase.title,
+                ordinal=item.step.ordinal,
             ),
         )
         if updated is not None:
