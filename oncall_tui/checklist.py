@@ -133,6 +133,9 @@ def _notified(inc: Incident, policy: Policy, ctx: Context) -> Fact:
         return StepState.DONE, f"Initial Alert sent at {_at(inc.notified_at)}"
     if inc.severity is not None and inc.severity not in policy.stakeholder_severities:
         return StepState.NOT_NEEDED, f"not needed for {inc.severity.value}"
+    if inc.severity is None and policy.stakeholder_severities:
+        names = "/".join(sorted(s.value for s in policy.stakeholder_severities))
+        return StepState.OPEN, f"due {_at(inc.started_at + policy.stakeholders)} if {names}"
     return _OPEN
 
 

@@ -534,12 +534,13 @@ class OncallApp(App[int]):
                 impact=form.impact,
                 channel=form.channel,
                 started_at=form.started_at,
+                tenants=form.tenants,
             )
             if inc is not None:
                 self.go_to(inc.number)
                 self._done(f"{inc.id} declared — acknowledge it with a")
 
-        self.push_screen(DeclareScreen(self.clock.now()), declare)
+        self.push_screen(DeclareScreen(self.clock.now(), self.desk.policy), declare)
 
     def action_acknowledge(self) -> None:
         if (inc := self.current()) and self.run_action_safely(self.desk.acknowledge, inc.number):
@@ -562,7 +563,10 @@ class OncallApp(App[int]):
             if self.run_action_safely(self.desk.set_severity, inc.number, severity, expected=inc.severity):
                 self._done(f"{inc.id} is {severity.value}")
 
-        self.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity), chosen)
+        from ..suggestion import suggest_for
+
+        hint = suggest_for(self.desk.policy, inc)
+        self.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity, hint), chosen)
 
     def action_forward(self) -> None:
         if (inc := self.current()) is None:

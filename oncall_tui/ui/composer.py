@@ -25,7 +25,7 @@ from textual.worker import Worker
 
 from ..clipboard import CopyResult, copy_text
 from ..config import DeskOptions, read_config
-from ..deadlines import State
+from ..deadlines import State, major_names, notify_due_if_major
 from ..desk import ActionRefused, Desk, StoreError
 from ..model import Incident
 from ..paths import data_dir
@@ -484,6 +484,11 @@ class ComposerScreen(Screen[None]):
                 text = f"{d.label}: due {format_when(d.due_at, now, self.tz)}"
             elif d.state is State.BREACHED and d.due_at is not None:
                 text = f"{d.label}: OVERDUE since {format_when(d.due_at, now, self.tz)}"
+            elif key == "stakeholders" and (due := notify_due_if_major(self.incident, self.desk.policy)) is not None:
+                # P? may be a P0: the notice is not "not required" until the severity says so.
+                names = major_names(self.desk.policy)
+                text = f"{d.label}: due {format_when(due, now, self.tz)} if it is {names} (severity not determined)"
+                state = "pending"
             elif key == "stakeholders":
                 text = f"{d.label}: not required for this severity"
         hint.update(text)
