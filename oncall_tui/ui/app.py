@@ -1,13 +1,16 @@
-"""The desk's Textual app: the board, the selected incident, and every triage action by key.
+"""The desk's Textual app: what every screen shares, and nothing that belongs to one of them.
 
-One `set_interval(1, tick)` drives all time on screen: it moves `now` (widgets that show time
-watch it), lets the board repaint its countdowns, notices deadlines that just ran out, and checks
-SQLite's `data_version` so another desk's changes appear within a second at the cost of one pragma.
+The app holds the desk (the one door to the record), the options, the clock, the runbook library
+and the one error-to-toast adapter. The board, with its bindings and actions, is its default
+screen (`screens/board.py`); the others are pushed on top of it.
 
-Adding an action: a `Binding` with a description (and a tooltip for the help screen) plus an
-`action_*` method. The footer, the `?` help and the command palette all read `BINDINGS`.
-Run desk writes through `run_action_safely`, which turns refusals and conflicts into notifications
-and repaints the board afterwards.
+One `set_interval(1, tick)` drives all time on screen: it checks SQLite's `data_version` (another
+desk's changes appear within a second at the cost of one pragma) and moves `now`. Screens and
+widgets watch the app rather than being called by it:
+
+- `now`: the clock moved; countdowns and ages repaint.
+- `record_revision`: the record changed (another desk committed, or this desk wrote: its own
+  commits do not move `data_version`, so a write ends with `refresh_incidents()`); views re-read it.
 """
 
 from __future__ import annotations
@@ -18,37 +21,35 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.screen import ModalScreen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from ..clock import Clock
 from ..config import DeskOptions
 from ..desk import ActionRefused, Conflict, Desk, StoreError
-from ..lifecycle import check_move, next_status
-from ..model import EDITABLE_FIELDS, Incident, Status
-from .board import IncidentBoard
-from .breaches import Breach, BreachWatcher, record_all
-from .detail import IncidentDetail
-from .filtering import SYNTAX_HELP, BoardFilter
-from .incident_source import IncidentSource
-from .status_bar import DeskStatus
+from .screens.board import BoardScreen
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from ..runbooks import RunbookLibrary
-    from .forms import Declaration
 
 T = TypeVar("T")
 
 # Screens opened on demand are imported on demand (inside their actions), and warmed up after the
 # first frame: their modules (and jinja2, httpx, markdown) would otherwise delay the board's first
 # frame, which is what an engineer paged at 3 a.m. waits for.
-_ON_DEMAND = ("forms", "modals", "severity_picker", "help", "integrity_banner", "runbook_pane", "timeline")
+_ON_DEMAND = (
+    "dialogs.forms",
+    "dialogs.modals",
+    "dialogs.severity_picker",
+    "screens.help",
+    "widgets.integrity_banner",
+    "widgets.runbook_pane",
+    "widgets.timeline",
+)
 
 
 def _freeze_startup_objects() -> None:
@@ -63,25 +64,10 @@ def _freeze_startup_objects() -> None:
     gc.enable()
 
 
-def _triage_commands():
+def _triage_commands() -> type[Provider]:
     from .commands import TriageCommands
 
     return TriageCommands
-
-
-# Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
-EDIT_LABELS = {
-    "title": "Title",
-    "impact": "Impact",
-    "services": "Services (comma-separated)",
-    "channel": "Channel",
-    "eta": "ETA",
-    "root_cause": "Root cause",
-    "resolution": "Resolution",
-    "prevention": "Prevention",
-    "contributing_factors": "Contributing factors",
-}
-assert set(EDIT_LABELS) <= set(EDITABLE_FIELDS)
 
 
 class OncallApp(App[int]):
@@ -90,142 +76,17 @@ class OncallApp(App[int]):
     COMMANDS = App.COMMANDS | {_triage_commands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
-    # Footer order: help first so a narrow terminal still shows where to find everything, then the
-    # triage keys in the order a page is worked; an 80-column footer ends around the filter.
+    # Keys every screen answers to; the board's own keys live on the board screen.
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, the filter syntax and the colours"),
-        Binding(
-            "d",
-            "declare",
-            "Declare",
-            id="incident.declare",
-            tooltip="Declare a new incident: title, severity, services, impact, channel, start time",
-        ),
-        Binding(
-            "a",
-            "acknowledge",
-            "Ack",
-            id="incident.acknowledge",
-            tooltip="Acknowledge the selected incident (stops its 5-minute clock)",
-        ),
-        Binding(
-            "s",
-            "severity",
-            "Severity",
-            id="incident.severity",
-            tooltip="Set the severity with the runbook's P0–P3 criteria in view",
-        ),
-        Binding(
-            "f",
-            "forward",
-            "Forward",
-            id="incident.forward",
-            tooltip="Move the status to the next phase: acknowledged → investigating → mitigated → resolved → closed",
-        ),
-        Binding(
-            "m",
-            "compose",
-            "Message",
-            id="incident.compose",
-            tooltip="Compose the status message (Initial Alert, Update, Resolution): copy it or post it to chat",
-        ),
-        Binding(
-            "slash",
-            "filter",
-            "Filter",
-            id="board.filter",
-            tooltip="Filter the board by text, sev:, status:, svc:, who:, is:breached",
-        ),
-        Binding(
-            "r",
-            "choose_runbook",
-            "Runbook",
-            id="incident.runbook",
-            tooltip="Choose the runbook for the selected incident from a searchable list",
-        ),
-        Binding("n", "note", "Note", id="incident.note", tooltip="Add a note to the timeline"),
-        Binding(
-            "b",
-            "runbook_library",
-            "Runbooks",
-            show=False,
-            id="app.runbooks",
-            tooltip="The runbook library: search and read every runbook, edit one in $EDITOR",
-        ),
-        Binding(
-            "R",
-            "review",
-            "Review",
-            show=False,
-            id="incident.review",
-            tooltip="Post-incident review: timeline, contributing factors, action items, schedule, export",
-        ),
-        Binding(
-            "M",
-            "metrics",
-            "Metrics",
-            show=False,
-            id="app.metrics",
-            tooltip="How the desk is doing: counts, time to acknowledge and resolve, missed deadlines",
-        ),
-        Binding(
-            "x",
-            "resolve",
-            "Resolve",
-            show=False,
-            id="incident.resolve",
-            tooltip="Resolve: fill in root cause, resolution and prevention, then confirm",
-        ),
-        Binding("o", "assign", "Assign", show=False, id="incident.assign", tooltip="Assign the incident to someone"),
-        Binding(
-            "e",
-            "edit",
-            "Edit",
-            show=False,
-            id="incident.edit",
-            tooltip="Edit a field: impact, services, channel, ETA, root cause, resolution, prevention…",
-        ),
-        Binding(
-            "escape",
-            "clear_filter",
-            "Clear filter",
-            show=False,
-            id="board.clear_filter",
-            tooltip="Clear the board's filter",
-        ),
-        Binding("c", "toggle_closed", "Closed", show=False, id="board.closed", tooltip="Show or hide closed incidents"),
-        Binding("1", "focus_board", "Board", show=False, id="pane.board", tooltip="Jump to the board"),
-        Binding(
-            "2",
-            "focus_detail",
-            "Detail",
-            show=False,
-            id="pane.detail",
-            tooltip="Jump to the detail pane of the selected incident",
-        ),
-        Binding(
-            "right_square_bracket",
-            "cycle_tab(1)",
-            "Next tab",
-            show=False,
-            id="pane.next_tab",
-            tooltip="Next tab of the detail pane (Clocks, Timeline, …)",
-        ),
-        Binding(
-            "left_square_bracket",
-            "cycle_tab(-1)",
-            "Previous tab",
-            show=False,
-            id="pane.previous_tab",
-            tooltip="Previous tab of the detail pane",
-        ),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (nothing is lost: every change is already saved)"),
     ]
 
     # repaint=False: a change of an App reactive would otherwise repaint the whole screen; the
-    # widgets that show these watch them and repaint only themselves.
-    now: reactive[datetime] = reactive(datetime.min, init=False, repaint=False)
-    selected: reactive[int | None] = reactive(None, init=False, repaint=False)
+    # widgets that show these watch them and repaint only themselves. `now` tells its watchers of
+    # every tick, even one that finds the (frozen, in tests) clock where it was.
+    now: reactive[datetime] = reactive(datetime.min, init=False, repaint=False, always_update=True)
+    record_revision: reactive[int] = reactive(0, init=False, repaint=False)
 
     def __init__(self, desk: Desk, options: DeskOptions, *, clock: Clock | None = None) -> None:
         super().__init__()
@@ -233,52 +94,19 @@ class OncallApp(App[int]):
         self.options = options
         self.clock = clock or desk.clock
         self.set_reactive(OncallApp.now, self.clock.now())
-        self.breaches = BreachWatcher()
-        self.board = IncidentBoard(desk.policy, id="board")
+        self.board_screen = BoardScreen(desk)
         self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
-        self._checked: dict[tuple[int, str], int] = {}
-        self._runbooks_seen = -1
-        self._source = IncidentSource(desk)
         self._data_version: int | None = None
-        self._held_breaches: list[Breach] = []  # run out while a dialog was open: toasted after it
         self._store_problem = ""
 
-    def compose(self) -> ComposeResult:
-        # Textual sets the breakpoint class on the first resize, after the first frame: set it before
-        # anything is styled, so that frame has this width's layout and nothing is restyled for it.
-        width = self.size.width
-        self.screen.add_class(max((b for b in self.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
-        status = DeskStatus(
-            self.board,
-            self.options.db_path.name,
-            self.desk.actor,
-            readonly=self.desk.readonly,
-            demo=self.options.demo,
-            id="desk-status",
-        )
-        if self.options.alertmanager_url:  # the intake's health shares the top line
-            from .alert_source import AlertSource, StatusLine
-
-            with StatusLine(id="top-line"):
-                yield status
-                yield AlertSource(self.desk, self.options, clock=self.clock)
-        else:
-            yield status
-        with Vertical(id="main"):
-            yield self.board
-            yield IncidentDetail(self.desk, id="detail")
-        yield Footer(compact=True)
+    def get_default_screen(self) -> BoardScreen:
+        self._data_version = self._read_version()  # before the board's first read: no change is missed
+        return self.board_screen
 
     def on_mount(self) -> None:
-        self.watch(self.board, "highlighted", self._board_moved, init=False)
-        self._reload(self.now, startup=True)
-        # After the first frame, which shows every incident and its clocks: the runbooks (the STEPS
-        # column), walking every hash chain (tens of milliseconds on a big desk), the other screens.
-        self.call_after_refresh(self._runbooks_ready)
-        self.call_after_refresh(self._check_integrity)
+        # After the first frame: import the other screens, then let the collector back in.
         self.call_after_refresh(self._warm_up)
         self.call_after_refresh(_freeze_startup_objects)
-        self.board.focus()
         self.set_interval(1, self.tick, name="desk-clock")
 
     @property
@@ -294,20 +122,9 @@ class OncallApp(App[int]):
             self._runbooks = RunbookLibrary(self.options.runbook_dirs)
         return self._runbooks
 
-    def _runbooks_ready(self) -> None:
-        library = self.runbooks
-        self._runbooks_seen = library.generation
-        self.board.progress_of = self._progress_label
-        self.board.progress_changed()
-        if skipped := [p for p in library.problems if p.skipped]:
-            names = ", ".join(p.path.name for p in skipped)
-            self.notify(
-                f"Skipped {names}: press b for the runbook library to see why.",
-                title="Runbooks",
-                severity="warning",
-                timeout=10,
-                markup=False,
-            )
+    @property
+    def runbooks_read(self) -> bool:
+        return self._runbooks is not None
 
     def _warm_up(self) -> None:
         """Import the on-demand screens now the board is up, so the first `d` or `s` opens at once."""
@@ -316,165 +133,51 @@ class OncallApp(App[int]):
         for name in _ON_DEMAND:
             importlib.import_module(f"{__package__}.{name}")
 
-    def _check_integrity(self) -> None:
-        from .integrity_banner import IntegrityBanner, integrity_problem
-
-        if problem := integrity_problem(self.desk):  # a tampered or damaged record: say so all session
-            self.mount(IntegrityBanner(problem), before=self.query_one("#main"))
-
-    # --- time and data ------------------------------------------------------------------------------
+    # --- time and the record ------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """The one clock: poll for other desks' changes, advance countdowns, notice breaches."""
+        """The one clock: poll for other desks' changes, then move `now` (countdowns, breaches)."""
         now = self.clock.now()
-        try:
-            version = self.desk.data_version()
-        except (StoreError, sqlite3.Error) as exc:
-            self._store_failed(exc)
-        else:
-            if version != self._data_version:
-                self._reload(now)
-        self._announce(self.breaches.observe(self.board.advance(now)))
-        if self._held_breaches and not isinstance(self.screen, ModalScreen):
-            held, self._held_breaches = self._held_breaches, []
-            self._toast_breaches(held)
+        version = self._read_version()
+        if version is not None and version != self._data_version:
+            self.refresh_incidents()
         self.now = now
 
     def refresh_incidents(self) -> None:
-        """Re-read the incidents after a write so the board and the detail show it."""
-        self._reload(self.clock.now())
+        """The record changed: every view of it re-reads it (the board and the detail at once)."""
+        self._data_version = self._read_version()
+        self.record_revision += 1
 
-    def _reload(self, now: datetime, *, startup: bool = False) -> None:
+    def go_to(self, number: int) -> None:
+        """Show incident `number` on the board (the command palette's "Go to")."""
+        self.board_screen.go_to(number)
+
+    def _read_version(self) -> int | None:
         try:
-            self._data_version = self.desk.data_version()
-            incidents = self._source.read(include_closed=self.board.show_closed)
-            self._checked = self.desk.checked_counts()
+            return self.desk.data_version()
         except (StoreError, sqlite3.Error) as exc:
-            self._store_failed(exc)
-            return
-        if self._runbooks is not None and self._runbooks.generation != self._runbooks_seen:  # a file was edited
-            self._runbooks_seen = self.runbooks.generation
-            self.board.progress_changed()
-        if self._store_problem:
-            self._store_problem = ""
-            self.notify("The database is readable again.", title="Database")
-        recomputed = self.board.load(incidents, now)
-        if startup:  # noticed and written after the first frame: the board comes first
-            self.call_after_refresh(lambda: self._record_quietly(self.breaches.observe(recomputed)))
-        else:
-            self._announce(self.breaches.observe(recomputed))
-        self._show_selected()
-        self.query_one(DeskStatus).refresh()
+            self.record_unreadable(exc)
+            return None
 
-    def _progress_label(self, incident: Incident) -> str | None:
-        progress = self.runbooks.progress(incident, self._checked)
-        return str(progress) if progress is not None else None
-
-    def _store_failed(self, exc: Exception) -> None:
+    def record_unreadable(self, exc: Exception) -> None:
+        """The database cannot be read: say so once per problem, not once per second."""
         message = str(exc)
-        if message != self._store_problem:  # once per problem, not once per second
+        if message != self._store_problem:
             self._store_problem = message
             self.notify(message, title="Database", severity="error", timeout=20, markup=False)
 
-    def _show_selected(self) -> None:
-        row = self.board.model.get(self.selected) if self.selected is not None else None
-        self.query_one(IncidentDetail).show(row.incident if row else None)
+    def record_readable(self) -> None:
+        if self._store_problem:
+            self._store_problem = ""
+            self.notify("The database is readable again.", title="Database")
 
-    def _board_moved(self, number: int | None) -> None:
-        self.selected = number
+    # --- errors -------------------------------------------------------------------------------------
 
-    def watch_selected(self, number: int | None) -> None:
-        if number is not None and self.board.selected_number != number:
-            self.board.select(number)
-        self._show_selected()
+    def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Run a desk action; a refusal, a conflict or a database error becomes a notification.
 
-    def go_to(self, number: int) -> None:
-        """Select an incident, clearing the filter or showing closed ones if that hides it."""
-        if self.board.model.get(number) is None and not self.board.show_closed:
-            self.board.show_closed = True
-            self.refresh_incidents()
-        if self.board.model.index_of(number) is None and self.board.model.filter.active:
-            self.board.set_filter(BoardFilter())
-        self.selected = number
-        self.board.focus()
-
-    # --- breaches -----------------------------------------------------------------------------------
-
-    def _announce(self, breaches: list[Breach]) -> None:
-        """A deadline ran out while the desk was open: tell the engineer, ring once, write it down.
-
-        While a dialog is open the toasts wait for it to close (they would cover the form being
-        filled in for up to 15 s); the bell rings and the breach is written at once.
+        Returns the action's result, or None if it did not happen.
         """
-        if not breaches:
-            return
-        if isinstance(self.screen, ModalScreen):
-            self._held_breaches.extend(breaches)
-        else:
-            self._toast_breaches(breaches)
-        self.bell()
-        if not self.desk.readonly:
-            self._record_in_background(breaches)
-
-    def _toast_breaches(self, breaches: list[Breach]) -> None:
-        policy = self.desk.policy
-        for b in breaches[:3]:
-            if b.key.startswith("escalate:"):
-                tier = next((t for t in policy.escalation if t.key == b.key), None)
-                level = tier.level if tier else b.label.removeprefix("Escalate to ")
-                who = f" — call {tier.contact} now" if tier and tier.contact else ""
-                text = f"{b.incident_id}: escalated to {level}{who}"
-            else:
-                text = f"{b.incident_id}: {b.label} deadline missed"
-            self.notify(text, title="Deadline breached", severity="error", timeout=15, markup=False)
-        if len(breaches) > 3:
-            self.notify(
-                f"…and {len(breaches) - 3} more deadlines missed",
-                title="Deadline breached",
-                severity="error",
-                timeout=15,
-            )
-
-    def _record_quietly(self, breaches: list[Breach]) -> None:
-        """Breaches that happened before the desk opened: one summary, written in the background."""
-        if not breaches:
-            return
-        incidents = len({b.number for b in breaches})
-        self.notify(
-            f"{len(breaches)} deadline{'s' if len(breaches) != 1 else ''} had already run out on {incidents} "
-            f"incident{'s' if incidents != 1 else ''} when the desk opened; each one's Clocks tab says which.",
-            title="Missed deadlines",
-            severity="warning",
-            timeout=10,
-        )
-        if not self.desk.readonly:
-            self._record_in_background(breaches)
-
-    @work(thread=True, group="breaches", exit_on_error=False)
-    def _record_in_background(self, breaches: list[Breach]) -> int:
-        # Off the clock's path: each new breach is a durable (fsync'd) transaction. The thread has
-        # its own connection (a Store is not shared between threads); its commit moves the file's
-        # data_version, so the next tick shows the breach on the timeline.
-        desk = Desk.open(
-            self.desk.store.info.path, policy=self.desk.policy, clock=self.desk.clock, actor=self.desk.actor
-        )
-        try:
-            return record_all(desk, breaches)
-        finally:
-            desk.close()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR:
-            self.notify(
-                f"{event.worker.name}: {event.worker.error}",
-                title="Background task failed",
-                severity="error",
-                markup=False,
-            )
-
-    # --- running actions ----------------------------------------------------------------------------
-
-    def _safely(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         try:
             return fn(*args, **kwargs)
         except Conflict as exc:
@@ -496,288 +199,25 @@ class OncallApp(App[int]):
         return None
 
     def run_action_safely(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-        """Run a Desk action; refusals, conflicts and database errors become notifications.
-
-        Returns the action's result, or None if it did not happen. The board is re-read either way
-        (after a conflict it shows what the other desk did).
-        """
+        """`attempt` a write, then re-read the record whether it happened or not (after a conflict
+        the board shows what the other desk did)."""
         try:
-            return self._safely(fn, *args, **kwargs)
+            return self.attempt(fn, *args, **kwargs)
         finally:
             self.refresh_incidents()
 
-    def current(self, *, quiet: bool = False) -> Incident | None:
-        """The selected incident as last read, or None (telling the user what to do, unless quiet)."""
-        row = self.board.model.get(self.selected) if self.selected is not None else None
-        if row is None and not quiet:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
             self.notify(
-                "No incident selected: pick one on the board, or press d to declare one.", severity="warning", timeout=5
-            )
-        return row.incident if row else None
-
-    def _done(self, text: str) -> None:
-        self.notify(text, timeout=3, markup=False)
-
-    # --- triage actions -----------------------------------------------------------------------------
-
-    def action_declare(self) -> None:
-        from .forms import DeclareScreen
-
-        def declare(form: Declaration | None) -> None:
-            if form is None:
-                return
-            inc = self.run_action_safely(
-                self.desk.declare,
-                form.title,
-                severity=form.severity,
-                services=form.services,
-                impact=form.impact,
-                channel=form.channel,
-                started_at=form.started_at,
-                tenants=form.tenants,
-            )
-            if inc is not None:
-                self.go_to(inc.number)
-                self._done(f"{inc.id} declared — acknowledge it with a")
-
-        self.push_screen(DeclareScreen(self.clock.now(), self.desk.policy), declare)
-
-    def action_acknowledge(self) -> None:
-        if (inc := self.current()) and self.run_action_safely(self.desk.acknowledge, inc.number):
-            self._done(f"{inc.id} acknowledged")
-            self.alerts_changed()
-
-    def alerts_changed(self) -> None:
-        """An alert-born incident was acknowledged or resolved: silence or unsilence it now."""
-        for source in self.query("AlertSource"):
-            source.poll_soon()
-
-    def action_severity(self) -> None:
-        if (inc := self.current()) is None:
-            return
-        from .severity_picker import SeverityPicker
-
-        def chosen(severity) -> None:
-            if severity is None or severity is inc.severity:
-                return
-            if self.run_action_safely(self.desk.set_severity, inc.number, severity, expected=inc.severity):
-                self._done(f"{inc.id} is {severity.value}")
-
-        from ..suggestion import suggest_for
-
-        hint = suggest_for(self.desk.policy, inc)
-        self.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity, hint), chosen)
-
-    def action_forward(self) -> None:
-        if (inc := self.current()) is None:
-            return
-        target = next_status(inc.status)
-        if target is None:
-            self.notify(f"{inc.id} is closed; there is no next step.", severity="warning")
-            return
-        if target is Status.RESOLVED:
-            self.action_resolve()
-            return
-        refusal = self._refusal(inc, target)
-        if refusal:
-            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
-            return
-
-        def move(confirmed: bool | None = True) -> None:
-            if confirmed and self.run_action_safely(self.desk.advance, inc.number, expected=inc.status):
-                self._done(f"{inc.id} is {target.value}")
-
-        if target is Status.CLOSED:
-            from .modals import ConfirmScreen
-
-            self.push_screen(
-                ConfirmScreen(
-                    f"Close {inc.id}?",
-                    "A closed incident cannot be reopened; a recurrence is a new incident.",
-                    yes="Close",
-                ),
-                move,
-            )
-        else:
-            move()
-
-    def action_resolve(self) -> None:
-        if (inc := self.current()) is None:
-            return
-        # Ask the form only when the rest of the move is allowed: root cause and resolution are its job.
-        refusal = self._refusal(inc.replace(root_cause="-", resolution="-"), Status.RESOLVED)
-        if refusal:
-            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
-            return
-        from .forms import ResolveScreen
-        from .modals import ConfirmScreen
-
-        def resolve(fields: dict[str, str] | None) -> None:
-            if fields is None:
-                return
-            for name, value in fields.items():
-                if self._safely(self.desk.edit, inc.number, name, value, expected=getattr(inc, name)) is None:
-                    self.refresh_incidents()
-                    return
-            if self.run_action_safely(self.desk.move, inc.number, Status.RESOLVED, expected=inc.status):
-                self._done(f"{inc.id} resolved")
-                self.alerts_changed()
-                self.push_screen(
-                    ConfirmScreen(
-                        f"{inc.id} resolved. Send the Resolution message?",
-                        "The runbook's Resolution template, filled in from the incident.",
-                        yes="Compose",
-                    ),
-                    lambda yes: self.action_compose("resolution") if yes else None,
-                )
-
-        self.push_screen(ResolveScreen(inc), resolve)
-
-    def _refusal(self, inc: Incident, target: Status) -> str:
-        try:
-            check_move(inc, target, self.desk.policy)
-        except ActionRefused as exc:
-            return str(exc)
-        return ""
-
-    def action_assign(self) -> None:
-        if (inc := self.current()) is None:
-            return
-        from .modals import TextPrompt
-
-        def assign(who: str | None) -> None:
-            if who is not None and self.run_action_safely(self.desk.assign, inc.number, who, expected=inc.assignee):
-                self._done(f"{inc.id} assigned to {who}" if who else f"{inc.id} unassigned")
-
-        self.push_screen(
-            TextPrompt(f"Assign {inc.id} to", inc.assignee or self.desk.actor, hint="empty: unassign"), assign
-        )
-
-    def action_edit(self) -> None:
-        if (inc := self.current()) is None:
-            return
-        from .modals import FieldPicker, TextPrompt
-
-        def shown(name: str) -> str:
-            value = getattr(inc, name)
-            return ", ".join(value) if isinstance(value, tuple) else value
-
-        def edit_field(name: str | None) -> None:
-            if name is None:
-                return
-
-            def save(value: str | None) -> None:
-                if value is not None and self.run_action_safely(
-                    self.desk.edit, inc.number, name, value, expected=getattr(inc, name)
-                ):
-                    self._done(f"{inc.id}: {EDIT_LABELS[name].split(' (')[0].lower()} saved")
-
-            self.push_screen(
-                TextPrompt(f"{EDIT_LABELS[name]} of {inc.id}", shown(name), allow_empty=name != "title"), save
+                f"{event.worker.name}: {event.worker.error}",
+                title="Background task failed",
+                severity="error",
+                markup=False,
             )
 
-        self.push_screen(FieldPicker([(n, label, shown(n)) for n, label in EDIT_LABELS.items()]), edit_field)
-
-    def action_choose_runbook(self) -> None:
-        if (inc := self.current()) is not None:
-            from .runbook_pane import choose_runbook
-
-            choose_runbook(self, self.desk, self.runbooks, inc)
-
-    def action_runbook_library(self) -> None:
-        inc = self.current(quiet=True)
-        found = self.runbooks.match(inc).runbook if inc else None
-        from .runbook_library import RunbookLibraryScreen
-
-        self.push_screen(RunbookLibraryScreen(self.runbooks, runbook_id=found.id if found else None))
-
-    def action_compose(self, template: str | None = None) -> None:
-        if (inc := self.current()) is not None:
-            from .composer import ComposerScreen
-
-            self.push_screen(ComposerScreen(self.desk, inc.number, options=self.options, template=template))
-
-    def action_review(self) -> None:
-        if (inc := self.current()) is not None:
-            from .review import ReviewScreen
-
-            self.push_screen(ReviewScreen(self.desk, inc.number, options=self.options))
-
-    def action_metrics(self) -> None:
-        from .metrics import MetricsScreen
-
-        self.push_screen(MetricsScreen(self.desk))
-
-    def action_note(self) -> None:
-        if (inc := self.current()) is None:
-            return
-        from .modals import TextPrompt
-
-        def add(text: str | None) -> None:
-            if text and self.run_action_safely(self.desk.note, inc.number, text):
-                self._done(f"note added to {inc.id}")
-
-        self.push_screen(TextPrompt(f"Note on {inc.id}", placeholder="what you found or did", allow_empty=False), add)
-
-    def action_filter(self) -> None:
-        from .modals import TextPrompt
-
-        def check(text: str) -> str | None:
-            try:
-                BoardFilter.parse(text)
-            except ValueError as exc:
-                return str(exc)
-            return None
-
-        def apply(text: str | None) -> None:
-            if text is not None:
-                self.board.set_filter(BoardFilter.parse(text))
-                self.query_one(DeskStatus).refresh()
-
-        self.push_screen(
-            TextPrompt(
-                "Filter the board",
-                self.board.model.filter.text,
-                placeholder="sev:P0 status:triggered login",
-                hint=SYNTAX_HELP + "\nempty: show everything",
-                check=check,
-                id="filter-prompt",
-            ),
-            apply,
-        )
-
-    def action_clear_filter(self) -> None:
-        self.board.set_filter(BoardFilter())
-        self.query_one(DeskStatus).refresh()
-
-    def action_toggle_closed(self) -> None:
-        self.board.show_closed = not self.board.show_closed
-        self.refresh_incidents()
-        self._done("showing closed incidents too" if self.board.show_closed else "closed incidents hidden")
-
-    def action_focus_board(self) -> None:
-        self.board.focus()
-
-    def action_focus_detail(self) -> None:
-        self.query_one(IncidentDetail).focus_pane()
-
-    def action_cycle_tab(self, step: int) -> None:
-        self.query_one(IncidentDetail).cycle_tab(step)
+    # --- app-wide actions ---------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from .help import HelpScreen
+        from .screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # The app's bindings act on the board's selection: while another screen or a form is on
-        # top they would act on something the engineer cannot see, so they leave its footer too.
-        if action in BOARD_ACTIONS and len(self.screen_stack) > 1:
-            return False
-        if action == "clear_filter":
-            return self.board.model.filter.active
-        return True
-
-
-# Every action this app binds acts on the board, except these two.
-BOARD_ACTIONS = frozenset(b.action.split("(")[0] for b in OncallApp.BINDINGS) - {"help", "quit"}
+        self.push_screen(HelpScreen(self.board_screen))

@@ -1,24 +1,34 @@
-"""Command palette (ctrl+p): every described app binding by name, and "go to" any loaded incident.
+"""Command palette (ctrl+p): every described binding of the screen it is opened over and of the app,
+by name, and "go to" any incident the board has loaded.
 
-The actions are read from the app's `BINDINGS`, so a feature that adds a binding with a description
-appears here without touching this module.
+The actions are read from the bindings themselves, so a feature that adds a binding with a
+description appears here without touching this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from .help import bindings_of, key_label
+from .screens.help import bindings_of, key_label
+
+if TYPE_CHECKING:
+    from .app import OncallApp
 
 
 class TriageCommands(Provider):
-    def _commands(self):
-        app = self.app
-        for binding in bindings_of(app):
+    @property
+    def desk_app(self) -> OncallApp:
+        return cast("OncallApp", self.app)
+
+    def _commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        app, screen = self.app, self.screen
+        for binding in bindings_of(screen):
             title = f"{binding.description} ({key_label(app, binding)})"
-            yield title, binding.tooltip or binding.description, partial(app.run_action, binding.action)
+            yield title, binding.tooltip or binding.description, partial(screen.run_action, binding.action)
 
     async def discover(self) -> Hits:
         for title, help_text, command in self._commands():
@@ -31,16 +41,14 @@ class TriageCommands(Provider):
             score = max(matcher.match(title), matcher.match(help_text) * 0.9)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), command, text=title, help=help_text)
-        board = getattr(self.app, "board", None)
-        if board is None:
-            return
-        for row in board.model.all_rows():
+        app = self.desk_app
+        for row in app.board_screen.board.model.all_rows():
             inc = row.incident
             text = f"Go to {inc.id} {inc.title}"
             if (score := matcher.match(text)) > 0:
                 yield Hit(
                     score,
                     matcher.highlight(text),
-                    partial(self.app.go_to, inc.number),
+                    partial(app.go_to, inc.number),
                     help=f"{inc.status.value} · {', '.join(inc.services) or 'no services'}",
                 )

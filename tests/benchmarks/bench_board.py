@@ -285,8 +285,8 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
         def on_ready() -> None:
             if mode == "tick":
                 if app_name == "board":
-                    app.screen.maximize(app.board)
-                    app.board.focus()
+                    app.screen.maximize(app.board_screen.board)
+                    app.board_screen.board.focus()
                 app.set_interval(0.1, tick_driver)
                 app.set_timer(seconds, app.exit)
             elif mode == "idle":

@@ -18,7 +18,7 @@ from oncall_tui.config import DeskOptions
 from oncall_tui.demo import seed_bulk
 from oncall_tui.runbooks import RunbookLibrary
 from oncall_tui.ui.app import OncallApp
-from oncall_tui.ui.runbook_pane import ProcessPane, RunbookPane
+from oncall_tui.ui.widgets.runbook_pane import ProcessPane, RunbookPane
 
 pytestmark = pytest.mark.anyio
 
@@ -71,11 +71,11 @@ async def key_times(app: App, prepare, move, settled, check=None) -> list[float]
 
 
 async def move_board(app: OncallApp, step: int) -> None:
-    await app.run_action(f"cursor({step})", app.board)
+    await app.run_action(f"cursor({step})", app.board_screen.board)
 
 
 def board_settled(app: OncallApp) -> bool:
-    return app.selected == app.board.selected_number
+    return app.board_screen.selected == app.board_screen.board.selected_number
 
 
 def summary(name: str, times: list[float]) -> str:
@@ -93,12 +93,12 @@ def seeded(desk, clock):
 
 def runbook_settled(app: OncallApp) -> bool:
     pane = app.query_one(RunbookPane)
-    return board_settled(app) and pane.incident is not None and pane.incident.number == app.selected
+    return board_settled(app) and pane.incident is not None and pane.incident.number == app.board_screen.selected
 
 
 def rendered(app: OncallApp) -> None:
     pane = app.query_one(RunbookPane)
-    assert pane.incident is not None and pane.incident.number == app.selected  # it followed every press
+    assert pane.incident is not None and pane.incident.number == app.board_screen.selected  # it followed every press
     assert pane.runbook is not None
 
 

@@ -15,5 +15,5 @@ async def until(pilot, check, what: str, timeout: float = 10.0):
 
 
 def board_text(app) -> str:
-    board = app.board
+    board = app.board_screen.board
     return "\n".join(board.render_line(y).text for y in range(board.size.height))

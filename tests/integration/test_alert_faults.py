@@ -334,8 +334,8 @@ def test_a_url_that_is_not_http_is_refused():
 
 
 async def test_the_desk_stays_usable_while_alertmanager_hangs(fake, desk, db_path, clock):
-    from oncall_tui.ui.alert_source import AlertSource
     from oncall_tui.ui.app import OncallApp
+    from oncall_tui.ui.widgets.alert_source import AlertSource
 
     # Long enough that a loaded machine starts the app before the first poll gives up.
     timeout = 2.5
@@ -350,7 +350,7 @@ async def test_the_desk_stays_usable_while_alertmanager_hangs(fake, desk, db_pat
         await pilot.pause()
         assert source.poller.health.in_flight and source.describe() == "AM connecting…"
 
-        app.selected = 1
+        app.board_screen.selected = 1
         started = time.monotonic()
         await pilot.press("a")  # while the poll hangs: acted on at once
         assert time.monotonic() - started < timeout
@@ -376,8 +376,8 @@ async def test_the_desk_stays_usable_while_alertmanager_hangs(fake, desk, db_pat
 
 
 async def test_garbage_from_alertmanager_never_reaches_the_board(fake, desk, db_path, clock):
-    from oncall_tui.ui.alert_source import AlertSource
     from oncall_tui.ui.app import OncallApp
+    from oncall_tui.ui.widgets.alert_source import AlertSource
 
     fake.mode = "html"
     app = OncallApp(desk, DeskOptions(db_path=db_path, alertmanager_url=fake.url), clock=clock)

@@ -258,8 +258,8 @@ def test_cli_pull_says_why_when_alertmanager_is_unreachable(cli_env):
 
 
 async def test_board_shows_a_new_alert_and_the_indicator_and_ack_silences(alertmanager, live_desk, live_clock, db_path):
-    from oncall_tui.ui.alert_source import AlertSource
     from oncall_tui.ui.app import OncallApp
+    from oncall_tui.ui.widgets.alert_source import AlertSource
 
     alertmanager.fire(IDENTITY, annotations={"summary": "Users cannot log in"})
     app = OncallApp(live_desk, DeskOptions(db_path=db_path, alertmanager_url=alertmanager.url), clock=live_clock)
@@ -270,7 +270,7 @@ async def test_board_shows_a_new_alert_and_the_indicator_and_ack_silences(alertm
         assert "AM ok" in source.render().plain
         await until(pilot, lambda: "Users cannot log in" in board_text(app), "the alert on the board")
 
-        app.selected = 1
+        app.board_screen.selected = 1
         await pilot.press("a")
         await until(pilot, lambda: live_desk.get(1).silence_id, "the silence recorded")
         (silence,) = alertmanager.silences()

@@ -67,7 +67,7 @@ async def test_the_board_shows_the_right_overdue_time_on_waking(desk: Desk, db_p
     inc = desk.declare("Login failures", severity=Severity.P1)
     app = OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
     async with app.run_test(size=(120, 30)) as pilot:
-        row = lambda: app.board.render_line(1).text  # noqa: E731 - the first incident row under the header
+        row = lambda: app.board_screen.board.render_line(1).text  # noqa: E731 - the first incident row under the header
         assert "ack in 5m00s" in row()
         clock.advance(hours=2)
         app.tick()  # the first tick after waking

@@ -213,7 +213,7 @@ def anyio_backend():
 async def test_the_board_warns_about_a_broken_chain_for_the_whole_session(history: Desk, db_path, clock):
     from oncall_tui.config import DeskOptions
     from oncall_tui.ui.app import OncallApp
-    from oncall_tui.ui.integrity_banner import IntegrityBanner
+    from oncall_tui.ui.widgets.integrity_banner import IntegrityBanner
 
     target = _events(history, 2)[1]
     with Tamperer(db_path) as t:

@@ -11,8 +11,8 @@ from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
 from oncall_tui.model import Severity, Status
 from oncall_tui.ui.app import OncallApp
-from oncall_tui.ui.modals import ConfirmScreen, FieldPicker, TextPrompt
-from oncall_tui.ui.severity_picker import SeverityPicker
+from oncall_tui.ui.dialogs.modals import ConfirmScreen, FieldPicker, TextPrompt
+from oncall_tui.ui.dialogs.severity_picker import SeverityPicker
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ def anyio_backend():
 
 
 def board_rows(app: OncallApp) -> list[str]:
-    board = app.board
+    board = app.board_screen.board
     lines = [board.render_line(y).text.rstrip() for y in range(1, board.size.height)]
     return [line for line in lines if line.strip().startswith("INC-")]
 
@@ -334,7 +334,7 @@ async def test_every_countdown_on_screen_is_repainted_when_its_text_changes(desk
     seed_bulk(desk, 40, seed=3)
     app = make_app(desk)
     async with app.run_test(size=(120, 40)) as pilot:
-        board = app.board
+        board = app.board_screen.board
         for second in range(125):
             clock.advance(seconds=1)
             app.tick()

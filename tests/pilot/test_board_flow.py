@@ -10,9 +10,9 @@ from key_bursts import burst
 from oncall_tui.config import DeskOptions
 from oncall_tui.model import Severity, Status
 from oncall_tui.ui.app import OncallApp
-from oncall_tui.ui.forms import DeclareScreen, ResolveScreen
-from oncall_tui.ui.modals import ConfirmScreen, TextPrompt
-from oncall_tui.ui.severity_picker import SeverityPicker
+from oncall_tui.ui.dialogs.forms import DeclareScreen, ResolveScreen
+from oncall_tui.ui.dialogs.modals import ConfirmScreen, TextPrompt
+from oncall_tui.ui.dialogs.severity_picker import SeverityPicker
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ def anyio_backend():
 
 
 def board_text(app: OncallApp) -> list[str]:
-    board = app.board
+    board = app.board_screen.board
     return [board.render_line(y).text.rstrip() for y in range(board.size.height)]
 
 
@@ -72,7 +72,7 @@ async def test_triage_flow_declare_to_resolve(app, desk, clock):
         assert inc.services == ("identity", "api")
         assert inc.severity is None
         assert inc.started_at == clock.now() - timedelta(minutes=3)
-        assert app.selected == 1
+        assert app.board_screen.selected == 1
         assert "INC-1    P?  triggered     ack in 2m00s " in board_text(app)[1]
 
         # Acknowledge.

@@ -8,11 +8,11 @@ import pytest
 
 from oncall_tui.clock import parse_instant
 from oncall_tui.model import Severity, Status
-from oncall_tui.ui.board import columns_for, fit
 from oncall_tui.ui.board_model import BoardModel, Tone, countdown, next_due_text
 from oncall_tui.ui.breaches import BreachWatcher
+from oncall_tui.ui.dialogs.forms import parse_start
 from oncall_tui.ui.filtering import BoardFilter
-from oncall_tui.ui.forms import parse_start
+from oncall_tui.ui.widgets.board import columns_for, fit
 
 
 def test_rows_sort_breached_first_then_nearest_deadline_then_severity(desk, clock, policy):

@@ -18,7 +18,7 @@ from oncall_tui.clock import parse_instant
 from oncall_tui.config import DeskOptions
 from oncall_tui.deadlines import State
 from oncall_tui.ui.app import OncallApp
-from oncall_tui.ui.composer import ComposerScreen
+from oncall_tui.ui.screens.composer import ComposerScreen
 
 pytestmark = pytest.mark.anyio
 

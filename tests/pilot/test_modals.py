@@ -6,7 +6,7 @@ import pytest
 from textual import events
 from textual.app import App
 
-from oncall_tui.ui.modals import TextPrompt
+from oncall_tui.ui.dialogs.modals import TextPrompt
 
 pytestmark = pytest.mark.anyio
 

@@ -14,8 +14,8 @@ from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
 from oncall_tui.model import Status
 from oncall_tui.ui.app import OncallApp
-from oncall_tui.ui.metrics import MetricsScreen
-from oncall_tui.ui.review import ReviewScreen
+from oncall_tui.ui.screens.metrics import MetricsScreen
+from oncall_tui.ui.screens.review import ReviewScreen
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ from key_bursts import burst
 from oncall_tui.config import DeskOptions
 from oncall_tui.paths import config_dir, data_dir
 from oncall_tui.ui.app import OncallApp
-from oncall_tui.ui.runbook_library import RunbookLibraryScreen
-from oncall_tui.ui.runbook_pane import ProcessPane, RunbookChooser, RunbookPane, StepList
+from oncall_tui.ui.screens.runbook_library import RunbookLibraryScreen
+from oncall_tui.ui.widgets.runbook_pane import ProcessPane, RunbookChooser, RunbookPane, StepList
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,7 @@ def head(pane) -> str:
 
 
 def board_text(app) -> list[str]:
-    return lines(app.board)
+    return lines(app.board_screen.board)
 
 
 async def open_tab(app, pilot, tab: str) -> None:
@@ -193,12 +193,12 @@ async def test_panes_do_no_work_while_their_tab_is_hidden(desk, clock, db_path):
         assert not app.query(RunbookPane) and not app.query(ProcessPane)  # not even built until opened
         await open_tab(app, pilot, "tab-runbook")
         pane = app.query_one(RunbookPane)
-        assert pane.incident.number == app.selected
+        assert pane.incident.number == app.board_screen.selected
         await open_tab(app, pilot, "tab-clocks")
         await pilot.press("1", "up")  # back on the board, another incident
-        assert pane.incident.number != app.selected  # hidden again: it waits
+        assert pane.incident.number != app.board_screen.selected  # hidden again: it waits
         await open_tab(app, pilot, "tab-runbook")
-        assert pane.incident.number == app.selected
+        assert pane.incident.number == app.board_screen.selected
 
 
 NEW_RUNBOOK = """+++
@@ -300,7 +300,7 @@ async def test_an_editor_that_cannot_start_is_a_message(desk, clock, db_path, mo
 
 
 async def test_the_detail_tabs_open_by_click_and_by_arrow_keys_on_the_tab_strip(desk, clock, db_path):
-    from oncall_tui.ui.tabs import TabStrip
+    from oncall_tui.ui.widgets.tabs import TabStrip
 
     desk.declare("Login failures", services=["identity"], symptom=IDENTITY)
     app = make_app(desk, clock, db_path)
@@ -334,12 +334,12 @@ async def test_tabs_opened_in_a_burst_of_keys_show_their_content(desk, clock, db
         await burst(pilot, "right_square_bracket", "right_square_bracket")  # Timeline, then Runbook
         assert app.query_one("#detail-tabs").active == "tab-runbook"
         pane = app.query_one(RunbookPane)
-        assert pane.incident is not None and pane.incident.number == app.selected
+        assert pane.incident is not None and pane.incident.number == app.board_screen.selected
         assert head(pane).strip()
 
         await burst(pilot, "right_square_bracket", "down")  # Process opens as the selection moves
         process = app.query_one(ProcessPane)
-        assert process.incident is not None and process.incident.number == app.selected
+        assert process.incident is not None and process.incident.number == app.board_screen.selected
 
 
 async def test_the_focus_follows_into_the_next_tab_when_its_tab_was_focused(desk, clock, db_path):

@@ -21,9 +21,9 @@ NOT_BEFORE_THE_FIRST_FRAME = (
     "oncall_tui.runbooks",  # read right after the first frame
     "oncall_tui.verify",  # the integrity check runs after the first frame
     "oncall_tui.commands.incidents",  # subcommands are not registered to open the board
-    "oncall_tui.ui.forms",
-    "oncall_tui.ui.runbook_pane",
-    "oncall_tui.ui.timeline",
+    "oncall_tui.ui.dialogs.forms",
+    "oncall_tui.ui.widgets.runbook_pane",
+    "oncall_tui.ui.widgets.timeline",
     "textual.widgets._tabbed_content",
 )
 

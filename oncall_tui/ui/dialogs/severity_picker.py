@@ -16,9 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..model import Severity
-from ..policy import Policy
-from ..suggestion import Suggestion
+from ...model import Severity
+from ...policy import Policy
+from ...suggestion import Suggestion
 from .modals import MODAL_CSS
 
 _STYLE = {

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from textual import work
+from textual import getters, work
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widget import Widget
 
-from ..alerts.client import AlertSourceError
-from ..alerts.intake import Intake, PullResult, intake_for
-from ..alerts.poller import Poller, State
-from ..clock import Clock, format_local
-from ..config import DeskOptions
-from ..desk import Desk
-from ..store import StoreError
+from ...alerts.client import AlertSourceError
+from ...alerts.intake import Intake, PullResult, intake_for
+from ...alerts.poller import Poller, State
+from ...clock import Clock, format_local
+from ...config import DeskOptions
+from ...desk import Desk
+from ...store import StoreError
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 MAX_WIDTH = 56  # the indicator shares the top line; the whole error is in its tooltip
 COMPACT_BELOW = 110  # columns: narrower, the top line is needed for the desk's own summary
@@ -42,6 +46,9 @@ class StatusLine(Horizontal):
 
 
 class AlertSource(Widget):
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
+
     DEFAULT_CSS = """
     AlertSource { width: auto; max-width: 56; height: 1; padding: 0 1; background: $panel; }
     """
@@ -71,7 +78,7 @@ class AlertSource(Widget):
             self.unusable = "read-only desk, not importing"
         elif self.intake is None:
             try:
-                self.intake = intake_for(self.desk, self.options, library=getattr(self.app, "runbooks", None))
+                self.intake = intake_for(self.desk, self.options, library=self.app.runbooks)
             except AlertSourceError as exc:
                 self.unusable = str(exc)
                 self.notify(str(exc), title="Alertmanager", severity="error", timeout=15, markup=False)

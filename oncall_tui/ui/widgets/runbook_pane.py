@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
@@ -29,16 +30,20 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..checklist import Checklist, Context, Item, Phase, StepState, build_checklist
-from ..desk import Desk
-from ..lifecycle import ActionRefused
-from ..model import Incident
-from ..runbooks import PROCESS_ID, Runbook, RunbookLibrary, RunbookMatch, Step
-from ..store import StoreError
-from .runbook_library import RunbookSearch
+from ...checklist import Checklist, Context, Item, Phase, StepState, build_checklist
+from ...desk import Desk
+from ...lifecycle import ActionRefused
+from ...model import Incident
+from ...runbooks import PROCESS_ID, Runbook, RunbookLibrary, RunbookMatch, Step
+from ...store import StoreError
+from .runbook_search import RunbookSearch
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 
 def _rich_markdown(text: str) -> RenderableType:
@@ -261,10 +266,8 @@ def _notify_failure(widget, fn: Callable[[], Incident]) -> Incident | None:
     return None
 
 
-def _after_write(widget, incident: Incident) -> None:
-    refresh = getattr(widget.app, "refresh_incidents", None)
-    if refresh is not None:
-        refresh()
+def _after_write(widget: Widget, incident: Incident) -> None:
+    cast("OncallApp", widget.app).refresh_incidents()
 
 
 # --- the Runbook pane -----------------------------------------------------------------------------

@@ -15,9 +15,10 @@ import sqlite3
 import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events, on
+from textual import events, getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -25,15 +26,18 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Label, Static, TextArea
 
-from .. import event_text, export_review, review
-from ..clock import format_duration, iso
-from ..config import DeskOptions
-from ..deadlines import State
-from ..desk import ActionRefused, Desk, StoreError
-from ..model import Event, Incident
-from ..templates import parse_when
-from .forms import FormScreen
-from .modals import MODAL_CSS, TextPrompt
+from ... import event_text, export_review, review
+from ...clock import format_duration, iso
+from ...config import DeskOptions
+from ...deadlines import State
+from ...desk import ActionRefused, Desk, StoreError
+from ...model import Event, Incident
+from ...templates import parse_when
+from ..dialogs.forms import FormScreen
+from ..dialogs.modals import MODAL_CSS, TextPrompt
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 TIME_FORMAT = "%m-%d %H:%M"
 ACTOR_WIDTH = 9
@@ -146,6 +150,9 @@ class FactorsEditor(ModalScreen[str | None]):
 
 
 class ReviewScreen(Screen[None]):
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
+
     # Everything stacks, full width (long titles and timeline lines need it); a tall terminal gives
     # the action items and factors more rows.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.content import Content
 from textual.widget import Widget
 
-from ..clock import format_local
+from ...clock import format_local
 from .board import IncidentBoard
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 
 class DeskStatus(Widget):
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
+
     DEFAULT_CSS = """
     DeskStatus { height: 1; background: $panel; color: $foreground; padding: 0 1; }
     """

@@ -10,9 +10,9 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from ..desk import Desk
-from ..store import StoreError
-from ..verify import quick_status
+from ...desk import Desk
+from ...store import StoreError
+from ...verify import quick_status
 
 
 class IntegrityBanner(Static):

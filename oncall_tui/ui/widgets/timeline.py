@@ -6,9 +6,9 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from .. import event_text
-from ..clock import format_local
-from ..model import Event, Incident
+from ... import event_text
+from ...clock import format_local
+from ...model import Event, Incident
 
 _TONE_STYLES = {"error": "$text-error bold", "warning": "$text-warning", "success": "$text-success"}
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
-from .filtering import FILTER_HELP
-from .modals import MODAL_CSS
+from ..dialogs.modals import MODAL_CSS
+from ..filtering import FILTER_HELP
 
 NAVIGATION = [
     ("↑ ↓ j k", "move on the board"),
@@ -30,18 +30,21 @@ LEGEND = [
 ]
 
 
-def bindings_of(app) -> list[Binding]:
-    """The app's own actions that carry a description, in declaration order."""
-    seen = set()
+def bindings_of(screen: Screen) -> list[Binding]:
+    """The actions of `screen` and of the app that carry a description, in declaration order (the
+    screen's own first: they are what its footer shows first)."""
+    seen: set[str] = set()
     out = []
-    for binding in type(app).BINDINGS:
-        if isinstance(binding, Binding) and binding.description and binding.action not in seen:
-            seen.add(binding.action)
-            out.append(binding)
+    for binding in (*type(screen).BINDINGS, *type(screen.app).BINDINGS):
+        if isinstance(binding, Binding) and binding.description:
+            key = binding.id or binding.action
+            if key not in seen:
+                seen.add(key)
+                out.append(binding)
     return out
 
 
-def key_label(app, binding: Binding) -> str:
+def key_label(app: App[object], binding: Binding) -> str:
     keys = [app.get_key_display(Binding(k.strip(), binding.action)) for k in binding.key.split(",")]
     return " ".join(keys)
 
@@ -61,8 +64,13 @@ class HelpScreen(ModalScreen[None]):
     )
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", show=False)]
 
+    def __init__(self, screen: Screen) -> None:
+        """`screen`: the one whose keys are listed (with the app's)."""
+        super().__init__()
+        self.described = screen
+
     def compose(self) -> ComposeResult:
-        actions = [(key_label(self.app, b), b.tooltip or b.description) for b in bindings_of(self.app)]
+        actions = [(key_label(self.app, b), b.tooltip or b.description) for b in bindings_of(self.described)]
         with Vertical():
             yield Label("oncall-tui — keys", classes="title")
             with VerticalScroll(id="help-body"):

@@ -24,10 +24,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..model import Incident, Status
-from ..policy import Policy
-from .board_model import BoardModel, BoardRow, Tone
-from .filtering import BoardFilter
+from ...model import Incident, Status
+from ...policy import Policy
+from ..board_model import BoardModel, BoardRow, Tone
+from ..filtering import BoardFilter
 
 STATUS_SHORT = {
     Status.TRIGGERED: "trig",

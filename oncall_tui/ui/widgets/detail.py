@@ -20,22 +20,27 @@ tabs (`tabs.Tabbed`) have the id `detail-tabs`; `]` and `[` cycle through them, 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
 from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ..clock import format_duration, format_local
-from ..deadlines import State, compute, major_names, notify_due_if_major
-from ..desk import Desk, StoreError
-from ..fired_before import fired_before
-from ..model import Incident
-from ..suggestion import suggest_for
-from ..tenants import format_tenants
-from .board_model import Tone, countdown
+from ...clock import format_duration, format_local
+from ...deadlines import State, compute, major_names, notify_due_if_major
+from ...desk import Desk, StoreError
+from ...fired_before import fired_before
+from ...model import Incident
+from ...suggestion import suggest_for
+from ...tenants import format_tenants
+from ..board_model import Tone, countdown
 from .tabs import Pane, Tabbed, TabStrip
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 # Content styles say $foreground-muted: $text-muted is an "auto" colour, which Content draws unblended (white).
 TONE_STYLE = {
@@ -190,6 +195,9 @@ class IncidentSummary(LinesView):
 class ClockList(LinesView):
     """Every clock of the selected incident, counting down (or up, once overdue), and who to call."""
 
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
+
     def __init__(self, desk: Desk, *, id: str | None = None) -> None:
         # The escalation lines, then one per clock: the runbook's five and one per escalation tier.
         super().__init__(lines=2 + 5 + max(0, len(desk.policy.escalation) - 1), id=id)
@@ -286,6 +294,9 @@ class ClockList(LinesView):
 
 class IncidentDetail(Container):
     """The detail pane: tabs (id `detail-tabs`) whose panes follow the selection."""
+
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
 
     DEFAULT_CSS = """
     IncidentDetail { height: 1fr; }

@@ -4,7 +4,9 @@ of time to acknowledge — over the last 30 days (`p` cycles 7, 30 and 90)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -12,14 +14,20 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
-from .. import metrics
-from ..desk import Desk, StoreError
+from ... import metrics
+from ...desk import Desk, StoreError
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 PERIODS = (30, 90, 7)
 WEEK_BAR = 24  # characters for the longest weekly bar
 
 
 class MetricsScreen(Screen[None]):
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
+
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     DEFAULT_CSS = """
     MetricsScreen { layout: vertical; }

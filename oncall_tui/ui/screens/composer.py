@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -23,14 +23,14 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
-from ..clipboard import CopyResult, copy_text
-from ..config import DeskOptions, read_config
-from ..deadlines import State, major_names, notify_due_if_major
-from ..desk import ActionRefused, Desk, StoreError
-from ..model import Incident
-from ..paths import data_dir
-from ..policy import PolicyError
-from ..templates import (
+from ...clipboard import CopyResult, copy_text
+from ...config import DeskOptions, read_config
+from ...deadlines import State, major_names, notify_due_if_major
+from ...desk import ActionRefused, Desk, StoreError
+from ...model import Incident
+from ...paths import data_dir
+from ...policy import PolicyError
+from ...templates import (
     KNOWN_FIELDS,
     FieldSpec,
     Message,
@@ -42,7 +42,10 @@ from ..templates import (
     prefill,
     suggest_template,
 )
-from ..webhook import post_message, webhook_settings
+from ...webhook import post_message, webhook_settings
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
 
 PREVIEW_DELAY = 0.15  # seconds of quiet typing before the preview re-renders
 
@@ -68,6 +71,9 @@ def drafts_of(app: App[Any]) -> dict[int, Draft]:
 
 class ComposerScreen(Screen[None]):
     """Compose, copy or post a status message for incident `number`."""
+
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
 
     DEFAULT_CSS = """
     ComposerScreen {
@@ -606,10 +612,8 @@ class ComposerScreen(Screen[None]):
         return True, effect + "."
 
     def _desk_changed(self) -> None:
-        """Let the board behind repaint what was just written (the desk app has refresh_incidents)."""
-        refresh = getattr(self.app, "refresh_incidents", None)
-        if callable(refresh):
-            refresh()
+        """Let the board behind repaint what was just written."""
+        self.app.refresh_incidents()
 
     def _result(self, text: str, tone: str) -> None:
         result = self.query_one("#result", Static)

@@ -17,11 +17,11 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
-from ..clock import parse_instant
-from ..model import Incident, Severity
-from ..policy import Policy, load_policy
-from ..suggestion import Suggestion, suggest
-from ..tenants import parse_tenants
+from ...clock import parse_instant
+from ...model import Incident, Severity
+from ...policy import Policy, load_policy
+from ...suggestion import Suggestion, suggest
+from ...tenants import parse_tenants
 from .modals import MODAL_CSS
 
 _SEVERITY_STYLE = {

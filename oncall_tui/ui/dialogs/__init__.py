@@ -1,0 +1,1 @@
+"""Modal dialogs that ask one thing and return it with `dismiss`: forms, prompts, pickers."""

@@ -1,0 +1,1 @@
+"""Full screens: the board (the default screen) and those pushed over it."""

@@ -1,0 +1,673 @@
+"""The board screen: every open incident, the selected one in depth, and every triage action by key.
+
+It is the app's default screen and owns what acts on the board's selection: its bindings (so they
+leave the footer, and stop answering, as soon as another screen or a dialog is on top), the
+selection, the re-reads of the record and the deadlines that run out while the desk is open.
+
+It listens to the app rather than being told: it watches `app.record_revision` (another desk's
+commit, or a write from this desk, moved the record) and `app.now` (the one clock tick).
+
+Adding an action: a `Binding` with a description (and a tooltip for the help screen) plus an
+`action_*` method. The footer, the `?` help and the command palette all read `BINDINGS`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual import getters
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer
+
+from ...desk import ActionRefused, Desk, StoreError
+from ...lifecycle import check_move, next_status
+from ...model import EDITABLE_FIELDS, Incident, Severity, Status
+from ..breaches import Breach, BreachWatcher, record_all
+from ..filtering import SYNTAX_HELP, BoardFilter
+from ..incident_source import IncidentSource
+from ..widgets.board import IncidentBoard
+from ..widgets.detail import IncidentDetail
+from ..widgets.status_bar import DeskStatus
+
+if TYPE_CHECKING:
+    from ..app import OncallApp
+    from ..dialogs.forms import Declaration
+
+# Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
+EDIT_LABELS = {
+    "title": "Title",
+    "impact": "Impact",
+    "services": "Services (comma-separated)",
+    "channel": "Channel",
+    "eta": "ETA",
+    "root_cause": "Root cause",
+    "resolution": "Resolution",
+    "prevention": "Prevention",
+    "contributing_factors": "Contributing factors",
+}
+assert set(EDIT_LABELS) <= set(EDITABLE_FIELDS)
+
+
+class BoardScreen(Screen[None]):
+    if TYPE_CHECKING:
+        app = getters.app(OncallApp)
+
+    # Footer order: help first so a narrow terminal still shows where to find everything, then the
+    # triage keys in the order a page is worked; an 80-column footer ends around the filter. Quit
+    # (an app binding) comes last.
+    BINDINGS = [
+        Binding(
+            "question_mark", "app.help", "Help", id="app.help", tooltip="Every key, the filter syntax and the colours"
+        ),
+        Binding(
+            "d",
+            "declare",
+            "Declare",
+            id="incident.declare",
+            tooltip="Declare a new incident: title, severity, services, impact, channel, start time",
+        ),
+        Binding(
+            "a",
+            "acknowledge",
+            "Ack",
+            id="incident.acknowledge",
+            tooltip="Acknowledge the selected incident (stops its 5-minute clock)",
+        ),
+        Binding(
+            "s",
+            "severity",
+            "Severity",
+            id="incident.severity",
+            tooltip="Set the severity with the runbook's P0–P3 criteria in view",
+        ),
+        Binding(
+            "f",
+            "forward",
+            "Forward",
+            id="incident.forward",
+            tooltip="Move the status to the next phase: acknowledged → investigating → mitigated → resolved → closed",
+        ),
+        Binding(
+            "m",
+            "compose",
+            "Message",
+            id="incident.compose",
+            tooltip="Compose the status message (Initial Alert, Update, Resolution): copy it or post it to chat",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="board.filter",
+            tooltip="Filter the board by text, sev:, status:, svc:, who:, is:breached",
+        ),
+        Binding(
+            "r",
+            "choose_runbook",
+            "Runbook",
+            id="incident.runbook",
+            tooltip="Choose the runbook for the selected incident from a searchable list",
+        ),
+        Binding("n", "note", "Note", id="incident.note", tooltip="Add a note to the timeline"),
+        Binding(
+            "b",
+            "runbook_library",
+            "Runbooks",
+            show=False,
+            id="app.runbooks",
+            tooltip="The runbook library: search and read every runbook, edit one in $EDITOR",
+        ),
+        Binding(
+            "R",
+            "review",
+            "Review",
+            show=False,
+            id="incident.review",
+            tooltip="Post-incident review: timeline, contributing factors, action items, schedule, export",
+        ),
+        Binding(
+            "M",
+            "metrics",
+            "Metrics",
+            show=False,
+            id="app.metrics",
+            tooltip="How the desk is doing: counts, time to acknowledge and resolve, missed deadlines",
+        ),
+        Binding(
+            "x",
+            "resolve",
+            "Resolve",
+            show=False,
+            id="incident.resolve",
+            tooltip="Resolve: fill in root cause, resolution and prevention, then confirm",
+        ),
+        Binding("o", "assign", "Assign", show=False, id="incident.assign", tooltip="Assign the incident to someone"),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            show=False,
+            id="incident.edit",
+            tooltip="Edit a field: impact, services, channel, ETA, root cause, resolution, prevention…",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            id="board.clear_filter",
+            tooltip="Clear the board's filter",
+        ),
+        Binding("c", "toggle_closed", "Closed", show=False, id="board.closed", tooltip="Show or hide closed incidents"),
+        Binding("1", "focus_board", "Board", show=False, id="pane.board", tooltip="Jump to the board"),
+        Binding(
+            "2",
+            "focus_detail",
+            "Detail",
+            show=False,
+            id="pane.detail",
+            tooltip="Jump to the detail pane of the selected incident",
+        ),
+        Binding(
+            "right_square_bracket",
+            "cycle_tab(1)",
+            "Next tab",
+            show=False,
+            id="pane.next_tab",
+            tooltip="Next tab of the detail pane (Clocks, Timeline, …)",
+        ),
+        Binding(
+            "left_square_bracket",
+            "cycle_tab(-1)",
+            "Previous tab",
+            show=False,
+            id="pane.previous_tab",
+            tooltip="Previous tab of the detail pane",
+        ),
+    ]
+
+    # repaint=False: the widgets that show the selection repaint only themselves.
+    selected: reactive[int | None] = reactive(None, init=False, repaint=False)
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__(id="board-screen")
+        self.desk = desk
+        self.board = IncidentBoard(desk.policy, id="board")
+        self.breaches = BreachWatcher()
+        self._source = IncidentSource(desk)
+        self._checked: dict[tuple[int, str], int] = {}
+        self._runbooks_seen = -1
+        self._held_breaches: list[Breach] = []  # run out while a dialog was open: toasted after it
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        # Textual sets the breakpoint class on the first resize, after the first frame: set it before
+        # anything is styled, so that frame has this width's layout and nothing is restyled for it.
+        width = app.size.width
+        self.add_class(max((b for b in app.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
+        options = app.options
+        status = DeskStatus(
+            self.board,
+            options.db_path.name,
+            self.desk.actor,
+            readonly=self.desk.readonly,
+            demo=options.demo,
+            id="desk-status",
+        )
+        if options.alertmanager_url:  # the intake's health shares the top line
+            from ..widgets.alert_source import AlertSource, StatusLine
+
+            with StatusLine(id="top-line"):
+                yield status
+                yield AlertSource(self.desk, options, clock=app.clock)
+        else:
+            yield status
+        with Vertical(id="main"):
+            yield self.board
+            yield IncidentDetail(self.desk, id="detail")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.watch(self.board, "highlighted", self._board_moved, init=False)
+        self.watch(self.app, "record_revision", self._record_changed, init=False)
+        self.watch(self.app, "now", self._tick, init=False)
+        self._reload(startup=True)
+        # After the first frame, which shows every incident and its clocks: the runbooks (the STEPS
+        # column) and walking every hash chain (tens of milliseconds on a big desk).
+        self.call_after_refresh(self._runbooks_ready)
+        self.call_after_refresh(self._check_integrity)
+        self.board.focus()
+
+    def _runbooks_ready(self) -> None:
+        library = self.app.runbooks
+        self._runbooks_seen = library.generation
+        self.board.progress_of = self._progress_label
+        self.board.progress_changed()
+        if skipped := [p for p in library.problems if p.skipped]:
+            names = ", ".join(p.path.name for p in skipped)
+            self.notify(
+                f"Skipped {names}: press b for the runbook library to see why.",
+                title="Runbooks",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+
+    def _check_integrity(self) -> None:
+        from ..widgets.integrity_banner import IntegrityBanner, integrity_problem
+
+        if problem := integrity_problem(self.desk):  # a tampered or damaged record: say so all session
+            self.mount(IntegrityBanner(problem), before=self.query_one("#main"))
+
+    # --- time and data ------------------------------------------------------------------------------
+
+    def _tick(self, now: datetime) -> None:
+        """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
+        self._announce(self.breaches.observe(self.board.advance(now)))
+        if self._held_breaches and not isinstance(self.app.screen, ModalScreen):
+            held, self._held_breaches = self._held_breaches, []
+            self._toast_breaches(held)
+
+    def _record_changed(self, _revision: int) -> None:
+        self._reload()
+
+    def _reload(self, *, startup: bool = False) -> None:
+        """Re-read the incidents so the board and the detail show the record as it is now."""
+        app = self.app
+        try:
+            incidents = self._source.read(include_closed=self.board.show_closed)
+            self._checked = self.desk.checked_counts()
+        except StoreError as exc:
+            app.record_unreadable(exc)
+            return
+        app.record_readable()
+        if app.runbooks_read and app.runbooks.generation != self._runbooks_seen:  # a file was edited
+            self._runbooks_seen = app.runbooks.generation
+            self.board.progress_changed()
+        recomputed = self.board.load(incidents, app.clock.now())
+        if startup:  # noticed and written after the first frame: the board comes first
+            self.call_after_refresh(lambda: self._record_quietly(self.breaches.observe(recomputed)))
+        else:
+            self._announce(self.breaches.observe(recomputed))
+        self._show_selected()
+        self.query_one(DeskStatus).refresh()
+
+    def _progress_label(self, incident: Incident) -> str | None:
+        progress = self.app.runbooks.progress(incident, self._checked)
+        return str(progress) if progress is not None else None
+
+    def _show_selected(self) -> None:
+        row = self.board.model.get(self.selected) if self.selected is not None else None
+        self.query_one(IncidentDetail).show(row.incident if row else None)
+
+    def _board_moved(self, number: int | None) -> None:
+        self.selected = number
+
+    def watch_selected(self, number: int | None) -> None:
+        if number is not None and self.board.selected_number != number:
+            self.board.select(number)
+        self._show_selected()
+
+    def go_to(self, number: int) -> None:
+        """Select an incident, clearing the filter or showing closed ones if that hides it."""
+        if self.board.model.get(number) is None and not self.board.show_closed:
+            self.board.show_closed = True
+            self._reload()
+        if self.board.model.index_of(number) is None and self.board.model.filter.active:
+            self.board.set_filter(BoardFilter())
+        self.selected = number
+        self.board.focus()
+
+    # --- breaches -----------------------------------------------------------------------------------
+
+    def _announce(self, breaches: list[Breach]) -> None:
+        """A deadline ran out while the desk was open: tell the engineer, ring once, write it down.
+
+        While a dialog is open the toasts wait for it to close (they would cover the form being
+        filled in for up to 15 s); the bell rings and the breach is written at once.
+        """
+        if not breaches:
+            return
+        if isinstance(self.app.screen, ModalScreen):
+            self._held_breaches.extend(breaches)
+        else:
+            self._toast_breaches(breaches)
+        self.app.bell()
+        if not self.desk.readonly:
+            self._record_in_background(breaches)
+
+    def _toast_breaches(self, breaches: list[Breach]) -> None:
+        policy = self.desk.policy
+        for b in breaches[:3]:
+            if b.key.startswith("escalate:"):
+                tier = next((t for t in policy.escalation if t.key == b.key), None)
+                level = tier.level if tier else b.label.removeprefix("Escalate to ")
+                who = f" — call {tier.contact} now" if tier and tier.contact else ""
+                text = f"{b.incident_id}: escalated to {level}{who}"
+            else:
+                text = f"{b.incident_id}: {b.label} deadline missed"
+            self.notify(text, title="Deadline breached", severity="error", timeout=15, markup=False)
+        if len(breaches) > 3:
+            self.notify(
+                f"…and {len(breaches) - 3} more deadlines missed",
+                title="Deadline breached",
+                severity="error",
+                timeout=15,
+            )
+
+    def _record_quietly(self, breaches: list[Breach]) -> None:
+        """Breaches that happened before the desk opened: one summary, written in the background."""
+        if not breaches:
+            return
+        incidents = len({b.number for b in breaches})
+        self.notify(
+            f"{len(breaches)} deadline{'s' if len(breaches) != 1 else ''} had already run out on {incidents} "
+            f"incident{'s' if incidents != 1 else ''} when the desk opened; each one's Clocks tab says which.",
+            title="Missed deadlines",
+            severity="warning",
+            timeout=10,
+        )
+        if not self.desk.readonly:
+            self._record_in_background(breaches)
+
+    def _record_in_background(self, breaches: list[Breach]) -> None:
+        # Off the clock's path: each new breach is a durable (fsync'd) transaction. Run by the app,
+        # whose worker handler reports a failure whatever screen is on top.
+        self.app.run_worker(
+            partial(_record_breaches, self.desk, breaches),
+            name="_record_in_background",
+            group="breaches",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    # --- triage actions -----------------------------------------------------------------------------
+
+    def current(self, *, quiet: bool = False) -> Incident | None:
+        """The selected incident as last read, or None (telling the user what to do, unless quiet)."""
+        row = self.board.model.get(self.selected) if self.selected is not None else None
+        if row is None and not quiet:
+            self.notify(
+                "No incident selected: pick one on the board, or press d to declare one.", severity="warning", timeout=5
+            )
+        return row.incident if row else None
+
+    def _done(self, text: str) -> None:
+        self.notify(text, timeout=3, markup=False)
+
+    def action_declare(self) -> None:
+        from ..dialogs.forms import DeclareScreen
+
+        def declare(form: Declaration | None) -> None:
+            if form is None:
+                return
+            inc = self.app.run_action_safely(
+                self.desk.declare,
+                form.title,
+                severity=form.severity,
+                services=form.services,
+                impact=form.impact,
+                channel=form.channel,
+                started_at=form.started_at,
+                tenants=form.tenants,
+            )
+            if inc is not None:
+                self.go_to(inc.number)
+                self._done(f"{inc.id} declared — acknowledge it with a")
+
+        self.app.push_screen(DeclareScreen(self.app.clock.now(), self.desk.policy), declare)
+
+    def action_acknowledge(self) -> None:
+        if (inc := self.current()) and self.app.run_action_safely(self.desk.acknowledge, inc.number):
+            self._done(f"{inc.id} acknowledged")
+            self.alerts_changed()
+
+    def alerts_changed(self) -> None:
+        """An alert-born incident was acknowledged or resolved: silence or unsilence it now."""
+        from ..widgets.alert_source import AlertSource
+
+        for source in self.query(AlertSource):
+            source.poll_soon()
+
+    def action_severity(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        from ..dialogs.severity_picker import SeverityPicker
+
+        def chosen(severity: Severity | None) -> None:
+            if severity is None or severity is inc.severity:
+                return
+            if self.app.run_action_safely(self.desk.set_severity, inc.number, severity, expected=inc.severity):
+                self._done(f"{inc.id} is {severity.value}")
+
+        from ...suggestion import suggest_for
+
+        hint = suggest_for(self.desk.policy, inc)
+        self.app.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity, hint), chosen)
+
+    def action_forward(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        target = next_status(inc.status)
+        if target is None:
+            self.notify(f"{inc.id} is closed; there is no next step.", severity="warning")
+            return
+        if target is Status.RESOLVED:
+            self.action_resolve()
+            return
+        refusal = self._refusal(inc, target)
+        if refusal:
+            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
+            return
+
+        def move(confirmed: bool | None = True) -> None:
+            if confirmed and self.app.run_action_safely(self.desk.advance, inc.number, expected=inc.status):
+                self._done(f"{inc.id} is {target.value}")
+
+        if target is Status.CLOSED:
+            from ..dialogs.modals import ConfirmScreen
+
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"Close {inc.id}?",
+                    "A closed incident cannot be reopened; a recurrence is a new incident.",
+                    yes="Close",
+                ),
+                move,
+            )
+        else:
+            move()
+
+    def action_resolve(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        # Ask the form only when the rest of the move is allowed: root cause and resolution are its job.
+        refusal = self._refusal(inc.replace(root_cause="-", resolution="-"), Status.RESOLVED)
+        if refusal:
+            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
+            return
+        from ..dialogs.forms import ResolveScreen
+        from ..dialogs.modals import ConfirmScreen
+
+        def resolve(fields: dict[str, str] | None) -> None:
+            if fields is None:
+                return
+            app = self.app
+            for name, value in fields.items():
+                if app.attempt(self.desk.edit, inc.number, name, value, expected=getattr(inc, name)) is None:
+                    app.refresh_incidents()
+                    return
+            if app.run_action_safely(self.desk.move, inc.number, Status.RESOLVED, expected=inc.status):
+                self._done(f"{inc.id} resolved")
+                self.alerts_changed()
+                app.push_screen(
+                    ConfirmScreen(
+                        f"{inc.id} resolved. Send the Resolution message?",
+                        "The runbook's Resolution template, filled in from the incident.",
+                        yes="Compose",
+                    ),
+                    lambda yes: self.action_compose("resolution") if yes else None,
+                )
+
+        self.app.push_screen(ResolveScreen(inc), resolve)
+
+    def _refusal(self, inc: Incident, target: Status) -> str:
+        try:
+            check_move(inc, target, self.desk.policy)
+        except ActionRefused as exc:
+            return str(exc)
+        return ""
+
+    def action_assign(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        from ..dialogs.modals import TextPrompt
+
+        def assign(who: str | None) -> None:
+            if who is None:
+                return
+            if self.app.run_action_safely(self.desk.assign, inc.number, who, expected=inc.assignee):
+                self._done(f"{inc.id} assigned to {who}" if who else f"{inc.id} unassigned")
+
+        self.app.push_screen(
+            TextPrompt(f"Assign {inc.id} to", inc.assignee or self.desk.actor, hint="empty: unassign"), assign
+        )
+
+    def action_edit(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        from ..dialogs.modals import FieldPicker, TextPrompt
+
+        def shown(name: str) -> str:
+            value = getattr(inc, name)
+            return ", ".join(value) if isinstance(value, tuple) else str(value)
+
+        def edit_field(name: str | None) -> None:
+            if name is None:
+                return
+
+            def save(value: str | None) -> None:
+                if value is None:
+                    return
+                if self.app.run_action_safely(self.desk.edit, inc.number, name, value, expected=getattr(inc, name)):
+                    self._done(f"{inc.id}: {EDIT_LABELS[name].split(' (')[0].lower()} saved")
+
+            self.app.push_screen(
+                TextPrompt(f"{EDIT_LABELS[name]} of {inc.id}", shown(name), allow_empty=name != "title"), save
+            )
+
+        self.app.push_screen(FieldPicker([(n, label, shown(n)) for n, label in EDIT_LABELS.items()]), edit_field)
+
+    def action_choose_runbook(self) -> None:
+        if (inc := self.current()) is not None:
+            from ..widgets.runbook_pane import choose_runbook
+
+            choose_runbook(self, self.desk, self.app.runbooks, inc)
+
+    def action_runbook_library(self) -> None:
+        inc = self.current(quiet=True)
+        runbooks = self.app.runbooks
+        found = runbooks.match(inc).runbook if inc else None
+        from .runbook_library import RunbookLibraryScreen
+
+        self.app.push_screen(RunbookLibraryScreen(runbooks, runbook_id=found.id if found else None))
+
+    def action_compose(self, template: str | None = None) -> None:
+        if (inc := self.current()) is not None:
+            from .composer import ComposerScreen
+
+            self.app.push_screen(ComposerScreen(self.desk, inc.number, options=self.app.options, template=template))
+
+    def action_review(self) -> None:
+        if (inc := self.current()) is not None:
+            from .review import ReviewScreen
+
+            self.app.push_screen(ReviewScreen(self.desk, inc.number, options=self.app.options))
+
+    def action_metrics(self) -> None:
+        from .metrics import MetricsScreen
+
+        self.app.push_screen(MetricsScreen(self.desk))
+
+    def action_note(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        from ..dialogs.modals import TextPrompt
+
+        def add(text: str | None) -> None:
+            if text and self.app.run_action_safely(self.desk.note, inc.number, text):
+                self._done(f"note added to {inc.id}")
+
+        self.app.push_screen(
+            TextPrompt(f"Note on {inc.id}", placeholder="what you found or did", allow_empty=False), add
+        )
+
+    def action_filter(self) -> None:
+        from ..dialogs.modals import TextPrompt
+
+        def check(text: str) -> str | None:
+            try:
+                BoardFilter.parse(text)
+            except ValueError as exc:
+                return str(exc)
+            return None
+
+        def apply(text: str | None) -> None:
+            if text is not None:
+                self.board.set_filter(BoardFilter.parse(text))
+                self.query_one(DeskStatus).refresh()
+
+        self.app.push_screen(
+            TextPrompt(
+                "Filter the board",
+                self.board.model.filter.text,
+                placeholder="sev:P0 status:triggered login",
+                hint=SYNTAX_HELP + "\nempty: show everything",
+                check=check,
+                id="filter-prompt",
+            ),
+            apply,
+        )
+
+    def action_clear_filter(self) -> None:
+        self.board.set_filter(BoardFilter())
+        self.query_one(DeskStatus).refresh()
+
+    def action_toggle_closed(self) -> None:
+        self.board.show_closed = not self.board.show_closed
+        self._reload()
+        self._done("showing closed incidents too" if self.board.show_closed else "closed incidents hidden")
+
+    def action_focus_board(self) -> None:
+        self.board.focus()
+
+    def action_focus_detail(self) -> None:
+        self.query_one(IncidentDetail).focus_pane()
+
+    def action_cycle_tab(self, step: int) -> None:
+        self.query_one(IncidentDetail).cycle_tab(step)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.app.screen is not self:
+            # Under a dialog the board's footer stays in view: it must not offer keys that now go
+            # to the dialog. (Textual already sends them there; this is what the footer says.)
+            return False
+        if action == "clear_filter":  # escape means "close" elsewhere; here only with a filter to clear
+            return self.board.model.filter.active
+        return True
+
+
+def _record_breaches(desk: Desk, breaches: list[Breach]) -> int:
+    """Write `breaches` from a worker thread, on its own connection (a Store is not shared between
+    threads); its commit moves the file's data_version, so the next tick shows them on the timeline."""
+    own = Desk.open(desk.store.info.path, policy=desk.policy, clock=desk.clock, actor=desk.actor)
+    try:
+        return record_all(own, breaches)
+    finally:
+        own.close()

@@ -1,0 +1,1 @@
+"""Widgets the screens are built from: the board, the detail pane and its tabs, status lines."""
