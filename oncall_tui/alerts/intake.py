@@ -44,6 +44,7 @@ class PullResult:
     changes: tuple[Change, ...] = ()
     problems: tuple[str, ...] = ()  # steps that failed while the poll as a whole worked
     skipped: bool = False  # another desk on the same file was importing
+    watchdog: bool | None = None  # whether the always-firing Watchdog alert was there (None: not looked for)
 
     @property
     def wrote(self) -> bool:
@@ -83,6 +84,11 @@ class Intake:
             if not mine:
                 return PullResult(skipped=True)
             alerts = await self.client.alerts()
+            # The Watchdog proves the pipeline works; it is never an incident.
+            watchdog = self.desk.policy.alerts.watchdog
+            seen = any(a.name == watchdog for a in alerts) if watchdog else None
+            if seen:
+                alerts = [a for a in alerts if a.name != watchdog]
             problems: list[str] = []
             try:
                 await self._learn_silences(alerts)
@@ -93,7 +99,7 @@ class Intake:
             if changes:  # what the silences are decided on must include what was just written
                 tracked = load_tracked(self.desk)
             changes += await self.sync_silences(alerts, tracked, problems)
-        return PullResult(len(alerts), tuple(changes), tuple(problems))
+        return PullResult(len(alerts), tuple(changes), tuple(problems), watchdog=seen)
 
     async def _learn_silences(self, alerts: Sequence[Alert]) -> None:
         """Fetch the silences only when an alert names one not seen yet: most polls need none."""

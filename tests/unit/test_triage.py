@@ -384,3 +384,21 @@ def test_a_version_1_desk_file_upgrades_and_keeps_its_incidents(tmp_path, policy
 
 def test_tenants_value_object():
     assert Tenants(("a",), 3).affected == 3 and str(Tenants()) == ""
+
+
+# --- monitoring is blind ------------------------------------------------------------------------
+
+
+def test_blind_when_alertmanager_is_down_or_the_watchdog_is_gone(clock):
+    from oncall_tui.alerts.blind import blind_reason
+    from oncall_tui.alerts.poller import Health, State
+
+    now = clock.now()
+    ok = Health(state=State.OK, last_ok_at=now)
+    assert blind_reason(ok, True, "Watchdog", now) == ""
+    assert blind_reason(ok, None, "", now) == ""  # no Watchdog configured: nothing to miss
+    assert "the always-firing Watchdog alert is gone" in blind_reason(ok, False, "Watchdog", now)
+    down = Health(state=State.DOWN, last_ok_at=now - timedelta(minutes=3), error="connection refused")
+    line = blind_reason(down, True, "Watchdog", now)
+    assert line.startswith("MONITORING IS BLIND: Alertmanager cannot be reached for 3m00s (connection refused)")
+    assert blind_reason(Health(), None, "Watchdog", now) == ""  # the first poll has not answered yet

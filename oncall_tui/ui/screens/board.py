@@ -28,6 +28,7 @@ from textual.widgets import Footer
 from ...desk import ActionRefused, Desk, StoreError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, Incident, Severity, Status
+from ...tenants import editable_text
 from ..breaches import Breach, BreachWatcher, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 EDIT_LABELS = {
     "title": "Title",
     "impact": "Impact",
+    "tenants": "Tenants affected (names, a count, or 40: acme, globex)",
     "services": "Services (comma-separated)",
     "channel": "Channel",
     "eta": "ETA",
@@ -149,6 +151,14 @@ class BoardScreen(Screen[None]):
         ),
         Binding("o", "assign", "Assign", show=False, id="incident.assign", tooltip="Assign the incident to someone"),
         Binding(
+            "w",
+            "roles",
+            "Roles",
+            show=False,
+            id="incident.roles",
+            tooltip="Who holds each role: incident commander, communications lead, scribe (policy [[role]])",
+        ),
+        Binding(
             "e",
             "edit",
             "Edit",
@@ -218,14 +228,16 @@ class BoardScreen(Screen[None]):
             self.desk.actor,
             readonly=self.desk.readonly,
             demo=options.demo,
+            alerts=bool(options.alertmanager_url),
             id="desk-status",
         )
         if options.alertmanager_url:  # the intake's health shares the top line
-            from ..widgets.alert_source import AlertSource, StatusLine
+            from ..widgets.alert_source import AlertSource, BlindBanner, StatusLine
 
             with StatusLine(id="top-line"):
                 yield status
                 yield AlertSource(self.desk, options, clock=app.clock)
+            yield BlindBanner()
         else:
             yield status
         with Vertical(id="main"):
@@ -539,12 +551,42 @@ class BoardScreen(Screen[None]):
             TextPrompt(f"Assign {inc.id} to", inc.assignee or self.desk.actor, hint="empty: unassign"), assign
         )
 
+    def action_roles(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        roles = self.desk.policy.roles
+        if not roles:
+            self.notify("The policy defines no roles: add [[role]] tables to policy.toml.", severity="warning")
+            return
+        from ..dialogs.modals import FieldPicker, TextPrompt
+
+        def picked(role_id: str | None) -> None:
+            if role_id is None:
+                return
+            role = self.desk.policy.role(role_id)
+            held = inc.roles.get(role.id, "")
+
+            def save(who: str | None) -> None:
+                if who is None:
+                    return
+                if self.app.run_action_safely(self.desk.set_role, inc.number, role.id, who, expected=held):
+                    self._done(f"{inc.id} {role.name.lower()}: {who}" if who else f"{inc.id}: no {role.name.lower()}")
+
+            self.app.push_screen(
+                TextPrompt(f"{role.name} of {inc.id}", held or self.desk.actor, hint="empty: nobody holds it"), save
+            )
+
+        fields = [(r.id, r.name, inc.roles.get(r.id, "") or "—") for r in roles]
+        self.app.push_screen(FieldPicker(fields, title=f"Which role on {inc.id}?"), picked)
+
     def action_edit(self) -> None:
         if (inc := self.current()) is None:
             return
         from ..dialogs.modals import FieldPicker, TextPrompt
 
         def shown(name: str) -> str:
+            if name == "tenants":
+                return editable_text(inc.tenants, inc.tenant_count)
             value = getattr(inc, name)
             return ", ".join(value) if isinstance(value, tuple) else str(value)
 
@@ -555,7 +597,8 @@ class BoardScreen(Screen[None]):
             def save(value: str | None) -> None:
                 if value is None:
                     return
-                if self.app.run_action_safely(self.desk.edit, inc.number, name, value, expected=getattr(inc, name)):
+                seen = shown(name) if name == "tenants" else getattr(inc, name)
+                if self.app.run_action_safely(self.desk.edit, inc.number, name, value, expected=seen):
                     self._done(f"{inc.id}: {EDIT_LABELS[name].split(' (')[0].lower()} saved")
 
             self.app.push_screen(

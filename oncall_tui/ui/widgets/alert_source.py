@@ -18,7 +18,9 @@ from textual import getters, work
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widget import Widget
+from textual.widgets import Static
 
+from ...alerts.blind import blind_reason
 from ...alerts.client import AlertSourceError
 from ...alerts.intake import Intake, PullResult, intake_for
 from ...alerts.poller import Poller, State
@@ -45,6 +47,25 @@ class StatusLine(Horizontal):
     """
 
 
+class BlindBanner(Static):
+    """The first line of the board, in red, while no alert can reach the desk (see `alerts.blind`)."""
+
+    DEFAULT_CSS = """
+    BlindBanner { display: none; height: auto; max-height: 3; background: $error; color: $text; padding: 0 1; text-style: bold; }
+    BlindBanner.-blind { display: block; }
+    """
+
+    def __init__(self, *, id: str | None = "blind-banner") -> None:
+        super().__init__("", id=id, markup=False)
+        self.reason = ""
+
+    def show_reason(self, reason: str) -> None:
+        if reason != self.reason:
+            self.reason = reason
+            self.update(reason)
+            self.set_class(bool(reason), "-blind")
+
+
 class AlertSource(Widget):
     if TYPE_CHECKING:
         app = getters.app(OncallApp)
@@ -69,6 +90,7 @@ class AlertSource(Widget):
         self.intake = intake
         self.poller = Poller(desk.policy.alerts.poll_seconds)
         self.unusable = ""  # why this desk cannot import at all (read-only, auth env missing)
+        self.watchdog_seen: bool | None = None  # in the last good poll
         self._problems_shown: set[str] = set()
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -123,6 +145,7 @@ class AlertSource(Widget):
             self.poller.skipped(now)
         else:
             self.poller.succeeded(now, alerts=result.alerts, warning="; ".join(result.problems))
+            self.watchdog_seen = result.watchdog
         if was_down and not result.skipped:
             self.notify("Alertmanager answers again.", title="Alertmanager", timeout=5)
         self._report(result)
@@ -174,6 +197,11 @@ class AlertSource(Widget):
     def _show(self) -> None:
         self.tooltip = self._health_tooltip()
         self.refresh()
+        reason = blind_reason(
+            self.poller.health, self.watchdog_seen, self.desk.policy.alerts.watchdog, self.clock.now()
+        )
+        for banner in self.screen.query(BlindBanner):
+            banner.show_reason(reason)
 
     def describe(self) -> str:
         compact = self.app.size.width < COMPACT_BELOW

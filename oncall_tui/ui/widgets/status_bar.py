@@ -95,7 +95,7 @@ class DeskStatus(Widget):
             left.append(("  +closed", "$text-accent bold"))
         if self.alerts is False:
             # No Alertmanager: alerts reach nobody through this desk, and a newcomer should know how.
-            how = " (--alertmanager URL, or url in [alertmanager] of config.toml)" if wide else ""
+            how = " (--alertmanager URL turns them on)" if wide else ""
             left.append(("  alerts: off", "$text-warning"))
             left.append((how, "$foreground-muted"))
         now = self.app.now
