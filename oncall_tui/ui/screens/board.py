@@ -23,7 +23,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer
 
 from ...desk import ActionRefused, Desk, StoreError
 from ...lifecycle import check_move, next_status
@@ -34,6 +33,7 @@ from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
 from ..widgets.board import IncidentBoard
 from ..widgets.detail import IncidentDetail
+from ..widgets.footer import DeskFooter
 from ..widgets.status_bar import DeskStatus
 
 if TYPE_CHECKING:
@@ -59,6 +59,10 @@ assert set(EDIT_LABELS) <= set(EDITABLE_FIELDS)
 class BoardScreen(Screen[None]):
     if TYPE_CHECKING:
         app = getters.app(OncallApp)
+
+    # 24 lines is a first-class layout (tmux panes, a laptop over SSH): the board keeps eight
+    # incidents and the detail puts the clocks beside the ticket (see app.tcss, `-short`).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     # Footer order: help first so a narrow terminal still shows where to find everything, then the
     # triage keys in the order a page is worked; an 80-column footer ends around the filter. Quit
@@ -219,8 +223,9 @@ class BoardScreen(Screen[None]):
         app = self.app
         # Textual sets the breakpoint class on the first resize, after the first frame: set it before
         # anything is styled, so that frame has this width's layout and nothing is restyled for it.
-        width = app.size.width
+        width, height = app.size
         self.add_class(max((b for b in app.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
+        self.add_class(max((b for b in self.VERTICAL_BREAKPOINTS if b[0] <= height), default=(0, ""))[1])
         options = app.options
         status = DeskStatus(
             self.board,
@@ -243,7 +248,7 @@ class BoardScreen(Screen[None]):
         with Vertical(id="main"):
             yield self.board
             yield IncidentDetail(self.desk, id="detail")
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.watch(self.board, "highlighted", self._board_moved, init=False)
@@ -356,6 +361,17 @@ class BoardScreen(Screen[None]):
 
     def _toast_breaches(self, breaches: list[Breach]) -> None:
         policy = self.desk.policy
+        if self.has_class("-short") and len(breaches) > 1:
+            # 24 lines: one toast, not three stacked over the clocks; the Clocks tab has the rest.
+            names = ", ".join(dict.fromkeys(b.incident_id for b in breaches))
+            self.notify(
+                f"{len(breaches)} deadlines missed: {names}",
+                title="Deadline breached",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            return
         for b in breaches[:3]:
             if b.key.startswith("escalate:"):
                 tier = next((t for t in policy.escalation if t.key == b.key), None)

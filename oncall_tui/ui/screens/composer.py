@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
 from ...clipboard import CopyResult, copy_text
@@ -43,6 +43,7 @@ from ...templates import (
     suggest_template,
 )
 from ...webhook import post_message, webhook_settings
+from ..widgets.footer import DeskFooter
 
 if TYPE_CHECKING:
     from ..app import OncallApp
@@ -297,7 +298,7 @@ class ComposerScreen(Screen[None]):
                 text.match_cursor_bracket = False  # "[P0]" is a tag, not code
                 yield text
         yield Static("", id="result", markup=False)
-        yield Footer()
+        yield DeskFooter(compact=False)
 
     async def on_mount(self) -> None:
         await self._rebuild_form(focus=True)

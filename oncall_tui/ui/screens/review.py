@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Label, Static, TextArea
+from textual.widgets import DataTable, Label, Static, TextArea
 
 from ... import event_text, export_review, review
 from ...clock import format_duration, iso
@@ -35,6 +35,7 @@ from ...model import Event, Incident
 from ...templates import parse_when
 from ..dialogs.forms import FormScreen
 from ..dialogs.modals import MODAL_CSS, TextPrompt
+from ..widgets.footer import DeskFooter
 
 if TYPE_CHECKING:
     from ..app import OncallApp
@@ -218,7 +219,7 @@ class ReviewScreen(Screen[None]):
                 yield table
                 yield Label("Contributing factors", classes="section")
                 yield Static("", id="review-factors")
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.reload()

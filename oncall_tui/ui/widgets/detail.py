@@ -228,13 +228,20 @@ class ClockList(LinesView):
     def _clocks(self, inc: Incident, now: datetime) -> Content:
         policy = self.desk.policy
         dl = compute(inc, policy, now)
+        # Beside the ticket on a short, narrow screen: no due column, and each line fits 39 cells.
+        compact = self.screen.has_class("-short") and self.screen.has_class("-narrow")
         lines: list[Content] = [self._escalation(inc, dl, now)]
         for d in dl.items:
             if d.key == "stakeholders" and (due := notify_due_if_major(inc, policy)) is not None:
                 left = (due - now).total_seconds()
-                text = f"due if {major_names(policy)}: " + (
-                    f"in {format_duration(left)}" if left >= 0 else f"{format_duration(left)} past"
+                text = f"{'if' if compact else 'due if'} {major_names(policy)}: " + (
+                    f"{'' if compact else 'in '}{format_duration(left)}"
+                    if left >= 0
+                    else f"{format_duration(left)} past"
                 )
+                if compact:
+                    lines.append(Content.assemble((f"{d.label:<21.21}", ""), " ", (text, "$text-warning")))
+                    continue
                 style = "$text-warning" if left < 0 or left < policy.stakeholders.total_seconds() * 0.2 else ""
                 lines.append(
                     Content.assemble(
@@ -259,6 +266,13 @@ class ClockList(LinesView):
                 text, tone = countdown(d, now, policy.warn_fraction)
                 style = TONE_STYLE[tone]
                 label = d.label
+            if compact:
+                lines.append(
+                    Content.assemble(
+                        (f"{label:<21.21}", "$foreground-muted" if d.done_at else ""), " ", (text[:17], style)
+                    )
+                )
+                continue
             lines.append(
                 Content.assemble(
                     (f"{label:<22.22}", "$foreground-muted" if d.done_at else ""),
