@@ -96,7 +96,7 @@ class SeverityField(Widget, can_focus=True):
     """
 
     DEFAULT_CSS = """
-    SeverityField { height: 1; width: 1fr; background: $boost; padding: 0 1; }
+    SeverityField { height: auto; max-height: 3; width: 1fr; background: $boost; padding: 0 1; }
     SeverityField:focus { background: $primary 20%; }
     """
     BINDINGS = [
@@ -185,6 +185,7 @@ class FormScreen(ModalScreen):
     FormScreen VerticalScroll { height: auto; max-height: 1fr; }
     FormScreen .field-label { padding-top: 1; width: 1fr; color: $text-muted; }
     FormScreen .field-label.-first { padding-top: 0; }
+    FormScreen.-short .field-label { padding-top: 0; }
     FormScreen Input { background: $boost; }
     FormScreen Input:focus { background: $primary 20%; }
     FormScreen .error { display: none; }
@@ -199,6 +200,8 @@ class FormScreen(ModalScreen):
         Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
         Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
+    # 24 lines: the labels sit right on their fields, so every field and the buttons fit.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     TITLE_TEXT = ""
     SUBMIT_LABEL = "Save"
     FIELDS: tuple[tuple[str, str, str], ...] = ()  # (id, label, placeholder)
