@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.widgets._toast import Toast
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
@@ -204,3 +205,106 @@ async def test_age_stops_when_an_incident_is_closed(desk, clock, db_path):
         app.tick()
         await pilot.pause()
         assert " 42m " in app.board_screen.board.render_line(1).text
+
+
+async def test_an_undetermined_incident_shows_notify_as_due_if_p0_or_p1(desk, clock, db_path):
+    desk.declare("Something odd", services=["api"], impact="x", assignee="alice")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        clocks = str(app.screen.query_one("#clock-list").render())
+        assert "Notify stakeholders" in clocks and "due if P0/P1: in 15m00s" in clocks
+        await pilot.press("m")
+        await pilot.pause()
+        hint = str(app.screen.query_one("#deadline-hint").render())
+        assert hint == "Notify stakeholders: due 03:15 UTC if it is P0/P1 (severity not determined)"
+
+
+async def test_80x24_shows_eight_incidents_and_the_ticket_beside_the_clocks(desk, clock, db_path):
+    for i in range(8):
+        desk.declare(f"Incident number {i + 1}", services=["svc"], impact=f"impact {i + 1}", channel="#inc")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        board = app.board_screen.board
+        lines = [board.render_line(y).text for y in range(board.size.height)]
+        assert sum(1 for line in lines if line.strip().startswith("INC-")) == 8
+        assert "8 open" in str(app.screen.query_one("#desk-status").render())
+        summary = app.screen.query_one("#incident-summary")
+        clocks = app.screen.query_one("#clock-list")
+        assert summary.region.x > clocks.region.x  # beside, not below
+        text = str(summary.render())
+        for field in ("services", "channel", "started", "impact"):
+            assert field in text
+        assert summary.region.bottom <= app.screen.query_one("#detail").region.bottom  # no scrolling
+
+
+async def test_80x24_breaches_make_one_toast_above_the_board_not_over_the_clocks(desk, clock, db_path):
+    for i in range(3):
+        desk.declare(f"Incident {i}")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        app.clear_notifications()
+        clock.advance(minutes=6)  # three acknowledgements run out at once
+        app.tick()
+        await pilot.pause()
+        await pilot.pause(0.2)
+        toasts = list(app.screen.query(Toast))
+        assert len(toasts) == 1
+        detail_top = app.screen.query_one("#detail").region.y
+        assert all(t.region.bottom <= detail_top for t in toasts)
+
+
+async def test_the_80_column_footer_shows_whole_keys_and_more(desk, clock, db_path):
+    desk.declare("Login failures")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one("DeskFooter")
+        keys = list(footer.query("FooterKey"))
+        assert keys[-2].description == "more" and keys[-2].key == "question_mark"
+        right = max(k.region.right for k in keys if not k.has_class("-command-palette"))
+        palette = next(k for k in keys if k.has_class("-command-palette"))
+        assert right <= palette.region.x  # nothing runs under the palette key, nothing is cut
+        assert "r" in footer.hidden_keys
+
+
+async def test_help_lists_the_keys_and_colours_of_the_screen_in_front(desk, clock, db_path):
+    desk.declare("Login failures", severity="P1", services=["identity"], impact="x", assignee="alice")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "MONITORING IS BLIND" in text and "◆ suggested" in text  # the colour legend
+        assert "restart the desk to apply" in text
+        await pilot.press("escape", "m")
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert app.screen.query_one(".title").render().plain == "oncall-tui — keys of the composer"
+        text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "Copy the message" in text and "typed for this message only" in text
+        assert "Acknowledge the selected incident" not in text
+
+
+async def test_the_palette_goes_to_a_closed_incident(desk, clock, db_path):
+    inc = desk.declare("Old outage", severity="P3")
+    desk.acknowledge(inc.number)
+    desk.edit(inc.number, "root_cause", "x")
+    desk.edit(inc.number, "resolution", "y")
+    desk.move(inc.number, Status.RESOLVED)
+    desk.move(inc.number, Status.CLOSED)
+    desk.declare("Open one")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Go to INC-1")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.board_screen.selected == 1
+        assert "+closed" in str(app.screen.query_one("#desk-status").render())

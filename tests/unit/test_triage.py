@@ -402,3 +402,10 @@ def test_blind_when_alertmanager_is_down_or_the_watchdog_is_gone(clock):
     line = blind_reason(down, True, "Watchdog", now)
     assert line.startswith("MONITORING IS BLIND: Alertmanager cannot be reached for 3m00s (connection refused)")
     assert blind_reason(Health(), None, "Watchdog", now) == ""  # the first poll has not answered yet
+
+
+def test_the_readme_says_how_to_set_escalation_contacts():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert 'contact = "' in readme and "[[escalation]]" in readme

@@ -118,6 +118,7 @@ class HelpScreen(ModalScreen[None]):
                     yield from self._section("Moving around", NAVIGATION)
                     yield from self._section("Filter ( / ): everything given must match", list(FILTER_HELP))
                     yield from self._legend("Reading the board: the colours", LEGEND)
+                    yield from self._section("Settings", self._settings())
                 else:
                     yield from self._section("Keys of this screen", actions, first=True)
                     yield from self._section("Moving around", GENERIC_MOVES)
@@ -131,6 +132,20 @@ class HelpScreen(ModalScreen[None]):
             for key, text in rows:
                 yield Static(key, classes="key", markup=False)
                 yield Static(text, markup=False)
+
+    def _settings(self) -> list[tuple[str, str]]:
+        app = self.app
+        desk = getattr(app, "desk", None)
+        options = getattr(app, "options", None)
+        rows = []
+        if desk is not None:
+            rows.append(("policy", " + ".join(desk.policy.sources) + " — read at startup: restart the desk to apply"))
+        rows.append(
+            ("config.toml", "~/.config/oncall-tui/config.toml — restart to apply; [chat] is read again on ctrl+g")
+        )
+        if options is not None and not options.alertmanager_url:
+            rows.append(("alerts: off", "start with --alertmanager URL, or set url in [alertmanager] of config.toml"))
+        return rows
 
     def _legend(self, title: str, rows: list[tuple[str, str, str]]) -> ComposeResult:
         yield Label(title, classes="section")
