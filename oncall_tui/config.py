@@ -10,18 +10,23 @@
 
     [chat]
     webhook_url = "https://chat.example/hooks/…"   # Slack/Mattermost-compatible incoming webhook
+
+    [serve]                              # `oncall-tui serve`; its options override these
+    host = "127.0.0.1"
+    port = 8000
+    max_sessions = 8                     # browser tabs at once: each runs a desk process
+    tokens = "~/.config/oncall-tui/serve-tokens.toml"   # links that outlive a restart (0600)
 """
 
 from __future__ import annotations
 
 import argparse
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .paths import config_dir, default_db_path, demo_db_path
-from .policy import PolicyError
+from .schema import ConfigError, Table, read_toml, single_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +45,27 @@ class DeskOptions:
 
 
 def read_config(path: Path | None = None) -> dict[str, Any]:
+    """config.toml, every key the desk reads checked (see schema.py); {} when there is none."""
     path = path or config_dir() / "config.toml"
-    if not path.is_file():
-        return {}
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: {exc}") from None
+        if not path.is_file():
+            return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    settings = read_toml(path)
+    check_config(settings, path)
+    return settings
+
+
+def check_config(settings: dict[str, Any], path: Path) -> None:
+    top = Table(settings, "config", single_file(path))
+    am = top.table("alertmanager")
+    am.url("url")
+    for key in ("bearer_token_env", "basic_user_env", "basic_password_env"):
+        am.text(key)
+    chat = top.table("chat")
+    chat.url("webhook_url")
+    chat.number("timeout_seconds", 10, low=0, high=120, unit="seconds", above=True)
 
 
 def options_from_args(args: argparse.Namespace) -> DeskOptions:
@@ -65,7 +83,7 @@ def options_from_args(args: argparse.Namespace) -> DeskOptions:
         db = demo_db_path()
     else:
         db = default_db_path()
-    am = getattr(args, "alertmanager", None) or settings.get("alertmanager", {}).get("url")
+    am = getattr(args, "alertmanager", None) or (settings.get("alertmanager", {}).get("url") or "").strip() or None
     return DeskOptions(
         db_path=Path(db),
         policy_path=getattr(args, "policy", None),

@@ -9,25 +9,27 @@ through here; nothing else writes to the file.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .clock import Clock, SystemClock, format_duration, iso
+from .clock import Clock, SystemClock, format_duration, format_local, iso
 from .deadlines import Deadlines, compute
 from .lifecycle import ActionRefused, check_move, next_status
-from .model import EDITABLE_FIELDS, Event, Incident, Severity, Status, format_id
+from .model import EDITABLE_FIELDS, EDITABLE_TIMES, Event, Incident, Severity, Status, format_id
 from .paths import current_actor
 from .policy import Policy, load_policy
 from .store import Store, StoreError
 from .tenants import Tenants, editable_text, parse_tenants
+from .terminal_text import printable
+from .when import SKEW, check_start, parse_past
 
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
 
 MAX_FIELD_LENGTH = 20_000
 RESEND_WINDOW = timedelta(minutes=10)
+CLOCK_BEHIND_TOLERANCE = 5.0  # seconds: two desks' clocks may disagree by this much without comment
 
 
 class Conflict(ActionRefused):
@@ -38,30 +40,12 @@ class NotFound(ActionRefused):
     pass
 
 
-# Characters a terminal acts on instead of showing. C0 and C1 controls: ESC, and the 8-bit CSI
-# (U+009B) that some terminals also honour, start escape sequences that would repaint the board
-# later. Bidirectional overrides make a line read differently from what is stored (Trojan Source).
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _shown(ch: str, keep: str) -> str:
-    if ch in keep:
-        return ch
-    category = unicodedata.category(ch)
-    if category == "Cc" or ch in _BIDI_CONTROLS:
-        return ""
-    if category == "Cs":  # a byte that was not UTF-8 on the command line: SQLite cannot store it
-        return "\ufffd"
-    return ch
-
-
 def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LENGTH) -> str:
     """Strip control characters (a pasted escape sequence must not repaint the terminal later)."""
     raw = str(value)
     if len(raw) > 4 * limit:  # refuse a runaway paste before walking megabytes of it
         raise ActionRefused(f"text is too long ({len(raw):,} characters; at most {limit:,})")
-    keep = "\n\t" if multiline else ""
-    text = "".join(_shown(ch, keep) for ch in raw)
+    text = printable(raw, keep="\n\t" if multiline else "")
     if not multiline:
         text = " ".join(text.split())
     text = text.strip()
@@ -72,6 +56,8 @@ def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LEN
 
 # Actions a user takes that produce an incident with a new status or milestones.
 Change = dict[str, Any]
+# What an action's `decide` returns: (changes to the incident, the timeline event's details), or None.
+Decision = tuple[Change, dict[str, Any]] | None
 
 
 class Desk:
@@ -137,7 +123,7 @@ class Desk:
         self,
         number: int,
         kind: str,
-        decide: Callable[[Incident, datetime], tuple[Change, dict[str, Any]] | None],
+        decide: Callable[[Incident, datetime], Decision],
         *,
         actor: str | None = None,
     ) -> Incident:
@@ -158,8 +144,17 @@ class Desk:
             changes, details = decision
             changes = {**changes, "version": incident.version + 1}
             self.store.update_incident(number, changes)
+            details = {**details, **self._clock_behind(number, now)}
             self.store.append_event(number, iso(now), actor or self.actor, kind, details)
-            return self.store.incident(number)
+            return self.get(number)
+
+    def _clock_behind(self, number: int, now: datetime) -> dict[str, int]:
+        """The event keeps the time this desk's clock gives (the truth it has), and says so when the
+        timeline already holds a later one: a wall clock set back, or another machine's running ahead."""
+        last = self.store.last_event_at(number)
+        if last is None or (last - now).total_seconds() <= CLOCK_BEHIND_TOLERANCE:
+            return {}
+        return {"clock_behind_seconds": round((last - now).total_seconds())}
 
     def append(self, number: int, kind: str, details: dict[str, Any], changes: Change | None = None) -> Incident:
         return self.act(number, kind, lambda inc, now: (changes or {}, details))
@@ -192,8 +187,9 @@ class Desk:
         affected = _tenants(tenants)
         now = self.now()
         started = started_at or now
-        if started > now:
+        if started > now + SKEW:
             raise ActionRefused("the start time is in the future")
+        started = min(started, now)  # a moment ahead is two machines' clocks disagreeing
         with self.store.write():
             number = self.store.next_number()
             incident = Incident(
@@ -231,12 +227,12 @@ class Desk:
                 **(details or {}),
             }
             self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
-            return self.store.incident(number)
+            return self.get(number)
 
     def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
         who = actor or self.actor
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if inc.acknowledged_at is not None:
                 raise Conflict(
                     f"{inc.id} was already acknowledged by {inc.acknowledged_by or 'someone'} "
@@ -254,7 +250,7 @@ class Desk:
     ) -> Incident:
         sev = Severity.parse(severity) if isinstance(severity, str) else severity
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected != "any" and inc.severity != expected:
                 raise self._changed(inc, now, "severity", ("severity_set", "declared"))
             if inc.severity == sev:
@@ -274,7 +270,7 @@ class Desk:
         if target is Status.ACKNOWLEDGED:
             return self.acknowledge(number)
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected is not None and inc.status != expected:
                 raise self._changed(inc, now, f"status (now {inc.status.value})", ("status_changed", "acknowledged"))
             check_move(inc, target, self.policy)
@@ -304,8 +300,11 @@ class Desk:
 
     def edit(self, number: int, field: str, value: Any, *, expected: Any = "any") -> Incident:
         """Change one editable field; `expected` is the value the user saw (compare-and-set)."""
+        if field == "started_at":
+            return self.correct_start(number, value, expected=expected)
         if field not in EDITABLE_FIELDS:
-            raise ActionRefused(f"{field!r} cannot be edited (editable: {', '.join(EDITABLE_FIELDS)})")
+            editable = ", ".join((*EDITABLE_FIELDS, *EDITABLE_TIMES))
+            raise ActionRefused(f"{field!r} cannot be edited (editable: {editable})")
         if field == "tenants":
             return self.set_tenants(number, value, expected=expected)
         if field == "services":
@@ -319,7 +318,7 @@ class Desk:
             raise ActionRefused("an incident needs a title")
         kind = "assigned" if field == "assignee" else "field_edited"
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             old = getattr(inc, field)
             if expected != "any" and _norm(old) != _norm(expected):
                 raise self._changed(inc, now, field.replace("_", " "), ("field_edited", "assigned"))
@@ -333,7 +332,7 @@ class Desk:
         """Tenants affected, as names and/or a count; `expected` is what the user saw (its text form)."""
         new = _tenants(value)
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             old = Tenants(inc.tenants, inc.tenant_count if inc.tenant_count > len(inc.tenants) else 0)
             if expected != "any" and str(_tenants(expected)) != str(old):
                 raise self._changed(inc, now, "tenants affected", ("field_edited",))
@@ -352,7 +351,7 @@ class Desk:
             raise ActionRefused(str(exc)) from None
         who = clean_text(person, multiline=False, limit=200)
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             old = inc.roles.get(info.id, "")
             if expected != "any" and old != (expected or ""):
                 raise self._changed(inc, now, info.name.lower(), ("role_assigned",))
@@ -364,6 +363,32 @@ class Desk:
             return {"roles": roles}, {"role": info.id, "name": info.name, "from": old, "to": who}
 
         return self.act(number, "role_assigned", decide)
+
+    def correct_start(self, number: int, started_at: datetime | str, *, expected: Any = "any") -> Incident:
+        """Correct when the incident began (typed as the declare form takes it: -20m, 03:12, ISO).
+
+        A `start_corrected` event keeps both instants on the timeline; every clock counts from the
+        start, so each is recomputed from the new one (a breach already recorded stays history)."""
+
+        def decide(inc: Incident, now: datetime) -> Decision:
+            if expected != "any" and _norm(inc.started_at) != _norm(expected):
+                raise self._changed(inc, now, "start time", ("start_corrected",))
+            try:
+                new = parse_past(started_at, now) if isinstance(started_at, str) else started_at
+                if new is None:
+                    raise ValueError("say when it started, e.g. -20m, 20m ago or 03:12")
+                new = check_start(new, now)
+            except ValueError as exc:
+                raise ActionRefused(str(exc)) from None
+            if new > inc.declared_at:
+                raise ActionRefused(
+                    f"{inc.id} was declared at {format_local(inc.declared_at, with_date=True)}: it began by then"
+                )
+            if abs(new - inc.started_at) < timedelta(seconds=1):  # the same start, as the screen shows it
+                return None
+            return {"started_at": new}, {"from": iso(inc.started_at), "to": iso(new)}
+
+        return self.act(number, "start_corrected", decide)
 
     def assign(self, number: int, assignee: str, *, expected: Any = "any") -> Incident:
         return self.edit(number, "assignee", assignee, expected=expected)
@@ -392,7 +417,7 @@ class Desk:
         """
         body = clean_text(text, limit=50_000)
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             last = self.store.last_event(number, ("message_sent",))
             if (
                 last is not None
@@ -425,8 +450,10 @@ class Desk:
         due = iso(due_at)
         written = False
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             nonlocal written
+            if due_at > now:  # never a breach of a deadline still to come (a desk whose clock ran ahead)
+                return None
             seen = self.store.conn.execute(
                 "SELECT 1 FROM events WHERE incident = ? AND kind = 'deadline_breached' "
                 "AND json_extract(details, '$.deadline') = ? AND json_extract(details, '$.due_at') = ?",
@@ -455,7 +482,7 @@ class Desk:
         """Tick or untick a runbook step; the event says which runbook version the step came from, and
         the step as the screen numbers it (`section`, `ordinal`: "Investigation, step 5")."""
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             row = self.store.conn.execute(
                 "SELECT checked FROM checks WHERE incident = ? AND runbook = ? AND step = ?",
                 [number, runbook, step],

@@ -78,6 +78,8 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "contributing_factors",
     "tenants",
 )
+# Times that can be corrected after the fact, each with its own timeline event (`Desk.correct_start`).
+EDITABLE_TIMES: tuple[str, ...] = ("started_at",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,9 @@ class Event:
         return format_id(self.incident)
 
 
+MAX_NUMBER = 2**63 - 1  # SQLite's largest integer
+
+
 def format_id(number: int) -> str:
     return f"INC-{number}"
 
@@ -171,4 +176,6 @@ def parse_id(text: str) -> int:
         raw = raw[4:]
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"not an incident id: {text!r} (expected INC-<number>)")
+    if int(raw) > MAX_NUMBER:  # past what the record can hold: no incident has it, and SQLite cannot look
+        raise ValueError(f"no incident {text.strip()}: incident numbers go up to {MAX_NUMBER}")
     return int(raw)

@@ -52,3 +52,31 @@ def current_actor() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
         return "unknown"
+
+
+def escapes(path: Path, directory: Path) -> Path | None:
+    """Where `path` really leads, when a symlink takes it outside `directory`; else None.
+
+    Runbook and template folders may come from a shared git repository: a link in one to
+    /etc/shadow or ~/.ssh/id_rsa must not be rendered, shown or posted to chat.
+    """
+    try:
+        target = path.resolve(strict=True)
+        home = directory.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling or looping link: not inside either
+        return Path(os.path.realpath(path))
+    return None if target.is_relative_to(home) else target
+
+
+def refusal(path: Path, directory: Path, target: Path, what: str) -> str:
+    return (
+        f"{path.name} is a link to {target}, outside {directory}: refused (a {what} must be a file inside its "
+        "folder, so a shared folder cannot make the desk read other files)"
+    )
+
+
+def fresh_demo_file(path: Path) -> None:
+    """`--demo` starts from a fresh demo file each time: its clocks are relative to now, and a demo
+    played with yesterday is not what someone trying the desk today should see."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -10,10 +9,10 @@ from typing import Any
 
 from .model import Severity
 from .paths import config_dir, data_dir
+from .schema import ConfigError, Table, layered, read_toml, single_file
 
-
-class PolicyError(Exception):
-    """A policy file that cannot be used; the message names the file and the line."""
+# A policy file that cannot be used; the message names the file, the key and what is allowed.
+PolicyError = ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,35 +119,32 @@ def default_policy_path() -> Path:
 
 
 def load_policy(override: Path | None = None, *, use_user_config: bool = True) -> Policy:
-    """The shipped policy, merged with the user's (`override`, else the config dir's policy.toml)."""
-    sources = [default_policy_path()]
-    raw = _read_toml(sources[0])
+    """The shipped policy, merged with the user's (`override`, else the config dir's policy.toml).
+
+    Every value is checked (see schema.py): a bad one is a PolicyError naming the file that holds it,
+    the key, the value and what is allowed.
+    """
+    shipped = default_policy_path()
+    layers = [(shipped, read_toml(shipped))]
     user = override
     if user is None and use_user_config:
         candidate = config_dir() / "policy.toml"
-        user = candidate if candidate.is_file() else None
-    elif user is not None and not user.is_file():
+        user = candidate if _exists(candidate) else None
+    elif user is not None and not _exists(user):
         raise PolicyError(f"{user}: no such policy file")
     if user is not None:
-        raw = _merge(raw, _read_toml(user))
-        sources.append(user)
-    try:
-        return _build(raw, tuple(str(s) for s in sources))
-    except PolicyError:
-        raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PolicyError(f"{sources[-1]}: {exc}") from None
+        layers.append((user, read_toml(user)))
+    raw = layers[0][1]
+    for _, over in layers[1:]:
+        raw = _merge(raw, over)
+    return _build(raw, tuple(str(p) for p, _ in layers), layered(layers[0], *layers[1:]))
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _exists(path: Path) -> bool:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's message already says "(at line N, column M)".
-        raise PolicyError(f"{path}: {exc}") from None
-    except OSError as exc:
-        raise PolicyError(f"{path}: {exc.strerror or exc}") from None
+        return path.is_file()
+    except OSError as exc:  # e.g. a config folder the user cannot enter
+        raise PolicyError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -161,61 +157,87 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _minutes(value: Any, what: str) -> timedelta:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        # A ValueError, so load_policy prefixes the file it came from.
-        raise ValueError(f"{what} must be a number of minutes, got {value!r}")
-    return timedelta(minutes=value)
+_SEVERITIES = "P0, P1, P2 or P3"
+_WEEK_MINUTES = 7 * 24 * 60
+_YEAR_HOURS = 366 * 24
 
 
-def _build(raw: dict[str, Any], sources: tuple[str, ...]) -> Policy:
-    dl = raw.get("deadlines", {})
-    review = raw.get("review", {})
-    tiers = tuple(
-        EscalationTier(
-            after=_minutes(t["after_minutes"], "escalation.after_minutes"),
-            level=str(t["level"]),
-            contact=str(t.get("contact", "")),
-        )
-        for t in raw.get("escalation", [])
-    )
+def _minutes(table: Table, key: str, default: float | None, *, low: float = 0) -> timedelta:
+    return timedelta(minutes=table.number(key, default, low=low, high=_WEEK_MINUTES, unit="minutes, up to a week"))
+
+
+def _hours(table: Table, key: str, default: float) -> timedelta:
+    return timedelta(hours=table.number(key, default, low=0, high=_YEAR_HOURS, unit="hours, up to a year"))
+
+
+def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> Policy:
+    top = Table(raw, "policy", where or single_file(Path(sources[-1])))
+    dl = top.table("deadlines")
+    review = top.table("review")
+
+    tiers = []
+    for t in top.tables("escalation"):
+        level = t.text("level", required=True).strip()
+        if not level:
+            raise t.fail("level", level, 'must name the level, e.g. "Secondary On-Call"')
+        tiers.append(EscalationTier(after=_minutes(t, "after_minutes", None), level=level, contact=t.text("contact")))
     if not tiers:
         raise PolicyError(f"{sources[-1]}: the escalation matrix is empty")
-    tiers = tuple(sorted(tiers, key=lambda t: t.after))
+    escalation = tuple(sorted(tiers, key=lambda t: t.after))
+
+    sev_table = top.table("severity")
     severities = {}
     for sev in Severity:
-        info = raw.get("severity", {}).get(sev.value, {})
-        severities[sev] = SeverityInfo(sev, str(info.get("name", sev.value)), tuple(info.get("criteria", ())))
-    updates = {Severity.parse(k): _minutes(v, f"updates.{k}") for k, v in raw.get("updates", {}).items()}
-    al = raw.get("alerts", {})
+        info = sev_table.table(sev.value)
+        severities[sev] = SeverityInfo(sev, info.text("name", sev.value), info.texts("criteria"))
+
+    updates_table = top.table("updates")
+    updates = {
+        updates_table.choice(key, key, Severity.parse, _SEVERITIES): _minutes(updates_table, key, 60, low=1)
+        for key, _ in updates_table.items()
+    }
+
+    al = top.table("alerts")
+    severity_map_table = al.table("severity_map")
     alerts = AlertPolicy(
-        severity_map={str(k).lower(): Severity.parse(v) for k, v in al.get("severity_map", {}).items()},
-        service_labels=tuple(al.get("service_labels", ("service",))),
-        poll_seconds=float(al.get("poll_seconds", 5)),
-        timeout_seconds=float(al.get("timeout_seconds", 5)),
-        silence_on_ack=bool(al.get("silence_on_ack", True)),
-        silence_minutes=int(al.get("silence_minutes", 120)),
-        group_by=tuple(al.get("group_by", ())),
-        tenant_labels=_names(al.get("tenant_labels", ["tenant"]), "alerts.tenant_labels"),
-        watchdog=str(al.get("watchdog", "Watchdog")).strip(),
+        severity_map={
+            str(k).lower(): severity_map_table.choice(k, v, Severity.parse, _SEVERITIES)
+            for k, v in severity_map_table.items()
+        },
+        service_labels=al.texts("service_labels", ("service",)),
+        poll_seconds=float(al.number("poll_seconds", 5, low=1, high=3600, unit="seconds")),
+        timeout_seconds=float(al.number("timeout_seconds", 5, low=0, high=300, unit="seconds", above=True)),
+        silence_on_ack=al.flag("silence_on_ack", True),
+        silence_minutes=int(al.number("silence_minutes", 120, low=1, high=_WEEK_MINUTES, unit="minutes", whole=True)),
+        group_by=al.texts("group_by"),
+        tenant_labels=al.texts("tenant_labels", ("tenant",)),
+        watchdog=al.text("watchdog", "Watchdog").strip(),
     )
-    roles = tuple(_role(r) for r in raw.get("role", []))
-    if len({r.id for r in roles}) != len(roles):
-        raise ValueError("two [[role]] tables share an id")
-    suggest = tuple(_rule(r) for r in raw.get("suggest", []))
+    try:
+        roles = tuple(_role(t.raw) for t in top.tables("role"))
+        if len({r.id for r in roles}) != len(roles):
+            raise ValueError("two [[role]] tables share an id")
+        suggest = tuple(_rule(t.raw) for t in top.tables("suggest"))
+    except ValueError as exc:
+        raise PolicyError(f"{sources[-1]}: {exc}") from None
+    opens, due = _hours(review, "window_opens_hours", 24), _hours(review, "due_hours", 48)
+    if due < opens:
+        raise review.fail("due_hours", review.raw.get("due_hours"), "must not be before window_opens_hours")
     return Policy(
-        acknowledge=_minutes(dl.get("acknowledge_minutes", 5), "deadlines.acknowledge_minutes"),
-        severity=_minutes(dl.get("severity_minutes", 15), "deadlines.severity_minutes"),
-        stakeholders=_minutes(dl.get("stakeholders_minutes", 15), "deadlines.stakeholders_minutes"),
-        stakeholder_severities=frozenset(Severity.parse(s) for s in dl.get("stakeholders_severities", ["P0", "P1"])),
-        warn_fraction=float(dl.get("warn_fraction", 0.2)),
+        acknowledge=_minutes(dl, "acknowledge_minutes", 5),
+        severity=_minutes(dl, "severity_minutes", 15),
+        stakeholders=_minutes(dl, "stakeholders_minutes", 15),
+        stakeholder_severities=frozenset(
+            dl.choices("stakeholders_severities", ["P0", "P1"], Severity.parse, _SEVERITIES)
+        ),
+        warn_fraction=float(dl.number("warn_fraction", 0.2, low=0, high=0.9, unit="the share of a deadline left")),
         update_cadence=updates,
-        review_severities=frozenset(Severity.parse(s) for s in review.get("severities", ["P0", "P1"])),
-        review_opens=timedelta(hours=review.get("window_opens_hours", 24)),
-        review_due=timedelta(hours=review.get("due_hours", 48)),
-        escalation=tiers,
+        review_severities=frozenset(review.choices("severities", ["P0", "P1"], Severity.parse, _SEVERITIES)),
+        review_opens=opens,
+        review_due=due,
+        escalation=escalation,
         escalation_severities=frozenset(
-            Severity.parse(s) for s in raw.get("escalation_policy", {}).get("severities", ["P0", "P1"])
+            top.table("escalation_policy").choices("severities", ["P0", "P1"], Severity.parse, _SEVERITIES)
         ),
         severities=severities,
         alerts=alerts,

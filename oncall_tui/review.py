@@ -11,14 +11,16 @@ silently overwritten.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from .clock import format_duration, format_local, from_iso, iso
-from .desk import Conflict, Desk, NotFound, clean_text
+from .desk import Conflict, Decision, Desk, NotFound, clean_text
 from .lifecycle import ActionRefused
 from .model import Incident
+from .terminal_text import printable
 
 ITEM_KINDS = ("action_item_added", "action_item_edited", "action_item_done", "action_item_reopened")
 REVIEW_KINDS = ("review_scheduled", "review_completed", "review_waived")
@@ -120,7 +122,7 @@ def schedule(desk: Desk, number: int, when: datetime, attendees: list[str] | tup
     people = tuple(dict.fromkeys(p for p in (clean_text(a, multiline=False, limit=200) for a in attendees) if p))
     warnings: list[str] = []
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         _refuse_if_settled(desk, inc, now)
         if when <= now:
             raise ActionRefused(f"{format_local(when, with_date=True)} is in the past; pick a time to come")
@@ -141,7 +143,7 @@ def complete(desk: Desk, number: int, *, notes: str = "") -> Incident:
     """The review took place: meets the review deadline (late, if after it)."""
     text = clean_text(notes)
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         _refuse_if_settled(desk, inc, now)
         if inc.is_open:
             raise ActionRefused(f"{inc.id} is {inc.status.value}: resolve it before completing its review")
@@ -160,7 +162,7 @@ def waive(desk: Desk, number: int, reason: str) -> Incident:
     if not why:
         raise ActionRefused("a waiver needs a reason (it is kept on the timeline)")
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         _refuse_if_settled(desk, inc, now)
         if not review_required(desk, inc):
             sev = inc.severity.value if inc.severity else "without a severity"
@@ -211,14 +213,16 @@ def add_item(desk: Desk, number: int, title: str, *, owner: str = "", due: date 
     who = clean_text(owner, multiline=False, limit=200)
     created: list[int] = []
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         cur = desk.store.conn.execute(
             "INSERT INTO action_items (incident, title, owner, due, done, created_at, version) "
             "VALUES (?, ?, ?, ?, 0, ?, 1)",
             [inc.number, text, who, _due_text(due), iso(now)],
         )
-        created.append(cur.lastrowid)
-        return {}, {"item": cur.lastrowid, "title": text, "owner": who, "due": _due_text(due)}
+        item_id = cur.lastrowid
+        assert item_id is not None  # set by every INSERT into a rowid table
+        created.append(item_id)
+        return {}, {"item": item_id, "title": text, "owner": who, "due": _due_text(due)}
 
     desk.act(number, "action_item_added", decide)
     return item(desk, created[0])
@@ -248,7 +252,7 @@ def edit_item(
         wanted["due"] = _due_text(due)
     current = item(desk, item_id)
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         row = _locked_row(desk, inc, item_id, expected_version, now)
         changes = {k: {"from": row[k] or "", "to": v} for k, v in wanted.items() if (row[k] or "") != v}
         if not changes:
@@ -269,7 +273,7 @@ def set_done(desk: Desk, item_id: int, done: bool, *, expected_version: int | No
     current = item(desk, item_id)
     kind = "action_item_done" if done else "action_item_reopened"
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         row = _locked_row(desk, inc, item_id, expected_version, now)
         if bool(row["done"]) == done:
             return None
@@ -333,12 +337,12 @@ def parse_attendees(text: str) -> list[str]:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _item(row) -> ActionItem:
+def _item(row: Sequence[Any]) -> ActionItem:
     return ActionItem(
         id=row[0],
         incident=row[1],
-        title=row[2] or "",
-        owner=row[3] or "",
+        title=printable(row[2] or ""),  # shown in a terminal: see terminal_text
+        owner=printable(row[3] or ""),
         due=date.fromisoformat(row[4]) if row[4] else None,
         done=bool(row[5]),
         created_at=from_iso(row[6]),

@@ -18,14 +18,16 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from .clock import from_iso
 from .model import Event, Incident, Severity, Status
+from .terminal_text import printable, printable_value
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -40,8 +42,9 @@ def busy_timeout_ms() -> int:
     $ONCALL_TUI_BUSY_TIMEOUT_MS overrides the default, so a test of a locked file (or a user on a
     slow network filesystem) need not live with 5 s.
     """
-    raw = os.environ.get("ONCALL_TUI_BUSY_TIMEOUT_MS", "").strip()
-    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+    from .schema import env_whole_number
+
+    return env_whole_number("ONCALL_TUI_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS, low=0, high=600_000, unit="milliseconds")
 
 
 INCIDENT_TIME_FIELDS = (
@@ -67,6 +70,10 @@ class StoreError(Exception):
 
 class ReadOnlyError(StoreError):
     pass
+
+
+class Locked(StoreError):
+    """Another process held the write lock for longer than this desk would wait; nothing was written."""
 
 
 class FileReplaced(StoreError):
@@ -96,7 +103,7 @@ def event_hash(prev_hash: str, incident: int, at: str, actor: str, kind: str, de
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
-    db["incidents"].create(
+    db.table("incidents").create(
         {
             "number": int,
             "title": str,
@@ -126,8 +133,8 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         pk="number",
         not_null={"title", "status", "started_at", "declared_at", "version"},
     )
-    db["incidents"].create_index(["status"])
-    db["incidents"].create_index(["fingerprint"])
+    db.table("incidents").create_index(["status"])
+    db.table("incidents").create_index(["fingerprint"])
     db.execute(
         """CREATE TABLE events (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -140,8 +147,8 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             hash TEXT NOT NULL
         )"""
     )
-    db["events"].create_index(["incident", "seq"])
-    db["events"].create_index(["kind"])
+    db.table("events").create_index(["incident", "seq"])
+    db.table("events").create_index(["kind"])
     # The timeline is append-only by construction, not by convention.
     db.execute(
         "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events "
@@ -152,11 +159,11 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         "BEGIN SELECT RAISE(ABORT, 'the timeline is append-only'); END"
     )
     # Projections of timeline events, kept for cheap reads (runbook progress on the board, review items).
-    db["checks"].create(
+    db.table("checks").create(
         {"incident": int, "runbook": str, "step": int, "checked": int, "at": str, "actor": str},
         pk=("incident", "runbook", "step"),
     )
-    db["action_items"].create(
+    db.table("action_items").create(
         {
             "id": int,
             "incident": int,
@@ -169,7 +176,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["action_items"].create_index(["incident"])
+    db.table("action_items").create_index(["incident"])
 
 
 def _migrate_2(db: sqlite_utils.Database) -> None:
@@ -194,6 +201,8 @@ def _reads(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
+        except sqlite3.ProgrammingError:  # the connection was closed under the reader
+            raise StoreError(f"{args[0].info.path}: the desk's connection to the file is closed") from None  # type: ignore[attr-defined]
         except sqlite3.DatabaseError as exc:
             if not is_file_error(exc):
                 raise
@@ -220,6 +229,19 @@ class Store:
         # What the path and its sidecars were when opened: (device, inode) per file that existed.
         self._identity = _identities(info.path)
         self._sound = False  # quick_check passed: checked once, before this Store's first write
+        self._waiting_ms: int | None = None  # set by `waiting`: this desk's wait for the lock, for now
+
+    @contextlib.contextmanager
+    def waiting(self, ms: int) -> Iterator[None]:
+        """Wait at most `ms` for the write lock inside the block (the board tries briefly on its
+        event loop, and hands a write that must wait longer to a thread: see ui/app.py)."""
+        self.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+        self._waiting_ms = ms
+        try:
+            yield
+        finally:
+            self._waiting_ms = None
+            self.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
 
     def _check_sound(self) -> None:
         """Refuse to write into a file with a damaged page: SQLite only notices damage where a
@@ -245,7 +267,7 @@ class Store:
 
         return sqlite_utils.Database(self.conn)
 
-    def _query(self, sql: str, params: list | tuple = ()) -> list[dict[str, Any]]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)
         # Interned, so `Incident(**row)` matches keywords by identity, not by comparing strings.
         names = [sys.intern(d[0]) for d in cursor.description]
@@ -315,7 +337,8 @@ class Store:
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file: one cheap pragma, no table scan."""
         self.check_same_file()
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        version: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def check_same_file(self) -> None:
         """Raise FileReplaced when the path (or its -wal/-shm) is no longer the file opened.
@@ -349,7 +372,8 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(describe_db_error(self.info.path, exc)) from None
+            error = Locked if _code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) else StoreError
+            raise error(describe_db_error(self.info.path, exc, waited_ms=self._waiting_ms)) from None
         try:
             yield self.conn
         except BaseException as exc:
@@ -384,7 +408,9 @@ class Store:
         return row_to_incident(row) if row else None
 
     @_reads
-    def incidents(self, *, include_closed: bool = False, where: str = "", params: list | None = None) -> list[Incident]:
+    def incidents(
+        self, *, include_closed: bool = False, where: str = "", params: Sequence[Any] | None = None
+    ) -> list[Incident]:
         clauses = [] if include_closed else ["status != 'closed'"]
         if where:
             clauses.append(f"({where})")
@@ -397,6 +423,13 @@ class Store:
     @_reads
     def events(self, number: int) -> list[Event]:
         return [row_to_event(r) for r in self._query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])]
+
+    def last_event_at(self, number: int) -> datetime | None:
+        """When the incident's newest event was written; called inside `write()`, before an append."""
+        row = self.conn.execute(
+            "SELECT at FROM events WHERE incident = ? ORDER BY seq DESC LIMIT 1", [number]
+        ).fetchone()
+        return from_iso(row[0]) if row else None
 
     @_reads
     def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:
@@ -442,7 +475,8 @@ class Store:
 
     @_reads
     def next_number(self) -> int:
-        return (self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]) + 1
+        last: int = self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]
+        return last + 1
 
     # --- writes (call inside `write()`) -----------------------------------------------------------
 
@@ -467,7 +501,9 @@ class Store:
             [number, at, actor, kind, details_json, prev, digest],
         )
         self.conn.execute("UPDATE incidents SET head_hash = ? WHERE number = ?", [digest, number])
-        return Event(cur.lastrowid, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
+        seq = cur.lastrowid
+        assert seq is not None  # set by every INSERT into a rowid table
+        return Event(seq, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
 
 
 _SIDECARS = ("", "-wal", "-shm")
@@ -594,11 +630,11 @@ def is_file_error(exc: sqlite3.Error) -> bool:
     return _code(exc) in _FILE_ERRORS
 
 
-def describe_db_error(path: Path, exc: sqlite3.DatabaseError) -> str:
+def describe_db_error(path: Path, exc: sqlite3.DatabaseError, *, waited_ms: int | None = None) -> str:
     """One line for the user about what is wrong with the file (never a traceback)."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        ms = busy_timeout_ms()
+        ms = busy_timeout_ms() if waited_ms is None else waited_ms
         waited = f"{ms // 1000} s" if ms % 1000 == 0 else f"{ms / 1000:g} s"
         return f"{path} is locked by another process for more than {waited}; nothing was written, try again"
     if "disk is full" in text or (_code(exc) == sqlite3.SQLITE_IOERR and _out_of_room(path)):
@@ -733,18 +769,23 @@ _TENANTS_AT, _ROLES_AT, _TENANT_COUNT_AT = (
 _STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
 
 
-def values_to_incident(row: tuple) -> Incident:
+def values_to_incident(row: Sequence[Any]) -> Incident:
     """An incident from a row selected as `_INCIDENT_COLUMNS`: the bulk read behind the board, whose
     first frame waits for every open incident to be decoded — hence positions, not names."""
     values = list(row)
     for i in _TIME_AT:
         if (text := values[i]) is not None:
             values[i] = from_iso(text)
+    # What was stored by another writer is shown as text only (see terminal_text): cleaned here, on
+    # the way out, so the board, the CLI and every export print nothing that drives the terminal.
     for i in _TEXT_AT:
-        if values[i] is None:
+        if (text := values[i]) is None:
             values[i] = ""
+        elif not text.isprintable():
+            values[i] = printable(text)
     services, labels = values[_SERVICES_AT], values[_LABELS_AT]
-    values[_SERVICES_AT] = tuple(json.loads(services)) if services and services != "[]" else ()
+    values[_SERVICES_AT] = tuple(printable_value(json.loads(services))) if services and services != "[]" else ()
+    # Labels stay exact (a silence must match the alert byte for byte); whoever shows one cleans it.
     values[_LABELS_AT] = json.loads(labels) if labels and labels != "{}" else {}
     tenants, roles = values[_TENANTS_AT], values[_ROLES_AT]
     values[_TENANTS_AT] = tuple(json.loads(tenants)) if tenants and tenants != "[]" else ()
@@ -764,9 +805,9 @@ def row_to_event(row: dict[str, Any]) -> Event:
         seq=row["seq"],
         incident=row["incident"],
         at=from_iso(row["at"]),
-        actor=row["actor"],
-        kind=row["kind"],
-        details=json.loads(row["details"]),
+        actor=printable(row["actor"]),
+        kind=printable(row["kind"]),
+        details=printable_value(json.loads(row["details"])),
         prev_hash=row["prev_hash"],
         hash=row["hash"],
     )

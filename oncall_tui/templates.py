@@ -20,24 +20,26 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .clock import parse_instant
 from .deadlines import compute
 from .export_json import incident_dict
-from .message_fields import KNOWN_FIELDS, FieldSpec  # re-exported: the composer imports them from here
+from .message_fields import KNOWN_FIELDS as KNOWN_FIELDS  # re-exported: the composer imports them from here
+from .message_fields import FieldSpec as FieldSpec
 from .model import Incident, Status
-from .paths import data_dir
+from .paths import data_dir, escapes, refusal
 from .policy import Policy
 from .tenants import format_tenants
+from .when import parse_future as parse_when  # re-exported: the composer's next update reads it from here
 
 SUFFIX = ".j2"
 SHIPPED_ORDER = ("initial", "update", "resolution")
@@ -46,6 +48,76 @@ MAX_MESSAGE_CHARS = 40_000  # the timeline keeps at most 50,000 characters of a 
 
 _FRONT_MATTER = re.compile(r"\A\{#---[ \t]*\n(?P<body>.*?)\n---#\}", re.DOTALL)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+RENDER_SECONDS = 2.0  # a status message renders in milliseconds; a template that takes longer is a bug
+_MAX_ITEMS = 100_000  # the longest string, list or range a template may build
+_MAX_INT_BITS = 4096  # integers a template may compute (9**999999999 takes minutes, in C, unstoppable)
+
+
+class RenderLimit(Exception):
+    """A template ran past its time or size limit; stopped where it was."""
+
+
+class _LimitedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, plus limits: a user template runs on the desk's time and memory.
+
+    Python cannot stop a thread from outside, so the template stops itself: every call, attribute,
+    loop step over `range` and chunk of output checks the deadline, and operators that can build
+    huge values (`**`, `*`) are computed only when the result is small. The optimizer is told those
+    operators are intercepted, so a constant like `9**999999999` is not folded at compile time either.
+    """
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.deadline = float("inf")
+        self.globals["range"] = self._range
+
+    def start(self, seconds: float) -> None:
+        import time
+
+        self.deadline = time.monotonic() + seconds
+
+    def check(self) -> None:
+        import time
+
+        if time.monotonic() > self.deadline:
+            raise RenderLimit(f"the template took longer than {RENDER_SECONDS:g} s to render (a loop too big?)")
+
+    def _range(self, *args: int) -> Iterator[int]:
+        values = range(*args)
+        if len(values) > _MAX_ITEMS:
+            raise RenderLimit(f"range of {len(values):,} numbers; at most {_MAX_ITEMS:,}")
+        for i in values:
+            self.check()
+            yield i
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        self.check()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        self.check()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        self.check()
+        return super().getitem(obj, argument)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        self.check()
+        ints = isinstance(left, int) and isinstance(right, int)
+        if operator == "**" and ints and abs(left) > 1 and right > 0 and right * abs(left).bit_length() > _MAX_INT_BITS:
+            raise RenderLimit(f"{left} ** {right} is too big a number for a message")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > _MAX_ITEMS:
+                    raise RenderLimit(f"repeating {len(seq):,} items {times:,} times is too big for a message")
+            if ints and left.bit_length() + right.bit_length() > _MAX_INT_BITS:
+                raise RenderLimit("too big a number for a message")
+        return super().call_binop(context, operator, left, right)
 
 
 class TemplateProblem(Exception):
@@ -140,7 +212,7 @@ class TemplateLibrary:
     def __init__(self, dirs: Iterable[Path] = ()) -> None:
         self.dirs = (data_dir() / "templates", *(Path(d).expanduser() for d in dirs))
         # Immutable: a template cannot even change the lists and dicts it is given.
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = _LimitedSandbox(
             loader=jinja2.FunctionLoader(self._load_source),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # chat text, not HTML
@@ -154,9 +226,18 @@ class TemplateLibrary:
             if not directory.is_dir():
                 continue
             for path in sorted(directory.glob(f"*{SUFFIX}")):
-                if path.is_file():
+                if path.is_file() or path.is_symlink():  # a link is listed, and refused when read
                     found[path.name[: -len(SUFFIX)]] = path
         return found
+
+    def _read(self, path: Path) -> str:
+        """A template's text; a link leading outside its folder is refused, not followed."""
+        if (target := escapes(path, path.parent)) is not None:
+            raise TemplateProblem(refusal(path, path.parent, target, "template"), file=path)
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TemplateProblem(f"cannot read the template: {exc}", file=path) from None
 
     def names(self) -> list[str]:
         found = self.paths()
@@ -168,10 +249,7 @@ class TemplateLibrary:
         if path is None:
             available = ", ".join(self.names()) or "none"
             raise TemplateProblem(f"no template named {name!r} (available: {available})")
-        try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TemplateProblem(f"cannot read the template: {exc}", file=path) from None
+        source = self._read(path)
         settings = _front_matter(source, path)
         try:
             ast = self.env.parse(source, name + SUFFIX, str(path))
@@ -206,14 +284,14 @@ class TemplateLibrary:
             )
         return template
 
-    def _load_source(self, name: str):
+    def _load_source(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
         """For `{% include %}` and `{% extends %}` between templates."""
         stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
         path = self.paths().get(stem)
         if path is None:
             return None
         mtime = path.stat().st_mtime
-        return path.read_text(encoding="utf-8"), str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
+        return self._read(path), str(path), lambda: path.is_file() and path.stat().st_mtime == mtime
 
 
 def _spec(name: str, label: Any) -> FieldSpec:
@@ -357,8 +435,27 @@ def compose(
 
 
 def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
+    env = template.compiled.environment
+    limited = env if isinstance(env, _LimitedSandbox) else None
+    if limited is not None:
+        limited.start(RENDER_SECONDS)
     try:
-        return template.compiled.render(context)
+        # Chunk by chunk, so a template writing a huge message stops at the size limit, not after it.
+        out: list[str] = []
+        size = 0
+        for chunk in template.compiled.generate(context):
+            size += len(chunk)
+            if size > MAX_MESSAGE_CHARS:
+                raise RenderLimit(f"the message is over {MAX_MESSAGE_CHARS:,} characters")
+            if limited is not None:
+                limited.check()
+            out.append(chunk)
+        return "".join(out)
+    except RenderLimit as exc:
+        file, line = _template_frame(exc.__traceback__, template.path)
+        raise TemplateProblem(f"stopped: {exc}", file=file, line=line) from None
+    except TemplateProblem:  # an included template that is refused
+        raise
     except jinja2.TemplateSyntaxError as exc:  # from an included template
         raise TemplateProblem(f"syntax error: {exc.message}", file=exc.filename, line=exc.lineno) from None
     except Exception as exc:  # the template's own bug, e.g. {{ 1 / 0 }}, is reported like any other
@@ -374,7 +471,7 @@ def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
         raise TemplateProblem(problem, file=file, line=line) from None
 
 
-def _template_frame(tb, default: Path) -> tuple[Path, int | None]:
+def _template_frame(tb: TracebackType | None, default: Path) -> tuple[Path, int | None]:
     """The innermost traceback frame inside a template file (jinja rewrites them to template lines)."""
     file, line = default, None
     while tb is not None:
@@ -386,44 +483,6 @@ def _template_frame(tb, default: Path) -> tuple[Path, int | None]:
 
 
 # --- "Next Update" ---------------------------------------------------------------------------------
-
-_DURATION = re.compile(
-    r"^(?:in\s+)?(?=\d)(?:(?P<h>\d+)\s*(?:h|hr|hrs|hour|hours)(?![a-z])\s*)?"
-    r"(?:(?P<m>\d+)\s*(?:m|min|mins|minute|minutes))?$",
-    re.IGNORECASE,
-)
-_CLOCK = re.compile(r"^(?:at\s+)?(?P<h>\d{1,2}):(?P<m>\d{2})$", re.IGNORECASE)
-
-
-def parse_when(text: str, now: datetime, tz: tzinfo | None = None) -> datetime:
-    """When the next update is promised: 'in 30m', '30 min', '1h 30m', '03:45' (the next such time
-    in the user's zone) or an ISO-8601 instant. Always in the future."""
-    raw = " ".join(text.strip().split())
-    if not raw:
-        raise ValueError("empty: say when, e.g. in 30m or 03:45")
-    if match := _DURATION.match(raw):
-        if match["h"] is None and match["m"] is None:
-            raise ValueError(f"cannot read {text!r} as a time")
-        delta = timedelta(hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
-        if delta <= timedelta(0):
-            raise ValueError("the next update must be in the future")
-        return now + delta
-    if match := _CLOCK.match(raw):
-        hour, minute = int(match["h"]), int(match["m"])
-        if hour > 23 or minute > 59:
-            raise ValueError(f"{raw} is not a time of day")
-        local_now = now.astimezone(tz)
-        at = datetime.combine(local_now.date(), time(hour, minute), local_now.tzinfo)
-        if at <= local_now:
-            at += timedelta(days=1)
-        return at.astimezone(now.tzinfo)
-    try:
-        at = parse_instant(raw, default_tz=tz)
-    except ValueError:
-        raise ValueError(f"cannot read {text!r} as a time: use in 30m, 45 min, 03:45 or an ISO time") from None
-    if at <= now:
-        raise ValueError(f"{raw} is in the past")
-    return at
 
 
 def format_when(at: datetime, now: datetime, tz: tzinfo | None = None, *, always_date: bool = False) -> str:

@@ -7,6 +7,7 @@ to the channel), so results name only its scheme and host.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,10 +48,19 @@ async def post_message(
 ) -> PostResult:
     where = redact(url)
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        # httpx's timeout bounds each wait (connect, each read); a server answering one byte a second
+        # never trips it. The whole exchange, body included, gets `timeout` in total.
+        async with asyncio.timeout(timeout), httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(url, json={"text": text})
-    except httpx.TimeoutException:
-        return PostResult(False, f"chat webhook at {where} did not answer within {timeout:g} s; not posted")
+    except httpx.ConnectTimeout:
+        return PostResult(False, f"chat webhook at {where} could not be reached within {timeout:g} s; not posted")
+    except (httpx.TimeoutException, TimeoutError):
+        # The request went out; the server may have posted it and be slow to say so.
+        return PostResult(
+            False,
+            f"chat webhook at {where} did not answer within {timeout:g} s; it may have been posted — "
+            "look in the channel before posting again",
+        )
     except httpx.InvalidURL:
         return PostResult(False, "the chat webhook_url in the config file is not a valid URL")
     except httpx.UnsupportedProtocol:

@@ -44,6 +44,15 @@ class Draft:
     alerts: tuple[Alert, ...]
     tenants: tuple[str, ...] = ()  # from the policy's tenant labels, across the group
 
+    @property
+    def cut(self) -> list[str]:
+        """What of the alert was too long for the incident and was cut, for the intake to say."""
+        first = self.alerts[0]
+        explicit = _one_line(first.labels.get("runbook") or first.annotations.get("runbook") or "")
+        if len(explicit) > RUNBOOK_LIMIT:
+            return [f"its runbook label ({len(explicit):,} characters) was cut to {RUNBOOK_LIMIT}"]
+        return []
+
     def details(self) -> dict[str, Any]:
         """What the `declared` event records about where the incident came from."""
         first = self.alerts[0]
@@ -84,11 +93,15 @@ def title_for(alert: Alert) -> str:
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1].rstrip() + "…"
 
 
+RUNBOOK_LIMIT = 200  # the incident's symptom field holds at most this
+
+
 def runbook_for(alert: Alert, matcher: RunbookMatcher | None = None) -> str:
-    """An explicit `runbook` label or annotation wins; then the library's matcher, if any."""
-    explicit = alert.labels.get("runbook") or alert.annotations.get("runbook") or ""
-    if explicit.strip():
-        return explicit.strip()
+    """An explicit `runbook` label or annotation wins (cut to what the field holds: an alert is
+    never refused for a long label); then the library's matcher, if any."""
+    explicit = _one_line(alert.labels.get("runbook") or alert.annotations.get("runbook") or "")
+    if explicit:
+        return explicit[:RUNBOOK_LIMIT]
     return (matcher(alert) or "") if matcher is not None else ""
 
 

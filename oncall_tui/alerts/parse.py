@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from ..clock import UTC, parse_instant
+from ..clock import parse_instant
 
 GO_ZERO_YEAR = 1  # Go's zero time.Time marshals as 0001-01-01T00:00:00Z: "not set"
 _FNV_OFFSET = 0xCBF29CE484222325

@@ -29,6 +29,7 @@ from typing import Any
 from ..clock import iso
 from ..desk import ActionRefused, Desk
 from ..model import Incident, format_id
+from ..policy import AlertPolicy
 from ..store import StoreError
 from ..tenants import merge as merge_tenants
 from ..tenants import tenants_from_labels
@@ -193,6 +194,8 @@ class Declare:
             text += f", {len(d.alerts)} alerts"
         if self.recurrence_of:
             text += f", firing again after {self.recurrence_of}"
+        if d.cut:
+            text += "; " + "; ".join(d.cut)
         changes = [Change("declared", inc.number, text)]
         # An alert that arrives already silenced by someone else: say who, on the new timeline.
         for note in _silenced_elsewhere(inc.number, inc.silence_id, set(), d.alerts, self.silences):
@@ -274,8 +277,16 @@ def apply(desk: Desk, steps: Iterable[Step]) -> Outcome:
         try:
             changes.extend(step.apply(desk))
         except ActionRefused as exc:
-            problems.append(str(exc))
+            problems.append(refused(step, exc))
     return Outcome(tuple(changes), tuple(problems))
+
+
+def refused(step: Step, exc: Exception) -> str:
+    """A refused step, naming the alert or incident it was for (every poll may repeat it)."""
+    if isinstance(step, Declare):
+        first = step.draft.alerts[0]
+        return f"alert {plain(first.name) or step.draft.key} ({first.fingerprint}) was not imported: {exc}"
+    return f"{format_id(step.number)}: {step.kind.replace('_', ' ')} not recorded: {exc}"
 
 
 def reconcile(
@@ -289,7 +300,15 @@ def reconcile(
     return apply(desk, plan(desk, alerts, silences=silences, matcher=matcher))
 
 
-def _new(desk, key, labels, members, policy, matcher, silences) -> list[Step]:
+def _new(
+    desk: Desk,
+    key: str,
+    labels: dict[str, str],
+    members: list[Alert],
+    policy: AlertPolicy,
+    matcher: RunbookMatcher | None,
+    silences: Mapping[str, Silence] | None,
+) -> list[Step]:
     if all(a.inhibited_by for a in members):
         # Alertmanager holds it back because a bigger alert covers it (a host down inhibits the
         # service alerts on it): the bigger alert is the incident; this one would only be noise.

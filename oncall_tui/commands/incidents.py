@@ -5,19 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ..clock import format_duration, format_local, parse_instant
+from ..clock import format_duration, format_local
 from ..deadlines import State
 from ..event_text import describe
 from ..export_json import deadlines_dict, event_dict, incident_dict
 from ..fired_before import fired_before
-from ..model import EDITABLE_FIELDS, Status, parse_id
+from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Status, parse_id
 from ..suggestion import suggest_for
 from ..tenants import format_tenants
+from ..when import PAST_FORMS, parse_past
 from .runbooks import resolve_symptom
 
+if TYPE_CHECKING:
+    from ..desk import Desk  # at run time through the CLI, only when a command runs
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("declare", parents=[common], help="declare a new incident and print its id")
     p.add_argument("title", help='what is broken, e.g. "Login failures"')
     p.add_argument("--severity", help="P0 (critical) … P3 (low), or its name (high); leave out if not determined yet")
@@ -29,7 +35,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--channel", default="", help="communication channel, e.g. #inc-login")
     p.add_argument("--assignee", default="", help="who is on it")
     p.add_argument("--symptom", default="", help="which runbook applies (e.g. identity-service-outage)")
-    p.add_argument("--started-at", help="when it began, ISO-8601 (default: now), e.g. 2026-11-27T03:12:00Z")
+    p.add_argument("--started-at", help=f"when it began (default: now): {PAST_FORMS}")
     p.add_argument("--json", action="store_true", help="print the incident as JSON instead of its id")
     p.set_defaults(func=cmd_declare)
 
@@ -68,8 +74,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("edit", parents=[common], help="change a field of an incident")
     p.add_argument("incident", help="INC-N")
-    p.add_argument("field", choices=EDITABLE_FIELDS)
-    p.add_argument("value", help="new value (services: comma-separated)")
+    p.add_argument("field", choices=(*EDITABLE_FIELDS, *EDITABLE_TIMES))
+    p.add_argument("value", help=f"new value (services: comma-separated; started_at: {PAST_FORMS})")
     p.set_defaults(func=cmd_edit)
 
     p = sub.add_parser("note", parents=[common], help="add a note to an incident's timeline")
@@ -78,15 +84,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_note)
 
 
-def _desk(args):
+def _desk(args: argparse.Namespace) -> Desk:
     from ..cli import open_desk
 
     return open_desk(args)
 
 
-def cmd_declare(args) -> int:
+def cmd_declare(args: argparse.Namespace) -> int:
     desk = _desk(args)
-    started = parse_instant(args.started_at) if args.started_at else None
+    started = parse_past(args.started_at, desk.now()) if args.started_at else None
     severity = desk.policy.parse_severity(args.severity) if args.severity else None
     inc = desk.declare(
         args.title,
@@ -103,7 +109,7 @@ def cmd_declare(args) -> int:
     return 0
 
 
-def urgency_key(desk, incident, now):
+def urgency_key(desk: Desk, incident: Incident, now: datetime) -> tuple[int, float, int, int]:
     """Breached clocks first, then the nearest deadline, then severity: the board's order too."""
     dl = desk.deadlines(incident, now)
     nxt = dl.next_due
@@ -113,7 +119,7 @@ def urgency_key(desk, incident, now):
     return (0 if breached else 1, due, sev, incident.number)
 
 
-def cmd_list(args) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     desk = _desk(args)
     now = desk.now()
     incidents = sorted(desk.incidents(include_closed=args.all), key=lambda i: urgency_key(desk, i, now))
@@ -146,7 +152,7 @@ def cmd_list(args) -> int:
     return 0
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     desk = _desk(args)
     inc = desk.get(parse_id(args.incident))
     now = desk.now()
@@ -199,54 +205,68 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_ack(args) -> int:
+def cmd_ack(args: argparse.Namespace) -> int:
     inc = _desk(args).acknowledge(parse_id(args.incident))
     print(f"{inc.id} acknowledged by {inc.acknowledged_by}")
     return 0
 
 
-def cmd_severity(args) -> int:
+# Like the board, a command carries what it read into the write: if another desk changed the same
+# thing in between (two `severity` commands at once), the later one is told, instead of silently
+# winning.
+
+
+def cmd_severity(args: argparse.Namespace) -> int:
     desk = _desk(args)
-    number = parse_id(args.incident)
+    seen = desk.get(parse_id(args.incident))
     if args.severity is None:
-        inc = desk.get(number)
-        hint = suggest_for(desk.policy, inc)
-        current = inc.severity.value if inc.severity else "not determined"
+        hint = suggest_for(desk.policy, seen)
+        current = seen.severity.value if seen.severity else "not determined"
         if hint is None:
-            print(f"{inc.id} is {current}; no criterion of the runbook matches its title, impact or tenants")
+            print(f"{seen.id} is {current}; no criterion of the runbook matches its title, impact or tenants")
         else:
-            print(f"{inc.id} is {current}; the runbook suggests {hint.severity.value}: {hint.line()}")
-            print(f"confirm with: oncall-tui severity {inc.id} {hint.severity.value}")
+            print(f"{seen.id} is {current}; the runbook suggests {hint.severity.value}: {hint.line()}")
+            print(f"confirm with: oncall-tui severity {seen.id} {hint.severity.value}")
         return 0
-    inc = desk.set_severity(number, desk.policy.parse_severity(args.severity))
-    print(f"{inc.id} is {inc.severity.value}")
+    severity = desk.policy.parse_severity(args.severity)
+    inc = desk.set_severity(seen.number, severity, expected=seen.severity)
+    print(f"{inc.id} is {severity.value}")
     return 0
 
 
-def cmd_role(args) -> int:
+def cmd_role(args: argparse.Namespace) -> int:
     desk = _desk(args)
     if args.person is None and not args.clear:
         raise ValueError(f"whom does the {args.role} role go to? (or --clear to leave it unheld)")
-    inc = desk.set_role(parse_id(args.incident), args.role, "" if args.clear else args.person)
+    seen = desk.get(parse_id(args.incident))
     role = desk.policy.role(args.role)
+    inc = desk.set_role(seen.number, role.id, "" if args.clear else args.person, expected=seen.roles.get(role.id, ""))
     who = inc.roles.get(role.id)
     print(f"{inc.id} {role.name.lower()}: {who}" if who else f"{inc.id} has no {role.name.lower()} now")
     return 0
 
 
-def cmd_status(args) -> int:
-    inc = _desk(args).move(parse_id(args.incident), Status.parse(args.status))
+def cmd_status(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    inc = desk.move(seen.number, Status.parse(args.status), expected=seen.status)
     print(f"{inc.id} is {inc.status.value}")
     return 0
 
 
-def cmd_edit(args) -> int:
-    inc = _desk(args).edit(parse_id(args.incident), args.field, args.value)
-    print(f"{inc.id} {args.field} updated")
+def cmd_edit(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    seen = desk.get(parse_id(args.incident))
+    field = args.field
+    inc = desk.edit(seen.number, field, args.value, expected=getattr(seen, field))
+    if field == "started_at":
+        print(f"{inc.id} started at {format_local(inc.started_at, with_date=True)}; its clocks count from then")
+    else:
+        print(f"{inc.id} {field} updated")
     return 0
 
 
-def cmd_note(args) -> int:
+def cmd_note(args: argparse.Namespace) -> int:
     inc = _desk(args).note(parse_id(args.incident), args.text)
     print(f"note added to {inc.id}")
     return 0

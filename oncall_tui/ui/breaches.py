@@ -38,6 +38,8 @@ class BreachWatcher:
         new: list[Breach] = []
         for row in rows:
             for d in row.running_breaches():
+                if d.due_at is None:  # a breached clock always has one
+                    continue
                 identity = (row.incident.number, d.key, d.due_at)
                 if identity in self._seen:
                     continue

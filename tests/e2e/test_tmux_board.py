@@ -137,3 +137,22 @@ def test_an_acknowledgement_from_another_process_appears_on_the_running_board(te
     screen = terminal.wait_for(lambda s: "acknowledged" in board_line(s, "INC-1"), "bob's ack on the board", 5)
     assert time.monotonic() - started < 3  # about a second: one tick of the board's clock
     assert "acked by   bob" in screen
+
+
+def test_keys_sent_in_one_write_all_reach_their_prompts(terminal, tmp_path):
+    """One `send-keys`: two notes and an acknowledgement arrive in one read, as over a laggy link."""
+    db = tmp_path / "desk.db"
+    cli(db, "declare", "Login failures", "--severity", "P1")
+    start_board(terminal, db)
+    terminal.wait_for(lambda s: "INC-1" in board_line(s, "INC-1"), "INC-1 on the board")
+    terminal.tmux("send-keys", "-t", "desk", "nfirst note", "Enter", "nsecond note", "Enter", "a")
+    terminal.wait_for(lambda s: "acknowledged" in board_line(s, "INC-1"), "INC-1 acknowledged")
+
+    desk = Desk.open(db, readonly=True)
+    try:
+        assert [e.details.get("text") for e in desk.timeline(1) if e.kind == "note"] == ["first note", "second note"]
+        assert desk.get(1).status is Status.ACKNOWLEDGED
+    finally:
+        desk.close()
+    terminal.keys("q")
+    terminal.wait_for(lambda s: "? Help" not in s, "the board to quit")

@@ -317,3 +317,26 @@ def test_escape_sequences_in_alert_labels_never_reach_the_screen(desk):
     for text in (*texts, inc.title, *inc.services):
         assert not any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in text), repr(text)
     assert inc.labels["alertname"] == "Pwn\x1b[2J\x1b]0;owned\x07"  # kept exact: a silence must match it
+
+
+def test_a_runbook_label_too_long_for_the_field_is_cut_and_the_alert_named(desk):
+    long_label = "identity-" + "x" * 300
+    alert = fire("fp-long", alertname="IdentityHighErrorRate", service="identity", runbook=long_label)
+    outcome = reconcile(desk, [alert])
+    assert outcome.problems == ()
+    inc = desk.get(1)
+    assert inc.symptom == long_label[:200]
+    assert outcome.changes[0].text.startswith("INC-1 declared from alert IdentityHighErrorRate: ")
+    assert "its runbook label (309 characters) was cut to 200" in outcome.changes[0].text
+    assert reconcile(desk, [alert]).changes == ()  # imported once: the next poll has nothing to say
+
+
+def test_a_refused_alert_is_named_in_the_problem(desk, monkeypatch):
+    from oncall_tui.alerts import reconcile as module
+
+    def refuse(self, desk):
+        raise module.ActionRefused("text is too long (9 characters; at most 5)")
+
+    monkeypatch.setattr(module.Declare, "apply", refuse)
+    outcome = reconcile(desk, [fire("fp-x", alertname="DiskFull", service="db")])
+    assert outcome.problems == ("alert DiskFull (fp-x) was not imported: text is too long (9 characters; at most 5)",)

@@ -147,11 +147,20 @@ def test_a_syntax_error_names_the_file_and_the_line(tmp_path):
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ('[deadlines]\nacknowledge_minutes = "five"\n', "deadlines.acknowledge_minutes must be a number of minutes"),
-        ("[deadlines]\nseverity_minutes = -1\n", "deadlines.severity_minutes must be a number of minutes"),
-        ('[deadlines]\nstakeholders_severities = ["P9"]\n', "unknown severity 'P9'"),
+        (
+            '[deadlines]\nacknowledge_minutes = "five"\n',
+            "[deadlines] acknowledge_minutes = 'five': must be a number from 0 to 10,080 (minutes, up to a week)",
+        ),
+        ("[deadlines]\nseverity_minutes = -1\n", "[deadlines] severity_minutes = -1: must be a number from 0 to"),
+        (
+            '[deadlines]\nstakeholders_severities = ["P9"]\n',
+            "[deadlines] stakeholders_severities = 'P9': each must be one of P0, P1, P2 or P3",
+        ),
         ("escalation = []\n", "the escalation matrix is empty"),
-        ('[[escalation]]\nlevel = "Primary"\n', "after_minutes"),
+        (
+            '[[escalation]]\nlevel = "Primary"\n',
+            "[escalation #1] after_minutes is missing: it must be a number from 0 to",
+        ),
     ],
 )
 def test_a_wrong_value_names_the_file_and_what_is_wrong(tmp_path, text, expected):

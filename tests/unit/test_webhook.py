@@ -93,7 +93,40 @@ def test_a_slow_server_is_a_timeout_with_the_limit_named(chat):
     assert time.monotonic() - started < 1.5  # gave up at the timeout, did not wait for the server
     assert not result.ok
     assert result.status_code is None
-    assert "did not answer within 0.3 s; not posted" in result.summary
+    assert "did not answer within 0.3 s; it may have been posted — look in the channel before posting again" in (
+        result.summary
+    )
+
+
+def test_a_server_answering_one_byte_a_second_is_cut_at_the_total_deadline():
+    """httpx's timeout is per read: each byte arriving in time would reset it, forever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        while not stop.wait(0.3):
+            try:
+                conn.sendall(b"o")
+            except OSError:
+                break
+        conn.close()
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        result = asyncio.run(post_message(f"http://127.0.0.1:{listener.getsockname()[1]}/hook", MESSAGE, timeout=1))
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        listener.close()
+    assert took < 2.0, took
+    assert not result.ok and "did not answer within 1 s" in result.summary
 
 
 def test_nobody_listening_is_a_connection_error():
@@ -129,11 +162,11 @@ def test_settings_come_from_the_chat_section():
     assert webhook_settings({"webhook_url": "https://chat/x", "timeout_seconds": "soon"}) == ("https://chat/x", 10.0)
 
 
-def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_path, capsys):
+def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_path, clock, capsys):
     from oncall_tui import cli
     from oncall_tui.paths import config_dir
 
-    # Declared from the command line too, so both sides use the same (real) clock.
+    # Declared from the command line too, on the desk's frozen clock.
     assert (
         cli.main(
             [
@@ -149,7 +182,8 @@ def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_p
                 "Slow sign-in",
                 "--assignee",
                 "bob",
-            ]
+            ],
+            clock=clock,
         )
         == 0
     )
@@ -158,7 +192,7 @@ def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_p
     config_dir().mkdir(parents=True)
     (config_dir() / "config.toml").write_text(f'[chat]\nwebhook_url = "{chat.url}"\ntimeout_seconds = 5\n')
 
-    status = cli.main(["compose", inc.id, "--db", str(db_path), "--template", "initial", "--post"])
+    status = cli.main(["compose", inc.id, "--db", str(db_path), "--template", "initial", "--post"], clock=clock)
     out, err = capsys.readouterr()
     assert status == 0, err
     assert chat.received == [{"text": out.rstrip("\n")}]
@@ -166,7 +200,7 @@ def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_p
     assert desk.deadlines(desk.get(inc.number)).get("stakeholders").state.value == "met"
 
     chat.status, chat.body = 500, "boom"
-    status = cli.main(["compose", inc.id, "--db", str(db_path), "--template", "initial", "--post"])
+    status = cli.main(["compose", inc.id, "--db", str(db_path), "--template", "initial", "--post"], clock=clock)
     out, err = capsys.readouterr()
     assert status == 1
     assert "refused the message: HTTP 500: boom" in err

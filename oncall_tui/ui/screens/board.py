@@ -26,8 +26,9 @@ from textual.screen import ModalScreen, Screen
 
 from ...desk import ActionRefused, Desk, StoreError
 from ...lifecycle import check_move, next_status
-from ...model import EDITABLE_FIELDS, Incident, Severity, Status
+from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
 from ...tenants import editable_text
+from ..board_model import BoardRow
 from ..breaches import Breach, BreachWatcher, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
@@ -52,8 +53,9 @@ EDIT_LABELS = {
     "resolution": "Resolution",
     "prevention": "Prevention",
     "contributing_factors": "Contributing factors",
+    "started_at": "Start time (-20m, 20m ago, 03:12 or ISO)",
 }
-assert set(EDIT_LABELS) <= set(EDITABLE_FIELDS)
+assert set(EDIT_LABELS) <= {*EDITABLE_FIELDS, *EDITABLE_TIMES}
 
 
 class BoardScreen(Screen[None]):
@@ -286,10 +288,18 @@ class BoardScreen(Screen[None]):
 
     def _tick(self, now: datetime) -> None:
         """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
-        self._announce(self.breaches.observe(self.board.advance(now)))
+        self._announce(self._new_breaches(self.board.advance(now)))
         if self._held_breaches and not isinstance(self.app.screen, ModalScreen):
             held, self._held_breaches = self._held_breaches, []
             self._toast_breaches(held)
+
+    def clock_was_set(self) -> None:
+        """The wall clock jumped: every row is rebuilt from the new now, none from the old one."""
+        self.board.model.forget()
+
+    def _new_breaches(self, rows: list[BoardRow]) -> list[Breach]:
+        # While a jump ahead is on probation nothing is noticed, so nothing is marked seen either.
+        return [] if self.app.clock_watch.holding else self.breaches.observe(rows)
 
     def _record_changed(self, _revision: int) -> None:
         self._reload()
@@ -309,9 +319,9 @@ class BoardScreen(Screen[None]):
             self.board.progress_changed()
         recomputed = self.board.load(incidents, app.clock.now())
         if startup:  # noticed and written after the first frame: the board comes first
-            self.call_after_refresh(lambda: self._record_quietly(self.breaches.observe(recomputed)))
+            self.call_after_refresh(lambda: self._record_quietly(self._new_breaches(recomputed)))
         else:
-            self._announce(self.breaches.observe(recomputed))
+            self._announce(self._new_breaches(recomputed))
         self._show_selected()
         self.query_one(DeskStatus).refresh()
 
@@ -435,7 +445,12 @@ class BoardScreen(Screen[None]):
         def declare(form: Declaration | None) -> None:
             if form is None:
                 return
-            inc = self.app.run_action_safely(
+
+            def declared(inc: Incident) -> None:
+                self.go_to(inc.number)
+                self._done(f"{inc.id} declared — acknowledge it with a")
+
+            self.app.run_action_safely(
                 self.desk.declare,
                 form.title,
                 severity=form.severity,
@@ -444,17 +459,20 @@ class BoardScreen(Screen[None]):
                 channel=form.channel,
                 started_at=form.started_at,
                 tenants=form.tenants,
+                then=declared,
             )
-            if inc is not None:
-                self.go_to(inc.number)
-                self._done(f"{inc.id} declared — acknowledge it with a")
 
         self.app.push_screen(DeclareScreen(self.app.clock.now(), self.desk.policy), declare)
 
     def action_acknowledge(self) -> None:
-        if (inc := self.current()) and self.app.run_action_safely(self.desk.acknowledge, inc.number):
+        if (inc := self.current()) is None:
+            return
+
+        def acknowledged(_: Incident) -> None:
             self._done(f"{inc.id} acknowledged")
             self.alerts_changed()
+
+        self.app.run_action_safely(self.desk.acknowledge, inc.number, then=acknowledged)
 
     def alerts_changed(self) -> None:
         """An alert-born incident was acknowledged or resolved: silence or unsilence it now."""
@@ -471,8 +489,13 @@ class BoardScreen(Screen[None]):
         def chosen(severity: Severity | None) -> None:
             if severity is None or severity is inc.severity:
                 return
-            if self.app.run_action_safely(self.desk.set_severity, inc.number, severity, expected=inc.severity):
-                self._done(f"{inc.id} is {severity.value}")
+            self.app.run_action_safely(
+                self.desk.set_severity,
+                inc.number,
+                severity,
+                expected=inc.severity,
+                then=lambda _: self._done(f"{inc.id} is {severity.value}"),
+            )
 
         from ...suggestion import suggest_for
 
@@ -495,8 +518,13 @@ class BoardScreen(Screen[None]):
             return
 
         def move(confirmed: bool | None = True) -> None:
-            if confirmed and self.app.run_action_safely(self.desk.advance, inc.number, expected=inc.status):
-                self._done(f"{inc.id} is {target.value}")
+            if confirmed:
+                self.app.run_action_safely(
+                    self.desk.advance,
+                    inc.number,
+                    expected=inc.status,
+                    then=lambda _: self._done(f"{inc.id} is {target.value}"),
+                )
 
         if target is Status.CLOSED:
             from ..dialogs.modals import ConfirmScreen
@@ -560,8 +588,10 @@ class BoardScreen(Screen[None]):
         def assign(who: str | None) -> None:
             if who is None:
                 return
-            if self.app.run_action_safely(self.desk.assign, inc.number, who, expected=inc.assignee):
-                self._done(f"{inc.id} assigned to {who}" if who else f"{inc.id} unassigned")
+            said = f"{inc.id} assigned to {who}" if who else f"{inc.id} unassigned"
+            self.app.run_action_safely(
+                self.desk.assign, inc.number, who, expected=inc.assignee, then=lambda _: self._done(said)
+            )
 
         self.app.push_screen(
             TextPrompt(f"Assign {inc.id} to", inc.assignee or self.desk.actor, hint="empty: unassign"), assign
@@ -604,6 +634,8 @@ class BoardScreen(Screen[None]):
             if name == "tenants":
                 return editable_text(inc.tenants, inc.tenant_count)
             value = getattr(inc, name)
+            if isinstance(value, datetime):  # in the user's zone, exact, so an unchanged value reads back equal
+                return value.astimezone().isoformat(sep=" ", timespec="seconds")
             return ", ".join(value) if isinstance(value, tuple) else str(value)
 
         def edit_field(name: str | None) -> None:
@@ -613,9 +645,15 @@ class BoardScreen(Screen[None]):
             def save(value: str | None) -> None:
                 if value is None:
                     return
-                seen = shown(name) if name == "tenants" else getattr(inc, name)
-                if self.app.run_action_safely(self.desk.edit, inc.number, name, value, expected=seen):
-                    self._done(f"{inc.id}: {EDIT_LABELS[name].split(' (')[0].lower()} saved")
+                said = f"{inc.id}: {EDIT_LABELS[name].split(' (')[0].lower()} saved"
+                self.app.run_action_safely(
+                    self.desk.edit,
+                    inc.number,
+                    name,
+                    value,
+                    expected=shown(name) if name == "tenants" else getattr(inc, name),
+                    then=lambda _: self._done(said),
+                )
 
             self.app.push_screen(
                 TextPrompt(f"{EDIT_LABELS[name]} of {inc.id}", shown(name), allow_empty=name != "title"), save
@@ -660,8 +698,10 @@ class BoardScreen(Screen[None]):
         from ..dialogs.modals import TextPrompt
 
         def add(text: str | None) -> None:
-            if text and self.app.run_action_safely(self.desk.note, inc.number, text):
-                self._done(f"note added to {inc.id}")
+            if text:
+                self.app.run_action_safely(
+                    self.desk.note, inc.number, text, then=lambda _: self._done(f"note added to {inc.id}")
+                )
 
         self.app.push_screen(
             TextPrompt(f"Note on {inc.id}", placeholder="what you found or did", allow_empty=False), add

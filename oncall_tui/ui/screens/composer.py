@@ -25,7 +25,7 @@ from textual.worker import Worker
 
 from ...clipboard import CopyResult, copy_text
 from ...config import DeskOptions, read_config
-from ...deadlines import State, major_names, notify_due_if_major
+from ...deadlines import State, kinds_met_by, major_names, notify_due_if_major
 from ...desk import ActionRefused, Desk, StoreError
 from ...model import Incident
 from ...paths import data_dir
@@ -479,11 +479,11 @@ class ComposerScreen(Screen[None]):
 
     def _show_deadline(self) -> None:
         hint = self.query_one("#deadline-hint", Static)
-        key = {"initial": "stakeholders", "update": "next_update"}.get(self.template_kind)
+        met = kinds_met_by(self.template_kind)  # the first is the clock this message is for
         text, state = "", ""
-        if key is not None:
+        if met:
             now = self.desk.now()
-            d = self.desk.deadlines(self.incident, now).get(key)
+            d = self.desk.deadlines(self.incident, now).get(met[0].key)
             state = d.state.value
             if d.state is State.MET and d.done_at is not None:
                 text = f"{d.label}: met at {format_when(d.done_at, now, self.tz)}"
@@ -491,12 +491,15 @@ class ComposerScreen(Screen[None]):
                 text = f"{d.label}: due {format_when(d.due_at, now, self.tz)}"
             elif d.state is State.BREACHED and d.due_at is not None:
                 text = f"{d.label}: OVERDUE since {format_when(d.due_at, now, self.tz)}"
-            elif key == "stakeholders" and (due := notify_due_if_major(self.incident, self.desk.policy)) is not None:
+            elif (
+                met[0].key == "stakeholders"
+                and (due := notify_due_if_major(self.incident, self.desk.policy)) is not None
+            ):
                 # P? may be a P0: the notice is not "not required" until the severity says so.
                 names = major_names(self.desk.policy)
                 text = f"{d.label}: due {format_when(due, now, self.tz)} if it is {names} (severity not determined)"
                 state = "pending"
-            elif key == "stakeholders":
+            elif met[0].done:  # a one-off deed with no clock: this incident does not need it
                 text = f"{d.label}: not required for this severity"
         hint.update(text)
         for name in ("pending", "breached", "met"):
@@ -599,17 +602,17 @@ class ComposerScreen(Screen[None]):
         now = self.desk.now()
         effect = f"On {after.id}'s timeline"
         deadlines = self.desk.deadlines(after, now)
-        if message.template.kind == "initial":
-            notify = deadlines.get("stakeholders")
-            if notify.state is State.MET:
-                effect += "; stakeholders notified in time"
-            elif notify.state is State.BREACHED:
-                effect += "; stakeholders notified, late"
-        if message.template.kind in ("initial", "update"):
-            # The promised time if the message made one, else the policy's cadence from now.
-            due = deadlines.get("next_update").due_at
-            if due is not None:
-                effect += f"; next update due {format_when(due, now, self.tz)}"
+        for kind in kinds_met_by(message.template.kind):
+            d = deadlines.get(kind.key)
+            if kind.done:  # a one-off deed: done now, in time or late
+                if d.state is State.MET:
+                    effect += f"; {kind.done} in time"
+                elif d.state is State.BREACHED:
+                    effect += f"; {kind.done}, late"
+            elif d.due_at is not None:
+                # A recurring clock restarted: the promised time if the message made one, else the
+                # policy's cadence from now.
+                effect += f"; {kind.label.lower()} due {format_when(d.due_at, now, self.tz)}"
         return True, effect + "."
 
     def _desk_changed(self) -> None:
@@ -627,7 +630,7 @@ class ComposerScreen(Screen[None]):
     def _focused_spec(self) -> FieldSpec | None:
         """The focused field, when it is one the incident has (and so can be saved back)."""
         focused = self.focused
-        if not isinstance(focused, Input) or not (focused.id or "").startswith("field-"):
+        if not isinstance(focused, Input) or focused.id is None or not focused.id.startswith("field-"):
             return None
         name = focused.id.removeprefix("field-")
         spec = KNOWN_FIELDS.get(name)
@@ -635,13 +638,14 @@ class ComposerScreen(Screen[None]):
 
     def action_save_field(self) -> None:
         spec, focused = self._focused_spec(), self.focused
-        if spec is None or not isinstance(focused, Input):
+        field = spec.incident_field if spec is not None else None
+        if spec is None or field is None or not isinstance(focused, Input):
             self._result("Only a field the incident has (impact, ETA, root cause…) can be saved to it.", "warn")
             return
         name = spec.name
-        seen = getattr(self.incident, spec.incident_field)
+        seen = getattr(self.incident, field)
         try:
-            self.incident = self.desk.edit(self.number, spec.incident_field, focused.value, expected=seen)
+            self.incident = self.desk.edit(self.number, field, focused.value, expected=seen)
         except (ActionRefused, StoreError) as exc:
             self._result(f"Not saved: {exc}", "error")
             return

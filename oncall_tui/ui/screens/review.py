@@ -25,6 +25,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label, Static, TextArea
+from textual.widgets.data_table import ColumnKey
 
 from ... import event_text, export_review, review
 from ...clock import format_duration, iso
@@ -32,7 +33,7 @@ from ...config import DeskOptions
 from ...deadlines import State
 from ...desk import ActionRefused, Desk, StoreError
 from ...model import Event, Incident
-from ...templates import parse_when
+from ...when import parse_future as parse_when
 from ..dialogs.forms import FormScreen
 from ..dialogs.modals import MODAL_CSS, TextPrompt
 from ..widgets.footer import DeskFooter
@@ -57,16 +58,19 @@ class ActionItemForm(FormScreen):
     """Title, owner and due date of one action item; dismisses with (title, owner, due)."""
 
     SUBMIT_LABEL = "Save"
-    FIELDS = (
+    FIELDS: tuple[tuple[str, str, str], ...] = (
         ("title", "Action (required): what will be done", "e.g. Alert when the JWKS cache is empty"),
         ("owner", "Owner", "who sees it through"),
-        ("due", "Due: 2026-12-04, +3d or +2w; empty for none", "+1w"),
+        ("due", "Due: {example}, +3d or +2w; empty for none", "+1w"),
     )
 
     def __init__(self, heading: str, today, values: dict[str, str] | None = None) -> None:
         super().__init__(values)
         self.TITLE_TEXT = heading
         self.today = today
+        # The example is a week from the desk's today, so the label never shows a date gone by.
+        example = (today + timedelta(days=7)).isoformat()
+        self.FIELDS = tuple((n, label.format(example=example), p) for n, label, p in self.FIELDS)
 
     def action_submit(self) -> None:
         errors: dict[str, str] = {}
@@ -86,8 +90,8 @@ class ScheduleForm(FormScreen):
     """When the review is and who attends; dismisses with (instant, attendees)."""
 
     SUBMIT_LABEL = "Schedule"
-    FIELDS = (
-        ("when", "When: 2026-11-28 14:00, 14:00 (the next one) or in 26h", ""),
+    FIELDS: tuple[tuple[str, str, str], ...] = (
+        ("when", "When: {example}, 14:00 (the next one) or in 26h", ""),
         ("attendees", "Attendees, comma-separated: everyone relevant", "e.g. ava, sam, dana"),
     )
 
@@ -95,6 +99,9 @@ class ScheduleForm(FormScreen):
         super().__init__(values)
         self.TITLE_TEXT = heading
         self.now = now
+        # The example is tomorrow at 14:00 on the desk's clock, so the label never shows a date gone by.
+        example = f"{(now.astimezone() + timedelta(days=1)).date().isoformat()} 14:00"
+        self.FIELDS = tuple((n, label.format(example=example), p) for n, label, p in self.FIELDS)
 
     def action_submit(self) -> None:
         when = None
@@ -210,7 +217,7 @@ class ReviewScreen(Screen[None]):
                     yield Static("", id="review-timeline-text")
             with Vertical(id="review-side"):
                 yield Label("Action items", classes="section")
-                table = DataTable(id="review-items", cursor_type="row", zebra_stripes=False)
+                table: DataTable[Text] = DataTable(id="review-items", cursor_type="row", zebra_stripes=False)
                 table.add_column("", key="done", width=3)
                 table.add_column("#", key="id", width=4)
                 table.add_column("Action", key="title")
@@ -347,8 +354,9 @@ class ReviewScreen(Screen[None]):
         # Cells are Text, never markup: a title like "[WIP] fix" must show as typed. The title takes
         # whatever width the fixed columns leave.
         title_width = max(12, (table.size.width or 60) - FIXED_COLUMNS - 2 * 5 - 1)
-        table.columns["title"].width = title_width
-        table.columns["title"].auto_width = False
+        title = table.columns[ColumnKey("title")]
+        title.width = title_width
+        title.auto_width = False
         today = self.now.astimezone().date()
         for item in self.items:
             due = item.due.isoformat() if item.due else "—"

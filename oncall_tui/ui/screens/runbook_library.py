@@ -14,7 +14,7 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import getters, on
 from textual.app import ComposeResult, SuspendNotSupported
@@ -29,6 +29,8 @@ from ..widgets.footer import DeskFooter
 from ..widgets.runbook_search import RunbookSearch
 
 if TYPE_CHECKING:
+    from textual.widgets import Markdown
+
     from ..app import OncallApp
 
 
@@ -144,7 +146,7 @@ class RunbookLibraryScreen(Screen):
             return
         self.shown = rb
         meta = self.query_one("#library-meta", Static)
-        view = self.query_one("#library-markdown")
+        view = cast("Markdown", self.query_one("#library-markdown"))  # imported late, for start-up time
         if rb is None:
             meta.update("No runbook matches the search.")
             view.update("")

@@ -1,0 +1,60 @@
+"""Keys typed faster than the screen: every key that arrives before a prompt is ready reaches that
+prompt, in order, and the keys after it reach whatever comes next. Bursts post every key at once,
+as one SSH packet or one `tmux send-keys` would deliver them."""
+
+from __future__ import annotations
+
+import pytest
+from key_bursts import burst
+
+from oncall_tui.config import DeskOptions
+from oncall_tui.model import Status
+from oncall_tui.ui.app import OncallApp
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def app(desk, db_path, clock):
+    desk.declare("Login failures", severity="P1")
+    return OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
+
+
+def _notes(desk) -> list[str]:
+    return [e.details["text"] for e in desk.timeline(1) if e.kind == "note"]
+
+
+async def _settle(pilot) -> None:
+    for _ in range(6):
+        await pilot.pause()
+
+
+async def test_two_notes_and_an_acknowledgement_typed_back_to_back(app, desk):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await burst(pilot, "n", *"first note", "enter", "n", *"second note", "enter", "a")
+        await _settle(pilot)
+        assert _notes(desk) == ["first note", "second note"]
+        assert desk.get(1).status is Status.ACKNOWLEDGED
+
+
+async def test_a_pasted_line_fills_and_submits_the_prompt(app, desk):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await burst(pilot, "n", *"first note", "enter")
+        await _settle(pilot)
+        assert _notes(desk) == ["first note"]
+        assert app.screen is app.board_screen
+
+
+async def test_escape_in_a_burst_cancels_only_its_prompt(app, desk):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await burst(pilot, "n", *"never mind", "escape", "n", *"kept", "enter")
+        await _settle(pilot)
+        assert _notes(desk) == ["kept"]
