@@ -334,7 +334,11 @@ class Desk:
 
         def decide(inc: Incident, now: datetime) -> Decision:
             old = Tenants(inc.tenants, inc.tenant_count if inc.tenant_count > len(inc.tenants) else 0)
-            if expected != "any" and str(_tenants(expected)) != str(old):
+            # What the user saw: the text the board showed, or the names a command read.
+            saw_names = isinstance(expected, (tuple, list))
+            if expected != "any" and (
+                tuple(expected) != inc.tenants if saw_names else str(_tenants(expected)) != str(old)
+            ):
                 raise self._changed(inc, now, "tenants affected", ("field_edited",))
             if old == new:
                 return None
@@ -422,8 +426,13 @@ class Desk:
             if (
                 last is not None
                 and now - last.at <= RESEND_WINDOW
-                and (last.details.get("template"), last.details.get("via"), last.details.get("text"))
-                == (template, via, body)
+                and (
+                    last.details.get("template"),
+                    last.details.get("via"),
+                    last.details.get("text"),
+                    last.details.get("next_update_at"),
+                )
+                == (template, via, body, iso(next_update_at) if next_update_at is not None else None)
             ):
                 return None
             changes: Change = {}
