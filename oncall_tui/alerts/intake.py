@@ -91,7 +91,7 @@ class Intake:
             watchdog = self.desk.policy.alerts.watchdog
             seen = any(a.name == watchdog for a in alerts) if watchdog else None
             if seen:
-                alerts = [a for a in alerts if a.name != watchdog]
+                alerts = tuple(a for a in alerts if a.name != watchdog)
             problems: list[str] = []
             try:
                 await self._learn_silences(alerts)

@@ -87,10 +87,10 @@ class SeverityPicker(ModalScreen[Severity | None]):
             if sev is suggested:
                 marks.append(("  ◆ suggested", "$text-accent bold"))
             lines = [Content.assemble((f"{sev.value} {info.name}", _STYLE[sev]), *marks)]
+            tip = self.suggestion if sev is suggested else None
             for criterion in info.criteria:
-                matched = self.suggestion is not None and sev is suggested and criterion == self.suggestion.criterion
-                if matched:
-                    lines.append(Content.styled(f" ◆ {criterion}: {self.suggestion.because}", "$text-accent"))
+                if tip is not None and criterion == tip.criterion:
+                    lines.append(Content.styled(f" ◆ {criterion}: {tip.because}", "$text-accent"))
                 else:
                     lines.append(Content(f"   · {criterion}"))
             if sev is suggested and self.suggestion is not None and self.suggestion.criterion not in info.criteria:
