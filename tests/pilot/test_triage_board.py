@@ -308,3 +308,13 @@ async def test_the_palette_goes_to_a_closed_incident(desk, clock, db_path):
         await pilot.pause()
         assert app.board_screen.selected == 1
         assert "+closed" in str(app.screen.query_one("#desk-status").render())
+
+
+async def test_declaring_does_not_turn_on_closed_incidents(desk, clock, db_path):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("d", *"Login failures", "enter")
+        await pilot.pause()
+        assert app.board_screen.selected == 1
+        assert not app.board_screen.board.show_closed
+        assert "+closed" not in str(app.screen.query_one("#desk-status").render())

@@ -343,6 +343,8 @@ class BoardScreen(Screen[None]):
 
     def go_to(self, number: int) -> None:
         """Select an incident, clearing the filter or showing closed ones if that hides it."""
+        if self.board.model.get(number) is None:
+            self._reload()  # just declared: not on the board yet, which does not make it closed
         if self.board.model.get(number) is None and not self.board.show_closed:
             self.board.show_closed = True
             self._reload()
