@@ -35,6 +35,8 @@ CLOCK_BEHIND_TOLERANCE = 5.0  # seconds: two desks' clocks may disagree by this 
 class Conflict(ActionRefused):
     """Another desk changed the incident first; the message says who, what and how long ago."""
 
+    title = "Changed by another desk"
+
 
 class NotFound(ActionRefused):
     pass
@@ -178,6 +180,7 @@ class Desk:
         tenants: Tenants | str | None = None,
         actor: str | None = None,
         details: dict[str, Any] | None = None,
+        alert_state: str = "",
     ) -> Incident:
         title = clean_text(title, multiline=False, limit=500)
         if not title:
@@ -210,6 +213,7 @@ class Desk:
                 labels=dict(labels or {}),
                 tenants=affected.names,
                 tenant_count=affected.count,
+                alert_state=alert_state,
             )
             self.store.insert_incident(incident)
             payload = {
@@ -229,7 +233,8 @@ class Desk:
             self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
             return self.get(number)
 
-    def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
+    def acknowledge(self, number: int, *, actor: str | None = None, details: dict[str, Any] | None = None) -> Incident:
+        """`details` say how, when it was not a key press (another desk's Alertmanager silence)."""
         who = actor or self.actor
 
         def decide(inc: Incident, now: datetime) -> Decision:
@@ -240,8 +245,11 @@ class Desk:
                 )
             check_move(inc, Status.ACKNOWLEDGED, self.policy)
             late = now - (inc.started_at + self.policy.acknowledge)
-            details = {"late_by_seconds": int(late.total_seconds())} if late.total_seconds() > 0 else {}
-            return {"status": Status.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": who}, details
+            info = {"late_by_seconds": int(late.total_seconds())} if late.total_seconds() > 0 else {}
+            return {"status": Status.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": who}, {
+                **info,
+                **(details or {}),
+            }
 
         return self.act(number, "acknowledged", decide, actor=who)
 
@@ -518,9 +526,10 @@ class Desk:
         return self.act(number, "runbook_step", decide)
 
     def checked_steps(self, number: int, runbook: str) -> set[int]:
-        rows = self.store.conn.execute(
-            "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
-        )
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
+            ).fetchall()
         return {r[0] for r in rows}
 
     def context_counts(self, number: int) -> tuple[int, int]:
@@ -529,9 +538,10 @@ class Desk:
 
     def checked_counts(self) -> dict[tuple[int, str], int]:
         """(incident, runbook) → number of ticked steps, for the board's progress column."""
-        rows = self.store.conn.execute(
-            "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
-        )
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
+            ).fetchall()
         return {(r[0], r[1]): r[2] for r in rows}
 
     # --- helpers --------------------------------------------------------------------------------

@@ -25,9 +25,11 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import deadlines, event_text, review
+from .alerts.describe import alert_facts
 from .clock import format_duration, from_iso, iso
 from .deadlines import Deadlines, State
 from .desk import Desk
+from .errors import DeskError
 from .export_json import deadlines_dict, event_dict, incident_dict
 from .model import Event, Incident, Severity, Status
 from .paths import data_dir
@@ -40,8 +42,11 @@ FORMAT = "oncall-tui/incident"
 FORMAT_VERSION = 1
 
 
-class ExportProblem(ValueError):
+class ExportProblem(DeskError, ValueError):
     """The document cannot be produced (a broken template, an unwritable file); says where."""
+
+    title = "Export failed"
+    severity = "error"
 
 
 # --- missed deadlines on the timeline -------------------------------------------------------------
@@ -310,11 +315,11 @@ def _template_line(tb: TracebackType | None) -> str:
 def export_document(desk: Desk, number: int, now: datetime | None = None) -> dict[str, Any]:
     now = now or desk.now()
     inc = desk.get(number)
-    conn = desk.store.conn
-    cur = conn.execute(
-        "SELECT runbook, step, checked, at, actor FROM checks WHERE incident = ? ORDER BY runbook, step", [number]
-    )
-    checks = [dict(zip(("runbook", "step", "checked", "at", "actor"), r)) for r in cur]
+    with desk.store.reading() as conn:
+        rows = conn.execute(
+            "SELECT runbook, step, checked, at, actor FROM checks WHERE incident = ? ORDER BY runbook, step", [number]
+        ).fetchall()
+    checks = [dict(zip(("runbook", "step", "checked", "at", "actor"), r)) for r in rows]
     for c in checks:
         c["checked"] = bool(c["checked"])
     state = review.state(desk, inc)
@@ -324,6 +329,7 @@ def export_document(desk: Desk, number: int, now: datetime | None = None) -> dic
         "exported_at": iso(now),
         "exported_by": desk.actor,
         "incident": incident_dict(inc),
+        **({"alert": facts} if (facts := alert_facts(desk.store, inc)) is not None else {}),
         **deadlines_dict(desk.deadlines(inc, now)),
         "review": {
             "scheduled_for": iso(state.scheduled_for),

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .errors import InputError
+
 
 class Severity(str, enum.Enum):
     P0 = "P0"
@@ -27,7 +29,7 @@ class Severity(str, enum.Enum):
         try:
             return cls(raw)
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"unknown severity {text!r}: use P0 (critical), P1 (high), P2 (medium) or P3 (low)"
             ) from None
 
@@ -56,7 +58,7 @@ class Status(str, enum.Enum):
             return cls(text.strip().lower())
         except ValueError:
             names = ", ".join(s.value for s in cls)
-            raise ValueError(f"unknown status {text!r}: use one of {names}") from None
+            raise InputError(f"unknown status {text!r}: use one of {names}") from None
 
     @property
     def is_open(self) -> bool:
@@ -122,8 +124,11 @@ class Incident:
     review_scheduled_for: datetime | None = None
     review_done_at: datetime | None = None
     review_waived: str = ""
-    alert_state: str = ""  # "", "firing", "resolved" (alert gone: engineer to confirm)
+    # "", "firing", "resolved" (alert gone: engineer to confirm), "maintenance" (arrived silenced or
+    # inhibited: recorded, clocks off, until the alert goes live)
+    alert_state: str = ""
     silence_id: str = ""
+    live_at: datetime | None = None  # a maintenance-born incident went live: its clocks count from here
     version: int = 1
     head_hash: str = ""
 
@@ -175,7 +180,7 @@ def parse_id(text: str) -> int:
     if raw.startswith("INC-"):
         raw = raw[4:]
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"not an incident id: {text!r} (expected INC-<number>)")
+        raise InputError(f"not an incident id: {text!r} (expected INC-<number>)")
     if int(raw) > MAX_NUMBER:  # past what the record can hold: no incident has it, and SQLite cannot look
-        raise ValueError(f"no incident {text.strip()}: incident numbers go up to {MAX_NUMBER}")
+        raise InputError(f"no incident {text.strip()}: incident numbers go up to {MAX_NUMBER}")
     return int(raw)

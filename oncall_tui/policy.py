@@ -45,10 +45,23 @@ class AlertPolicy:
     silence_on_ack: bool = True
     silence_minutes: int = 120
     group_by: tuple[str, ...] = ()
+    # The desk's own silences are renewed while the incident is acknowledged and the alert fires.
+    renew_silences: bool = True
+    # After an Alertmanager restart (it comes back empty), how long before a missing alert counts
+    # as stopped: Prometheus re-sends every alert within its resend interval (1 min by default).
+    restart_grace_seconds: float = 60.0
+    filter: str = ""  # Alertmanager matchers: the alerts this desk takes, e.g. '{team="db"}'
+    receiver: str = ""  # a regex over receiver names, as Alertmanager's API takes it
+    max_reply_mib: float = 256.0  # a larger answer is read up to here, with a loud warning
     # Labels whose values name the tenants an alert is about (each label may list several, comma-separated).
     tenant_labels: tuple[str, ...] = ("tenant",)
     # The always-firing alert whose absence means monitoring itself is down; "" when there is none.
     watchdog: str = "Watchdog"
+
+    @property
+    def grace_seconds(self) -> float:
+        """A restarted Alertmanager's grace: the resend interval, and never under three polls."""
+        return max(self.restart_grace_seconds, 3 * self.poll_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +125,18 @@ class Policy:
             if wanted and wanted == info.name.lower():
                 return sev
         return Severity.parse(text)
+
+
+def _alert_filter(value: object, source: object) -> str:
+    """`[alerts] filter` checked at load: a typo must not silently widen or empty the desk's intake."""
+    from .alerts.matchers import MatcherError, parse_matchers
+
+    text = str(value or "")
+    try:
+        parse_matchers(text)
+    except MatcherError as exc:
+        raise PolicyError(f"{source}: [alerts] filter: {exc}") from None
+    return text
 
 
 def default_policy_path() -> Path:
@@ -212,6 +237,11 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         group_by=al.texts("group_by"),
         tenant_labels=al.texts("tenant_labels", ("tenant",)),
         watchdog=al.text("watchdog", "Watchdog").strip(),
+        renew_silences=al.flag("renew_silences", True),
+        restart_grace_seconds=float(al.number("restart_grace_seconds", 60, low=0, high=3600, unit="seconds")),
+        filter=_alert_filter(al.text("filter"), sources[-1]),
+        receiver=al.text("receiver"),
+        max_reply_mib=float(al.number("max_reply_mib", 256, low=1, high=4096, unit="MiB")),
     )
     try:
         roles = tuple(_role(t.raw) for t in top.tables("role"))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from .clock import from_iso
+from .errors import DeskError
 from .model import Event, Incident, Severity, Status
 from .terminal_text import printable, printable_value
 
@@ -60,12 +61,16 @@ INCIDENT_TIME_FIELDS = (
     "closed_at",
     "review_scheduled_for",
     "review_done_at",
+    "live_at",
 )
 INCIDENT_JSON_FIELDS = ("services", "labels", "tenants", "roles")
 
 
-class StoreError(Exception):
+class StoreError(DeskError):
     """The database cannot be used as asked; the message is for the user, as is."""
+
+    title = "Database"
+    severity = "error"
 
 
 class ReadOnlyError(StoreError):
@@ -122,7 +127,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             "source": str,
             "fingerprint": str,
             "labels": str,
-            **{name: str for name in INCIDENT_TIME_FIELDS},
+            **{name: str for name in INCIDENT_TIME_FIELDS if name != "live_at"},  # live_at: _migrate_2
             "acknowledged_by": str,
             "review_waived": str,
             "alert_state": str,
@@ -180,13 +185,35 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
 
 
 def _migrate_2(db: sqlite_utils.Database) -> None:
+    """Alertmanager as production runs it: when a maintenance-born incident went live (its clocks
+    count from then), every silence seen over an incident's alerts (who, until when, whose), and a
+    random id for the file, so the desk's own silences are told apart from another desk's."""
+    db.execute("ALTER TABLE incidents ADD COLUMN live_at TEXT")
+    db.execute(
+        """CREATE TABLE alert_silences (
+            incident INTEGER NOT NULL REFERENCES incidents(number),
+            silence_id TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            starts_at TEXT,
+            ends_at TEXT,
+            state TEXT NOT NULL,
+            own INTEGER NOT NULL,
+            PRIMARY KEY (incident, silence_id)
+        )"""
+    )
+    db.execute("CREATE TABLE desk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO desk_meta (key, value) VALUES ('desk_id', ?)", [os.urandom(4).hex()])
+
+
+def _migrate_3(db: sqlite_utils.Database) -> None:
     """Tenants affected (names, and a count when more are affected than named) and incident roles."""
     db.execute("ALTER TABLE incidents ADD COLUMN tenants TEXT NOT NULL DEFAULT '[]'")
     db.execute("ALTER TABLE incidents ADD COLUMN tenant_count INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}'")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -195,17 +222,15 @@ R = TypeVar("R")
 
 
 def _reads(method: Callable[P, R]) -> Callable[P, R]:
-    """A read that meets a damaged or vanished file raises StoreError with a clear message, so the
-    board can show it instead of crashing mid-outage."""
+    """A read that meets a damaged or vanished file (or any other database error) raises StoreError
+    with a clear message, so the board can show it instead of crashing mid-outage."""
 
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
         except sqlite3.ProgrammingError:  # the connection was closed under the reader
             raise StoreError(f"{args[0].info.path}: the desk's connection to the file is closed") from None  # type: ignore[attr-defined]
-        except sqlite3.DatabaseError as exc:
-            if not is_file_error(exc):
-                raise
+        except sqlite3.Error as exc:
             raise StoreError(describe_db_error(args[0].info.path, exc)) from None  # type: ignore[attr-defined]
 
     return functools.wraps(method)(wrapper)
@@ -226,6 +251,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
         self.conn = conn
         self.info = info
+        self._batch = False  # inside `batch()`: each write() is a savepoint of one transaction
         # What the path and its sidecars were when opened: (device, inode) per file that existed.
         self._identity = _identities(info.path)
         self._sound = False  # quick_check passed: checked once, before this Store's first write
@@ -366,6 +392,9 @@ class Store:
         if self.readonly:
             why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
             raise ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
+        if self._batch:
+            yield from self._savepoint()
+            return
         self.check_same_file()
         if not self._sound:
             self._check_sound()
@@ -374,21 +403,54 @@ class Store:
         except sqlite3.OperationalError as exc:
             error = Locked if _code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) else StoreError
             raise error(describe_db_error(self.info.path, exc, waited_ms=self._waiting_ms)) from None
+        except sqlite3.Error as exc:
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
         try:
             yield self.conn
         except BaseException as exc:
             self._rollback()
             # A damaged page, a full disk or an I/O error met halfway through an action is about the
-            # file, not the action: say so in the user's terms instead of crashing the desk.
-            if isinstance(exc, sqlite3.DatabaseError) and is_file_error(exc):
+            # file, not the action: say so in the user's terms instead of crashing the desk. No
+            # sqlite3 error leaves the store: callers handle StoreError only.
+            if isinstance(exc, sqlite3.Error):
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
             raise
         else:
             try:
                 self.conn.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
+            except sqlite3.Error as exc:
                 self._rollback()
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The door for a read made with the connection itself (a report, a narrow query): a
+        database error in it leaves as StoreError, like every read the store makes."""
+        try:
+            yield self.conn
+        except sqlite3.Error as exc:
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many actions as one durable transaction (an alert storm's hundreds of declarations would
+        otherwise pay one fsync each); an action refused inside it is undone alone, to its savepoint."""
+        with self.write():
+            self._batch = True
+            try:
+                yield
+            finally:
+                self._batch = False
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("SAVEPOINT action")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK TO action")
+            self.conn.execute("RELEASE action")
+            raise
+        self.conn.execute("RELEASE action")
 
     def _rollback(self) -> None:
         # On a damaged file ROLLBACK can fail too; the original error is the one worth reporting.
@@ -478,7 +540,30 @@ class Store:
         last: int = self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]
         return last + 1
 
+    @_reads
+    def desk_id(self) -> str:
+        """This file's random id: the desk's own Alertmanager silences carry it in their comment."""
+        row = self.conn.execute("SELECT value FROM desk_meta WHERE key = 'desk_id'").fetchone()
+        return row[0] if row else ""
+
+    @_reads
+    def alert_silences(self, number: int | None = None) -> list[dict[str, Any]]:
+        """The silences seen over an incident's alerts (all incidents' when `number` is None)."""
+        sql = "SELECT * FROM alert_silences"
+        if number is not None:
+            return self._query(sql + " WHERE incident = ? ORDER BY starts_at, silence_id", [number])
+        return self._query(sql + " ORDER BY incident, starts_at, silence_id")
+
     # --- writes (call inside `write()`) -----------------------------------------------------------
+
+    def put_alert_silence(self, number: int, record: dict[str, Any]) -> None:
+        """Insert or update what the desk knows of one silence over one incident's alerts."""
+        row = {"incident": number, **record}
+        columns = ", ".join(row)
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO alert_silences ({columns}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
 
     def insert_incident(self, incident: Incident) -> None:
         row = incident_to_row(incident)
@@ -630,7 +715,7 @@ def is_file_error(exc: sqlite3.Error) -> bool:
     return _code(exc) in _FILE_ERRORS
 
 
-def describe_db_error(path: Path, exc: sqlite3.DatabaseError, *, waited_ms: int | None = None) -> str:
+def describe_db_error(path: Path, exc: sqlite3.Error, *, waited_ms: int | None = None) -> str:
     """One line for the user about what is wrong with the file (never a traceback)."""
     text = str(exc)
     if "locked" in text or "busy" in text:

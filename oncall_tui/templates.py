@@ -32,6 +32,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .deadlines import compute
+from .errors import DeskError
 from .export_json import incident_dict
 from .message_fields import KNOWN_FIELDS as KNOWN_FIELDS  # re-exported: the composer imports them from here
 from .message_fields import FieldSpec as FieldSpec
@@ -120,8 +121,10 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(DeskError):
     """A template that cannot produce a message; says what, and where in which file."""
+
+    title = "Template"
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
+from ...errors import InputError
 from ...model import Incident, Severity
 from ...policy import Policy, load_policy
 from ...suggestion import Suggestion, suggest
@@ -265,7 +266,7 @@ class DeclareScreen(FormScreen):
         started = None
         try:
             started = parse_past(self.field("started"), self.now)
-        except ValueError as exc:
+        except InputError as exc:
             errors["started"] = str(exc)
         if self.show_errors(errors):
             return

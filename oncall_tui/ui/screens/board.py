@@ -25,6 +25,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from ...desk import ActionRefused, Desk, StoreError
+from ...errors import InputError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
 from ...tenants import editable_text
@@ -181,6 +182,22 @@ class BoardScreen(Screen[None]):
             tooltip="Clear the board's filter",
         ),
         Binding("c", "toggle_closed", "Closed", show=False, id="board.closed", tooltip="Show or hide closed incidents"),
+        Binding(
+            "i",
+            "toggle_maintenance",
+            "Maintenance",
+            show=False,
+            id="board.maintenance",
+            tooltip="Show or hide incidents in maintenance (alerts that arrived silenced or inhibited; no clock runs)",
+        ),
+        Binding(
+            "A",
+            "alertmanager_status",
+            "Alertmanager",
+            show=False,
+            id="alerts.status",
+            tooltip="Each Alertmanager's health in full: errors, restarts, warnings",
+        ),
         Binding("1", "focus_board", "Board", show=False, id="pane.board", tooltip="Jump to the board"),
         Binding(
             "2",
@@ -220,6 +237,7 @@ class BoardScreen(Screen[None]):
         self._checked: dict[tuple[int, str], int] = {}
         self._runbooks_seen = -1
         self._held_breaches: list[Breach] = []  # run out while a dialog was open: toasted after it
+        self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -289,6 +307,12 @@ class BoardScreen(Screen[None]):
     def _tick(self, now: datetime) -> None:
         """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
         self._announce(self._new_breaches(self.board.advance(now)))
+        self._toast_held()
+
+    def on_screen_resume(self) -> None:
+        self._toast_held()  # the dialog that held them back just closed
+
+    def _toast_held(self) -> None:
         if self._held_breaches and not isinstance(self.app.screen, ModalScreen):
             held, self._held_breaches = self._held_breaches, []
             self._toast_breaches(held)
@@ -310,6 +334,8 @@ class BoardScreen(Screen[None]):
         try:
             incidents = self._source.read(include_closed=self.board.show_closed)
             self._checked = self.desk.checked_counts()
+            if not self.show_maintenance:  # arrived silenced or inhibited: behind `i`, no clock runs
+                incidents = [i for i in incidents if i.alert_state != "maintenance"]
         except StoreError as exc:
             app.record_unreadable(exc)
             return
@@ -345,8 +371,8 @@ class BoardScreen(Screen[None]):
         """Select an incident, clearing the filter or showing closed ones if that hides it."""
         if self.board.model.get(number) is None:
             self._reload()  # just declared: not on the board yet, which does not make it closed
-        if self.board.model.get(number) is None and not self.board.show_closed:
-            self.board.show_closed = True
+        if self.board.model.get(number) is None and not (self.board.show_closed and self.show_maintenance):
+            self.board.show_closed = self.show_maintenance = True
             self._reload()
         if self.board.model.index_of(number) is None and self.board.model.filter.active:
             self.board.set_filter(BoardFilter())
@@ -514,9 +540,7 @@ class BoardScreen(Screen[None]):
         if target is Status.RESOLVED:
             self.action_resolve()
             return
-        refusal = self._refusal(inc, target)
-        if refusal:
-            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
+        if self._refused(inc, target):
             return
 
         def move(confirmed: bool | None = True) -> None:
@@ -546,9 +570,7 @@ class BoardScreen(Screen[None]):
         if (inc := self.current()) is None:
             return
         # Ask the form only when the rest of the move is allowed: root cause and resolution are its job.
-        refusal = self._refusal(inc.replace(root_cause="-", resolution="-"), Status.RESOLVED)
-        if refusal:
-            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
+        if self._refused(inc.replace(root_cause="-", resolution="-"), Status.RESOLVED):
             return
         from ..dialogs.forms import ResolveScreen
         from ..dialogs.modals import ConfirmScreen
@@ -575,12 +597,14 @@ class BoardScreen(Screen[None]):
 
         self.app.push_screen(ResolveScreen(inc), resolve)
 
-    def _refusal(self, inc: Incident, target: Status) -> str:
+    def _refused(self, inc: Incident, target: Status) -> bool:
+        """Whether the process refuses the move (and the engineer was told why)."""
         try:
             check_move(inc, target, self.desk.policy)
-        except ActionRefused as exc:
-            return str(exc)
-        return ""
+        except ActionRefused as refusal:
+            self.app.report(refusal)
+            return True
+        return False
 
     def action_assign(self) -> None:
         if (inc := self.current()) is None:
@@ -715,7 +739,7 @@ class BoardScreen(Screen[None]):
         def check(text: str) -> str | None:
             try:
                 BoardFilter.parse(text)
-            except ValueError as exc:
+            except InputError as exc:
                 return str(exc)
             return None
 
@@ -744,6 +768,22 @@ class BoardScreen(Screen[None]):
         self.board.show_closed = not self.board.show_closed
         self._reload()
         self._done("showing closed incidents too" if self.board.show_closed else "closed incidents hidden")
+
+    def action_toggle_maintenance(self) -> None:
+        self.show_maintenance = not self.show_maintenance
+        self._reload()
+        self._done(
+            "showing incidents in maintenance too" if self.show_maintenance else "incidents in maintenance hidden"
+        )
+
+    def action_alertmanager_status(self) -> None:
+        from ..widgets.alert_source import AlertSource
+
+        sources = list(self.query(AlertSource))
+        if not sources:
+            self._done("No Alertmanager configured (--alertmanager URL, or url in [alertmanager] of config.toml)")
+        for source in sources:
+            source.explain()
 
     def action_focus_board(self) -> None:
         self.board.focus()

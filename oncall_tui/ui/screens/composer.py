@@ -26,7 +26,8 @@ from textual.worker import Worker
 from ...clipboard import CopyResult, copy_text
 from ...config import DeskOptions, read_config
 from ...deadlines import State, kinds_met_by, major_names, notify_due_if_major
-from ...desk import ActionRefused, Desk, StoreError
+from ...desk import Desk
+from ...errors import DeskError
 from ...model import Incident
 from ...paths import data_dir
 from ...policy import PolicyError
@@ -419,10 +420,8 @@ class ComposerScreen(Screen[None]):
                 tz=self.tz,
                 overrides=self._overrides,
             )
-        except TemplateProblem as problem:
-            self._show_problem(problem)
-        except (ActionRefused, StoreError) as exc:
-            self._show_problem(TemplateProblem(str(exc)))
+        except DeskError as problem:  # shown in the form, where the fix is typed
+            self._show_problem(problem if isinstance(problem, TemplateProblem) else TemplateProblem(str(problem)))
         else:
             self.message, self.problem = message, None
             self.remove_class("-problem")
@@ -590,7 +589,7 @@ class ComposerScreen(Screen[None]):
                 via=via,
                 next_update_at=message.next_update_at,
             )
-        except (ActionRefused, StoreError) as exc:
+        except DeskError as exc:
             return False, f"NOT recorded on the timeline: {exc}"
         self._sent.add((via, text))
         self._sent_overrides = dict(self._overrides)
@@ -646,7 +645,7 @@ class ComposerScreen(Screen[None]):
         seen = getattr(self.incident, field)
         try:
             self.incident = self.desk.edit(self.number, field, focused.value, expected=seen)
-        except (ActionRefused, StoreError) as exc:
+        except DeskError as exc:
             self._result(f"Not saved: {exc}", "error")
             return
         self._overrides.pop(name, None)
@@ -685,7 +684,7 @@ class ComposerScreen(Screen[None]):
                 self.incident = self.desk.record_saved(
                     self.number, template=self.template_name, text=text, path=str(path)
                 )
-            except (ActionRefused, StoreError) as exc:
+            except DeskError as exc:
                 self._result(f"Saved to {path}, but NOT noted on the timeline: {exc}", "warn")
                 return
             self._desk_changed()
@@ -713,11 +712,10 @@ def _one_line(text: str) -> str:
 def _short_path(path: Path) -> str:
     """Shipped templates by their place in the package, the user's own from ~: short enough to
     read in a narrow pane, exact enough to open."""
+    resolved = path.resolve()
     for base, shown in ((data_dir().parent, ""), (Path.home(), "~/")):
-        try:
-            return shown + str(path.resolve().relative_to(base.resolve()))
-        except ValueError:
-            continue
+        if resolved.is_relative_to(base := base.resolve()):
+            return shown + str(resolved.relative_to(base))
     return str(path)
 
 

@@ -36,10 +36,8 @@ from textual.widgets.option_list import Option
 
 from ...checklist import Checklist, Context, Item, Phase, StepState, build_checklist, done_by_action
 from ...desk import Desk
-from ...lifecycle import ActionRefused
 from ...model import Incident
 from ...runbooks import PROCESS_ID, Runbook, RunbookLibrary, RunbookMatch, Step
-from ...store import StoreError
 from .runbook_search import RunbookSearch
 
 if TYPE_CHECKING:
@@ -255,15 +253,9 @@ class _Trimmed:
         return Measurement.get(console, options, self.renderable)
 
 
-def _notify_failure(widget, fn: Callable[[], Incident]) -> Incident | None:
+def _notify_failure(widget: Widget, fn: Callable[[], Incident]) -> Incident | None:
     """Run one desk action; a refusal or a locked/damaged file becomes a message, not a crash."""
-    try:
-        return fn()
-    except ActionRefused as exc:
-        widget.notify(str(exc), title="Not done", severity="warning")
-    except StoreError as exc:
-        widget.notify(str(exc), title="Not saved", severity="error")
-    return None
+    return cast("OncallApp", widget.app).attempt(fn)
 
 
 def _after_write(widget: Widget, incident: Incident) -> None:
