@@ -399,3 +399,19 @@ def _escalation(
         else:
             clocks.append(Deadline(t.key, t.label, due, State.PENDING, None, start, now))
     return Escalation(index, tier, next_tier, next_at), clocks
+
+
+def notify_due_if_major(incident: Milestones, policy: Policy) -> datetime | None:
+    """When stakeholders must have heard, should an incident whose severity is not determined yet
+    turn out to be P0/P1 — the desk treats P? as a possible P0, so it does not call notifying
+    "not required". None once the severity is set, or the notice went out, or it is resolved."""
+    if incident.severity is not None or incident.notified_at is not None or incident.resolved_at is not None:
+        return None
+    if not policy.stakeholder_severities:
+        return None
+    return incident.started_at + policy.stakeholders
+
+
+def major_names(policy: Policy) -> str:
+    """'P0/P1': the severities that must notify stakeholders, as a label says them."""
+    return "/".join(s.value for s in sorted(policy.stakeholder_severities, key=lambda s: s.value))

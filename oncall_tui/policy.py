@@ -56,6 +56,10 @@ class AlertPolicy:
     filter: str = ""  # Alertmanager matchers: the alerts this desk takes, e.g. '{team="db"}'
     receiver: str = ""  # a regex over receiver names, as Alertmanager's API takes it
     max_reply_mib: float = 256.0  # a larger answer is read up to here, with a loud warning
+    # Labels whose values name the tenants an alert is about (each label may list several, comma-separated).
+    tenant_labels: tuple[str, ...] = ("tenant",)
+    # The always-firing alert whose absence means monitoring itself is down; "" when there is none.
+    watchdog: str = "Watchdog"
 
     @property
     def grace_seconds(self) -> float:
@@ -78,6 +82,27 @@ class PagingPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleInfo:
+    """An incident role (commander, comms lead, scribe…): `id` is what templates and the CLI use."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRule:
+    """One way an incident meets one of the runbook's severity criteria (see `[[suggest]]`)."""
+
+    severity: Severity
+    criterion: str
+    min_tenants: int = 0
+    max_tenants: int | None = None
+    words: tuple[str, ...] = ()
+    unless_words: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     acknowledge: timedelta = timedelta(minutes=5)
     severity: timedelta = timedelta(minutes=15)
@@ -94,10 +119,30 @@ class Policy:
     severities: dict[Severity, SeverityInfo] = field(default_factory=dict)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
     paging: PagingPolicy = field(default_factory=PagingPolicy)
+    roles: tuple[RoleInfo, ...] = ()
+    suggest: tuple[SuggestionRule, ...] = ()
     sources: tuple[str, ...] = ()  # the files it was read from, for the help screen
 
     def tier_at(self, index: int) -> EscalationTier:
         return self.escalation[min(index, len(self.escalation) - 1)]
+
+    def role(self, text: str) -> RoleInfo:
+        """A role by id or name, any case ('commander', 'Incident commander', 'ic' for its initials)."""
+        wanted = " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+        for role in self.roles:
+            initials = "".join(w[0] for w in role.name.lower().split())
+            if wanted in (role.id.lower().replace("_", " ").replace("-", " "), role.name.lower(), initials):
+                return role
+        known = ", ".join(r.id for r in self.roles) or "none (add [[role]] tables to policy.toml)"
+        raise ValueError(f"unknown role {text!r}: use one of {known}")
+
+    def parse_severity(self, text: str) -> Severity:
+        """P0–P3, or a severity's name in this policy ('critical', 'high'…), any case."""
+        wanted = text.strip().lower()
+        for sev, info in self.severities.items():
+            if wanted and wanted == info.name.lower():
+                return sev
+        return Severity.parse(text)
 
 
 def _alert_filter(value: object, source: object) -> str:
@@ -216,6 +261,8 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         silence_on_ack=al.flag("silence_on_ack", True),
         silence_minutes=int(al.number("silence_minutes", 120, low=1, high=_WEEK_MINUTES, unit="minutes", whole=True)),
         group_by=al.texts("group_by"),
+        tenant_labels=al.texts("tenant_labels", ("tenant",)),
+        watchdog=al.text("watchdog", "Watchdog").strip(),
         renew_silences=al.flag("renew_silences", True),
         restart_grace_seconds=float(al.number("restart_grace_seconds", 60, low=0, high=3600, unit="seconds")),
         filter=_alert_filter(al.text("filter"), sources[-1]),
@@ -238,6 +285,13 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         heartbeat_seconds=float(pg.number("heartbeat_seconds", 5, low=1, high=600, unit="seconds")),
         watcher_stale_seconds=float(pg.number("watcher_stale_seconds", 30, low=2, high=3600, unit="seconds")),
     )
+    try:
+        roles = tuple(_role(t.raw) for t in top.tables("role"))
+        if len({r.id for r in roles}) != len(roles):
+            raise ValueError("two [[role]] tables share an id")
+        suggest = tuple(_rule(t.raw) for t in top.tables("suggest"))
+    except ValueError as exc:
+        raise PolicyError(f"{sources[-1]}: {exc}") from None
     opens, due = _hours(review, "window_opens_hours", 24), _hours(review, "due_hours", 48)
     if due < opens:
         raise review.fail("due_hours", review.raw.get("due_hours"), "must not be before window_opens_hours")
@@ -260,5 +314,49 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         severities=severities,
         alerts=alerts,
         paging=paging,
+        roles=roles,
+        suggest=suggest,
         sources=sources,
     )
+
+
+def _names(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what} must be a list of strings, got {value!r}")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def _role(raw: Any) -> RoleInfo:
+    if not isinstance(raw, dict) or not str(raw.get("id", "")).strip():
+        raise ValueError(f'each [[role]] needs an id and a name, e.g. id = "commander", got {raw!r}')
+    rid = str(raw["id"]).strip()
+    if not rid.replace("_", "").isalnum():
+        raise ValueError(f"role id {rid!r} must be letters, digits and _ (templates use it as roles.{rid})")
+    return RoleInfo(rid, str(raw.get("name") or rid.replace("_", " ").capitalize()))
+
+
+_RULE_KEYS = {"severity", "criterion", "min_tenants", "max_tenants", "words", "unless_words", "labels"}
+
+
+def _rule(raw: Any) -> SuggestionRule:
+    if not isinstance(raw, dict) or "severity" not in raw or "criterion" not in raw:
+        raise ValueError(f"each [[suggest]] needs a severity and a criterion, got {raw!r}")
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise ValueError(
+            f"[[suggest]] {raw['criterion']!r}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_RULE_KEYS))})"
+        )
+    rule = SuggestionRule(
+        severity=Severity.parse(str(raw["severity"])),
+        criterion=str(raw["criterion"]),
+        min_tenants=int(raw.get("min_tenants", 0)),
+        max_tenants=int(raw["max_tenants"]) if "max_tenants" in raw else None,
+        words=_names(raw.get("words", []), "suggest.words"),
+        unless_words=_names(raw.get("unless_words", []), "suggest.unless_words"),
+        labels=_names(raw.get("labels", []), "suggest.labels"),
+    )
+    if not (rule.min_tenants or rule.max_tenants is not None or rule.words or rule.labels):
+        raise ValueError(f"[[suggest]] {rule.criterion!r} has no condition: it would match every incident")
+    return rule

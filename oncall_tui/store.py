@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
-SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -64,7 +63,7 @@ INCIDENT_TIME_FIELDS = (
     "review_done_at",
     "live_at",
 )
-INCIDENT_JSON_FIELDS = ("services", "labels")
+INCIDENT_JSON_FIELDS = ("services", "labels", "tenants", "roles")
 
 
 class StoreError(DeskError):
@@ -265,7 +264,15 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3]
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    """Tenants affected (names, and a count when more are affected than named) and incident roles."""
+    db.execute("ALTER TABLE incidents ADD COLUMN tenants TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE incidents ADD COLUMN tenant_count INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}'")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3, _migrate_4]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 P = ParamSpec("P")
@@ -561,6 +568,39 @@ class Store:
             [number, *kinds],
         )
         return row_to_event(rows[0]) if rows else None
+
+    @_reads
+    def counts_for(self, number: int) -> tuple[int, int]:
+        """(timeline events, action items) of one incident."""
+        row = self.conn.execute(
+            "SELECT (SELECT COUNT(*) FROM events WHERE incident = ?), (SELECT COUNT(*) FROM action_items WHERE incident = ?)",
+            [number, number],
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    @_reads
+    def alertname_of(self, number: int) -> str:
+        """The alert an alert-born incident was declared from, as its `declared` event recorded it."""
+        row = self.conn.execute(
+            "SELECT COALESCE(json_extract(i.labels, '$.alertname'), json_extract(e.details, '$.alertname'), '') "
+            "FROM incidents i LEFT JOIN events e ON e.incident = i.number AND e.kind = 'declared' "
+            "WHERE i.number = ? ORDER BY e.seq LIMIT 1",
+            [number],
+        ).fetchone()
+        return str(row[0] or "") if row else ""
+
+    @_reads
+    def earlier_alert_incidents(self, number: int, fingerprint: str, alertname: str) -> list[Incident]:
+        """Alert-born incidents declared before `number` from the same alert (fingerprint or group key)
+        or an alert of the same name, newest first: what "has this fired before?" reads."""
+        sql = (
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents i WHERE i.source = 'alert' AND i.number < ? AND ("
+            "(? != '' AND i.fingerprint = ?) OR (? != '' AND (json_extract(i.labels, '$.alertname') = ? OR EXISTS ("
+            "SELECT 1 FROM events e WHERE e.incident = i.number AND e.kind = 'declared' "
+            "AND json_extract(e.details, '$.alertname') = ?)))) ORDER BY i.number DESC"
+        )
+        params = [number, fingerprint, fingerprint, alertname, alertname, alertname]
+        return [values_to_incident(v) for v in self.conn.execute(sql, params)]
 
     @_reads
     def next_number(self) -> int:
@@ -956,9 +996,9 @@ def _encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
     for key, value in fields.items():
         if key in INCIDENT_TIME_FIELDS:
             out[key] = iso(value)
-        elif key == "services":
+        elif key in ("services", "tenants"):
             out[key] = json.dumps(list(value))
-        elif key == "labels":
+        elif key in ("labels", "roles"):
             out[key] = canonical_json(dict(value))
         elif key in ("severity", "status"):
             out[key] = value.value if value is not None else None
@@ -979,9 +1019,15 @@ _TIME_AT = tuple(_FIELDS.index(name) for name in INCIDENT_TIME_FIELDS)
 _TEXT_AT = tuple(
     i
     for i, name in enumerate(_FIELDS)
-    if name not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version")
+    if name
+    not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version", "tenant_count")
 )
 _SERVICES_AT, _LABELS_AT = _FIELDS.index("services"), _FIELDS.index("labels")
+_TENANTS_AT, _ROLES_AT, _TENANT_COUNT_AT = (
+    _FIELDS.index("tenants"),
+    _FIELDS.index("roles"),
+    _FIELDS.index("tenant_count"),
+)
 _STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
 
 
@@ -1003,6 +1049,10 @@ def values_to_incident(row: Sequence[Any]) -> Incident:
     values[_SERVICES_AT] = tuple(printable_value(json.loads(services))) if services and services != "[]" else ()
     # Labels stay exact (a silence must match the alert byte for byte); whoever shows one cleans it.
     values[_LABELS_AT] = json.loads(labels) if labels and labels != "{}" else {}
+    tenants, roles = values[_TENANTS_AT], values[_ROLES_AT]
+    values[_TENANTS_AT] = tuple(json.loads(tenants)) if tenants and tenants != "[]" else ()
+    values[_ROLES_AT] = json.loads(roles) if roles and roles != "{}" else {}
+    values[_TENANT_COUNT_AT] = values[_TENANT_COUNT_AT] or 0
     values[_STATUS_AT] = Status(values[_STATUS_AT])
     values[_SEVERITY_AT] = Severity(values[_SEVERITY_AT]) if values[_SEVERITY_AT] else None
     return Incident(*values)

@@ -39,6 +39,7 @@ from .message_fields import FieldSpec as FieldSpec
 from .model import Incident, Status
 from .paths import data_dir, escapes, refusal
 from .policy import Policy
+from .tenants import format_tenants
 from .when import parse_future as parse_when  # re-exported: the composer's next update reads it from here
 
 SUFFIX = ".j2"
@@ -160,6 +161,9 @@ EXTRA_NAMES = (
     "escalation_level",
     "now",
     "handoff_brief",  # the whole desk's handoff brief (handoff.brief), given only to templates that use it
+    "roles",  # role id → who holds it ("" when nobody): {{ roles.commander or "unassigned" }}
+    "role_names",  # role id → the policy's name for it
+    "tenants_affected",  # "40 tenants: acme, globex", "" when nobody has said
 )
 
 
@@ -350,6 +354,7 @@ def prefill(incident: Incident, policy: Policy, now: datetime, tz: tzinfo | None
         "service": ", ".join(incident.services),
         "timestamp": format_when(incident.started_at, now, tz, always_date=True),
         "impact": incident.impact,
+        "tenants": format_tenants(incident.tenants, incident.tenant_count),
         "assigned": incident.assignee or incident.acknowledged_by,
         "progress": _PROGRESS[incident.status],
         "eta": incident.eta,
@@ -392,6 +397,18 @@ def compose(
             fields=[f.name for f in missing],
         )
 
+    if wanted.get("severity"):
+        # Typed per message, so checked here: "[urgent] Service Issue" would reach stakeholders otherwise.
+        try:
+            wanted["severity"] = policy.parse_severity(wanted["severity"]).value
+        except ValueError as exc:
+            raise TemplateProblem(
+                f"Severity (severity): {exc}",
+                file=template.path,
+                line=template.line_of("severity"),
+                fields=["severity"],
+            ) from None
+
     next_update_at = None
     if "next_update" in wanted:
         try:
@@ -417,6 +434,9 @@ def compose(
         "severity_name": sev_info.name if sev_info else "",
         "escalation_level": dl.escalation.tier.level,
         "now": format_when(now, now, tz, always_date=True),
+        "roles": {**{r.id: "" for r in policy.roles}, **incident.roles},
+        "role_names": {r.id: r.name for r in policy.roles},
+        "tenants_affected": format_tenants(incident.tenants, incident.tenant_count),
         "handoff_brief": "",
         **(extra or {}),
     }

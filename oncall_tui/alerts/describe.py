@@ -31,7 +31,9 @@ def describe_alert_event(kind: str, details: Mapping[str, Any], tz: tzinfo | Non
     """(one line, tone) for an intake event — tone is '', 'error', 'warning' or 'success' — or None
     for any other kind of event. Times are in `tz` (None: the user's own zone)."""
     if kind == "alert_fired":
-        return f"Alert {names(details)} joined this incident (firing since {_earliest(details, tz)})", "warning"
+        tenants = details.get("tenants") or ()
+        also = f"; tenants {', '.join(plain(str(t)) for t in tenants)}" if tenants else ""
+        return f"Alert {names(details)} joined this incident (firing since {_earliest(details, tz)}){also}", "warning"
     if kind == "alert_refired":
         return f"Alert {names(details)} fired again (since {_earliest(details, tz)})", "warning"
     if kind == "alert_resolved":

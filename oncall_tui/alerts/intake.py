@@ -67,6 +67,7 @@ class PullResult:
     changes: tuple[Change, ...] = ()
     problems: tuple[str, ...] = ()  # steps that failed while the poll as a whole worked
     skipped: bool = False  # another desk on the same file was importing
+    watchdog: bool | None = None  # whether the always-firing Watchdog alert was there (None: not looked for)
     sources: tuple[SourceHealth, ...] = ()  # each Alertmanager's health after this poll
 
     @property
@@ -199,6 +200,11 @@ class Intake:
                 if r.truncated
             ]
             alerts = self._selected(merge_alerts([r.alerts for r in answered]))
+            # The Watchdog proves the pipeline works; it is never an incident.
+            watchdog = self.desk.policy.alerts.watchdog
+            seen = any(a.name == watchdog for a in alerts) if watchdog else None
+            if seen:
+                alerts = tuple(a for a in alerts if a.name != watchdog)
             fetched = [r.silences for r in answered if r.silences is not None]
             if fetched:
                 self.silences = merge_silences(fetched)
@@ -219,7 +225,7 @@ class Intake:
                 tracked = await asyncio.to_thread(load_tracked, self.desk)
             changes += ended
             changes += await self.sync_silences(alerts, tracked, problems)
-        return PullResult(len(alerts), tuple(changes), tuple(problems), sources=self.health)
+        return PullResult(len(alerts), tuple(changes), tuple(problems), watchdog=seen, sources=self.health)
 
     # --- reading the cluster -----------------------------------------------------------------------
 

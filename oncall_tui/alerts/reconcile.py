@@ -33,6 +33,8 @@ from ..desk import ActionRefused, Decision, Desk
 from ..model import Incident, Severity, Status, format_id
 from ..policy import AlertPolicy
 from ..store import StoreError
+from ..tenants import merge as merge_tenants
+from ..tenants import tenants_from_labels
 from .describe import describe_alert_event, plain
 from .mapping import Draft, RunbookMatcher, draft_for, group_key, member_record, severity_for
 from .parse import Alert, Silence
@@ -211,6 +213,7 @@ class Declare:
             source="alert",
             fingerprint=d.key,
             labels=d.labels,
+            tenants=", ".join(d.tenants),
             actor=INTAKE_ACTOR,
             details=details,
             alert_state="maintenance" if self.maintenance else "",
@@ -245,7 +248,15 @@ class Append:
     changes: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, desk: Desk) -> list[Change]:
-        desk.act(self.number, self.kind, lambda inc, now: (self.changes, self.details), actor=INTAKE_ACTOR)
+        def decide(inc: Incident, now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+            changes = dict(self.changes)
+            # Alerts joining a group bring their tenants: the incident's list grows, never shrinks.
+            merged = merge_tenants(inc.tenants, self.details.get("tenants") or ())
+            if merged != inc.tenants:
+                changes["tenants"] = merged
+            return changes, self.details
+
+        desk.act(self.number, self.kind, decide, actor=INTAKE_ACTOR)
         return [change_for(self.number, self.kind, self.details)]
 
 
@@ -469,7 +480,10 @@ def _known(t: Tracked, members: Sequence[Alert], policy: AlertPolicy, unsure: fr
         steps.append(Append(t.number, "alert_refired", {"alerts": [member_record(a) for a in refired]}, flag))
         flag = {}
     if joined:
-        steps.append(Append(t.number, "alert_fired", {"alerts": [member_record(a) for a in joined]}, flag))
+        details: dict[str, Any] = {"alerts": [member_record(a) for a in joined]}
+        if tenants := tenants_from_labels((a.labels for a in joined), policy.tenant_labels):
+            details["tenants"] = list(tenants)
+        steps.append(Append(t.number, "alert_fired", details, flag))
     graver = [(sev, a) for a in (*joined, *refired) if (sev := severity_for(a, policy)) is not None]
     if graver and t.status.is_open:
         sev, alert = min(graver, key=lambda pair: _RANK[pair[0]])

@@ -178,6 +178,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "severity_set": {"from": None, "to": "P2"},
     "status_changed": {"from": "triggered", "to": "investigating"},
     "assigned": {"field": "assignee", "from": "", "to": "bob"},
+    "message_saved": {"template": "update", "path": "/home/a/INC-1-update.txt", "text": "[P1] …"},
+    "role_assigned": {"role": "commander", "name": "Incident commander", "from": "", "to": "dana"},
     "field_edited": {"field": "contributing_factors", "from": "", "to": "- Peak traffic\n- No alert"},
     "note": {"text": "Cache is empty"},
     "start_corrected": {"from": "2026-11-27T03:00:00Z", "to": "2026-11-27T02:40:00Z"},

@@ -23,19 +23,20 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer
 
 from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
 from ...paths import config_dir
+from ...tenants import editable_text
 from ..board_model import BoardRow
 from ..breaches import Breach, BreachWatcher, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
 from ..widgets.board import IncidentBoard
 from ..widgets.detail import IncidentDetail
+from ..widgets.footer import DeskFooter
 from ..widgets.status_bar import DeskStatus
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 EDIT_LABELS = {
     "title": "Title",
     "impact": "Impact",
+    "tenants": "Tenants affected (names, a count, or 40: acme, globex)",
     "services": "Services (comma-separated)",
     "channel": "Channel",
     "eta": "ETA",
@@ -61,6 +63,10 @@ assert set(EDIT_LABELS) <= {*EDITABLE_FIELDS, *EDITABLE_TIMES}
 class BoardScreen(Screen[None]):
     if TYPE_CHECKING:
         app = getters.app(OncallApp)
+
+    # 24 lines is a first-class layout (tmux panes, a laptop over SSH): the board keeps eight
+    # incidents and the detail puts the clocks beside the ticket (see app.tcss, `-short`).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     # Footer order: help first so a narrow terminal still shows where to find everything, then the
     # triage keys in the order a page is worked; an 80-column footer ends around the filter. Quit
@@ -169,6 +175,14 @@ class BoardScreen(Screen[None]):
         ),
         Binding("o", "assign", "Assign", show=False, id="incident.assign", tooltip="Assign the incident to someone"),
         Binding(
+            "w",
+            "roles",
+            "Roles",
+            show=False,
+            id="incident.roles",
+            tooltip="Who holds each role: incident commander, communications lead, scribe (policy [[role]])",
+        ),
+        Binding(
             "e",
             "edit",
             "Edit",
@@ -246,8 +260,9 @@ class BoardScreen(Screen[None]):
         app = self.app
         # Textual sets the breakpoint class on the first resize, after the first frame: set it before
         # anything is styled, so that frame has this width's layout and nothing is restyled for it.
-        width = app.size.width
+        width, height = app.size
         self.add_class(max((b for b in app.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
+        self.add_class(max((b for b in self.VERTICAL_BREAKPOINTS if b[0] <= height), default=(0, ""))[1])
         options = app.options
         status = DeskStatus(
             self.board,
@@ -255,6 +270,7 @@ class BoardScreen(Screen[None]):
             self.desk.actor,
             readonly=self.desk.readonly,
             demo=options.demo,
+            alerts=bool(options.alertmanager_url),
             id="desk-status",
         )
         paging = (config_dir() / "people.toml").is_file()  # who is on call shares the top line too
@@ -272,12 +288,16 @@ class BoardScreen(Screen[None]):
                     from ..widgets.paging_status import PagingStatus
 
                     yield PagingStatus(self.desk)
+            if options.alertmanager_url:
+                from ..widgets.alert_source import BlindBanner
+
+                yield BlindBanner()
         else:
             yield status
         with Vertical(id="main"):
             yield self.board
             yield IncidentDetail(self.desk, id="detail")
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.watch(self.board, "highlighted", self._board_moved, init=False)
@@ -378,6 +398,8 @@ class BoardScreen(Screen[None]):
 
     def go_to(self, number: int) -> None:
         """Select an incident, clearing the filter or showing closed ones if that hides it."""
+        if self.board.model.get(number) is None:
+            self._reload()  # just declared: not on the board yet, which does not make it closed
         if self.board.model.get(number) is None and not (self.board.show_closed and self.show_maintenance):
             self.board.show_closed = self.show_maintenance = True
             self._reload()
@@ -406,6 +428,17 @@ class BoardScreen(Screen[None]):
 
     def _toast_breaches(self, breaches: list[Breach]) -> None:
         policy = self.desk.policy
+        if self.has_class("-short") and len(breaches) > 1:
+            # 24 lines: one toast, not three stacked over the clocks; the Clocks tab has the rest.
+            names = ", ".join(dict.fromkeys(b.incident_id for b in breaches))
+            self.notify(
+                f"{len(breaches)} deadlines missed: {names}",
+                title="Deadline breached",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            return
         for b in breaches[:3]:
             if b.key.startswith("escalate:"):
                 tier = next((t for t in policy.escalation if t.key == b.key), None)
@@ -482,10 +515,11 @@ class BoardScreen(Screen[None]):
                 impact=form.impact,
                 channel=form.channel,
                 started_at=form.started_at,
+                tenants=form.tenants,
                 then=declared,
             )
 
-        self.app.push_screen(DeclareScreen(self.app.clock.now()), declare)
+        self.app.push_screen(DeclareScreen(self.app.clock.now(), self.desk.policy), declare)
 
     def action_acknowledge(self) -> None:
         if (inc := self.current()) is None:
@@ -520,7 +554,10 @@ class BoardScreen(Screen[None]):
                 then=lambda _: self._done(f"{inc.id} is {severity.value}"),
             )
 
-        self.app.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity), chosen)
+        from ...suggestion import suggest_for
+
+        hint = suggest_for(self.desk.policy, inc)
+        self.app.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity, hint), chosen)
 
     def action_forward(self) -> None:
         if (inc := self.current()) is None:
@@ -615,12 +652,42 @@ class BoardScreen(Screen[None]):
             TextPrompt(f"Assign {inc.id} to", inc.assignee or self.desk.actor, hint="empty: unassign"), assign
         )
 
+    def action_roles(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        roles = self.desk.policy.roles
+        if not roles:
+            self.notify("The policy defines no roles: add [[role]] tables to policy.toml.", severity="warning")
+            return
+        from ..dialogs.modals import FieldPicker, TextPrompt
+
+        def picked(role_id: str | None) -> None:
+            if role_id is None:
+                return
+            role = self.desk.policy.role(role_id)
+            held = inc.roles.get(role.id, "")
+
+            def save(who: str | None) -> None:
+                if who is None:
+                    return
+                if self.app.run_action_safely(self.desk.set_role, inc.number, role.id, who, expected=held):
+                    self._done(f"{inc.id} {role.name.lower()}: {who}" if who else f"{inc.id}: no {role.name.lower()}")
+
+            self.app.push_screen(
+                TextPrompt(f"{role.name} of {inc.id}", held or self.desk.actor, hint="empty: nobody holds it"), save
+            )
+
+        fields = [(r.id, r.name, inc.roles.get(r.id, "") or "—") for r in roles]
+        self.app.push_screen(FieldPicker(fields, title=f"Which role on {inc.id}?"), picked)
+
     def action_edit(self) -> None:
         if (inc := self.current()) is None:
             return
         from ..dialogs.modals import FieldPicker, TextPrompt
 
         def shown(name: str) -> str:
+            if name == "tenants":
+                return editable_text(inc.tenants, inc.tenant_count)
             value = getattr(inc, name)
             if isinstance(value, datetime):  # in the user's zone, exact, so an unchanged value reads back equal
                 return value.astimezone().isoformat(sep=" ", timespec="seconds")
@@ -639,7 +706,7 @@ class BoardScreen(Screen[None]):
                     inc.number,
                     name,
                     value,
-                    expected=getattr(inc, name),
+                    expected=shown(name) if name == "tenants" else getattr(inc, name),
                     then=lambda _: self._done(said),
                 )
 

@@ -17,7 +17,9 @@ from textual import getters, work
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widget import Widget
+from textual.widgets import Static
 
+from ...alerts.blind import blind_reason
 from ...alerts.client import AlertSourceError
 from ...alerts.intake import Intake, PullResult, intake_for
 from ...alerts.poller import Poller, State
@@ -40,6 +42,25 @@ class StatusLine(Horizontal):
     StatusLine > * { width: 1fr; }
     StatusLine > AlertSource { width: auto; }
     """
+
+
+class BlindBanner(Static):
+    """The first line of the board, in red, while no alert can reach the desk (see `alerts.blind`)."""
+
+    DEFAULT_CSS = """
+    BlindBanner { display: none; height: auto; max-height: 3; background: $error; color: $text; padding: 0 1; text-style: bold; }
+    BlindBanner.-blind { display: block; }
+    """
+
+    def __init__(self, *, id: str | None = "blind-banner") -> None:
+        super().__init__("", id=id, markup=False)
+        self.reason = ""
+
+    def show_reason(self, reason: str) -> None:
+        if reason != self.reason:
+            self.reason = reason
+            self.update(reason)
+            self.set_class(bool(reason), "-blind")
 
 
 class AlertSource(Widget):
@@ -66,6 +87,7 @@ class AlertSource(Widget):
         self.intake = intake
         self.poller = Poller(desk.policy.alerts.poll_seconds)
         self.unusable = ""  # why this desk cannot import at all (read-only, auth env missing)
+        self.watchdog_seen: bool | None = None  # in the last good poll
         self._problems_shown: set[str] = set()
         self._shown_width = 0
 
@@ -121,6 +143,7 @@ class AlertSource(Widget):
             self.poller.skipped(now)
         else:
             self.poller.succeeded(now, alerts=result.alerts, warning="; ".join(result.problems))
+            self.watchdog_seen = result.watchdog
         if was_down and not result.skipped:
             self.notify("Alertmanager answers again.", title="Alertmanager", timeout=5)
         self._report(result)
@@ -175,6 +198,11 @@ class AlertSource(Widget):
         # `width: auto`: a longer text needs a relayout, or it is cut at the old width ("AM down:").
         self.refresh(layout=len(text) != self._shown_width)
         self._shown_width = len(text)
+        reason = blind_reason(
+            self.poller.health, self.watchdog_seen, self.desk.policy.alerts.watchdog, self.clock.now()
+        )
+        for banner in self.screen.query(BlindBanner):
+            banner.show_reason(reason)
 
     def describe(self) -> str:
         """The indicator: short enough to always be whole (`AM 1/2 ok 3s`, `AM down (retry in
