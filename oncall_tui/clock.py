@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol, overload
 
+from .errors import InputError
+
 UTC = UTC
 
 
@@ -145,13 +147,13 @@ def parse_instant(text: str, *, default_tz: tzinfo | None = None) -> datetime:
     """
     raw = text.strip()
     if not raw:
-        raise ValueError("empty time")
+        raise InputError("empty time")
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"not an ISO-8601 time: {text!r} (try 2026-11-27T03:12:00Z or 2026-11-27 03:12+01:00)"
         ) from None
     try:
@@ -162,7 +164,7 @@ def parse_instant(text: str, *, default_tz: tzinfo | None = None) -> datetime:
                 moment = _local_unambiguous(moment, text)
         return moment.astimezone(UTC)
     except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: no such instant in UTC
-        raise ValueError(f"{text.strip()!r} is out of range: no such instant in UTC") from None
+        raise InputError(f"{text.strip()!r} is out of range: no such instant in UTC") from None
 
 
 def _local_unambiguous(naive: datetime, text: str) -> datetime:
@@ -171,10 +173,10 @@ def _local_unambiguous(naive: datetime, text: str) -> datetime:
     a, b = (naive.replace(fold=f).astimezone() for f in (0, 1))
     if a.utcoffset() != b.utcoffset():
         if a.replace(tzinfo=None) != naive:
-            raise ValueError(
+            raise InputError(
                 f"{text!r} does not exist in your time zone (the clocks skipped it); add an offset, e.g. {a:%z}"
             )
-        raise ValueError(
+        raise InputError(
             f"{text!r} happens twice in your time zone (the clocks went back); add an offset: {a:%z} or {b:%z}"
         )
     return a

@@ -18,6 +18,7 @@ from typing import Any
 
 from .clock import format_duration, format_local, from_iso, iso
 from .desk import Conflict, Decision, Desk, NotFound, clean_text
+from .errors import InputError
 from .lifecycle import ActionRefused
 from .model import Incident
 from .terminal_text import printable
@@ -67,19 +68,21 @@ class Scheduled:
 
 
 def items(desk: Desk, number: int) -> list[ActionItem]:
-    rows = desk.store.conn.execute(
-        "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items "
-        "WHERE incident = ? ORDER BY id",
-        [number],
-    ).fetchall()
+    with desk.store.reading() as conn:
+        rows = conn.execute(
+            "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items "
+            "WHERE incident = ? ORDER BY id",
+            [number],
+        ).fetchall()
     return [_item(r) for r in rows]
 
 
 def item(desk: Desk, item_id: int) -> ActionItem:
-    row = desk.store.conn.execute(
-        "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items WHERE id = ?",
-        [item_id],
-    ).fetchone()
+    with desk.store.reading() as conn:
+        row = conn.execute(
+            "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items WHERE id = ?",
+            [item_id],
+        ).fetchone()
     if row is None:
         raise NotFound(f"no action item #{item_id}")
     return _item(row)
@@ -327,7 +330,7 @@ def parse_due(text: str, today: date) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"not a due date: {text!r} (use 2026-12-04, +3d or +2w)") from None
+        raise InputError(f"not a due date: {text!r} (use 2026-12-04, +3d or +2w)") from None
 
 
 def parse_attendees(text: str) -> list[str]:

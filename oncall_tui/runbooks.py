@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import DeskError
 from .model import Incident
 from .paths import config_dir, data_dir, escapes, refusal
 
@@ -58,17 +59,22 @@ DESK_KEYS = (
     "detected",
     "routed",
     "acknowledged",
+    "escalated",
     "severity",
     "ticket",
     "notified",
     "root_cause",
     "eta",
     "mitigated",
+    "deployed",
+    "monitored",
     "resolved",
     "review_scheduled",
     "review_done",
     "prevention",
     "contributing_factors",
+    "timeline",
+    "action_items",
 )
 APPLIES = ("review",)
 
@@ -97,8 +103,10 @@ SCORE_SERVICE_IN_TITLE = 4
 SCORE_KEYWORD = 2
 
 
-class RunbookError(ValueError):
+class RunbookError(DeskError, ValueError):
     """A runbook file that cannot be used; the message says what is wrong, for its author."""
+
+    title = "Runbooks"
 
 
 # --- the data ---------------------------------------------------------------------------------

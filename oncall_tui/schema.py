@@ -20,11 +20,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .errors import DeskError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(DeskError, ValueError):
     """A settings file or variable the desk cannot use; the message names where, what and what is allowed."""
+
+    title = "Settings"
+    severity = "error"
 
 
 def read_toml(path: Path) -> dict[str, Any]:

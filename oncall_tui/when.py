@@ -17,6 +17,7 @@ import re
 from datetime import datetime, time, timedelta, tzinfo
 
 from .clock import format_duration, parse_instant
+from .errors import InputError
 
 SKEW = timedelta(minutes=2)
 MAX_PAST = timedelta(days=366)
@@ -50,12 +51,12 @@ def parse_past(text: str, now: datetime, tz: tzinfo | None = None) -> datetime |
         started = datetime.combine(local_now.date(), _time_of_day(match, raw), local_now.tzinfo)
         if started > local_now:
             yesterday = (local_now - timedelta(days=1)).date()
-            raise ValueError(
+            raise InputError(
                 f"{raw} today is in the future; for yesterday give the date, e.g. {yesterday.isoformat()}T{raw}"
             )
         return started.astimezone(now.tzinfo)
     if raw.startswith("+") or raw.lower().startswith("in "):
-        raise ValueError(f"{raw} is in the future: a start time is in the past, e.g. -20m")
+        raise InputError(f"{raw} is in the future: a start time is in the past, e.g. -20m")
     return _bounded_past(_instant(raw, tz, PAST_FORMS), now, raw)
 
 
@@ -63,13 +64,13 @@ def parse_future(text: str, now: datetime, tz: tzinfo | None = None) -> datetime
     """When something is promised: always after `now`. Raises ValueError with a message for the user."""
     raw = " ".join(text.strip().split())
     if not raw:
-        raise ValueError("empty: say when, e.g. in 30m or 03:45")
+        raise InputError("empty: say when, e.g. in 30m or 03:45")
     if (match := _AHEAD.match(raw)) and (match["h"] or match["m"]):
         seconds = int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60
         if seconds <= 0:
-            raise ValueError(f"{raw} is not in the future")
+            raise InputError(f"{raw} is not in the future")
         if seconds > MAX_FUTURE.total_seconds():
-            raise ValueError(f"{raw} is more than {MAX_FUTURE.days} days ahead")
+            raise InputError(f"{raw} is more than {MAX_FUTURE.days} days ahead")
         return now + timedelta(seconds=seconds)
     if match := _CLOCK.match(raw):
         local_now = now.astimezone(tz)
@@ -79,9 +80,9 @@ def parse_future(text: str, now: datetime, tz: tzinfo | None = None) -> datetime
         return at.astimezone(now.tzinfo)
     at = _instant(raw, tz, FUTURE_FORMS)
     if at <= now:
-        raise ValueError(f"{raw} is in the past")
+        raise InputError(f"{raw} is in the past")
     if at - now > MAX_FUTURE:
-        raise ValueError(f"{raw} is more than {MAX_FUTURE.days} days ahead")
+        raise InputError(f"{raw} is more than {MAX_FUTURE.days} days ahead")
     return at
 
 
@@ -89,9 +90,9 @@ def check_start(started: datetime, now: datetime, what: str = "the start time") 
     """`started` if it is a believable start at `now`: not ahead by more than `SKEW` (a moment ahead
     is two clocks disagreeing, and reads as now), not more than `MAX_PAST` ago."""
     if started > now + SKEW:
-        raise ValueError(f"{what} is in the future ({format_duration((started - now).total_seconds())} from now)")
+        raise InputError(f"{what} is in the future ({format_duration((started - now).total_seconds())} from now)")
     if now - started > MAX_PAST:
-        raise ValueError(f"{what} is more than {MAX_PAST.days} days ago; check the date")
+        raise InputError(f"{what} is more than {MAX_PAST.days} days ago; check the date")
     return min(started, now)
 
 
@@ -103,14 +104,14 @@ def _span(text: str, limit: timedelta, raw: str) -> timedelta:
     # Counted as an integer first: '-99999999999d' is a typo to refuse, not an OverflowError.
     seconds = sum(int(amount) * _UNITS[unit.lower()] for amount, unit in _PART.findall(text))
     if seconds > limit.total_seconds():
-        raise ValueError(f"{raw} is more than {limit.days} days ago; check the date")
+        raise InputError(f"{raw} is more than {limit.days} days ago; check the date")
     return timedelta(seconds=seconds)
 
 
 def _time_of_day(match: re.Match[str], raw: str) -> time:
     hour, minute = int(match["h"]), int(match["m"])
     if hour > 23 or minute > 59:
-        raise ValueError(f"{raw} is not a time of day")
+        raise InputError(f"{raw} is not a time of day")
     return time(hour, minute)
 
 
@@ -120,4 +121,4 @@ def _instant(raw: str, tz: tzinfo | None, forms: str) -> datetime:
     except ValueError as exc:
         if "time zone" in str(exc) or "out of range" in str(exc):
             raise  # a real time the calendar or the zone cannot place: say exactly that
-        raise ValueError(f"cannot read {raw!r} as a time: use {forms}") from None
+        raise InputError(f"cannot read {raw!r} as a time: use {forms}") from None

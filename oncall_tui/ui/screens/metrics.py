@@ -12,10 +12,11 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from ... import metrics
-from ...desk import Desk, StoreError
+from ...desk import Desk
+from ..widgets.footer import DeskFooter
 
 if TYPE_CHECKING:
     from ..app import OncallApp
@@ -81,7 +82,7 @@ class MetricsScreen(Screen[None]):
                     yield Static("", id="per-day-axis", markup=False)
                     yield Label("Mean time to acknowledge, per week", classes="section")
                     yield Static("", id="per-week")
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.action_refresh_report()
@@ -98,12 +99,10 @@ class MetricsScreen(Screen[None]):
     def action_refresh_report(self) -> None:
         now = self.now
         period = metrics.period_ending(now, self.days)
-        try:
-            self.report = metrics.build(self.desk.store.conn, self.desk.policy, now, period)
-        except (StoreError, OSError) as exc:
-            self.notify(str(exc), title="Database", severity="error", markup=False)
-            return
-        self._paint(self.report)
+        with self.app.reporting():
+            with self.desk.store.reading() as conn:
+                self.report = metrics.build(conn, self.desk.policy, now, period)
+            self._paint(self.report)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -11,7 +11,6 @@ only when its version moved, which every review action and every other desk's ch
 
 from __future__ import annotations
 
-import sqlite3
 import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,18 +23,20 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Label, Static, TextArea
+from textual.widgets import DataTable, Label, Static, TextArea
 from textual.widgets.data_table import ColumnKey
 
 from ... import event_text, export_review, review
 from ...clock import format_duration, iso
 from ...config import DeskOptions
 from ...deadlines import State
-from ...desk import ActionRefused, Desk, StoreError
+from ...desk import Desk
+from ...errors import DeskError, InputError
 from ...model import Event, Incident
 from ...when import parse_future as parse_when
 from ..dialogs.forms import FormScreen
 from ..dialogs.modals import MODAL_CSS, TextPrompt
+from ..widgets.footer import DeskFooter
 
 if TYPE_CHECKING:
     from ..app import OncallApp
@@ -78,7 +79,7 @@ class ActionItemForm(FormScreen):
         due = None
         try:
             due = review.parse_due(self.field("due"), self.today)
-        except ValueError as exc:
+        except InputError as exc:
             errors["due"] = str(exc)
         if self.show_errors(errors):
             return
@@ -106,7 +107,7 @@ class ScheduleForm(FormScreen):
         when = None
         try:
             when = parse_when(self.field("when"), self.now)
-        except ValueError as exc:
+        except InputError as exc:
             self.show_errors({"when": str(exc)})
             return
         self.show_errors({})
@@ -225,7 +226,7 @@ class ReviewScreen(Screen[None]):
                 yield table
                 yield Label("Contributing factors", classes="section")
                 yield Static("", id="review-factors")
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.reload()
@@ -241,7 +242,7 @@ class ReviewScreen(Screen[None]):
     def _tick(self, now: datetime) -> None:
         try:
             fresh = self.desk.get(self.number)
-        except (ActionRefused, StoreError, sqlite3.Error):
+        except DeskError:
             return  # the app's own tick reports database trouble; keep showing what we have
         if fresh.version != self._shown_version:
             self.reload()
@@ -521,12 +522,12 @@ class ReviewScreen(Screen[None]):
         options = self.options
         configured = options.section("export").get("dir") if options else None
         directory = Path(str(configured)).expanduser() if configured else export_review.default_export_dir()
-        try:
+        path = None
+        with self.app.reporting(title="Export failed"):  # e.g. a broken own template, a locked file
             path = export_review.export_markdown_file(
                 self.desk, self.number, directory, template_dirs=options.template_dirs if options else ()
             )
-        except (export_review.ExportProblem, ActionRefused, StoreError) as exc:  # e.g. a broken own template
-            self.notify(str(exc), title="Export failed", severity="error", timeout=15, markup=False)
+        if path is None:
             return
         self.notify(f"Review of {self.incident.id} written to {path}", title="Exported", timeout=10, markup=False)
 
