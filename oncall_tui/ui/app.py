@@ -26,6 +26,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
 from ..clock import Clock, ClockWatch
@@ -85,6 +86,8 @@ class OncallApp(App[int]):
     # Keys every screen answers to; the board's own keys live on the board screen.
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, the filter syntax and the colours"),
+        # Where ? is text (the composer's fields), f1 still opens the help of the screen in front.
+        Binding("f1", "help", "Help", show=False, id="app.help_f1", tooltip="This screen's keys and colours"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (nothing is lost: every change is already saved)"),
     ]
 
@@ -274,4 +277,7 @@ class OncallApp(App[int]):
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.board_screen))
+        # The keys of the screen in front (the composer's, the review's…), not always the board's;
+        # a dialog is small enough to say its own keys, so the screen under it is described.
+        shown = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), self.board_screen)
+        self.push_screen(HelpScreen(shown))

@@ -173,6 +173,9 @@ async def test_process_steps_tick_themselves_after_acknowledge(desk, clock, db_p
             "step": 4,
             "checked": True,
             "text": "If unable to respond, escalate to next tier",
+            # Numbered as the list shows it, so the timeline reads "Detection and Notification, step 4".
+            "section": "Detection and Notification",
+            "ordinal": 4,
         }
         assert "[x]  4. If unable to respond, escalate to next tier" in "\n".join(lines(steps))
 
