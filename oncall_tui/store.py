@@ -223,7 +223,7 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
             cancelled_by TEXT NOT NULL DEFAULT ''
         )"""
     )
-    db["overrides"].create_index(["schedule", "ends_at"])
+    db.table("overrides").create_index(["schedule", "ends_at"])
     # Reversing an override cancels it; the row stays, so who covered whom is never lost.
     db.execute(
         "CREATE TRIGGER overrides_kept BEFORE DELETE ON overrides "
@@ -248,8 +248,8 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
             result TEXT NOT NULL DEFAULT '{}'
         )"""
     )
-    db["pages"].create_index(["incident"])
-    db["pages"].create_index(["state"])
+    db.table("pages").create_index(["incident"])
+    db.table("pages").create_index(["state"])
     db.execute(
         """CREATE TABLE watchers (
             token TEXT PRIMARY KEY,
@@ -685,7 +685,8 @@ class Store:
 
     @_reads
     def page_rows(self, *, incidents: list[int] | None = None, since: str | None = None) -> list[dict[str, Any]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[int | str] = []
         if incidents is not None:
             clauses.append(f"incident IN ({','.join('?' * len(incidents))})")
             params.extend(incidents)

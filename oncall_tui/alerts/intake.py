@@ -204,7 +204,7 @@ class Intake:
             watchdog = self.desk.policy.alerts.watchdog
             seen = any(a.name == watchdog for a in alerts) if watchdog else None
             if seen:
-                alerts = tuple(a for a in alerts if a.name != watchdog)
+                alerts = [a for a in alerts if a.name != watchdog]
             fetched = [r.silences for r in answered if r.silences is not None]
             if fetched:
                 self.silences = merge_silences(fetched)

@@ -6,13 +6,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from ..clock import format_local, iso, parse_instant
 from ..model import parse_id
 
+if TYPE_CHECKING:
+    from ..desk import Desk
+    from ..roster import RosterSource
+    from ..schedules import Override, Roster
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("oncall", parents=[common], help="who holds each escalation level now, and who is next")
     p.add_argument("--days", type=int, default=14, help="how far ahead to list shifts (default 14)")
     p.add_argument("--json", action="store_true")
@@ -72,13 +78,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_agent)
 
 
-def _desk(args):
+def _desk(args: argparse.Namespace) -> Desk:
     from ..cli import open_desk
 
     return open_desk(args)
 
 
-def _roster(desk):
+def _roster(desk: Desk) -> tuple[RosterSource, Roster]:
     from ..roster import RosterSource
 
     source = RosterSource(desk.policy)
@@ -88,7 +94,7 @@ def _roster(desk):
     return source, roster
 
 
-def _not_configured(source) -> str:
+def _not_configured(source: RosterSource) -> str:
     return (
         f"No one can be paged: there is no people.toml in {source.directory}.\n"
         "Add people.toml and schedules.toml there, and name a schedule or person for each level of the\n"
@@ -96,11 +102,11 @@ def _not_configured(source) -> str:
     )
 
 
-def _when(moment: datetime | None, tz=None) -> str:  # type: ignore[no-untyped-def]
+def _when(moment: datetime | None, tz: tzinfo | None = None) -> str:
     return format_local(moment, tz, with_date=True) if moment else "—"
 
 
-def watching(desk, now: datetime) -> dict:
+def watching(desk: Desk, now: datetime) -> dict[str, int]:
     """Who is watching the clocks: agents and desks with a fresh heartbeat."""
     stale = timedelta(seconds=desk.policy.paging.watcher_stale_seconds)
     rows = [w for w in desk.store.watcher_rows() if now - parse_instant(w["seen_at"]) <= stale]
@@ -109,7 +115,7 @@ def watching(desk, now: datetime) -> dict:
     return {"agents": len(agents), "desks": len(rows) - len(agents), "paging": len(pagers)}
 
 
-def cmd_oncall(args) -> int:
+def cmd_oncall(args: argparse.Namespace) -> int:
     from ..notify.pager import live_overrides
     from ..roster import holdings
 
@@ -193,19 +199,19 @@ def cmd_oncall(args) -> int:
     return 0
 
 
-def _selected(roster, names):  # type: ignore[no-untyped-def]
+def _selected(roster: Roster, names: list[str]) -> list[str]:
     for name in names:
         if name not in roster.schedules:
             raise ValueError(f"no schedule {name!r} ({', '.join(sorted(roster.schedules)) or 'none defined'})")
     return names or list(roster.schedules)
 
 
-def cmd_schedule_show(args) -> int:
+def cmd_schedule_show(args: argparse.Namespace) -> int:
     args.json = False
     return cmd_oncall(args)
 
 
-def cmd_schedule_ics(args) -> int:
+def cmd_schedule_ics(args: argparse.Namespace) -> int:
     from icalendar import Calendar, Event
 
     from ..notify.pager import live_overrides
@@ -249,7 +255,7 @@ def cmd_schedule_ics(args) -> int:
     return 0
 
 
-def _override_line(o) -> str:  # type: ignore[no-untyped-def]
+def _override_line(o: Override) -> str:
     state = f"  CANCELLED by {o.cancelled_by} {_when(o.cancelled_at)}" if o.cancelled_at else ""
     cover = f" covering {o.covering}" if o.covering else ""
     why = f" — {o.reason}" if o.reason else ""
@@ -259,7 +265,7 @@ def _override_line(o) -> str:  # type: ignore[no-untyped-def]
     )
 
 
-def cmd_override_add(args) -> int:
+def cmd_override_add(args: argparse.Namespace) -> int:
     from .. import overrides
 
     desk = _desk(args)
@@ -279,7 +285,7 @@ def cmd_override_add(args) -> int:
     return 0
 
 
-def cmd_override_take(args) -> int:
+def cmd_override_take(args: argparse.Namespace) -> int:
     from ..paths import current_actor
 
     args.person = args.person or current_actor()
@@ -287,7 +293,7 @@ def cmd_override_take(args) -> int:
     return cmd_override_add(args)
 
 
-def cmd_override_list(args) -> int:
+def cmd_override_list(args: argparse.Namespace) -> int:
     from .. import overrides
 
     found = overrides.listed(_desk(args), include_past=args.all)
@@ -321,7 +327,7 @@ def cmd_override_list(args) -> int:
     return 0
 
 
-def cmd_override_cancel(args) -> int:
+def cmd_override_cancel(args: argparse.Namespace) -> int:
     from .. import overrides
 
     o = overrides.cancel(_desk(args), args.id)
@@ -329,7 +335,7 @@ def cmd_override_cancel(args) -> int:
     return 0
 
 
-def cmd_escalate(args) -> int:
+def cmd_escalate(args: argparse.Namespace) -> int:
     from ..notify.pager import Pager
     from ..roster import RosterSource
 
@@ -344,7 +350,7 @@ def cmd_escalate(args) -> int:
     return 0 if outcome.state == "delivered" else 1
 
 
-def cmd_handoff(args) -> int:
+def cmd_handoff(args: argparse.Namespace) -> int:
     from ..handoff import brief
 
     desk = _desk(args)
@@ -352,7 +358,7 @@ def cmd_handoff(args) -> int:
     return 0
 
 
-def cmd_agent(args) -> int:
+def cmd_agent(args: argparse.Namespace) -> int:
     from ..agent import run_agent
     from ..config import options_from_args
 

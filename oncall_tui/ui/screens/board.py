@@ -275,12 +275,19 @@ class BoardScreen(Screen[None]):
         )
         paging = (config_dir() / "people.toml").is_file()  # who is on call shares the top line too
         if options.alertmanager_url or paging:
+            from textual.containers import Horizontal
+
+            line: type[Horizontal]
             if options.alertmanager_url:  # the intake's health shares the top line
                 from ..widgets.alert_source import AlertSource, StatusLine
-            else:
-                from ..widgets.paging_status import TopLine as StatusLine
 
-            with StatusLine(id="top-line"):
+                line = StatusLine
+            else:
+                from ..widgets.paging_status import TopLine
+
+                line = TopLine
+
+            with line(id="top-line"):
                 yield status
                 if options.alertmanager_url:
                     yield AlertSource(self.desk, options, clock=app.clock)
@@ -765,8 +772,10 @@ class BoardScreen(Screen[None]):
     def action_escalate(self) -> None:
         if (inc := self.current()) is None:
             return
-        found = self.query("#paging-status")
-        if not found or not found.first().view.configured:
+        from ..widgets.paging_status import PagingStatus
+
+        status = next(self.query("#paging-status").results(PagingStatus), None)
+        if status is None or not status.view.configured:
             self.app.notify(
                 "Nobody can be paged: add people.toml and schedules.toml to the config directory "
                 "(README, 'Paging'); press O to see who is on call.",
@@ -776,8 +785,6 @@ class BoardScreen(Screen[None]):
             )
             return
         from ..dialogs.escalate import EscalatePicker
-
-        status = found.first()
 
         def page(choice: tuple[int | None, str | None] | None) -> None:
             if choice is not None:

@@ -289,8 +289,11 @@ class ClockList(LinesView):
 
     def _holder(self, level: str) -> str:
         """Who holds `level` now, when the desk pages (the top line's PagingStatus knows)."""
-        found = self.app.query("#paging-status")
-        return found.first().contact(level) if found else ""
+        from .paging_status import PagingStatus
+
+        found = self.app.query("#paging-status").results(PagingStatus)
+        status = next(found, None)
+        return status.contact(level) if status is not None else ""
 
     def _escalation(self, inc: Incident, dl, now: datetime) -> Content:
         esc = dl.escalation
