@@ -177,6 +177,7 @@ class Desk:
         labels: dict[str, str] | None = None,
         actor: str | None = None,
         details: dict[str, Any] | None = None,
+        alert_state: str = "",
     ) -> Incident:
         title = clean_text(title, multiline=False, limit=500)
         if not title:
@@ -206,6 +207,7 @@ class Desk:
                 source=source,
                 fingerprint=fingerprint,
                 labels=dict(labels or {}),
+                alert_state=alert_state,
             )
             self.store.insert_incident(incident)
             payload = {
@@ -224,7 +226,8 @@ class Desk:
             self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
             return self.get(number)
 
-    def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
+    def acknowledge(self, number: int, *, actor: str | None = None, details: dict[str, Any] | None = None) -> Incident:
+        """`details` say how, when it was not a key press (another desk's Alertmanager silence)."""
         who = actor or self.actor
 
         def decide(inc: Incident, now: datetime) -> Decision:
@@ -235,8 +238,11 @@ class Desk:
                 )
             check_move(inc, Status.ACKNOWLEDGED, self.policy)
             late = now - (inc.started_at + self.policy.acknowledge)
-            details = {"late_by_seconds": int(late.total_seconds())} if late.total_seconds() > 0 else {}
-            return {"status": Status.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": who}, details
+            info = {"late_by_seconds": int(late.total_seconds())} if late.total_seconds() > 0 else {}
+            return {"status": Status.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": who}, {
+                **info,
+                **(details or {}),
+            }
 
         return self.act(number, "acknowledged", decide, actor=who)
 

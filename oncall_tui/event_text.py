@@ -90,7 +90,9 @@ def _declared(d: Details, tz: tzinfo | None) -> Line:
 
 def _acknowledged(d: Details, tz: tzinfo | None) -> Line:
     late = d.get("late_by_seconds")
-    return "Acknowledged" + _late(late), "warning" if late else "success"
+    # Another desk (or a person in Alertmanager's UI) took it: their silence reached this desk.
+    via = " through an Alertmanager silence (someone has it)" if d.get("via") == "silence" else ""
+    return "Acknowledged" + via + _late(late), "warning" if late else "success"
 
 
 def _severity_set(d: Details, tz: tzinfo | None) -> Line:

@@ -24,6 +24,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import deadlines, event_text, review
+from .alerts.describe import alert_facts
 from .clock import format_duration, from_iso, iso
 from .deadlines import Deadlines, State
 from .desk import Desk
@@ -306,6 +307,7 @@ def export_document(desk: Desk, number: int, now: datetime | None = None) -> dic
         "exported_at": iso(now),
         "exported_by": desk.actor,
         "incident": incident_dict(inc),
+        **({"alert": facts} if (facts := alert_facts(desk.store, inc)) is not None else {}),
         **deadlines_dict(desk.deadlines(inc, now)),
         "review": {
             "scheduled_for": iso(state.scheduled_for),

@@ -106,8 +106,11 @@ class Incident:
     review_scheduled_for: datetime | None = None
     review_done_at: datetime | None = None
     review_waived: str = ""
-    alert_state: str = ""  # "", "firing", "resolved" (alert gone: engineer to confirm)
+    # "", "firing", "resolved" (alert gone: engineer to confirm), "maintenance" (arrived silenced or
+    # inhibited: recorded, clocks off, until the alert goes live)
+    alert_state: str = ""
     silence_id: str = ""
+    live_at: datetime | None = None  # a maintenance-born incident went live: its clocks count from here
     version: int = 1
     head_hash: str = ""
 

@@ -45,6 +45,19 @@ class AlertPolicy:
     silence_on_ack: bool = True
     silence_minutes: int = 120
     group_by: tuple[str, ...] = ()
+    # The desk's own silences are renewed while the incident is acknowledged and the alert fires.
+    renew_silences: bool = True
+    # After an Alertmanager restart (it comes back empty), how long before a missing alert counts
+    # as stopped: Prometheus re-sends every alert within its resend interval (1 min by default).
+    restart_grace_seconds: float = 60.0
+    filter: str = ""  # Alertmanager matchers: the alerts this desk takes, e.g. '{team="db"}'
+    receiver: str = ""  # a regex over receiver names, as Alertmanager's API takes it
+    max_reply_mib: float = 256.0  # a larger answer is read up to here, with a loud warning
+
+    @property
+    def grace_seconds(self) -> float:
+        """A restarted Alertmanager's grace: the resend interval, and never under three polls."""
+        return max(self.restart_grace_seconds, 3 * self.poll_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +80,18 @@ class Policy:
 
     def tier_at(self, index: int) -> EscalationTier:
         return self.escalation[min(index, len(self.escalation) - 1)]
+
+
+def _alert_filter(value: object, source: object) -> str:
+    """`[alerts] filter` checked at load: a typo must not silently widen or empty the desk's intake."""
+    from .alerts.matchers import MatcherError, parse_matchers
+
+    text = str(value or "")
+    try:
+        parse_matchers(text)
+    except MatcherError as exc:
+        raise PolicyError(f"{source}: [alerts] filter: {exc}") from None
+    return text
 
 
 def default_policy_path() -> Path:
@@ -165,6 +190,11 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         silence_on_ack=al.flag("silence_on_ack", True),
         silence_minutes=int(al.number("silence_minutes", 120, low=1, high=_WEEK_MINUTES, unit="minutes", whole=True)),
         group_by=al.texts("group_by"),
+        renew_silences=al.flag("renew_silences", True),
+        restart_grace_seconds=float(al.number("restart_grace_seconds", 60, low=0, high=3600, unit="seconds")),
+        filter=_alert_filter(al.text("filter"), sources[-1]),
+        receiver=al.text("receiver"),
+        max_reply_mib=float(al.number("max_reply_mib", 256, low=1, high=4096, unit="MiB")),
     )
     opens, due = _hours(review, "window_opens_hours", 24), _hours(review, "due_hours", 48)
     if due < opens:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -62,6 +62,7 @@ INCIDENT_TIME_FIELDS = (
     "closed_at",
     "review_scheduled_for",
     "review_done_at",
+    "live_at",
 )
 INCIDENT_JSON_FIELDS = ("services", "labels")
 
@@ -127,7 +128,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             "source": str,
             "fingerprint": str,
             "labels": str,
-            **{name: str for name in INCIDENT_TIME_FIELDS},
+            **{name: str for name in INCIDENT_TIME_FIELDS if name != "live_at"},  # live_at: _migrate_2
             "acknowledged_by": str,
             "review_waived": str,
             "alert_state": str,
@@ -184,7 +185,29 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
     db.table("action_items").create_index(["incident"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1]
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    """Alertmanager as production runs it: when a maintenance-born incident went live (its clocks
+    count from then), every silence seen over an incident's alerts (who, until when, whose), and a
+    random id for the file, so the desk's own silences are told apart from another desk's."""
+    db.execute("ALTER TABLE incidents ADD COLUMN live_at TEXT")
+    db.execute(
+        """CREATE TABLE alert_silences (
+            incident INTEGER NOT NULL REFERENCES incidents(number),
+            silence_id TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            starts_at TEXT,
+            ends_at TEXT,
+            state TEXT NOT NULL,
+            own INTEGER NOT NULL,
+            PRIMARY KEY (incident, silence_id)
+        )"""
+    )
+    db.execute("CREATE TABLE desk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO desk_meta (key, value) VALUES ('desk_id', ?)", [os.urandom(4).hex()])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2]
 
 
 P = ParamSpec("P")
@@ -221,6 +244,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
         self.conn = conn
         self.info = info
+        self._batch = False  # inside `batch()`: each write() is a savepoint of one transaction
         # What the path and its sidecars were when opened: (device, inode) per file that existed.
         self._identity = _identities(info.path)
         self._sound = False  # quick_check passed: checked once, before this Store's first write
@@ -361,6 +385,9 @@ class Store:
         if self.readonly:
             why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
             raise ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
+        if self._batch:
+            yield from self._savepoint()
+            return
         self.check_same_file()
         if not self._sound:
             self._check_sound()
@@ -396,6 +423,27 @@ class Store:
             yield self.conn
         except sqlite3.Error as exc:
             raise StoreError(describe_db_error(self.info.path, exc)) from None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many actions as one durable transaction (an alert storm's hundreds of declarations would
+        otherwise pay one fsync each); an action refused inside it is undone alone, to its savepoint."""
+        with self.write():
+            self._batch = True
+            try:
+                yield
+            finally:
+                self._batch = False
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("SAVEPOINT action")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK TO action")
+            self.conn.execute("RELEASE action")
+            raise
+        self.conn.execute("RELEASE action")
 
     def _rollback(self) -> None:
         # On a damaged file ROLLBACK can fail too; the original error is the one worth reporting.
@@ -452,7 +500,30 @@ class Store:
         last: int = self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]
         return last + 1
 
+    @_reads
+    def desk_id(self) -> str:
+        """This file's random id: the desk's own Alertmanager silences carry it in their comment."""
+        row = self.conn.execute("SELECT value FROM desk_meta WHERE key = 'desk_id'").fetchone()
+        return row[0] if row else ""
+
+    @_reads
+    def alert_silences(self, number: int | None = None) -> list[dict[str, Any]]:
+        """The silences seen over an incident's alerts (all incidents' when `number` is None)."""
+        sql = "SELECT * FROM alert_silences"
+        if number is not None:
+            return self._query(sql + " WHERE incident = ? ORDER BY starts_at, silence_id", [number])
+        return self._query(sql + " ORDER BY incident, starts_at, silence_id")
+
     # --- writes (call inside `write()`) -----------------------------------------------------------
+
+    def put_alert_silence(self, number: int, record: dict[str, Any]) -> None:
+        """Insert or update what the desk knows of one silence over one incident's alerts."""
+        row = {"incident": number, **record}
+        columns = ", ".join(row)
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO alert_silences ({columns}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
 
     def insert_incident(self, incident: Incident) -> None:
         row = incident_to_row(incident)

@@ -139,10 +139,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     now = desk.now()
     dl = desk.deadlines(inc, now)
     events = desk.timeline(inc.number)
+    from ..alerts.describe import alert_facts, fact_lines
+
+    facts = alert_facts(desk.store, inc)
     if args.json:
+        extra = {"alert": facts} if facts is not None else {}
         print(
             json.dumps(
-                {**incident_dict(inc), **deadlines_dict(dl), "timeline": [event_dict(e) for e in events]}, indent=2
+                {**incident_dict(inc), **extra, **deadlines_dict(dl), "timeline": [event_dict(e) for e in events]},
+                indent=2,
             )
         )
         return 0
@@ -157,6 +162,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         if value:
             w(f"  {name.replace('_', ' '):<10} {value}\n")
     w(f"  escalation {dl.escalation.tier.level} — call {dl.escalation.tier.contact}\n")
+    for label, line in fact_lines(facts) if facts is not None else ():
+        w(f"  {label:<10} {line}\n")
     w("\ndeadlines\n")
     for d in dl.items:
         if d.state is State.NOT_APPLICABLE:

@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..policy import load_policy
 
     try:
-        from ..web.access import is_loopback, viewers_for
+        from ..web.access import exposure_warning, viewers_for
         from ..web.server import DeskServer
     except ImportError as exc:
         raise CliError(f"`oncall-tui serve` needs textual-serve ({exc}): pip install 'oncall-tui[serve]'") from None
@@ -88,18 +88,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..paths import fresh_demo_file
 
         fresh_demo_file(options.db_path)
-        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path))
+        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path), clock=args.clock)
         seed_demo(desk)
         desk.close()
     # Fail here, in one line, rather than in every tab: the file must open (read-only for the wall).
-    Desk.open(options.db_path, policy=load_policy(options.policy_path), readonly=args.wall).close()
+    Desk.open(options.db_path, policy=load_policy(options.policy_path), clock=args.clock, readonly=args.wall).close()
 
-    # Each tab runs this; never --demo, which would start every tab (and wipe the file) afresh.
+    # Each tab runs this. With --db named, --demo only marks the desk DEMO: it neither wipes nor reseeds it.
     argv = [sys.executable, "-m", "oncall_tui.cli", "--db", str(options.db_path)]
+    if options.demo:
+        argv.append("--demo")
     if options.policy_path:
         argv += ["--policy", str(options.policy_path)]
-    if options.alertmanager_url:
-        argv += ["--alertmanager", options.alertmanager_url]
+    for url in options.alertmanager_urls:  # every one of an HA cluster
+        argv += ["--alertmanager", url]
     for flag, value in (
         ("--runbooks", getattr(args, "runbooks", None)),
         ("--templates", getattr(args, "templates", None)),
@@ -120,12 +122,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
     )
     base = (args.public_url or f"http://{_url_host(host)}:{port}").rstrip("/")
-    if not is_loopback(host) and not base.startswith("https://"):
-        print(
-            f"oncall-tui: WARNING: serving on {host} without TLS: the tokens and everything on the desk "
-            "cross the network in clear. Put it behind a TLS proxy and pass --public-url https://…",
-            file=sys.stderr,
-        )
+    if warning := exposure_warning(host, args.public_url):
+        print(f"oncall-tui: {warning}", file=sys.stderr)
     print(f"Serving the {what} of {options.db_path} on {host}:{port}, at most {max_sessions} tabs at once.")
     print("Each link below opens it as that person; anyone with a link can act under that name:")
     if tokens_note:

@@ -120,6 +120,10 @@ class OncallApp(App[int]):
         return self.board_screen
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            from .signals import end_on_signals
+
+            end_on_signals(self)
         # After the first frame: import the other screens, then let the collector back in.
         self.call_after_refresh(self._warm_up)
         self.call_after_refresh(_freeze_startup_objects)

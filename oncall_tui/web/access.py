@@ -64,6 +64,16 @@ def is_loopback(host: str) -> bool:
     return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
+def exposure_warning(host: str, public_url: str | None) -> str | None:
+    """What to say when the desk can be reached from the network without TLS; None when it cannot."""
+    if is_loopback(host) or (public_url or "").startswith("https://"):
+        return None
+    return (
+        f"WARNING: serving on {host} without TLS: the tokens and everything on the desk cross the network "
+        "in clear. Put it behind a TLS proxy and pass --public-url https://…"
+    )
+
+
 class Sessions:
     """How many desk processes run, capped: each browser tab costs one."""
 

@@ -156,3 +156,32 @@ def test_keys_sent_in_one_write_all_reach_their_prompts(terminal, tmp_path):
         desk.close()
     terminal.keys("q")
     terminal.wait_for(lambda s: "? Help" not in s, "the board to quit")
+
+
+@pytest.mark.parametrize("sig", ["TERM", "INT", "HUP"])
+@pytest.mark.parametrize("dialog", ["n", "d", "s"], ids=["note-prompt", "declare-form", "severity-picker"])
+def test_a_signal_ends_the_board_within_a_second_even_with_a_dialog_open(terminal, tmp_path, sig, dialog):
+    import signal as signals
+
+    db = tmp_path / "desk.db"
+    cli(db, "declare", "Login failures", "--severity", "P1")
+    start_board(terminal, db)
+    terminal.wait_for(lambda s: "INC-1" in board_line(s, "INC-1"), "INC-1 on the board")
+    pid = int(terminal.tmux("display-message", "-p", "-t", "desk", "#{pane_pid}").strip())
+    terminal.keys(dialog)
+    time.sleep(0.5)
+    os.kill(pid, getattr(signals, f"SIG{sig}"))
+    started = time.monotonic()
+    while time.monotonic() - started < 3 and _running(pid):
+        time.sleep(0.05)
+    took = time.monotonic() - started
+    assert took < 1.2, f"the board was still running {took:.1f} s after SIG{sig}"
+
+
+def _running(pid: int) -> bool:
+    """Alive, and not a zombie waiting for tmux to reap it (it has ended: only its exit status is left)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"

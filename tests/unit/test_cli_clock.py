@@ -115,3 +115,37 @@ def test_a_start_correction_must_stay_before_the_declaration(run, desk, clock):
     assert "in the future" in refused(run("edit", "INC-1", "started_at", "+1h"))
     assert "more than 366 days ago" in refused(run("edit", "INC-1", "started_at", "-1000000d"))
     assert [e.kind for e in desk.timeline(1)] == ["declared"]
+
+
+def test_no_command_reads_the_real_clock(run, desk, clock, monkeypatch, tmp_path):
+    """Every command on the injected clock: one that reached for the system clock would fail here."""
+    from oncall_tui.clock import SystemClock
+
+    def refuse(self):
+        raise AssertionError("the system clock was read under main(clock=...)")
+
+    monkeypatch.setattr(SystemClock, "now", refuse)
+    monkeypatch.setattr(SystemClock, "steady", refuse)
+    commands = [
+        ("declare", "Login failures", "--severity", "P1", "--service", "identity", "--started-at", "-3m"),
+        ("list",),
+        ("show", "INC-1", "--json"),
+        ("ack", "INC-1"),
+        ("note", "INC-1", "rolled back"),
+        ("edit", "INC-1", "started_at", "-10m"),
+        ("edit", "INC-1", "root_cause", "JWKS cache"),
+        ("edit", "INC-1", "resolution", "refreshed"),
+        ("edit", "INC-1", "prevention", "an alert on its age"),
+        ("status", "INC-1", "resolved"),
+        ("compose", "INC-1", "-t", "resolution"),
+        ("review", "INC-1", "schedule", "in 26h"),
+        ("review", "INC-1", "add", "Alert on cache age", "--due", "+1w"),
+        ("report", "--json"),
+        ("export", "INC-1", "--format", "json", "-o", str(tmp_path / "x.json")),
+        ("verify",),
+        ("demo", "--count", "3"),
+    ]
+    for argv in commands:
+        status, _, err = run(*argv)
+        assert status == 0, (argv, err)
+    assert desk.timeline(1)[0].at == clock.now()

@@ -1,8 +1,9 @@
 """One table of deadline kinds (`deadlines.DEADLINE_KINDS`) that everything naming a deadline reads.
 
 A made-up kind registered for a test (the `extra_deadline_kind` fixture) must reach the clocks, the
-board's next-deadline cell, the report, the review document, the composer's choice of clocks and the
-checklist without any other change: a consumer that keeps its own list of kinds fails here.
+board's next-deadline cell, the wall, the report, the review document, the composer's choice of
+clocks and the checklist without any other change: a consumer that keeps its own list of kinds
+fails here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from datetime import timedelta
 from oncall_tui import checklist, deadlines, export_review, metrics, runbooks, templates
 from oncall_tui.deadlines import DEADLINE_KINDS, State, compute
 from oncall_tui.paths import data_dir
-from oncall_tui.ui.board_model import Tone, next_due_text, short_label
+from oncall_tui.ui.board_model import BoardModel, Tone, next_due_text, short_label
+from oncall_tui.ui.wall.model import clock_of
 
 
 def test_each_kind_is_described_once_and_fully():
@@ -35,12 +37,12 @@ def test_each_kind_is_described_once_and_fully():
 
 def test_the_shipped_kinds_read_as_before():
     # What the desk shows for each kind, spelled out: a change here is a change users see.
-    assert [(k.label, short_label(k.key)) for k in DEADLINE_KINDS] == [
-        ("Acknowledge", "ack"),
-        ("Determine severity", "sev"),
-        ("Notify stakeholders", "notify"),
-        ("Next update", "update"),
-        ("Post-incident review", "review"),
+    assert [(k.label, short_label(k.key), k.caption) for k in DEADLINE_KINDS] == [
+        ("Acknowledge", "ack", "ACKNOWLEDGE"),
+        ("Determine severity", "sev", "SET SEVERITY"),
+        ("Notify stakeholders", "notify", "NOTIFY STAKEHOLDERS"),
+        ("Next update", "update", "NEXT UPDATE"),
+        ("Post-incident review", "review", "REVIEW"),
     ]
     assert [k.key for k in deadlines.kinds_met_by("initial")] == ["stakeholders", "next_update"]
     assert [k.key for k in deadlines.kinds_met_by("update")] == ["next_update"]
@@ -63,11 +65,18 @@ def test_a_new_kind_runs_its_clock_between_the_response_and_the_ladder(extra_dea
     assert d.due_at == inc.started_at + timedelta(minutes=30)
 
 
-def test_a_new_kind_shows_on_the_board_with_its_short_label(extra_deadline_kind, desk, clock):
+def test_a_new_kind_shows_on_the_board_and_the_wall(extra_deadline_kind, desk, clock):
     inc = desk.declare("Login failures", severity="P2")
     now = clock.now() + timedelta(minutes=31)
     d = compute(inc, desk.policy, now).get("status_page")
     assert next_due_text(d, now, desk.policy.warn_fraction) == ("!! status 1m00s overdue", Tone.BREACHED)
+    # Every earlier clock done, it is the one the board and the wall lead with.
+    desk.acknowledge(inc.number)
+    model = BoardModel(desk.policy)
+    model.load(desk.incidents(), now)
+    row = model.rows[0]
+    assert row.next_due is not None and row.next_due.key == "status_page"
+    assert clock_of(row, now.timestamp()).caption == "POST TO THE STATUS PAGE OVERDUE"
 
 
 def test_a_new_kind_is_counted_by_the_report(extra_deadline_kind, desk, clock):

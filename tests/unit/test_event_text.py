@@ -165,6 +165,7 @@ def test_the_alert_intake_reads_as_sentences(desk: Desk, clock):
         ("Alert HighLatency stopped firing — confirm, then resolve the incident", "success"),
         ("Alert HighLatency fired again (since 2026-11-27 03:00 UTC)", "warning"),
         ("Already silenced in Alertmanager by carol until 2026-11-27 05:00 UTC: “disk maintenance”", "warning"),
+        ("Acknowledged through an Alertmanager silence (someone has it), 5m00s after the deadline", "warning"),
         ("Alert silenced in Alertmanager until 2026-11-27 05:00 UTC", ""),
         ("Alertmanager silence expired (it had already ended)", ""),
     ]
@@ -206,6 +207,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "alert_resolved": {"alerts": [{"fingerprint": "f", "alertname": "HighLatency"}], "remaining": 0},
     "silence_created": {"silence_id": "s1", "ends_at": "2026-11-27T05:00:00Z", "comment": "INC-1 acknowledged"},
     "silence_expired": {"silence_id": "s1", "reason": "incident resolved"},
+    "silence_renewed": {"silence_id": "s2", "previous_id": "s1", "ends_at": "2026-11-27T07:00:00Z"},
+    "silence_ended": {"silence_id": "s1", "reason": "expired_elsewhere", "ends_at": "2026-11-27T04:00:00Z"},
+    "maintenance_began": {
+        "alerts": [{"fingerprint": "a", "alertname": "DiskFull"}],
+        "why": "inhibited by a bigger alert",
+    },
+    "maintenance_ended": {"alerts": [{"fingerprint": "a", "alertname": "DiskFull"}]},
+    "alert_severity_raised": {"alerts": [{"fingerprint": "b", "alertname": "DBDown"}], "from": "P2", "to": "P0"},
     "silenced_elsewhere": {
         "silence_id": "s2",
         "created_by": "carol",

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from oncall_tui.web.access import Access, Sessions, Viewer, is_loopback, viewers_for
+from oncall_tui.web.access import Access, Sessions, Viewer, exposure_warning, is_loopback, viewers_for
 
 
 def test_a_token_names_its_viewer_and_nothing_else_does():
@@ -32,6 +32,14 @@ def test_only_this_machine_is_loopback():
     assert is_loopback("localhost")
     for host in ("0.0.0.0", "::", "192.168.1.10", "10.0.0.1"):
         assert not is_loopback(host), host
+
+
+def test_a_desk_reachable_from_the_network_without_tls_is_warned_about():
+    assert exposure_warning("127.0.0.1", None) is None
+    assert exposure_warning("0.0.0.0", "https://desk.example") is None  # behind a TLS proxy
+    for host, url in (("0.0.0.0", None), ("192.168.1.10", "http://desk.example")):
+        warning = exposure_warning(host, url)
+        assert warning and "without TLS" in warning and host in warning
 
 
 def test_the_session_cap():

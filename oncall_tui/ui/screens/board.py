@@ -168,6 +168,22 @@ class BoardScreen(Screen[None]):
             tooltip="Clear the board's filter",
         ),
         Binding("c", "toggle_closed", "Closed", show=False, id="board.closed", tooltip="Show or hide closed incidents"),
+        Binding(
+            "i",
+            "toggle_maintenance",
+            "Maintenance",
+            show=False,
+            id="board.maintenance",
+            tooltip="Show or hide incidents in maintenance (alerts that arrived silenced or inhibited; no clock runs)",
+        ),
+        Binding(
+            "A",
+            "alertmanager_status",
+            "Alertmanager",
+            show=False,
+            id="alerts.status",
+            tooltip="Each Alertmanager's health in full: errors, restarts, warnings",
+        ),
         Binding("1", "focus_board", "Board", show=False, id="pane.board", tooltip="Jump to the board"),
         Binding(
             "2",
@@ -207,6 +223,7 @@ class BoardScreen(Screen[None]):
         self._checked: dict[tuple[int, str], int] = {}
         self._runbooks_seen = -1
         self._held_breaches: list[Breach] = []  # run out while a dialog was open: toasted after it
+        self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
 
     def compose(self) -> ComposeResult:
         app = self.app
@@ -300,6 +317,8 @@ class BoardScreen(Screen[None]):
         try:
             incidents = self._source.read(include_closed=self.board.show_closed)
             self._checked = self.desk.checked_counts()
+            if not self.show_maintenance:  # arrived silenced or inhibited: behind `i`, no clock runs
+                incidents = [i for i in incidents if i.alert_state != "maintenance"]
         except StoreError as exc:
             app.record_unreadable(exc)
             return
@@ -333,8 +352,8 @@ class BoardScreen(Screen[None]):
 
     def go_to(self, number: int) -> None:
         """Select an incident, clearing the filter or showing closed ones if that hides it."""
-        if self.board.model.get(number) is None and not self.board.show_closed:
-            self.board.show_closed = True
+        if self.board.model.get(number) is None and not (self.board.show_closed and self.show_maintenance):
+            self.board.show_closed = self.show_maintenance = True
             self._reload()
         if self.board.model.index_of(number) is None and self.board.model.filter.active:
             self.board.set_filter(BoardFilter())
@@ -685,6 +704,22 @@ class BoardScreen(Screen[None]):
         self.board.show_closed = not self.board.show_closed
         self._reload()
         self._done("showing closed incidents too" if self.board.show_closed else "closed incidents hidden")
+
+    def action_toggle_maintenance(self) -> None:
+        self.show_maintenance = not self.show_maintenance
+        self._reload()
+        self._done(
+            "showing incidents in maintenance too" if self.show_maintenance else "incidents in maintenance hidden"
+        )
+
+    def action_alertmanager_status(self) -> None:
+        from ..widgets.alert_source import AlertSource
+
+        sources = list(self.query(AlertSource))
+        if not sources:
+            self._done("No Alertmanager configured (--alertmanager URL, or url in [alertmanager] of config.toml)")
+        for source in sources:
+            source.explain()
 
     def action_focus_board(self) -> None:
         self.board.focus()

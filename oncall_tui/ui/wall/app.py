@@ -1,7 +1,7 @@
 """The wall: the board for a screen across the room, read-only by construction.
 
-`WallApp` binds no key and offers no command that changes the record (its only keys quit and open
-the palette, whose commands are the theme and quitting), and the launcher opens the store
+`WallApp` binds no key and offers no command that changes the record (its one key quits; its
+palette offers the theme, the keys and quitting), and the launcher opens the store
 read-only, so even a bug in here could not write. One `set_interval(1, tick)` drives every clock
 on it and turns its pages.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -50,7 +51,7 @@ class WallScreen(Screen[None]):
         self.all_clear = AllClear(id="all-clear")
         self.on_call = OnCallLine(id="wall-on-call")
         self.health = HealthLine(id="wall-health")
-        self.health.alertmanager = options.alertmanager_url
+        self.health.alertmanager = ", ".join(options.alertmanager_urls) or None
 
     def compose(self) -> ComposeResult:
         yield self.top
@@ -137,15 +138,9 @@ class WallScreen(Screen[None]):
     async def _pull(self, poller: Poller) -> None:
         from ...alerts.client import AlertmanagerClient, AlertSourceError
 
-        assert self.options.alertmanager_url
         health = self.health
         try:
-            async with AlertmanagerClient.from_settings(
-                self.options.alertmanager_url,
-                self.options.section("alertmanager"),
-                timeout=self.desk.policy.alerts.timeout_seconds,
-            ) as client:
-                alerts = await client.alerts()
+            alerts = await self._first_answer(AlertmanagerClient, AlertSourceError)
         except AlertSourceError as exc:
             health.health = poller.failed(self.clock.now(), str(exc))
         except Exception as exc:  # a bug, not an outage: keep polling, say what it was
@@ -154,6 +149,19 @@ class WallScreen(Screen[None]):
             firing = sum(1 for a in alerts if a.state == "active")
             health.health = poller.succeeded(self.clock.now(), alerts=firing)
         health.refresh()
+
+    async def _first_answer(self, client_type: Any, error_type: type[Exception]) -> tuple[Any, ...]:
+        """The alerts of the first Alertmanager of the cluster that answers: any one of them has them all."""
+        failures = []
+        for url in self.options.alertmanager_urls:
+            try:
+                async with client_type.from_settings(
+                    url, self.options.section("alertmanager"), timeout=self.desk.policy.alerts.timeout_seconds
+                ) as client:
+                    return tuple(await client.alerts())
+            except error_type as exc:
+                failures.append(f"{url}: {exc}" if len(self.options.alertmanager_urls) > 1 else str(exc))
+        raise error_type("; ".join(failures))
 
 
 class WallApp(App[int]):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ...deadlines import kind
 from ...model import Severity
 from ...policy import Policy
 from ..board_model import BoardRow, Tone
@@ -20,14 +21,6 @@ CARD_HEIGHT = 4  # a title line and three lines of large digits
 CARD_MIN_WIDTH = 60  # the title, the severity and the large clock side by side
 CYCLE_SECONDS = 8  # long enough to read a page from across the room
 LOUD = frozenset({Severity.P0, Severity.P1})
-
-CAPTIONS = {
-    "acknowledge": "ACKNOWLEDGE",
-    "severity": "SET SEVERITY",
-    "stakeholders": "NOTIFY STAKEHOLDERS",
-    "next_update": "NEXT UPDATE",
-    "review": "REVIEW",
-}
 
 
 def clock_digits(seconds: float) -> str:
@@ -55,7 +48,8 @@ def clock_of(row: BoardRow, now_ts: float) -> Clock:
     if row.due_ts is None or row.next_due is None:
         return Clock("", "NO CLOCK RUNNING", short, tone)
     left = row.due_ts - now_ts
-    name = CAPTIONS.get(row.next_due.key, row.next_due.label.upper())
+    found = kind(row.next_due.key)
+    name = found.caption if found is not None else row.next_due.label.upper()
     if left < 0:
         return Clock("+" + clock_digits(left), f"{name} OVERDUE", short, tone)
     return Clock(clock_digits(left), f"{name} DUE IN", short, tone)

@@ -65,10 +65,10 @@ class WallTop(Horizontal):
         digits.display = large
         if large:
             digits.update(time_text)
-        parts: list[tuple[str, str] | str] = [("ON CALL WALL", "bold")]
+        # Below 60 columns the counts need the room more than the wall's own name does.
+        parts: list[tuple[str, str] | str] = [("ON CALL WALL   ", "bold")] if self.size.width >= 60 else []
         if self.demo:
-            parts += ["  ", ("DEMO", "$text-accent bold")]
-        parts.append("   ")
+            parts += [("DEMO", "$text-accent bold"), "  "]
         if not counts.open:
             parts.append(("no open incidents", "$text-success bold"))
         else:

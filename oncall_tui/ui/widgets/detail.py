@@ -29,6 +29,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...alerts.describe import alert_facts, fact_lines
 from ...clock import format_duration, format_local
 from ...deadlines import State, compute
 from ...desk import Desk
@@ -131,7 +132,9 @@ class IncidentSummary(LinesView):
             if value:
                 fields.append((label, value))
         if inc.source == "alert":
-            fields.append(("source", f"alert {inc.alert_state or ''}".strip()))
+            # What an SRE looks for first: the labels, the graph, the runbook link, who silenced it.
+            facts = alert_facts(self.desk.store, inc)
+            fields.extend(fact_lines(facts) if facts is not None else [("source", "alert")])
         lines = [head]
         for label, value in fields:
             lines.append(Content.assemble((f"{label:<11}", "$foreground-muted"), value))
