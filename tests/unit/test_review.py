@@ -169,7 +169,7 @@ def test_a_failed_event_leaves_no_row_behind(desk, clock):
         "CREATE TEMP TRIGGER no_items BEFORE INSERT ON main.events WHEN NEW.kind = 'action_item_added' "
         "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
     )
-    with pytest.raises(StoreError, match="disk trouble"):  # no sqlite3 error leaves the store
+    with pytest.raises(StoreError, match="disk trouble"):  # the driver's error, in the store's words
         review.add_item(desk, n, "Never half-written")
     assert review.items(desk, n) == []
     assert "action_item_added" not in kinds(desk, n)
