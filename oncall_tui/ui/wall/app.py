@@ -9,7 +9,7 @@ on it and turns its pages.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from textual import work
@@ -28,6 +28,7 @@ from .model import CYCLE_SECONDS, counts, on_call, plan
 from .widgets import AllClear, ClockCard, HealthLine, IncidentLines, OnCallLine, WallTop
 
 LARGE_TIME_HEIGHT = 40  # from this many lines the time is drawn in large digits
+ROSTER_EVERY = timedelta(seconds=30)  # who holds a level changes at handoffs and overrides, not each second
 ALLOWED_SYSTEM_COMMANDS = ("Theme", "Quit", "Keys")  # none of them writes anything
 
 
@@ -52,6 +53,9 @@ class WallScreen(Screen[None]):
         self.on_call = OnCallLine(id="wall-on-call")
         self.health = HealthLine(id="wall-health")
         self.health.alertmanager = ", ".join(options.alertmanager_urls) or None
+        self._holders: dict[str, tuple[str, datetime | None, str]] = {}  # level → (name, until, why nobody)
+        self._roster_at: datetime | None = None
+        self._roster_source: object | None = None
 
     def compose(self) -> ComposeResult:
         yield self.top
@@ -107,7 +111,7 @@ class WallScreen(Screen[None]):
             self._show_cards(shown.cards, shown.columns, now_ts)
             self.lines.show(shown.lines, shown.line_total, now_ts)
             self.all_clear.display = tally.open == 0
-            self.on_call.show(on_call(self.desk.policy, rows))
+            self.on_call.show(on_call(self.desk.policy, rows), self._holders)
             if self.health.alertmanager or self.health.store_problem:  # their ages move every second
                 self.health.now = now
                 self.health.refresh()
@@ -126,6 +130,43 @@ class WallScreen(Screen[None]):
             grid.mount(card)
         for i, card in enumerate(self._cards):
             card.show(rows[i] if i < len(rows) else None, now_ts)
+
+    # --- who holds each level (people.toml, schedules.toml and the overrides), read only ---------
+
+    def poll_roster(self, now: datetime) -> None:
+        if self._roster_at is not None and now - self._roster_at < ROSTER_EVERY:
+            return
+        self._roster_at = now
+        self._look_roster(now)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="wall-roster")
+    def _look_roster(self, now: datetime) -> None:
+        # A thread of its own and a connection of its own (a Store is not shared between threads).
+        # It only reads: the wall never pages anyone, the desks and the agent do.
+        from ...notify.pager import live_overrides
+        from ...roster import RosterSource, holdings
+
+        if self._roster_source is None:
+            self._roster_source = RosterSource(self.desk.policy)
+        source = self._roster_source
+        assert isinstance(source, RosterSource)
+        roster = source.get()
+        found: dict[str, tuple[str, datetime | None, str]] = {}
+        if roster.configured:
+            desk = Desk.open(self.desk.store.info.path, policy=self.desk.policy, clock=self.clock, readonly=True)
+            try:
+                overrides = live_overrides(desk.store, now)
+            finally:
+                desk.close()
+            for h in holdings(roster, self.desk.policy, now, overrides):
+                name = roster.people[h.person].name if h.person and h.person in roster.people else ""
+                found[h.level] = (name, h.until, h.why_nobody)
+        self.app.call_from_thread(self._roster_seen, found)
+
+    def _roster_seen(self, holders: dict[str, tuple[str, datetime | None, str]]) -> None:
+        if holders != self._holders:
+            self._holders = holders
+            self.show(self._now)
 
     # --- Alertmanager's health (read only: the wall asks, never silences or imports) ------------
 
@@ -202,4 +243,5 @@ class WallApp(App[int]):
         if isinstance(screen, WallScreen):
             screen.reload(now)
             screen.poll_alertmanager(self._poller, now)
+            screen.poll_roster(now)
             screen.show(now)
