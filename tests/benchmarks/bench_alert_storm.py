@@ -96,12 +96,12 @@ class StormServer:
 
 
 def storm_child(db: str, url: str, out: str) -> None:
-    from oncall_tui.ui.alert_source import AlertSource
 
     from oncall_tui.config import DeskOptions
     from oncall_tui.desk import Desk
     from oncall_tui.policy import load_policy
     from oncall_tui.ui.app import OncallApp
+    from oncall_tui.ui.widgets.alert_source import AlertSource
 
     desk = Desk.open(db, policy=load_policy(use_user_config=False), actor="bench")
     app = OncallApp(desk, DeskOptions(db_path=Path(db), alertmanager_url=url))
@@ -129,7 +129,13 @@ def storm_child(db: str, url: str, out: str) -> None:
     app.on_event = on_event
 
     def wrap_intake() -> None:
-        source = app.query_one(AlertSource)
+        from textual.css.query import NoMatches
+
+        try:
+            source = app.screen.query_one(AlertSource)
+        except NoMatches:  # the board screen is not composed yet
+            app.set_timer(0.05, wrap_intake)
+            return
         if source.intake is None:
             app.set_timer(0.05, wrap_intake)
             return

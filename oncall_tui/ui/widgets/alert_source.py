@@ -125,6 +125,7 @@ class AlertSource(Widget):
     @work(exclusive=True, exit_on_error=False, group="alerts")
     async def pull(self) -> None:
         assert self.intake is not None
+        self.intake.on_batch = self._storm_batch
         try:
             result = await self.intake.pull()
         except AlertSourceError as exc:
@@ -137,6 +138,10 @@ class AlertSource(Widget):
             # A bug, not an outage: keep polling (backed off), and let the app report it in full.
             self._failed(f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            if self.app.bulk_writes:
+                self.app.bulk_writes = False
+                self.app.refresh_incidents()
         now = self.clock.now()
         was_down = self.poller.health.state is State.DOWN
         if result.skipped:
@@ -150,6 +155,13 @@ class AlertSource(Widget):
         self._show()
         if self.poller.due(now):  # an acknowledgement arrived while this poll ran
             self.call_later(self._tick, now)
+
+    def _storm_batch(self, changes) -> None:
+        """A storm is importing in batches: the first shows at once, then the board catches up less
+        often until the pull ends (its report re-reads the record)."""
+        if not self.app.bulk_writes:
+            self.app.refresh_incidents()
+        self.app.bulk_writes = True
 
     def _failed(self, error: str) -> None:
         was_down = self.poller.health.state is State.DOWN
