@@ -48,6 +48,8 @@ async def still_cursors(pilot) -> None:
 async def open_composer(pilot) -> None:
     await pilot.press("m")
     await pilot.pause()
+    await pilot.app.workers.wait_for_complete()  # the preview renders in a thread
+    await pilot.pause()
     await still_cursors(pilot)
 
 

@@ -8,6 +8,7 @@ meets the notify-stakeholders deadline and sets the next-update clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from ...deadlines import State
 from ...desk import ActionRefused, Desk, StoreError
 from ...model import Incident
 from ...paths import data_dir
+from ...store import Locked
 from ...templates import (
     KNOWN_FIELDS,
     FieldSpec,
@@ -43,6 +45,8 @@ from ...webhook import post_message, webhook_settings
 
 if TYPE_CHECKING:
     from ..app import OncallApp
+
+FIRST_TRY_MS = 150  # as the app's: how long a write waits for the lock on the event loop
 
 PREVIEW_DELAY = 0.15  # seconds of quiet typing before the preview re-renders
 
@@ -214,10 +218,15 @@ class ComposerScreen(Screen[None]):
         self._overrides: dict[str, str] = {}  # this message's own field values
         self._hand_text: dict[str, str] = {}  # per template: text the engineer edited by hand
         self._rendered_text = ""
-        self._sent: set[tuple[str, str]] = set()  # (via, text) already recorded, so a re-copy is not a re-send
+        self._sent: set[tuple[str, str]] = set()  # ("copy" or "webhook", text) recorded: a re-copy is not a re-send
         self._preview_timer: Timer | None = None
         self._confirm_close = False
         self._posting: Worker | None = None
+        self._rendering = False
+        self._render_generation = 0
+        self._after_render: list[Callable[[], object]] = []
+        self._unconfirmed_copy = ""  # copied to the terminal, not confirmed: a second ctrl+o records it
+        self._posted_unrecorded = ""  # posted, but the timeline write failed: a retry records, not posts
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -344,38 +353,63 @@ class ComposerScreen(Screen[None]):
             self._preview_timer.stop()
         self._preview_timer = self.set_timer(PREVIEW_DELAY, self._refresh_preview)
 
-    def _flush_preview(self) -> None:
-        """Render now if typing left a preview pending: what is sent is what the fields say."""
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
-            self._preview_timer = None
-            self._refresh_preview()
+    def _when_rendered(self, then: Callable[[], object]) -> None:
+        """Run `then` once the preview says what the fields say (at once, unless typing left a
+        render pending or one is running): what is sent is what the fields say."""
+        if self._preview_timer is not None or self._rendering:
+            if self._preview_timer is not None:
+                self._preview_timer.stop()
+            self._refresh_preview(then=then)
+        else:
+            then()
 
-    def _refresh_preview(self) -> None:
+    def _refresh_preview(self, *, then: Callable[[], object] | None = None) -> None:
+        """Render the message in a thread: a user template runs for up to its deadline
+        (templates.RENDER_SECONDS), and the board must not freeze meanwhile."""
         self._preview_timer = None
+        if then is not None:
+            self._after_render.append(then)
         try:
             self.incident = self.desk.get(self.number)
-            message = compose(
-                self.library,
-                self.template_name,
-                self.incident,
-                policy=self.desk.policy,
-                now=self.desk.now(),
-                tz=self.tz,
-                overrides=self._overrides,
+        except (ActionRefused, StoreError) as exc:
+            self._render_generation += 1
+            self._rendered(self._render_generation, TemplateProblem(str(exc)))
+            return
+        self._render_generation += 1
+        self._rendering = True
+        self._render_in_thread(
+            self._render_generation, self.template_name, self.incident, dict(self._overrides), self.desk.now()
+        )
+
+    @work(thread=True, exit_on_error=False, group="composer-render")
+    def _render_in_thread(self, generation: int, name: str, incident: Incident, overrides: dict[str, str], now) -> None:
+        try:
+            result: Message | TemplateProblem = compose(
+                self.library, name, incident, policy=self.desk.policy, now=now, tz=self.tz, overrides=overrides
             )
         except TemplateProblem as problem:
-            self._show_problem(problem)
-        except (ActionRefused, StoreError) as exc:
-            self._show_problem(TemplateProblem(str(exc)))
+            result = problem
+        except Exception as exc:  # a template's bug is shown like any problem, never a crash
+            result = TemplateProblem(f"{type(exc).__name__}: {exc}")
+        self.app.call_from_thread(self._rendered, generation, result)
+
+    def _rendered(self, generation: int, result: Message | TemplateProblem) -> None:
+        if generation != self._render_generation or not self.is_mounted:
+            return  # typing moved on: a newer render is coming
+        self._rendering = False
+        if isinstance(result, TemplateProblem):
+            self._show_problem(result)
         else:
-            self.message, self.problem = message, None
+            self.message, self.problem = result, None
             self.remove_class("-problem")
             self._mark_missing(())
             if self.template_name not in self._hand_text:
-                self._set_text(message.text, by_hand=False)
+                self._set_text(result.text, by_hand=False)
         self._show_state()
         self._show_deadline()
+        waiting, self._after_render = self._after_render, []
+        for then in waiting:
+            then()
 
     def _show_problem(self, problem: TemplateProblem) -> None:
         self.message, self.problem = None, problem
@@ -446,7 +480,6 @@ class ComposerScreen(Screen[None]):
     # --- sending ----------------------------------------------------------------------------------
 
     def _sendable(self) -> tuple[str, Message] | None:
-        self._flush_preview()
         if self.message is None:
             problem = self.problem.message if self.problem else "nothing to send"
             self._result(f"Not sent: {problem}", "error")
@@ -458,6 +491,9 @@ class ComposerScreen(Screen[None]):
         return text, self.message
 
     def action_copy(self) -> None:
+        self._when_rendered(self._copy_now)
+
+    def _copy_now(self) -> None:
         sendable = self._sendable()
         if sendable is None:
             return
@@ -472,15 +508,22 @@ class ComposerScreen(Screen[None]):
         self.app.call_from_thread(self._copied, text, message, result)
 
     def _copied(self, text: str, message: Message, result: CopyResult) -> None:
-        recorded, effect = self._record(text, message, "clipboard")
         if result.confirmed:
+            recorded, effect = self._record(text, message, "clipboard")
             self._result(f"Copied to the clipboard. {effect}", "ok" if recorded else "warn")
-        else:
-            self._result(
-                f"Copied to your terminal (OSC 52) but not confirmed: {result.detail}. "
-                f"Paste to check, or ctrl+l saves it to a file. {effect}",
-                "warn",
-            )
+            return
+        # Only the terminal got it (OSC 52), and nothing says it arrived: it is not recorded as sent
+        # (an Initial Alert would meet "notify stakeholders") until the engineer says it went out.
+        if self._unconfirmed_copy == text:
+            recorded, effect = self._record(text, message, "terminal (OSC 52), sent by hand")
+            self._result(f"Recorded as sent by you. {effect}", "ok" if recorded else "warn")
+            return
+        self._unconfirmed_copy = text
+        self._result(
+            f"Copied to the terminal (OSC 52), not confirmed: {result.detail}. NOT recorded as sent: paste it into "
+            "the channel, then press ctrl+o again to record it (or ctrl+l saves it to a file).",
+            "warn",
+        )
 
     def action_post(self) -> None:
         url, timeout = webhook_settings(self.options.section("chat") if self.options else {})
@@ -491,11 +534,23 @@ class ComposerScreen(Screen[None]):
                 "warn",
             )
             return
+        self._when_rendered(lambda: self._post_now(url, timeout))
+
+    def _post_now(self, url: str, timeout: float) -> None:
         sendable = self._sendable()
         if sendable is None:
             return
         text, message = sendable
-        self._result("Posting to chat…", "")
+        if self._posted_unrecorded == text:  # it is in the channel already: only the timeline is missing
+            recorded, effect = self._record(text, message, "webhook")
+            self._result(
+                f"Already posted; {effect}" if recorded else f"Still not recorded: {effect}",
+                "ok" if recorded else "warn",
+            )
+            if recorded:
+                self._posted_unrecorded = ""
+            return
+        self._result("Posting to chat… (escape cancels)", "")
         self._posting = self._post(url, timeout, text, message)
 
     @work(exclusive=True, exit_on_error=False, group="composer-post")
@@ -503,7 +558,14 @@ class ComposerScreen(Screen[None]):
         result = await post_message(url, text, timeout=timeout)
         if result.ok:
             recorded, effect = self._record(text, message, "webhook")
-            self._result(f"{result.summary[:1].upper()}{result.summary[1:]}. {effect}", "ok" if recorded else "warn")
+            posted = f"{result.summary[:1].upper()}{result.summary[1:]}"
+            if recorded:
+                self._result(f"{posted}. {effect}", "ok")
+            else:
+                self._posted_unrecorded = text
+                self._result(
+                    f"{posted}, but {effect} Press ctrl+p again to record it: it will not be posted twice.", "warn"
+                )
             self.notify("Posted to chat.", title=message.template.title)
         else:
             self._result(f"Not posted: {result.summary}. Nothing was recorded; copy with ctrl+o instead.", "error")
@@ -511,19 +573,24 @@ class ComposerScreen(Screen[None]):
 
     def _record(self, text: str, message: Message, via: str) -> tuple[bool, str]:
         """Write the sent message to the timeline: whether it is there, and what that did to the clocks."""
-        if (via, text) in self._sent:
+        route = "webhook" if via == "webhook" else "copy"  # a copy is counted once, however it was copied
+        if (route, text) in self._sent:
             return True, "(Already on the timeline.)"
         try:
-            after = self.desk.record_message(
-                self.number,
-                template=message.template.record_as,
-                text=text,
-                via=via,
-                next_update_at=message.next_update_at,
-            )
+            # Briefly: a lock held by another process must not freeze the board behind this screen.
+            with self.desk.store.waiting(FIRST_TRY_MS):
+                after = self.desk.record_message(
+                    self.number,
+                    template=message.template.record_as,
+                    text=text,
+                    via=via,
+                    next_update_at=message.next_update_at,
+                )
+        except Locked:
+            return False, "it is NOT on the timeline yet: another process holds the desk file's lock."
         except (ActionRefused, StoreError) as exc:
             return False, f"NOT recorded on the timeline: {exc}"
-        self._sent.add((via, text))
+        self._sent.add((route, text))
         self._confirm_close = False
         self.incident = after
         self._desk_changed()
@@ -586,14 +653,12 @@ class ComposerScreen(Screen[None]):
     def action_rebuild(self) -> None:
         self._hand_text.pop(self.template_name, None)
         self.remove_class("-hand-edited")
-        self._refresh_preview()
-        if self.message is not None:
-            self._set_text(self.message.text, by_hand=False)
-        self._show_state()
-        self.refresh_bindings()
+        self._refresh_preview(then=self.refresh_bindings)  # the render puts the text back
 
     def action_save_file(self) -> None:
-        self._flush_preview()
+        self._when_rendered(self._save_file_now)
+
+    def _save_file_now(self) -> None:
         text = self._hand_text.get(self.template_name) or (self.message.text if self.message else "")
         if not text.strip():
             self._result("Nothing to save: the message cannot be built yet.", "error")
@@ -615,7 +680,12 @@ class ComposerScreen(Screen[None]):
 
     def action_close(self) -> None:
         if self._posting is not None and self._posting.is_running:
-            self._result("Posting to chat… wait for the result before closing.", "warn")
+            self._posting.cancel()
+            self._result(
+                "Posting cancelled. The chat server may have received it already: look in the channel before "
+                "posting again. Nothing was recorded. Escape again closes.",
+                "warn",
+            )
             return
         text = self._hand_text.get(self.template_name)
         unsent = text is not None and not any(t == text for _, t in self._sent)
