@@ -81,8 +81,9 @@ async def open_composer(pilot) -> ComposerScreen:
 
 async def rendered(pilot) -> None:
     """The preview renders in a thread (a user template may run for seconds): wait for it."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(3):  # possibly more than once as the form mounts
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def send(pilot, key: str = "ctrl+o") -> None:

@@ -48,8 +48,9 @@ async def still_cursors(pilot) -> None:
 async def open_composer(pilot) -> None:
     await pilot.press("m")
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()  # the preview renders in a thread
-    await pilot.pause()
+    for _ in range(3):  # the preview renders in a thread, possibly more than once as the form mounts
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
     await still_cursors(pilot)
 
 
