@@ -9,8 +9,6 @@ reason, so a typo in a runbook is found here rather than at 3 a.m.
 
 from __future__ import annotations
 
-import os
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,6 +22,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 
+from ...paths import editor_command
 from ...runbooks import Runbook, RunbookLibrary, readable_markdown
 from ..widgets.runbook_search import RunbookSearch
 
@@ -177,7 +176,11 @@ class RunbookLibraryScreen(Screen):
                 severity="error",
             )
             return
-        command = [*shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"), str(path)]
+        try:
+            command = editor_command(path)
+        except ValueError as exc:
+            self.notify(str(exc), title="Not edited", severity="error", markup=False)
+            return
         try:
             with self.app.suspend():
                 finished = subprocess.run(command, check=False)
