@@ -11,7 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 
+from . import deadlines
 from .clock import format_local
 from .model import Incident, Status
 from .policy import Policy
@@ -33,7 +35,7 @@ Fact = tuple[StepState, str]  # the state the desk sees, and why (shown beside t
 _OPEN: Fact = (StepState.OPEN, "")
 
 
-def _at(moment) -> str:
+def _at(moment: datetime | None) -> str:
     return format_local(moment)[:5]  # HH:MM: the desk's clocks show seconds, a checklist need not
 
 
@@ -136,6 +138,26 @@ DESK_FACTS: dict[str, Callable[[Incident, Policy], Fact]] = {
     "contributing_factors": _field("contributing_factors", "contributing factors"),
 }
 assert set(DESK_FACTS) == set(DESK_KEYS), "runbooks.DESK_KEYS and DESK_FACTS must name the same facts"
+
+
+# Steps done by a desk action other than a deadline's deed (each deadline kind names its own step
+# and how it is done, in `deadlines.DEADLINE_KINDS`), and the key that does each.
+_ACTIONS = {
+    "mitigated": "move the incident forward with f",
+    "resolved": "resolve it with x",
+    "review_scheduled": "schedule it on the review screen (R)",
+}
+
+
+def done_by_action(step: str) -> str | None:
+    """How a step that is an action of its own on the desk is done ("press a to acknowledge"), or
+    None for a step a person may tick by hand."""
+    if not step:
+        return None
+    for kind in deadlines.DEADLINE_KINDS:
+        if kind.step == step:
+            return kind.how
+    return _ACTIONS.get(step)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,12 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .clock import Clock, SystemClock
@@ -33,6 +35,7 @@ COMMAND_MODULES = (
     "oncall_tui.commands.integrity",
     "oncall_tui.commands.followup",
     "oncall_tui.commands.alerts",
+    "oncall_tui.commands.serve",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -44,6 +47,17 @@ class CliError(Exception):
     def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
         super().__init__(message)
         self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, reading '-20m' and '-1h30m' as values (a start time typed the way the board's declare
+    form takes it), as it reads '-5' when no option looks like a number: `--started-at -3m` works,
+    not only `--started-at=-3m`. No option of ours starts with a digit, so nothing is shadowed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's own hook for "this dash-word is a value" (private, stable since Python 2.7).
+        self._negative_number_matcher = re.compile(r"^-\d+$|^-\d*\.\d+$|^-(?:\d+[dhms])+$", re.IGNORECASE)
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -68,7 +82,7 @@ def common_options() -> argparse.ArgumentParser:
 def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
     """The whole command line; without `commands`, only what opening the board takes (see `main`)."""
     common = common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="oncall-tui",
         parents=[common],
         # Broken by hand: the raw formatter (kept for the epilog's examples) does not wrap.
@@ -81,6 +95,7 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         epilog=(
             "examples:\n"
             "  oncall-tui --demo                      open the desk on a demo database\n"
+            "  oncall-tui --wall                      the read-only wall-board for a room\n"
             '  oncall-tui declare "Login failures" --severity P1 --service identity\n'
             "  oncall-tui ack INC-1\n"
             "  oncall-tui show INC-1 --json\n"
@@ -93,6 +108,11 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="open a fresh demo database filled with realistic incidents (your own desk is not touched)",
+    )
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="the wall-board: large clocks for a screen across the room (read-only)",
     )
     parser.add_argument("--alertmanager", metavar="URL", help="Prometheus Alertmanager to pull alerts from")
     parser.add_argument("--runbooks", type=Path, metavar="DIR", help="your own runbooks, added to the shipped ones")
@@ -127,16 +147,17 @@ def _board_args(argv: list[str]) -> argparse.Namespace | None:
 
 
 def db_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "db", None):
-        return args.db
+    if db := getattr(args, "db", None):
+        return Path(db)
     if getattr(args, "demo", False):
         return demo_db_path()
     return default_db_path()
 
 
-def open_desk(args: argparse.Namespace, *, clock: Clock | None = None, readonly: bool = False) -> Desk:
+def open_desk(args: argparse.Namespace, *, readonly: bool = False) -> Desk:
+    """The desk the arguments name, on the clock `main` was given."""
     policy = load_policy(getattr(args, "policy", None))
-    return Desk.open(db_path(args), policy=policy, clock=clock or SystemClock(), readonly=readonly)
+    return Desk.open(db_path(args), policy=policy, clock=args.clock, readonly=readonly)
 
 
 def _speak_any_encoding() -> None:
@@ -150,10 +171,13 @@ def _speak_any_encoding() -> None:
                 reconfigure(errors="backslashreplace")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command line. `clock` is the only source of "now" for everything below (a test's
+    FrozenClock); the real clock is read only here, as the default."""
     _speak_any_encoding()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _board_args(argv) or build_parser().parse_args(argv)
+    args.clock = clock or SystemClock()
     try:
         if args.command is None:
             return _open_board(args)

@@ -10,6 +10,12 @@
 
     [chat]
     webhook_url = "https://chat.example/hooks/…"   # Slack/Mattermost-compatible incoming webhook
+
+    [serve]                              # `oncall-tui serve`; its options override these
+    host = "127.0.0.1"
+    port = 8000
+    max_sessions = 8                     # browser tabs at once: each runs a desk process
+    tokens = "~/.config/oncall-tui/serve-tokens.toml"   # links that outlive a restart (0600)
 """
 
 from __future__ import annotations

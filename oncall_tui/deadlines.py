@@ -4,17 +4,59 @@
 projection of its timeline), policy and instant always give the same deadlines. Nothing here counts
 down; a countdown is just this function evaluated again at the next tick, which is why a machine that
 slept through a deadline wakes up showing the right overdue time.
+
+Each kind of deadline is one entry of `DEADLINE_KINDS` and its rule; the board, the report, the review
+document, the composer and the checklist all read that table. Escalation tiers are not in it: they
+come from the policy's ladder, and reaching one is the matrix working, not an obligation missed.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from .model import Incident, Status
+from .model import Severity, Status
 from .policy import EscalationTier, Policy
+
+
+class Milestones(Protocol):
+    """What the rules read of an incident: `Incident` is one; the report reads only these columns
+    of 10,000 incidents into a lighter one. A rule that needs more adds it here (and mypy then
+    points at the report's reader)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def severity(self) -> Severity | None: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def declared_at(self) -> datetime: ...
+    @property
+    def acknowledged_at(self) -> datetime | None: ...
+    @property
+    def severity_at(self) -> datetime | None: ...
+    @property
+    def notified_at(self) -> datetime | None: ...
+    @property
+    def last_update_at(self) -> datetime | None: ...
+    @property
+    def next_update_at(self) -> datetime | None: ...
+    @property
+    def mitigated_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def review_done_at(self) -> datetime | None: ...
+    @property
+    def review_waived(self) -> str: ...
+    @property
+    def is_open(self) -> bool: ...
 
 
 class State(str, enum.Enum):
@@ -95,16 +137,19 @@ class Deadlines:
     @property
     def next_due(self) -> Deadline | None:
         """The clock the engineer should look at first: an undone breach, else the nearest pending."""
-        overdue = pending = None
+        overdue: tuple[datetime, Deadline] | None = None
+        pending: tuple[datetime, Deadline] | None = None
         for d in self.items:  # one pass: the board asks this of every incident it loads
-            if d.done_at is not None or d.stopped_at is not None or d.key.startswith("escalate:"):
+            due = d.due_at
+            if due is None or d.done_at is not None or d.stopped_at is not None or d.key.startswith("escalate:"):
                 continue
             if d.state is State.BREACHED:
-                if overdue is None or d.due_at < overdue.due_at:
-                    overdue = d
-            elif d.state is State.PENDING and (pending is None or d.due_at < pending.due_at):
-                pending = d
-        return overdue or pending
+                if overdue is None or due < overdue[0]:
+                    overdue = (due, d)
+            elif d.state is State.PENDING and (pending is None or due < pending[0]):
+                pending = (due, d)
+        first = overdue or pending
+        return first[1] if first is not None else None
 
 
 def _judge(due: datetime, done: datetime | None, now: datetime) -> State:
@@ -117,8 +162,7 @@ def _judge(due: datetime, done: datetime | None, now: datetime) -> State:
 
 
 def _clock(
-    key: str,
-    label: str,
+    kind: DeadlineKind,
     start: datetime,
     due: datetime,
     done: datetime | None,
@@ -128,74 +172,177 @@ def _clock(
     if done is None and stopped is not None:
         # Resolved without this action: late if the clock had run out by then, moot otherwise.
         state = State.BREACHED if stopped > due else State.NOT_APPLICABLE
-        return Deadline(key, label, due, state, None, start, now, stopped)
-    return Deadline(key, label, due, _judge(due, done, now), done, start, now)
+        return Deadline(kind.key, kind.label, due, state, None, start, now, stopped)
+    return Deadline(kind.key, kind.label, due, _judge(due, done, now), done, start, now)
 
 
-def _na(key: str, label: str, now: datetime) -> Deadline:
-    return Deadline(key, label, None, State.NOT_APPLICABLE, now=now)
+def _na(kind: DeadlineKind, now: datetime) -> Deadline:
+    return Deadline(kind.key, kind.label, None, State.NOT_APPLICABLE, None, None, now)
 
 
-def _stopped_at(incident: Incident) -> datetime | None:
+def _stopped_at(incident: Milestones) -> datetime | None:
     """When the fire was out: escalation and update clocks stop at mitigation or resolution."""
     marks = [m for m in (incident.mitigated_at, incident.resolved_at) if m is not None]
     return min(marks) if marks else None
 
 
-def compute(incident: Incident, policy: Policy, now: datetime) -> Deadlines:
-    start = incident.started_at
-    sev = incident.severity
-    items: list[Deadline] = []
+# --- the rules: one per kind of deadline ----------------------------------------------------------
+# The first response's clocks stop at resolution: a resolved incident has nothing left to
+# acknowledge or announce, and must not sit on top of the board with a clock counting up.
 
-    # The first response's clocks stop at resolution: a resolved incident has nothing left to
-    # acknowledge or announce, and must not sit on top of the board with a clock counting up.
-    stop = incident.resolved_at
-    ack = _clock("acknowledge", "Acknowledge", start, start + policy.acknowledge, incident.acknowledged_at, now, stop)
-    items.append(ack)
+
+def _acknowledge(kind: DeadlineKind, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
+    start = incident.started_at
+    return _clock(kind, start, start + policy.acknowledge, incident.acknowledged_at, now, incident.resolved_at)
+
+
+def _severity(kind: DeadlineKind, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
     # Severity is judged by whoever raised the incident on the desk, so its clock starts there: a
     # back-dated start time (the outage began before anyone noticed) does not make it late at birth.
-    raised = max(start, incident.declared_at)
-    items.append(
-        _clock("severity", "Determine severity", raised, raised + policy.severity, incident.severity_at, now, stop)
-    )
-
-    if sev is not None and sev in policy.stakeholder_severities:
-        items.append(
-            _clock(
-                "stakeholders",
-                "Notify stakeholders",
-                start,
-                start + policy.stakeholders,
-                incident.notified_at,
-                now,
-                stop,
-            )
-        )
-    else:
-        items.append(_na("stakeholders", "Notify stakeholders", now))
-
-    items.append(_next_update(incident, policy, now))
-    escalation, tiers = _escalation(incident, policy, now, ack)
-    items.extend(tiers)
-    items.append(_review(incident, policy, now))
-    return Deadlines(tuple(items), escalation)
+    raised = max(incident.started_at, incident.declared_at)
+    return _clock(kind, raised, raised + policy.severity, incident.severity_at, now, incident.resolved_at)
 
 
-def _next_update(incident: Incident, policy: Policy, now: datetime) -> Deadline:
-    label = "Next update"
+def _stakeholders(kind: DeadlineKind, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
+    sev = incident.severity
+    if sev is None or sev not in policy.stakeholder_severities:
+        return _na(kind, now)
+    start = incident.started_at
+    return _clock(kind, start, start + policy.stakeholders, incident.notified_at, now, incident.resolved_at)
+
+
+def _next_update(kind: DeadlineKind, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
     if not incident.is_open or incident.mitigated_at is not None:
-        return _na("next_update", label, now)
+        return _na(kind, now)
     if incident.next_update_at is not None:
         begun = incident.last_update_at or incident.notified_at or incident.started_at
-        return _clock("next_update", label, begun, incident.next_update_at, None, now)
+        return _clock(kind, begun, incident.next_update_at, None, now)
     cadence = policy.update_cadence.get(incident.severity) if incident.severity else None
     last = incident.last_update_at or incident.notified_at
     if cadence is None or last is None:
-        return _na("next_update", label, now)
-    return _clock("next_update", label, last, last + cadence, None, now)
+        return _na(kind, now)
+    return _clock(kind, last, last + cadence, None, now)
 
 
-def _escalation(incident: Incident, policy: Policy, now: datetime, ack: Deadline) -> tuple[Escalation, list[Deadline]]:
+def _review(kind: DeadlineKind, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
+    sev = incident.severity
+    resolved = incident.resolved_at
+    if sev is None or sev not in policy.review_severities or resolved is None or incident.review_waived:
+        return _na(kind, now)
+    if incident.status not in (Status.RESOLVED, Status.CLOSED):
+        return _na(kind, now)
+    return _clock(kind, resolved, resolved + policy.review_due, incident.review_done_at, now)
+
+
+Rule = Callable[["DeadlineKind", Milestones, Policy, datetime], Deadline]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineKind:
+    """One obligation the runbook puts a clock on. Everything that names a deadline — the clocks,
+    the board's next-deadline cell, the wall, the report, the review document, the composer, the
+    checklist — reads this entry, so a new kind is one entry in `DEADLINE_KINDS` plus its rule."""
+
+    key: str  # stable id: Deadline.key, `deadline_breached` events, the report's JSON
+    label: str  # "Notify stakeholders": the clocks, the report, the review document
+    short: str  # the board's next-deadline cell: "!! notify 3m05s overdue"
+    rule: Rule
+    done: str  # the deed, as in "stakeholders notified in time"; "" for a clock each message restarts
+    how: str  # how it is done on the desk, for someone who tries to tick its checklist step by hand
+    step: str = ""  # the process runbook's `desk:` fact the deed ticks ("notified"); "" for none
+    messages: tuple[str, ...] = ()  # composer template kinds whose sending meets (or restarts) it
+    after_resolution: bool = False  # runs from resolution: listed after the escalation ladder
+    wall: str = ""  # the wall's caption, read across a room ("SET SEVERITY"); "" for the label in capitals
+
+    @property
+    def caption(self) -> str:
+        return self.wall or self.label.upper()
+
+    def compute(self, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
+        return self.rule(self, incident, policy, now)
+
+
+DEADLINE_KINDS: tuple[DeadlineKind, ...] = (
+    DeadlineKind(
+        "acknowledge",
+        "Acknowledge",
+        "ack",
+        _acknowledge,
+        done="acknowledged",
+        how="press a to acknowledge",
+        step="acknowledged",
+    ),
+    DeadlineKind(
+        "severity",
+        "Determine severity",
+        "sev",
+        _severity,
+        done="severity determined",
+        how="press s to set the severity",
+        step="severity",
+        wall="SET SEVERITY",
+    ),
+    DeadlineKind(
+        "stakeholders",
+        "Notify stakeholders",
+        "notify",
+        _stakeholders,
+        done="stakeholders notified",
+        how="send the Initial Alert with m",
+        step="notified",
+        messages=("initial",),
+    ),
+    DeadlineKind(
+        "next_update",
+        "Next update",
+        "update",
+        _next_update,
+        done="",
+        how="send a Status Update with m",
+        messages=("initial", "update"),
+    ),
+    DeadlineKind(
+        "review",
+        "Post-incident review",
+        "review",
+        _review,
+        done="review done",
+        how="record it on the review screen (R)",
+        step="review_done",
+        after_resolution=True,
+        wall="REVIEW",
+    ),
+)
+
+
+def kind(key: str) -> DeadlineKind | None:
+    """The kind a deadline key names; None for an escalation tier (or a key this desk no longer has)."""
+    return next((k for k in DEADLINE_KINDS if k.key == key), None)
+
+
+def kinds_met_by(template_kind: str) -> tuple[DeadlineKind, ...]:
+    """The kinds that sending a message of this template kind meets or restarts, in table order."""
+    return tuple(k for k in DEADLINE_KINDS if template_kind in k.messages)
+
+
+def compute(incident: Milestones, policy: Policy, now: datetime) -> Deadlines:
+    items: list[Deadline] = []
+    follow_up: list[Deadline] = []
+    ack: Deadline | None = None
+    for k in DEADLINE_KINDS:
+        d = k.rule(k, incident, policy, now)
+        (follow_up if k.after_resolution else items).append(d)
+        if k.key == "acknowledge":
+            ack = d
+    escalation, tiers = _escalation(incident, policy, now, ack)
+    items.extend(tiers)
+    items.extend(follow_up)
+    return Deadlines(tuple(items), escalation)
+
+
+def _escalation(
+    incident: Milestones, policy: Policy, now: datetime, ack: Deadline | None
+) -> tuple[Escalation, list[Deadline]]:
     start = incident.started_at
     stopped = _stopped_at(incident)
     elapsed_until = stopped if stopped is not None and stopped < now else now
@@ -208,7 +355,8 @@ def _escalation(incident: Incident, policy: Policy, now: datetime, ack: Deadline
                 index = i
     # "If unable to respond, escalate to next tier": a missed acknowledgement skips a level, and
     # stays skipped once acknowledged late (the secondary was paged; that cannot be undone).
-    if ack.state is State.BREACHED and len(policy.escalation) > 1:
+    missed_ack = ack is not None and ack.state is State.BREACHED
+    if missed_ack and len(policy.escalation) > 1:
         index = max(index, 1)
     tier = policy.escalation[index]
     next_tier = policy.escalation[index + 1] if index + 1 < len(policy.escalation) else None
@@ -219,7 +367,7 @@ def _escalation(incident: Incident, policy: Policy, now: datetime, ack: Deadline
     clocks: list[Deadline] = []
     for i, t in enumerate(policy.escalation[1:], start=1):
         due = start + t.after
-        if i == 1 and ack.state is State.BREACHED and ack.due_at is not None:
+        if i == 1 and missed_ack and ack is not None and ack.due_at is not None:
             due = min(due, ack.due_at)
         if i > index and not timed:
             clocks.append(Deadline(t.key, t.label, None, State.NOT_APPLICABLE, now=now))
@@ -230,16 +378,3 @@ def _escalation(incident: Incident, policy: Policy, now: datetime, ack: Deadline
         else:
             clocks.append(Deadline(t.key, t.label, due, State.PENDING, None, start, now))
     return Escalation(index, tier, next_tier, next_at), clocks
-
-
-def _review(incident: Incident, policy: Policy, now: datetime) -> Deadline:
-    label = "Post-incident review"
-    sev = incident.severity
-    if sev is None or sev not in policy.review_severities or incident.resolved_at is None:
-        return _na("review", label, now)
-    if incident.review_waived:
-        return _na("review", label, now)
-    if incident.status not in (Status.RESOLVED, Status.CLOSED):
-        return _na("review", label, now)
-    resolved = incident.resolved_at
-    return _clock("review", label, resolved, resolved + policy.review_due, incident.review_done_at, now)

@@ -34,6 +34,17 @@ def _script(desk: Desk) -> _Script:
     return _Script(player, clock, desk.now())
 
 
+def _hhmm(moment: datetime, *, zone: bool = False) -> str:
+    """A time of day as an engineer writes it in a note, in the zone of the person reading the demo."""
+    return moment.astimezone().strftime("%H:%M %Z" if zone else "%H:%M")
+
+
+def _round_up(moment: datetime, minutes: int = 15) -> datetime:
+    """The next quarter hour: an ETA a person gives, not a computed instant."""
+    step = timedelta(minutes=minutes)
+    return moment + (datetime.min.replace(tzinfo=moment.tzinfo) - moment) % step
+
+
 def seed_demo(desk: Desk, *, extra: int = 0, seed: int = 7) -> None:
     """Fill `desk` with a night's worth of incidents across severities and states."""
     s = _script(desk)
@@ -62,7 +73,8 @@ def seed_demo(desk: Desk, *, extra: int = 0, seed: int = 7) -> None:
     s.at(12, "dana").acknowledge(i.number)
     s.at(11, "dana").assign(i.number, "dana")
     s.at(10, "dana").move(i.number, Status.INVESTIGATING)
-    s.at(6, "dana").note(i.number, "Policy cache hit rate down to 12% after the 02:40 deploy")
+    deploy = s.now - timedelta(minutes=31)  # shortly before it began: the change that set it off
+    s.at(6, "dana").note(i.number, f"Policy cache hit rate down to 12% after the {_hhmm(deploy)} deploy")
 
     # A P1 well under way: notified, an update promised, runbook steps ticked.
     i = s.at(52, "pagerbot").declare(
@@ -87,12 +99,16 @@ def seed_demo(desk: Desk, *, extra: int = 0, seed: int = 7) -> None:
         s.at(40 - step * 4, "sam").check_step(
             i.number, runbook="database-performance-issues", version="1", step=step, text=text, checked=True
         )
-    s.at(25, "sam").edit(i.number, "eta", "04:30 UTC")
+    eta = _hhmm(_round_up(s.now + timedelta(minutes=40)), zone=True)  # promised 25 minutes ago, still ahead
+    s.at(25, "sam").edit(i.number, "eta", eta)
     s.at(20, "sam").record_message(
         i.number,
         template="update",
         via="clipboard",
-        text="[P1] Service Issue: api, postgres\n- Status: Slow query found on tenant_events (missing index)\n- ETA: 04:30 UTC\n- Next Update: in 30 min",
+        text=(
+            "[P1] Service Issue: api, postgres\n- Status: Slow query found on tenant_events (missing index)\n"
+            f"- ETA: {eta}\n- Next Update: in 30 min"
+        ),
         next_update_at=s.now + timedelta(minutes=10),
     )
 

@@ -10,26 +10,30 @@ through here; nothing else writes to the file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .clock import Clock, SystemClock, format_duration, iso
+from .clock import Clock, SystemClock, format_duration, format_local, iso
 from .deadlines import Deadlines, compute
 from .lifecycle import ActionRefused, check_move, next_status
-from .model import EDITABLE_FIELDS, Event, Incident, Severity, Status, format_id
+from .model import EDITABLE_FIELDS, EDITABLE_TIMES, Event, Incident, Severity, Status, format_id
 from .paths import current_actor
 from .policy import Policy, load_policy
 from .store import Store, StoreError
 from .terminal_text import printable
+from .when import SKEW, check_start, parse_past
 
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
 
 MAX_FIELD_LENGTH = 20_000
+CLOCK_BEHIND_TOLERANCE = 5.0  # seconds: two desks' clocks may disagree by this much without comment
 
 
 class Conflict(ActionRefused):
     """Another desk changed the incident first; the message says who, what and how long ago."""
+
+    title = "Changed by another desk"
 
 
 class NotFound(ActionRefused):
@@ -52,6 +56,8 @@ def clean_text(value: str, *, multiline: bool = True, limit: int = MAX_FIELD_LEN
 
 # Actions a user takes that produce an incident with a new status or milestones.
 Change = dict[str, Any]
+# What an action's `decide` returns: (changes to the incident, the timeline event's details), or None.
+Decision = tuple[Change, dict[str, Any]] | None
 
 
 class Desk:
@@ -117,7 +123,7 @@ class Desk:
         self,
         number: int,
         kind: str,
-        decide: Callable[[Incident, datetime], tuple[Change, dict[str, Any]] | None],
+        decide: Callable[[Incident, datetime], Decision],
         *,
         actor: str | None = None,
     ) -> Incident:
@@ -138,8 +144,17 @@ class Desk:
             changes, details = decision
             changes = {**changes, "version": incident.version + 1}
             self.store.update_incident(number, changes)
+            details = {**details, **self._clock_behind(number, now)}
             self.store.append_event(number, iso(now), actor or self.actor, kind, details)
-            return self.store.incident(number)
+            return self.get(number)
+
+    def _clock_behind(self, number: int, now: datetime) -> dict[str, int]:
+        """The event keeps the time this desk's clock gives (the truth it has), and says so when the
+        timeline already holds a later one: a wall clock set back, or another machine's running ahead."""
+        last = self.store.last_event_at(number)
+        if last is None or (last - now).total_seconds() <= CLOCK_BEHIND_TOLERANCE:
+            return {}
+        return {"clock_behind_seconds": round((last - now).total_seconds())}
 
     def append(self, number: int, kind: str, details: dict[str, Any], changes: Change | None = None) -> Incident:
         return self.act(number, kind, lambda inc, now: (changes or {}, details))
@@ -170,8 +185,9 @@ class Desk:
         svc = tuple(dict.fromkeys(s for s in (clean_text(x, multiline=False, limit=200) for x in services) if s))
         now = self.now()
         started = started_at or now
-        if started > now:
+        if started > now + SKEW:
             raise ActionRefused("the start time is in the future")
+        started = min(started, now)  # a moment ahead is two machines' clocks disagreeing
         with self.store.write():
             number = self.store.next_number()
             incident = Incident(
@@ -206,12 +222,12 @@ class Desk:
                 **(details or {}),
             }
             self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
-            return self.store.incident(number)
+            return self.get(number)
 
     def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
         who = actor or self.actor
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if inc.acknowledged_at is not None:
                 raise Conflict(
                     f"{inc.id} was already acknowledged by {inc.acknowledged_by or 'someone'} "
@@ -229,7 +245,7 @@ class Desk:
     ) -> Incident:
         sev = Severity.parse(severity) if isinstance(severity, str) else severity
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected != "any" and inc.severity != expected:
                 raise self._changed(inc, now, "severity", ("severity_set", "declared"))
             if inc.severity == sev:
@@ -249,7 +265,7 @@ class Desk:
         if target is Status.ACKNOWLEDGED:
             return self.acknowledge(number)
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             if expected is not None and inc.status != expected:
                 raise self._changed(inc, now, f"status (now {inc.status.value})", ("status_changed", "acknowledged"))
             check_move(inc, target, self.policy)
@@ -279,8 +295,11 @@ class Desk:
 
     def edit(self, number: int, field: str, value: Any, *, expected: Any = "any") -> Incident:
         """Change one editable field; `expected` is the value the user saw (compare-and-set)."""
+        if field == "started_at":
+            return self.correct_start(number, value, expected=expected)
         if field not in EDITABLE_FIELDS:
-            raise ActionRefused(f"{field!r} cannot be edited (editable: {', '.join(EDITABLE_FIELDS)})")
+            editable = ", ".join((*EDITABLE_FIELDS, *EDITABLE_TIMES))
+            raise ActionRefused(f"{field!r} cannot be edited (editable: {editable})")
         if field == "services":
             items = value.split(",") if isinstance(value, str) else value
             new: Any = tuple(dict.fromkeys(s for s in (clean_text(x, multiline=False, limit=200) for x in items) if s))
@@ -292,7 +311,7 @@ class Desk:
             raise ActionRefused("an incident needs a title")
         kind = "assigned" if field == "assignee" else "field_edited"
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             old = getattr(inc, field)
             if expected != "any" and _norm(old) != _norm(expected):
                 raise self._changed(inc, now, field.replace("_", " "), ("field_edited", "assigned"))
@@ -301,6 +320,32 @@ class Desk:
             return {field: new}, {"field": field, "from": _plain(old), "to": _plain(new)}
 
         return self.act(number, kind, decide)
+
+    def correct_start(self, number: int, started_at: datetime | str, *, expected: Any = "any") -> Incident:
+        """Correct when the incident began (typed as the declare form takes it: -20m, 03:12, ISO).
+
+        A `start_corrected` event keeps both instants on the timeline; every clock counts from the
+        start, so each is recomputed from the new one (a breach already recorded stays history)."""
+
+        def decide(inc: Incident, now: datetime) -> Decision:
+            if expected != "any" and _norm(inc.started_at) != _norm(expected):
+                raise self._changed(inc, now, "start time", ("start_corrected",))
+            try:
+                new = parse_past(started_at, now) if isinstance(started_at, str) else started_at
+                if new is None:
+                    raise ValueError("say when it started, e.g. -20m, 20m ago or 03:12")
+                new = check_start(new, now)
+            except ValueError as exc:
+                raise ActionRefused(str(exc)) from None
+            if new > inc.declared_at:
+                raise ActionRefused(
+                    f"{inc.id} was declared at {format_local(inc.declared_at, with_date=True)}: it began by then"
+                )
+            if abs(new - inc.started_at) < timedelta(seconds=1):  # the same start, as the screen shows it
+                return None
+            return {"started_at": new}, {"from": iso(inc.started_at), "to": iso(new)}
+
+        return self.act(number, "start_corrected", decide)
 
     def assign(self, number: int, assignee: str, *, expected: Any = "any") -> Incident:
         return self.edit(number, "assignee", assignee, expected=expected)
@@ -326,7 +371,7 @@ class Desk:
         the time it promised.
         """
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             changes: Change = {}
             if template == "initial" and inc.notified_at is None:
                 changes["notified_at"] = now
@@ -345,8 +390,10 @@ class Desk:
         due = iso(due_at)
         written = False
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             nonlocal written
+            if due_at > now:  # never a breach of a deadline still to come (a desk whose clock ran ahead)
+                return None
             seen = self.store.conn.execute(
                 "SELECT 1 FROM events WHERE incident = ? AND kind = 'deadline_breached' "
                 "AND json_extract(details, '$.deadline') = ? AND json_extract(details, '$.due_at') = ?",
@@ -363,7 +410,7 @@ class Desk:
     def check_step(self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool) -> Incident:
         """Tick or untick a runbook step; the event says which runbook version the step came from."""
 
-        def decide(inc: Incident, now: datetime):
+        def decide(inc: Incident, now: datetime) -> Decision:
             row = self.store.conn.execute(
                 "SELECT checked FROM checks WHERE incident = ? AND runbook = ? AND step = ?",
                 [number, runbook, step],
@@ -381,16 +428,18 @@ class Desk:
         return self.act(number, "runbook_step", decide)
 
     def checked_steps(self, number: int, runbook: str) -> set[int]:
-        rows = self.store.conn.execute(
-            "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
-        )
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
+            ).fetchall()
         return {r[0] for r in rows}
 
     def checked_counts(self) -> dict[tuple[int, str], int]:
         """(incident, runbook) → number of ticked steps, for the board's progress column."""
-        rows = self.store.conn.execute(
-            "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
-        )
+        with self.store.reading() as conn:
+            rows = conn.execute(
+                "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
+            ).fetchall()
         return {(r[0], r[1]): r[2] for r in rows}
 
     # --- helpers --------------------------------------------------------------------------------

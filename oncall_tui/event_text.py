@@ -19,6 +19,7 @@ from .clock import format_duration, format_local, from_iso
 from .model import Event
 
 TONES = ("", "error", "warning", "success")
+CLOCK_BEHIND = "clock_behind_seconds"  # in any event's details: see Desk.act
 Line = tuple[str, str]
 Details = Mapping[str, Any]
 
@@ -42,6 +43,11 @@ def describe(event: Event, tz: tzinfo | None = None, *, multiline: bool = False)
     except (AttributeError, KeyError, OverflowError, TypeError, ValueError):
         # Details written by another version, or by hand: say what is there rather than fail.
         text, tone = _fallback(event.kind, event.details)
+    behind = event.details.get(CLOCK_BEHIND) if isinstance(event.details, Mapping) else None
+    if isinstance(behind, (int, float)) and not isinstance(behind, bool) and 0 < behind < 1e9:
+        # Desk.act's mark: this event's time is earlier than the one before it on the timeline.
+        text = f"{text} [written by a clock {format_duration(behind)} behind the event before it]"
+        tone = "error" if tone == "error" else "warning"
     return _shown(text, multiline), tone
 
 
@@ -136,6 +142,13 @@ def _runbook_step(d: Details, tz: tzinfo | None) -> Line:
 # --- the post-incident review ---------------------------------------------------------------------
 
 
+def _start_corrected(d: Details, tz: tzinfo | None) -> Line:
+    return (
+        f"Start time corrected to {_when(d.get('to'), tz)} (was {_when(d.get('from'), tz)}); clocks count from it",
+        "",
+    )
+
+
 def _review_scheduled(d: Details, tz: tzinfo | None) -> Line:
     who = f" with {', '.join(d['attendees'])}" if d.get("attendees") else ""
     if d.get("previous"):
@@ -184,6 +197,7 @@ _DESCRIBERS: dict[str, Callable[[Details, tzinfo | None], Line]] = {
     "status_changed": _status_changed,
     "assigned": _assigned,
     "field_edited": _field_edited,
+    "start_corrected": _start_corrected,
     "note": _note,
     "message_sent": _message_sent,
     "deadline_breached": _deadline_breached,
@@ -205,7 +219,9 @@ def _fallback(kind: str, d: Any) -> Line:
     values, each kept short so one odd event cannot flood the timeline."""
     values = d.items() if isinstance(d, Mapping) else ()
     summary = ", ".join(
-        f"{k}={_short(v)}" for k, v in values if not isinstance(v, (dict, list)) and v not in (None, "")
+        f"{k}={_short(v)}"
+        for k, v in values
+        if not isinstance(v, (dict, list)) and v not in (None, "") and k != CLOCK_BEHIND
     )
     return str(kind).replace("_", " ").capitalize() + (f": {summary}" if summary else ""), ""
 

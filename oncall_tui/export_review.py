@@ -17,15 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import event_text, review
+from . import deadlines, event_text, review
 from .clock import format_duration, from_iso, iso
 from .deadlines import Deadlines, State
 from .desk import Desk
+from .errors import DeskError
 from .export_json import deadlines_dict, event_dict, incident_dict
 from .model import Event, Incident, Severity, Status
 from .paths import data_dir
@@ -35,11 +37,13 @@ UTC = UTC
 TEMPLATE = "export/review.md.j2"
 FORMAT = "oncall-tui/incident"
 FORMAT_VERSION = 1
-OBLIGATIONS = ("acknowledge", "severity", "stakeholders", "next_update", "review")
 
 
-class ExportProblem(ValueError):
+class ExportProblem(DeskError, ValueError):
     """The document cannot be produced (a broken template, an unwritable file); says where."""
+
+    title = "Export failed"
+    severity = "error"
 
 
 # --- missed deadlines on the timeline -------------------------------------------------------------
@@ -76,15 +80,16 @@ def _result(state: str, done_at: datetime | None, late_by: timedelta | None, inc
 
 
 def deadline_rows(incident: Incident, dl: Deadlines, events: list[Event]) -> list[DeadlineRow]:
-    """The runbook's obligations for this incident, as judged now, plus every missed one the timeline
-    recorded that the milestones no longer show (a late update whose clock has since restarted)."""
+    """The runbook's obligations for this incident (every kind in `deadlines.DEADLINE_KINDS`), as
+    judged now, plus every missed one the timeline recorded that the milestones no longer show (a
+    late update whose clock has since restarted)."""
     rows: list[DeadlineRow] = []
     breaches = {
         (e.details.get("deadline"), e.details.get("due_at")): e for e in events if e.kind == "deadline_breached"
     }
     computed_keys = set()
     for d in dl.items:
-        if d.key not in OBLIGATIONS or d.state is State.NOT_APPLICABLE:
+        if deadlines.kind(d.key) is None or d.state is State.NOT_APPLICABLE:
             continue
         computed_keys.add((d.key, iso(d.due_at)))
         state = {State.MET: "met", State.BREACHED: "missed", State.PENDING: "pending"}[d.state]
@@ -95,23 +100,25 @@ def deadline_rows(incident: Incident, dl: Deadlines, events: list[Event]) -> lis
         if (key, due_text) in computed_keys or str(key).startswith("escalate:"):
             continue
         due = from_iso(due_text) if due_text else None
-        done = _done_after(key, due, events)
+        done = _done_after(str(key), due, events)
         late = (done - due) if done is not None and due is not None else None
         label = event.details.get("label") or str(key)
         result = _result("missed", done, late, incident.is_open)
         rows.append(DeadlineRow(str(key), label, due, done, "missed", late, True, result))
-    if incident.review_waived:
-        rows.append(DeadlineRow("review", "Post-incident review", None, None, "waived", None, False, "waived"))
+    if incident.review_waived and (waived := deadlines.kind("review")) is not None:
+        rows.append(DeadlineRow(waived.key, waived.label, None, None, "waived", None, False, "waived"))
     rows.sort(key=lambda r: (r.due_at is None, r.due_at or datetime.max.replace(tzinfo=UTC)))
     return rows
 
 
 def _done_after(key: str, due: datetime | None, events: list[Event]) -> datetime | None:
-    """When a recorded-only breach was finally made good, where the timeline says so."""
-    if key != "next_update" or due is None:
+    """When a recorded-only breach was finally made good, where the timeline says so: the first
+    message after it of a kind that meets the deadline."""
+    found = deadlines.kind(key)
+    if found is None or not found.messages or due is None:
         return None
     for e in events:
-        if e.kind == "message_sent" and e.details.get("template") in ("initial", "update") and e.at > due:
+        if e.kind == "message_sent" and e.details.get("template") in found.messages and e.at > due:
             return e.at
     return None
 
@@ -232,12 +239,16 @@ def _cell(value: Any) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
 
 
-def environment(template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
-    """User directories first (a user's `export/review.md.j2` replaces the shipped one), then ours."""
+def _search_path(template_dirs: Iterable[Path]) -> list[str]:
     search = [str(Path(d).expanduser()) for d in reversed(tuple(template_dirs))]
     search.append(str(data_dir() / "templates"))
+    return search
+
+
+def environment(template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
+    """User directories first (a user's `export/review.md.j2` replaces the shipped one), then ours."""
     env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(search),
+        loader=jinja2.FileSystemLoader(_search_path(template_dirs)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # Markdown, not HTML
         trim_blocks=True,
@@ -251,20 +262,21 @@ def environment(template_dirs: Iterable[Path] = ()) -> SandboxedEnvironment:
 
 def render_markdown(desk: Desk, number: int, *, template_dirs: Iterable[Path] = (), now: datetime | None = None) -> str:
     context = review_context(desk, number, now)
-    env = environment(template_dirs)
+    dirs = tuple(template_dirs)
+    env = environment(dirs)
     try:
         template = env.get_template(TEMPLATE)
         return template.render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise ExportProblem(f"{exc.filename or TEMPLATE}:{exc.lineno}: syntax error: {exc.message}") from None
     except jinja2.TemplateNotFound:
-        raise ExportProblem(f"no {TEMPLATE} in {', '.join(env.loader.searchpath)}") from None
+        raise ExportProblem(f"no {TEMPLATE} in {', '.join(_search_path(dirs))}") from None
     except jinja2.TemplateError as exc:
         where = _template_line(exc.__traceback__)
         raise ExportProblem(f"{where}{exc}") from None
 
 
-def _template_line(tb) -> str:
+def _template_line(tb: TracebackType | None) -> str:
     where = ""
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
@@ -280,11 +292,11 @@ def _template_line(tb) -> str:
 def export_document(desk: Desk, number: int, now: datetime | None = None) -> dict[str, Any]:
     now = now or desk.now()
     inc = desk.get(number)
-    conn = desk.store.conn
-    cur = conn.execute(
-        "SELECT runbook, step, checked, at, actor FROM checks WHERE incident = ? ORDER BY runbook, step", [number]
-    )
-    checks = [dict(zip(("runbook", "step", "checked", "at", "actor"), r)) for r in cur]
+    with desk.store.reading() as conn:
+        rows = conn.execute(
+            "SELECT runbook, step, checked, at, actor FROM checks WHERE incident = ? ORDER BY runbook, step", [number]
+        ).fetchall()
+    checks = [dict(zip(("runbook", "step", "checked", "at", "actor"), r)) for r in rows]
     for c in checks:
         c["checked"] = bool(c["checked"])
     state = review.state(desk, inc)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from .errors import DeskError
 from .model import Incident, Status
 from .policy import Policy
 
 
-class ActionRefused(Exception):
+class ActionRefused(DeskError):
     """An action the process does not allow now; the message tells the engineer what to do."""
 
 

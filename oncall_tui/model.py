@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .errors import InputError
+
 
 class Severity(str, enum.Enum):
     P0 = "P0"
@@ -20,7 +22,7 @@ class Severity(str, enum.Enum):
         try:
             return cls(text.strip().upper())
         except ValueError:
-            raise ValueError(f"unknown severity {text!r}: use P0, P1, P2 or P3") from None
+            raise InputError(f"unknown severity {text!r}: use P0, P1, P2 or P3") from None
 
     @property
     def major(self) -> bool:
@@ -44,7 +46,7 @@ class Status(str, enum.Enum):
             return cls(text.strip().lower())
         except ValueError:
             names = ", ".join(s.value for s in cls)
-            raise ValueError(f"unknown status {text!r}: use one of {names}") from None
+            raise InputError(f"unknown status {text!r}: use one of {names}") from None
 
     @property
     def is_open(self) -> bool:
@@ -65,6 +67,8 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "prevention",
     "contributing_factors",
 )
+# Times that can be corrected after the fact, each with its own timeline event (`Desk.correct_start`).
+EDITABLE_TIMES: tuple[str, ...] = ("started_at",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,9 @@ class Event:
         return format_id(self.incident)
 
 
+MAX_NUMBER = 2**63 - 1  # SQLite's largest integer
+
+
 def format_id(number: int) -> str:
     return f"INC-{number}"
 
@@ -147,5 +154,7 @@ def parse_id(text: str) -> int:
     if raw.startswith("INC-"):
         raw = raw[4:]
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"not an incident id: {text!r} (expected INC-<number>)")
+        raise InputError(f"not an incident id: {text!r} (expected INC-<number>)")
+    if int(raw) > MAX_NUMBER:  # past what the record can hold: no incident has it, and SQLite cannot look
+        raise InputError(f"no incident {text.strip()}: incident numbers go up to {MAX_NUMBER}")
     return int(raw)

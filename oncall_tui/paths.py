@@ -94,3 +94,10 @@ def editor_command(path: Path) -> list[str]:
     if not words:
         raise ValueError(f"${name} is blank; set it to your editor, e.g. EDITOR=vim")
     return [*words, str(path)]
+
+
+def fresh_demo_file(path: Path) -> None:
+    """`--demo` starts from a fresh demo file each time: its clocks are relative to now, and a demo
+    played with yesterday is not what someone trying the desk today should see."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -121,6 +121,10 @@ def _on_edit(s: dict[str, Any], at: str, actor: str, d: Mapping[str, Any]) -> No
         s[name] = tuple(value or ()) if name == "services" else (value or "")
 
 
+def _on_start_corrected(s: dict[str, Any], at: str, actor: str, d: Mapping[str, Any]) -> None:
+    s["started_at"] = _time(d.get("to"))
+
+
 def _on_message(s: dict[str, Any], at: str, actor: str, d: Mapping[str, Any]) -> None:
     template = d.get("template")
     if template == "initial" and s.get("notified_at") is None:
@@ -151,6 +155,7 @@ RULES = {
     "status_changed": _on_status,
     "field_edited": _on_edit,
     "assigned": _on_edit,
+    "start_corrected": _on_start_corrected,
     "message_sent": _on_message,
     "review_scheduled": _on_review("review_scheduled_for", "for"),
     "review_completed": _on_review("review_done_at", None),

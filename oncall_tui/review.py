@@ -11,12 +11,14 @@ silently overwritten.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from .clock import format_duration, format_local, from_iso, iso
-from .desk import Conflict, Desk, NotFound, clean_text
+from .desk import Conflict, Decision, Desk, NotFound, clean_text
+from .errors import InputError
 from .lifecycle import ActionRefused
 from .model import Incident
 from .terminal_text import printable
@@ -66,19 +68,21 @@ class Scheduled:
 
 
 def items(desk: Desk, number: int) -> list[ActionItem]:
-    rows = desk.store.conn.execute(
-        "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items "
-        "WHERE incident = ? ORDER BY id",
-        [number],
-    ).fetchall()
+    with desk.store.reading() as conn:
+        rows = conn.execute(
+            "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items "
+            "WHERE incident = ? ORDER BY id",
+            [number],
+        ).fetchall()
     return [_item(r) for r in rows]
 
 
 def item(desk: Desk, item_id: int) -> ActionItem:
-    row = desk.store.conn.execute(
-        "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items WHERE id = ?",
-        [item_id],
-    ).fetchone()
+    with desk.store.reading() as conn:
+        row = conn.execute(
+            "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items WHERE id = ?",
+            [item_id],
+        ).fetchone()
     if row is None:
         raise NotFound(f"no action item #{item_id}")
     return _item(row)
@@ -121,7 +125,7 @@ def schedule(desk: Desk, number: int, when: datetime, attendees: list[str] | tup
     people = tuple(dict.fromkeys(p for p in (clean_text(a, multiline=False, limit=200) for a in attendees) if p))
     warnings: list[str] = []
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         _refuse_if_settled(desk, inc, now)
         if when <= now:
             raise ActionRefused(f"{format_local(when, with_date=True)} is in the past; pick a time to come")
@@ -142,7 +146,7 @@ def complete(desk: Desk, number: int, *, notes: str = "") -> Incident:
     """The review took place: meets the review deadline (late, if after it)."""
     text = clean_text(notes)
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         _refuse_if_settled(desk, inc, now)
         if inc.is_open:
             raise ActionRefused(f"{inc.id} is {inc.status.value}: resolve it before completing its review")
@@ -161,7 +165,7 @@ def waive(desk: Desk, number: int, reason: str) -> Incident:
     if not why:
         raise ActionRefused("a waiver needs a reason (it is kept on the timeline)")
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         _refuse_if_settled(desk, inc, now)
         if not review_required(desk, inc):
             sev = inc.severity.value if inc.severity else "without a severity"
@@ -212,14 +216,16 @@ def add_item(desk: Desk, number: int, title: str, *, owner: str = "", due: date 
     who = clean_text(owner, multiline=False, limit=200)
     created: list[int] = []
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         cur = desk.store.conn.execute(
             "INSERT INTO action_items (incident, title, owner, due, done, created_at, version) "
             "VALUES (?, ?, ?, ?, 0, ?, 1)",
             [inc.number, text, who, _due_text(due), iso(now)],
         )
-        created.append(cur.lastrowid)
-        return {}, {"item": cur.lastrowid, "title": text, "owner": who, "due": _due_text(due)}
+        item_id = cur.lastrowid
+        assert item_id is not None  # set by every INSERT into a rowid table
+        created.append(item_id)
+        return {}, {"item": item_id, "title": text, "owner": who, "due": _due_text(due)}
 
     desk.act(number, "action_item_added", decide)
     return item(desk, created[0])
@@ -249,7 +255,7 @@ def edit_item(
         wanted["due"] = _due_text(due)
     current = item(desk, item_id)
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         row = _locked_row(desk, inc, item_id, expected_version, now)
         changes = {k: {"from": row[k] or "", "to": v} for k, v in wanted.items() if (row[k] or "") != v}
         if not changes:
@@ -270,7 +276,7 @@ def set_done(desk: Desk, item_id: int, done: bool, *, expected_version: int | No
     current = item(desk, item_id)
     kind = "action_item_done" if done else "action_item_reopened"
 
-    def decide(inc: Incident, now: datetime):
+    def decide(inc: Incident, now: datetime) -> Decision:
         row = _locked_row(desk, inc, item_id, expected_version, now)
         if bool(row["done"]) == done:
             return None
@@ -324,7 +330,7 @@ def parse_due(text: str, today: date) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"not a due date: {text!r} (use 2026-12-04, +3d or +2w)") from None
+        raise InputError(f"not a due date: {text!r} (use 2026-12-04, +3d or +2w)") from None
 
 
 def parse_attendees(text: str) -> list[str]:
@@ -334,7 +340,7 @@ def parse_attendees(text: str) -> list[str]:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _item(row) -> ActionItem:
+def _item(row: Sequence[Any]) -> ActionItem:
     return ActionItem(
         id=row[0],
         incident=row[1],

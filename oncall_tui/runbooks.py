@@ -42,10 +42,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+from .errors import DeskError
 from .model import Incident
 from .paths import config_dir, data_dir, escapes, refusal
 
@@ -96,8 +98,10 @@ SCORE_SERVICE_IN_TITLE = 4
 SCORE_KEYWORD = 2
 
 
-class RunbookError(ValueError):
+class RunbookError(DeskError, ValueError):
     """A runbook file that cannot be used; the message says what is wrong, for its author."""
+
+    title = "Runbooks"
 
 
 # --- the data ---------------------------------------------------------------------------------
@@ -234,7 +238,7 @@ def parse_file(path: Path) -> tuple[Runbook, list[str]]:
     return parse_runbook(text, path)
 
 
-def _split_front_matter(text: str) -> tuple[dict, str, list[str]]:
+def _split_front_matter(text: str) -> tuple[dict[str, Any], str, list[str]]:
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or lines[0].strip() != FENCE:
         raise RunbookError(f"no front matter: the file must start with a {FENCE} line, then id, title and version")
@@ -254,14 +258,14 @@ def _split_front_matter(text: str) -> tuple[dict, str, list[str]]:
     return meta, "\n".join(lines[end + 1 :]).strip("\n") + "\n", remarks
 
 
-def _required_text(meta: dict, key: str) -> str:
+def _required_text(meta: dict[str, Any], key: str) -> str:
     value = meta.get(key)
     if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not str(value).strip():
         raise RunbookError(f'front matter needs {key} = "…"')
     return str(value).strip()
 
 
-def _strings(value, where: str) -> tuple[str, ...]:
+def _strings(value: object, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -269,7 +273,7 @@ def _strings(value, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value if v.strip())
 
 
-def _match_rules(raw) -> MatchRules:
+def _match_rules(raw: object) -> MatchRules:
     if not isinstance(raw, dict):
         raise RunbookError("match must be a table: [match]")
     labels = raw.get("labels", {})
@@ -326,7 +330,11 @@ def _parse_body(body: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple
             label = None  # bold text that is not one of the seed's section labels
         if heading or label:
             step = None
-            title, rest = (heading.group(2), "") if heading else (label.group(1), label.group(2))
+            if heading:
+                title, rest = heading.group(2), ""
+            else:
+                assert label is not None  # `heading or label` held
+                title, rest = label.group(1), label.group(2)
             if heading and len(heading.group(1)) == 1:
                 continue  # the document's title: the front matter already names the runbook
             applies = dict(_ANNOTATION.findall(title)).get("applies", "").strip().lower()
@@ -477,7 +485,7 @@ class RunbookLibrary:
         self.runbooks: dict[str, Runbook] = {}
         self.problems: tuple[Problem, ...] = ()
         self._parsed: dict[Path, tuple[tuple[int, int], Runbook | RunbookError, list[str]]] = {}
-        self._match_cache: dict[tuple, RunbookMatch] = {}
+        self._match_cache: dict[tuple[object, ...], RunbookMatch] = {}
         self.generation = 0  # bumped by every reload that changed something: views key caches on it
         self.reload()
 
@@ -551,7 +559,7 @@ class RunbookLibrary:
                 files.append(path)
         return files
 
-    def _parse_cached(self, path: Path):
+    def _parse_cached(self, path: Path) -> tuple[Runbook | RunbookError, list[str]] | None:
         try:
             st = path.stat()
         except OSError:
@@ -580,7 +588,7 @@ class RunbookLibrary:
     def symptom_runbooks(self) -> list[Runbook]:
         return [r for r in self.runbooks.values() if not r.is_process]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Runbook]:
         return iter(self.runbooks.values())
 
     def __len__(self) -> int:

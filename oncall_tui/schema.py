@@ -20,11 +20,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .errors import DeskError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(DeskError, ValueError):
     """A settings file or variable the desk cannot use; the message names where, what and what is allowed."""
+
+    title = "Settings"
+    severity = "error"
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -192,13 +197,15 @@ def single_file(path: Path) -> Callable[[tuple[str, ...]], Path]:
     return lambda keys: path
 
 
-def layered(base: tuple[Path, Mapping[str, Any]], *over: tuple[Path, Mapping[str, Any]]):
+def layered(
+    base: tuple[Path, Mapping[str, Any]], *over: tuple[Path, Mapping[str, Any]]
+) -> Callable[[tuple[str, ...]], Path]:
     """For a merge of files: the last one that sets the key (or the table holding it) is named."""
 
     def where(keys: tuple[str, ...]) -> Path:
-        for path, raw in reversed(over):
+        for source, raw in over[::-1]:
             if _holds(raw, keys):
-                return path
+                return source
         return base[0]
 
     return where

@@ -18,13 +18,15 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from .clock import from_iso
+from .errors import DeskError
 from .model import Event, Incident, Severity, Status
 from .terminal_text import printable, printable_value
 
@@ -64,8 +66,11 @@ INCIDENT_TIME_FIELDS = (
 INCIDENT_JSON_FIELDS = ("services", "labels")
 
 
-class StoreError(Exception):
+class StoreError(DeskError):
     """The database cannot be used as asked; the message is for the user, as is."""
+
+    title = "Database"
+    severity = "error"
 
 
 class ReadOnlyError(StoreError):
@@ -103,7 +108,7 @@ def event_hash(prev_hash: str, incident: int, at: str, actor: str, kind: str, de
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
-    db["incidents"].create(
+    db.table("incidents").create(
         {
             "number": int,
             "title": str,
@@ -133,8 +138,8 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         pk="number",
         not_null={"title", "status", "started_at", "declared_at", "version"},
     )
-    db["incidents"].create_index(["status"])
-    db["incidents"].create_index(["fingerprint"])
+    db.table("incidents").create_index(["status"])
+    db.table("incidents").create_index(["fingerprint"])
     db.execute(
         """CREATE TABLE events (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -147,8 +152,8 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             hash TEXT NOT NULL
         )"""
     )
-    db["events"].create_index(["incident", "seq"])
-    db["events"].create_index(["kind"])
+    db.table("events").create_index(["incident", "seq"])
+    db.table("events").create_index(["kind"])
     # The timeline is append-only by construction, not by convention.
     db.execute(
         "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events "
@@ -159,11 +164,11 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         "BEGIN SELECT RAISE(ABORT, 'the timeline is append-only'); END"
     )
     # Projections of timeline events, kept for cheap reads (runbook progress on the board, review items).
-    db["checks"].create(
+    db.table("checks").create(
         {"incident": int, "runbook": str, "step": int, "checked": int, "at": str, "actor": str},
         pk=("incident", "runbook", "step"),
     )
-    db["action_items"].create(
+    db.table("action_items").create(
         {
             "id": int,
             "incident": int,
@@ -176,7 +181,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["action_items"].create_index(["incident"])
+    db.table("action_items").create_index(["incident"])
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1]
@@ -187,15 +192,15 @@ R = TypeVar("R")
 
 
 def _reads(method: Callable[P, R]) -> Callable[P, R]:
-    """A read that meets a damaged or vanished file raises StoreError with a clear message, so the
-    board can show it instead of crashing mid-outage."""
+    """A read that meets a damaged or vanished file (or any other database error) raises StoreError
+    with a clear message, so the board can show it instead of crashing mid-outage."""
 
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            if not is_file_error(exc):
-                raise
+        except sqlite3.ProgrammingError:  # the connection was closed under the reader
+            raise StoreError(f"{args[0].info.path}: the desk's connection to the file is closed") from None  # type: ignore[attr-defined]
+        except sqlite3.Error as exc:
             raise StoreError(describe_db_error(args[0].info.path, exc)) from None  # type: ignore[attr-defined]
 
     return functools.wraps(method)(wrapper)
@@ -257,7 +262,7 @@ class Store:
 
         return sqlite_utils.Database(self.conn)
 
-    def _query(self, sql: str, params: list | tuple = ()) -> list[dict[str, Any]]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)
         # Interned, so `Incident(**row)` matches keywords by identity, not by comparing strings.
         names = [sys.intern(d[0]) for d in cursor.description]
@@ -327,7 +332,8 @@ class Store:
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file: one cheap pragma, no table scan."""
         self.check_same_file()
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        version: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def check_same_file(self) -> None:
         """Raise FileReplaced when the path (or its -wal/-shm) is no longer the file opened.
@@ -363,21 +369,33 @@ class Store:
         except sqlite3.OperationalError as exc:
             error = Locked if _code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) else StoreError
             raise error(describe_db_error(self.info.path, exc, waited_ms=self._waiting_ms)) from None
+        except sqlite3.Error as exc:
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
         try:
             yield self.conn
         except BaseException as exc:
             self._rollback()
             # A damaged page, a full disk or an I/O error met halfway through an action is about the
-            # file, not the action: say so in the user's terms instead of crashing the desk.
-            if isinstance(exc, sqlite3.DatabaseError) and is_file_error(exc):
+            # file, not the action: say so in the user's terms instead of crashing the desk. No
+            # sqlite3 error leaves the store: callers handle StoreError only.
+            if isinstance(exc, sqlite3.Error):
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
             raise
         else:
             try:
                 self.conn.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
+            except sqlite3.Error as exc:
                 self._rollback()
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The door for a read made with the connection itself (a report, a narrow query): a
+        database error in it leaves as StoreError, like every read the store makes."""
+        try:
+            yield self.conn
+        except sqlite3.Error as exc:
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
 
     def _rollback(self) -> None:
         # On a damaged file ROLLBACK can fail too; the original error is the one worth reporting.
@@ -397,7 +415,9 @@ class Store:
         return row_to_incident(row) if row else None
 
     @_reads
-    def incidents(self, *, include_closed: bool = False, where: str = "", params: list | None = None) -> list[Incident]:
+    def incidents(
+        self, *, include_closed: bool = False, where: str = "", params: Sequence[Any] | None = None
+    ) -> list[Incident]:
         clauses = [] if include_closed else ["status != 'closed'"]
         if where:
             clauses.append(f"({where})")
@@ -411,6 +431,13 @@ class Store:
     def events(self, number: int) -> list[Event]:
         return [row_to_event(r) for r in self._query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])]
 
+    def last_event_at(self, number: int) -> datetime | None:
+        """When the incident's newest event was written; called inside `write()`, before an append."""
+        row = self.conn.execute(
+            "SELECT at FROM events WHERE incident = ? ORDER BY seq DESC LIMIT 1", [number]
+        ).fetchone()
+        return from_iso(row[0]) if row else None
+
     @_reads
     def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:
         marks = ",".join("?" * len(kinds))
@@ -422,7 +449,8 @@ class Store:
 
     @_reads
     def next_number(self) -> int:
-        return (self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]) + 1
+        last: int = self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]
+        return last + 1
 
     # --- writes (call inside `write()`) -----------------------------------------------------------
 
@@ -447,7 +475,9 @@ class Store:
             [number, at, actor, kind, details_json, prev, digest],
         )
         self.conn.execute("UPDATE incidents SET head_hash = ? WHERE number = ?", [digest, number])
-        return Event(cur.lastrowid, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
+        seq = cur.lastrowid
+        assert seq is not None  # set by every INSERT into a rowid table
+        return Event(seq, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
 
 
 _SIDECARS = ("", "-wal", "-shm")
@@ -574,7 +604,7 @@ def is_file_error(exc: sqlite3.Error) -> bool:
     return _code(exc) in _FILE_ERRORS
 
 
-def describe_db_error(path: Path, exc: sqlite3.DatabaseError, *, waited_ms: int | None = None) -> str:
+def describe_db_error(path: Path, exc: sqlite3.Error, *, waited_ms: int | None = None) -> str:
     """One line for the user about what is wrong with the file (never a traceback)."""
     text = str(exc)
     if "locked" in text or "busy" in text:
@@ -707,7 +737,7 @@ _SERVICES_AT, _LABELS_AT = _FIELDS.index("services"), _FIELDS.index("labels")
 _STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
 
 
-def values_to_incident(row: tuple) -> Incident:
+def values_to_incident(row: Sequence[Any]) -> Incident:
     """An incident from a row selected as `_INCIDENT_COLUMNS`: the bulk read behind the board, whose
     first frame waits for every open incident to be decoded — hence positions, not names."""
     values = list(row)

@@ -20,23 +20,26 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .clock import parse_instant
 from .deadlines import compute
+from .errors import DeskError
 from .export_json import incident_dict
-from .message_fields import KNOWN_FIELDS, FieldSpec  # re-exported: the composer imports them from here
+from .message_fields import KNOWN_FIELDS as KNOWN_FIELDS  # re-exported: the composer imports them from here
+from .message_fields import FieldSpec as FieldSpec
 from .model import Incident, Status
 from .paths import data_dir, escapes, refusal
 from .policy import Policy
+from .when import parse_future as parse_when  # re-exported: the composer's next update reads it from here
 
 SUFFIX = ".j2"
 SHIPPED_ORDER = ("initial", "update", "resolution")
@@ -119,8 +122,10 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(DeskError):
     """A template that cannot produce a message; says what, and where in which file."""
+
+    title = "Template"
 
     def __init__(
         self,
@@ -271,7 +276,7 @@ class TemplateLibrary:
             )
         return template
 
-    def _load_source(self, name: str):
+    def _load_source(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
         """For `{% include %}` and `{% extends %}` between templates."""
         stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name
         path = self.paths().get(stem)
@@ -407,9 +412,9 @@ def compose(
 
 def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
     env = template.compiled.environment
-    limited = isinstance(env, _LimitedSandbox)
-    if limited:
-        env.start(RENDER_SECONDS)
+    limited = env if isinstance(env, _LimitedSandbox) else None
+    if limited is not None:
+        limited.start(RENDER_SECONDS)
     try:
         # Chunk by chunk, so a template writing a huge message stops at the size limit, not after it.
         out: list[str] = []
@@ -418,8 +423,8 @@ def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
             size += len(chunk)
             if size > MAX_MESSAGE_CHARS:
                 raise RenderLimit(f"the message is over {MAX_MESSAGE_CHARS:,} characters")
-            if limited:
-                env.check()
+            if limited is not None:
+                limited.check()
             out.append(chunk)
         return "".join(out)
     except RenderLimit as exc:
@@ -442,7 +447,7 @@ def _render(template: MessageTemplate, context: dict[str, Any]) -> str:
         raise TemplateProblem(problem, file=file, line=line) from None
 
 
-def _template_frame(tb, default: Path) -> tuple[Path, int | None]:
+def _template_frame(tb: TracebackType | None, default: Path) -> tuple[Path, int | None]:
     """The innermost traceback frame inside a template file (jinja rewrites them to template lines)."""
     file, line = default, None
     while tb is not None:
@@ -454,44 +459,6 @@ def _template_frame(tb, default: Path) -> tuple[Path, int | None]:
 
 
 # --- "Next Update" ---------------------------------------------------------------------------------
-
-_DURATION = re.compile(
-    r"^(?:in\s+)?(?=\d)(?:(?P<h>\d+)\s*(?:h|hr|hrs|hour|hours)(?![a-z])\s*)?"
-    r"(?:(?P<m>\d+)\s*(?:m|min|mins|minute|minutes))?$",
-    re.IGNORECASE,
-)
-_CLOCK = re.compile(r"^(?:at\s+)?(?P<h>\d{1,2}):(?P<m>\d{2})$", re.IGNORECASE)
-
-
-def parse_when(text: str, now: datetime, tz: tzinfo | None = None) -> datetime:
-    """When the next update is promised: 'in 30m', '30 min', '1h 30m', '03:45' (the next such time
-    in the user's zone) or an ISO-8601 instant. Always in the future."""
-    raw = " ".join(text.strip().split())
-    if not raw:
-        raise ValueError("empty: say when, e.g. in 30m or 03:45")
-    if match := _DURATION.match(raw):
-        if match["h"] is None and match["m"] is None:
-            raise ValueError(f"cannot read {text!r} as a time")
-        delta = timedelta(hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
-        if delta <= timedelta(0):
-            raise ValueError("the next update must be in the future")
-        return now + delta
-    if match := _CLOCK.match(raw):
-        hour, minute = int(match["h"]), int(match["m"])
-        if hour > 23 or minute > 59:
-            raise ValueError(f"{raw} is not a time of day")
-        local_now = now.astimezone(tz)
-        at = datetime.combine(local_now.date(), time(hour, minute), local_now.tzinfo)
-        if at <= local_now:
-            at += timedelta(days=1)
-        return at.astimezone(now.tzinfo)
-    try:
-        at = parse_instant(raw, default_tz=tz)
-    except ValueError:
-        raise ValueError(f"cannot read {text!r} as a time: use in 30m, 45 min, 03:45 or an ISO time") from None
-    if at <= now:
-        raise ValueError(f"{raw} is in the past")
-    return at
 
 
 def format_when(at: datetime, now: datetime, tz: tzinfo | None = None, *, always_date: bool = False) -> str:

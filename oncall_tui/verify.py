@@ -397,7 +397,7 @@ def verify_store(store: Store, *, file_check: str | None = "integrity_check", re
             )
             events = [StoredEvent(*r) for r in rows]
             last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-            rows = {r["number"]: r for r in store._query("SELECT * FROM incidents")} if replay else {}
+            stored = {r["number"]: r for r in store._query("SELECT * FROM incidents")} if replay else {}
             triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         finally:
             with contextlib.suppress(sqlite3.Error):
@@ -409,7 +409,7 @@ def verify_store(store: Store, *, file_check: str | None = "integrity_check", re
         found = integrity if integrity != ("ok",) else ()
         return Report((), (), (*found, f"reading the timeline failed: {exc}"), True)
     chains, absent = check_all(heads, events, last[0] if last else None)
-    edited = _replayed(chains, events, rows) if replay else ()
+    edited = _replayed(chains, events, stored) if replay else ()
     missing = tuple(t for t in APPEND_ONLY_TRIGGERS if t not in triggers)
     return Report(chains, absent, integrity, file_check is not None, edited, missing)
 

@@ -62,3 +62,31 @@ def cli_env(db_path) -> dict[str, str]:
     env = dict(os.environ)
     env["ONCALL_TUI_DB"] = str(db_path)
     return env
+
+
+@pytest.fixture
+def extra_deadline_kind(monkeypatch):
+    """A made-up kind of deadline registered for one test: "post to the status page within 30 minutes",
+    met by the Initial Alert. Every consumer of `DEADLINE_KINDS` must pick it up with no other change."""
+    from datetime import timedelta
+
+    from oncall_tui import deadlines
+
+    def rule(kind, incident, policy, now):
+        start = incident.started_at
+        return deadlines._clock(
+            kind, start, start + timedelta(minutes=30), incident.notified_at, now, incident.resolved_at
+        )
+
+    kind = deadlines.DeadlineKind(
+        "status_page",
+        "Post to the status page",
+        "status",
+        rule,
+        done="status page posted",
+        how="post it with the Initial Alert (m)",
+        step="eta",
+        messages=("initial",),
+    )
+    monkeypatch.setattr(deadlines, "DEADLINE_KINDS", (*deadlines.DEADLINE_KINDS, kind))
+    return kind

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from ..clock import iso
+from ..errors import DeskError
 from .parse import Alert, AlertPayloadError, Silence, decode_json, parse_alerts, parse_silences
+
+T = TypeVar("T")
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # ~8,000 alerts; more than any desk can show, less than a stall
 USER_AGENT = "oncall-tui"
 
 
-class AlertSourceError(Exception):
+class AlertSourceError(DeskError):
     """Alertmanager could not be used just now; the message is for the status line, as is."""
+
+    title = "Alertmanager"
 
 
 def normalize_url(url: str) -> str:
@@ -76,7 +81,7 @@ class _Bearer(httpx.Auth):
     def __init__(self, token: str) -> None:
         self._header = f"Bearer {token}"
 
-    def auth_flow(self, request: httpx.Request):
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self._header
         yield request
 
@@ -202,7 +207,7 @@ class _NotFound(AlertSourceError):
     pass
 
 
-def _payload(parse, body: bytes):
+def _payload(parse: Callable[[bytes], T], body: bytes) -> T:
     try:
         return parse(body)
     except AlertPayloadError as exc:

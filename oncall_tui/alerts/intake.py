@@ -17,11 +17,12 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from ..clock import iso
 from ..config import DeskOptions
-from ..desk import ActionRefused, Desk
+from ..desk import ActionRefused, Decision, Desk
 from ..model import Incident
 from ..runbooks import RunbookLibrary
 from .client import AlertmanagerClient, AlertSourceError
@@ -31,8 +32,10 @@ from .reconcile import Change, Tracked, change_for, load_tracked, plan, refused
 
 try:
     import fcntl
+
+    HAVE_FLOCK = True
 except ImportError:  # pragma: no cover - Windows: one desk per file is all it gets
-    fcntl = None
+    HAVE_FLOCK = False
 
 YIELD_EVERY = 20  # steps between handing the event loop back to the screen during a big import
 _RESOLVED_WITH_SILENCE = "source = 'alert' AND COALESCE(silence_id, '') != '' AND status IN ('resolved', 'closed')"
@@ -148,7 +151,7 @@ class Intake:
         )
         details = {"silence_id": sid, "ends_at": iso(ends), "matchers": dict(incident.labels), "comment": comment}
 
-        def decide(current: Incident, at):
+        def decide(current: Incident, at: datetime) -> Decision:
             if current.silence_id:  # another desk silenced it in the meantime
                 return None
             return {"silence_id": sid}, details
@@ -166,9 +169,9 @@ class Intake:
     async def unsilence(self, incident: Incident) -> Change | None:
         sid = incident.silence_id
         existed = await self.client.expire_silence(sid)
-        written: dict = {}
+        written: dict[str, Any] = {}
 
-        def decide(current: Incident, at):
+        def decide(current: Incident, at: datetime) -> Decision:
             if current.silence_id != sid:  # another desk expired it already
                 return None
             written.update(silence_id=sid, reason=f"incident {current.status.value}")
@@ -222,7 +225,7 @@ def intake_lock(desk: Desk) -> Iterator[bool]:
     except OSError:
         fd = None  # a directory we cannot write: the desk is read-only there anyway
     try:
-        if fd is not None and fcntl is not None:
+        if fd is not None and HAVE_FLOCK:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

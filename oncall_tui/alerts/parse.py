@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from ..clock import UTC, parse_instant
+from ..clock import parse_instant
+from ..errors import DeskError
 
 GO_ZERO_YEAR = 1  # Go's zero time.Time marshals as 0001-01-01T00:00:00Z: "not set"
 _FNV_OFFSET = 0xCBF29CE484222325
@@ -23,13 +24,15 @@ _FNV_PRIME = 0x100000001B3
 _SEPARATOR = 0xFF
 
 
-class AlertPayloadError(ValueError):
+class AlertPayloadError(DeskError, ValueError):
     """A payload that is not what Alertmanager sends; the message says what it is instead.
 
     The message quotes keys and names from the payload, and it lands on stderr and in the board's
     notifications: control characters are shown escaped so a hostile payload cannot repaint the
     terminal or break the one-line rule.
     """
+
+    title = "Alertmanager"
 
     def __init__(self, message: str) -> None:
         super().__init__(

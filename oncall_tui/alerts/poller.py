@@ -116,4 +116,4 @@ class Poller:
         """Seconds to wait after `failures` failed polls in a row: 2×, 4×, 8× … the interval, capped."""
         if failures <= 0:
             return self.every
-        return min(self.every * 2 ** min(failures, 16), self.max_backoff)
+        return min(self.every * 2.0 ** min(failures, 16), self.max_backoff)

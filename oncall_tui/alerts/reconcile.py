@@ -29,6 +29,7 @@ from typing import Any
 from ..clock import iso
 from ..desk import ActionRefused, Desk
 from ..model import Incident, format_id
+from ..policy import AlertPolicy
 from ..store import StoreError
 from .describe import describe_alert_event, plain
 from .mapping import Draft, RunbookMatcher, draft_for, group_key, member_record
@@ -288,7 +289,15 @@ def reconcile(
     return apply(desk, plan(desk, alerts, silences=silences, matcher=matcher))
 
 
-def _new(desk, key, labels, members, policy, matcher, silences) -> list[Step]:
+def _new(
+    desk: Desk,
+    key: str,
+    labels: dict[str, str],
+    members: list[Alert],
+    policy: AlertPolicy,
+    matcher: RunbookMatcher | None,
+    silences: Mapping[str, Silence] | None,
+) -> list[Step]:
     if all(a.inhibited_by for a in members):
         # Alertmanager holds it back because a bigger alert covers it (a host down inhibits the
         # service alerts on it): the bigger alert is the incident; this one would only be noise.

@@ -8,7 +8,7 @@ import json
 import sys
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "pull",
         parents=[common],
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def cmd_pull(args: argparse.Namespace) -> int:
     from ..alerts.client import AlertSourceError
-    from ..alerts.intake import intake_for
+    from ..alerts.intake import PullResult, intake_for
     from ..cli import EXIT_ERROR, EXIT_USAGE, CliError, open_desk
     from ..config import options_from_args
 
@@ -44,7 +44,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
         )
     desk = open_desk(args)
 
-    async def pull():
+    async def pull() -> PullResult:
         intake = intake_for(desk, options)
         async with intake.client:
             return await intake.pull()

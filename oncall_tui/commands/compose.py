@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..config import options_from_args
 from ..message_fields import KNOWN_FIELDS
 from ..model import parse_id
 
+if TYPE_CHECKING:  # at run time only when a command runs: `--help` stays quick
+    from ..desk import Desk
+    from ..templates import Message
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "compose",
         parents=[common],
@@ -55,7 +61,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_compose)
 
 
-def cmd_compose(args) -> int:
+def cmd_compose(args: argparse.Namespace) -> int:
     # jinja2 and httpx only when a message is really composed.
     from ..cli import EXIT_USAGE, CliError, open_desk
     from ..desk import ActionRefused, StoreError
@@ -139,7 +145,7 @@ def _parse_overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _record(desk, number, message, via, now) -> None:
+def _record(desk: Desk, number: int, message: Message, via: str, now: datetime) -> None:
     from ..templates import format_when
 
     inc = desk.record_message(

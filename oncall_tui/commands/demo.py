@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("demo", parents=[common], help="fill a database with realistic demo incidents")
     p.add_argument("--count", type=int, default=0, help="add this many generated incidents too")
     p.add_argument("--days", type=float, default=0.0, help="spread the generated ones over this many days")
@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_demo)
 
 
-def cmd_demo(args) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     from ..cli import CliError, open_desk
     from ..demo import seed_bulk, seed_demo
 

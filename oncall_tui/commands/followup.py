@@ -7,15 +7,20 @@ import json
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..clock import format_local, parse_instant
 from ..model import format_id, parse_id
 from ..terminal_text import printable
+from ..when import parse_future
+
+if TYPE_CHECKING:
+    from ..desk import Desk  # at run time through the CLI, only when a command runs
 
 UTC = UTC
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "export",
         parents=[common],
@@ -57,7 +62,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a.set_defaults(func=cmd_review_show)
 
     a = actions.add_parser("schedule", parents=[common], help="book the review (24–48 h after resolution)")
-    a.add_argument("when", help="ISO-8601 time, e.g. 2026-11-28T14:00 (your zone) or 2026-11-28T13:00Z")
+    a.add_argument("when", help='when: "in 26h", 14:00 (the next one, your zone) or an ISO-8601 time')
     a.add_argument("--attendee", action="append", default=[], dest="attendees", help="who attends (repeatable)")
     a.set_defaults(func=cmd_review_schedule)
 
@@ -72,7 +77,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a = actions.add_parser("add", parents=[common], help="add an action item")
     a.add_argument("title")
     a.add_argument("--owner", default="")
-    a.add_argument("--due", default="", help="2026-12-04, +3d or +2w")
+    a.add_argument("--due", default="", help="a date (YYYY-MM-DD), +3d or +2w")
     a.set_defaults(func=cmd_item_add)
 
     a = actions.add_parser("done", parents=[common], help="tick an action item")
@@ -84,7 +89,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a.set_defaults(func=cmd_item_done, done=False)
 
 
-def _desk(args):
+def _desk(args: argparse.Namespace) -> Desk:
     from ..cli import open_desk
 
     return open_desk(args)
@@ -93,7 +98,7 @@ def _desk(args):
 # --- export ---------------------------------------------------------------------------------------
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from .. import export_review
     from ..config import options_from_args
 
@@ -126,7 +131,7 @@ def _bound(text: str, *, end: bool) -> datetime:
     return datetime.combine(day + timedelta(days=1 if end else 0), time(), UTC)
 
 
-def cmd_report(args) -> int:
+def cmd_report(args: argparse.Namespace) -> int:
     from .. import metrics
 
     desk = _desk(args)
@@ -152,7 +157,7 @@ def cmd_report(args) -> int:
 # --- review ---------------------------------------------------------------------------------------
 
 
-def cmd_review_show(args) -> int:
+def cmd_review_show(args: argparse.Namespace) -> int:
     from .. import review
     from ..clock import iso
 
@@ -209,11 +214,12 @@ def cmd_review_show(args) -> int:
     return 0
 
 
-def cmd_review_schedule(args) -> int:
+def cmd_review_schedule(args: argparse.Namespace) -> int:
     from .. import review
 
     desk = _desk(args)
-    result = review.schedule(desk, parse_id(args.incident), parse_instant(args.when), args.attendees)
+    when = parse_future(args.when, desk.now())
+    result = review.schedule(desk, parse_id(args.incident), when, args.attendees)
     inc = result.incident
     print(f"{inc.id} review scheduled for {format_local(inc.review_scheduled_for, with_date=True)}")
     for warning in result.warnings:
@@ -221,7 +227,7 @@ def cmd_review_schedule(args) -> int:
     return 0
 
 
-def cmd_review_complete(args) -> int:
+def cmd_review_complete(args: argparse.Namespace) -> int:
     from .. import review
 
     inc = review.complete(_desk(args), parse_id(args.incident), notes=args.notes)
@@ -229,7 +235,7 @@ def cmd_review_complete(args) -> int:
     return 0
 
 
-def cmd_review_waive(args) -> int:
+def cmd_review_waive(args: argparse.Namespace) -> int:
     from .. import review
 
     inc = review.waive(_desk(args), parse_id(args.incident), args.reason)
@@ -237,7 +243,7 @@ def cmd_review_waive(args) -> int:
     return 0
 
 
-def cmd_item_add(args) -> int:
+def cmd_item_add(args: argparse.Namespace) -> int:
     from .. import review
 
     desk = _desk(args)
@@ -247,7 +253,7 @@ def cmd_item_add(args) -> int:
     return 0
 
 
-def cmd_item_done(args) -> int:
+def cmd_item_done(args: argparse.Namespace) -> int:
     from .. import review
 
     desk = _desk(args)

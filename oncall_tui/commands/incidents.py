@@ -5,16 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ..clock import format_duration, format_local, parse_instant
+from ..clock import format_duration, format_local
 from ..deadlines import State
 from ..event_text import describe
 from ..export_json import deadlines_dict, event_dict, incident_dict
-from ..model import EDITABLE_FIELDS, Severity, Status, parse_id
+from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status, parse_id
+from ..when import PAST_FORMS, parse_past
 from .runbooks import resolve_symptom
 
+if TYPE_CHECKING:
+    from ..desk import Desk  # at run time through the CLI, only when a command runs
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("declare", parents=[common], help="declare a new incident and print its id")
     p.add_argument("title", help='what is broken, e.g. "Login failures"')
     p.add_argument("--severity", help="P0 (critical) … P3 (low); leave out if not determined yet")
@@ -23,7 +29,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--channel", default="", help="communication channel, e.g. #inc-login")
     p.add_argument("--assignee", default="", help="who is on it")
     p.add_argument("--symptom", default="", help="which runbook applies (e.g. identity-service-outage)")
-    p.add_argument("--started-at", help="when it began, ISO-8601 (default: now), e.g. 2026-11-27T03:12:00Z")
+    p.add_argument("--started-at", help=f"when it began (default: now): {PAST_FORMS}")
     p.add_argument("--json", action="store_true", help="print the incident as JSON instead of its id")
     p.set_defaults(func=cmd_declare)
 
@@ -53,8 +59,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("edit", parents=[common], help="change a field of an incident")
     p.add_argument("incident", help="INC-N")
-    p.add_argument("field", choices=EDITABLE_FIELDS)
-    p.add_argument("value", help="new value (services: comma-separated)")
+    p.add_argument("field", choices=(*EDITABLE_FIELDS, *EDITABLE_TIMES))
+    p.add_argument("value", help=f"new value (services: comma-separated; started_at: {PAST_FORMS})")
     p.set_defaults(func=cmd_edit)
 
     p = sub.add_parser("note", parents=[common], help="add a note to an incident's timeline")
@@ -63,15 +69,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_note)
 
 
-def _desk(args):
+def _desk(args: argparse.Namespace) -> Desk:
     from ..cli import open_desk
 
     return open_desk(args)
 
 
-def cmd_declare(args) -> int:
+def cmd_declare(args: argparse.Namespace) -> int:
     desk = _desk(args)
-    started = parse_instant(args.started_at) if args.started_at else None
+    started = parse_past(args.started_at, desk.now()) if args.started_at else None
     severity = Severity.parse(args.severity) if args.severity else None
     inc = desk.declare(
         args.title,
@@ -87,7 +93,7 @@ def cmd_declare(args) -> int:
     return 0
 
 
-def urgency_key(desk, incident, now):
+def urgency_key(desk: Desk, incident: Incident, now: datetime) -> tuple[int, float, int, int]:
     """Breached clocks first, then the nearest deadline, then severity: the board's order too."""
     dl = desk.deadlines(incident, now)
     nxt = dl.next_due
@@ -97,7 +103,7 @@ def urgency_key(desk, incident, now):
     return (0 if breached else 1, due, sev, incident.number)
 
 
-def cmd_list(args) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     desk = _desk(args)
     now = desk.now()
     incidents = sorted(desk.incidents(include_closed=args.all), key=lambda i: urgency_key(desk, i, now))
@@ -127,7 +133,7 @@ def cmd_list(args) -> int:
     return 0
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     desk = _desk(args)
     inc = desk.get(parse_id(args.incident))
     now = desk.now()
@@ -166,7 +172,7 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_ack(args) -> int:
+def cmd_ack(args: argparse.Namespace) -> int:
     inc = _desk(args).acknowledge(parse_id(args.incident))
     print(f"{inc.id} acknowledged by {inc.acknowledged_by}")
     return 0
@@ -177,15 +183,16 @@ def cmd_ack(args) -> int:
 # winning.
 
 
-def cmd_severity(args) -> int:
+def cmd_severity(args: argparse.Namespace) -> int:
     desk = _desk(args)
     seen = desk.get(parse_id(args.incident))
-    inc = desk.set_severity(seen.number, Severity.parse(args.severity), expected=seen.severity)
-    print(f"{inc.id} is {inc.severity.value}")
+    severity = Severity.parse(args.severity)
+    inc = desk.set_severity(seen.number, severity, expected=seen.severity)
+    print(f"{inc.id} is {severity.value}")
     return 0
 
 
-def cmd_status(args) -> int:
+def cmd_status(args: argparse.Namespace) -> int:
     desk = _desk(args)
     seen = desk.get(parse_id(args.incident))
     inc = desk.move(seen.number, Status.parse(args.status), expected=seen.status)
@@ -193,16 +200,19 @@ def cmd_status(args) -> int:
     return 0
 
 
-def cmd_edit(args) -> int:
+def cmd_edit(args: argparse.Namespace) -> int:
     desk = _desk(args)
     seen = desk.get(parse_id(args.incident))
     field = args.field
     inc = desk.edit(seen.number, field, args.value, expected=getattr(seen, field))
-    print(f"{inc.id} {field} updated")
+    if field == "started_at":
+        print(f"{inc.id} started at {format_local(inc.started_at, with_date=True)}; its clocks count from then")
+    else:
+        print(f"{inc.id} {field} updated")
     return 0
 
 
-def cmd_note(args) -> int:
+def cmd_note(args: argparse.Namespace) -> int:
     inc = _desk(args).note(parse_id(args.incident), args.text)
     print(f"note added to {inc.id}")
     return 0

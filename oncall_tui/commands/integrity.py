@@ -17,7 +17,7 @@ from ..verify import Report, verify_store
 EXIT_BROKEN = 3
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "verify",
         parents=[common],

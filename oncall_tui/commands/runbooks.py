@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..config import options_from_args
 from ..model import parse_id
 from ..runbooks import PROCESS_ID, Runbook, RunbookLibrary, confident_choice
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "runbooks",
         parents=[common],
@@ -47,12 +48,12 @@ def resolve_symptom(args: argparse.Namespace, title: str, services: list[str]) -
         if library.get(args.symptom) is None or args.symptom == PROCESS_ID:
             known = ", ".join(r.id for r in library.symptom_runbooks)
             raise ValueError(f"no runbook {args.symptom!r} (known: {known})")
-        return args.symptom
+        return str(args.symptom)
     best = confident_choice(library.suggest(title=title, services=services))
     return best.id if best else ""
 
 
-def runbook_dict(rb: Runbook, library: RunbookLibrary) -> dict:
+def runbook_dict(rb: Runbook, library: RunbookLibrary) -> dict[str, Any]:
     return {
         "id": rb.id,
         "title": rb.title,
@@ -90,7 +91,7 @@ def cmd_runbooks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_match(args: argparse.Namespace, library: RunbookLibrary, problems: list[dict]) -> int:
+def _show_match(args: argparse.Namespace, library: RunbookLibrary, problems: list[dict[str, Any]]) -> int:
     from .incidents import _desk
 
     incident = _desk(args).get(parse_id(args.incident))

@@ -15,29 +15,26 @@ widgets watch the app rather than being called by it:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
-import os
-import signal
-import sqlite3
-import threading
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
-from textual.message_pump import MessagePump
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
-from ..clock import Clock
+from ..clock import Clock, ClockWatch
 from ..config import DeskOptions
-from ..desk import ActionRefused, Conflict, Desk, StoreError
+from ..desk import Conflict, Desk, StoreError
+from ..errors import DeskError
 from ..store import Locked
+from .key_queue import KeyQueue
+from .locked_writes import FIRST_TRY_MS, LockedWrites
 from .screens.board import BoardScreen
 
 if TYPE_CHECKING:
@@ -46,14 +43,6 @@ if TYPE_CHECKING:
     from ..runbooks import RunbookLibrary
 
 T = TypeVar("T")
-
-# How long a write waits for the lock on the event loop before going to a thread: long enough for
-# another desk's ordinary commit (milliseconds), short enough that no key waits for it.
-FIRST_TRY_MS = 150
-# The longest a key waits for the one before it to settle (see OncallApp._settled).
-SETTLE_SECONDS = 1.0
-# After SIGTERM/SIGINT/SIGHUP, how long the app has to exit on its own before the process ends anyway.
-EXIT_GRACE = 0.7
 
 # Screens opened on demand are imported on demand (inside their actions), and warmed up after the
 # first frame: their modules (and jinja2, httpx, markdown) would otherwise delay the board's first
@@ -81,18 +70,6 @@ def _freeze_startup_objects() -> None:
     gc.enable()
 
 
-def _takes_text(widget: object) -> bool:
-    # By name: importing TextArea to test against it would slow the board's first frame.
-    return any(cls.__name__ in ("Input", "TextArea") for cls in type(widget).__mro__)
-
-
-def _idle(pump: MessagePump) -> bool:
-    """Nothing queued for `pump` and nothing of it in progress (asyncio.Queue counts a message as
-    unfinished until its handler returned)."""
-    queue = pump._message_queue
-    return queue.empty() and not getattr(queue, "_unfinished_tasks", 0) and not pump._next_callbacks
-
-
 def _triage_commands() -> type[Provider]:
     from .commands import TriageCommands
 
@@ -112,9 +89,8 @@ class OncallApp(App[int]):
     ]
 
     # repaint=False: a change of an App reactive would otherwise repaint the whole screen; the
-    # widgets that show these watch them and repaint only themselves. `now` tells its watchers of
-    # every tick, even one that finds the (frozen, in tests) clock where it was.
-    now: reactive[datetime] = reactive(datetime.min, init=False, repaint=False, always_update=True)
+    # widgets that show these watch them and repaint only themselves.
+    now: reactive[datetime] = reactive(datetime.min, init=False, repaint=False)
     record_revision: reactive[int] = reactive(0, init=False, repaint=False)
 
     def __init__(self, desk: Desk, options: DeskOptions, *, clock: Clock | None = None) -> None:
@@ -124,62 +100,20 @@ class OncallApp(App[int]):
         self.clock = clock or desk.clock
         self.set_reactive(OncallApp.now, self.clock.now())
         self.board_screen = BoardScreen(desk)
+        self.clock_watch = ClockWatch()  # the wall clock being set, told from time passing
         self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
         self._data_version: int | None = None
         self._store_problem = ""
-        self._writes_waiting: deque[tuple[str, tuple, dict, Callable | None]] = deque()
-        self._keys: deque[events.Key] = deque()
-        self._key_pump: asyncio.Task[None] | None = None
-
-    # --- keys typed faster than the screen -----------------------------------------------------------
+        self.locked_writes = LockedWrites(self)
+        self._keys = KeyQueue(self, super().on_event)
 
     async def on_event(self, event: events.Event) -> None:
-        """Keys go through one queue, one at a time: a key that opens a prompt (n, a, e…) is followed
-        by the keys typed after it only once the prompt is up and focused, so type-ahead reaches it.
-
-        Textual forwards each key to the focused widget as it arrives; in one read of `nfirst note\r`
-        the text would reach the board before the prompt existed, and be lost. See `_pump_keys`.
-        """
+        # Keys go through one queue, one at a time, so type-ahead reaches the prompt it was typed
+        # for (see key_queue.py).
         if isinstance(event, events.Key) and not event.is_forwarded:
-            self._keys.append(event)
-            if self._key_pump is None or self._key_pump.done():
-                self._key_pump = asyncio.create_task(self._pump_keys(), name="key-pump")
+            self._keys.put(event)
             return
         await super().on_event(event)
-
-    async def _pump_keys(self) -> None:
-        try:
-            while self._keys:
-                event = self._keys.popleft()
-                target = self.focused or self.screen
-                await super().on_event(event)
-                # Characters typed into a text field cannot change the screen: they go straight on,
-                # so a pasted line is not slowed to one character per frame.
-                if not (event.is_printable and _takes_text(target)):
-                    await self._settled()
-        except Exception as exc:  # as if raised in a handler: the app shows it and exits
-            self._handle_exception(exc)
-
-    async def _settled(self) -> None:
-        """Wait until every message the key set off has been handled: the widget's binding, the
-        messages it posted (an Input's Submitted bubbling to its screen), the screen pushed or
-        popped and its focus. Then the next key reaches the widget that is focused now.
-
-        Polled over a few turns of the event loop (a key handled by the board settles in a
-        couple of milliseconds), and bounded, so a widget that never goes quiet delays keys by at
-        most that bound instead of holding them forever.
-        """
-        deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
-        calm = 0
-        while calm < 2 and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0)
-            calm = calm + 1 if self._quiet() else 0
-
-    def _quiet(self) -> bool:
-        pumps: list[MessagePump] = [self]
-        for screen in self.screen_stack:
-            pumps.extend(screen.walk_children(with_self=True))
-        return all(_idle(pump) for pump in pumps)
 
     def get_default_screen(self) -> BoardScreen:
         self._data_version = self._read_version()  # before the board's first read: no change is missed
@@ -187,36 +121,13 @@ class OncallApp(App[int]):
 
     def on_mount(self) -> None:
         if not self.is_headless:
-            self._end_on_signals()
+            from .signals import end_on_signals
+
+            end_on_signals(self)
         # After the first frame: import the other screens, then let the collector back in.
         self.call_after_refresh(self._warm_up)
         self.call_after_refresh(_freeze_startup_objects)
         self.set_interval(1, self.tick, name="desk-clock")
-
-    def _end_on_signals(self) -> None:
-        """SIGTERM, SIGINT and SIGHUP (the SSH session went away) end the board, dialog open or not.
-
-        Python's own SIGINT handling cancels asyncio's main task, which a handler awaiting a dialog
-        could swallow; here the app is asked to exit, and if it has not within EXIT_GRACE seconds
-        (a worker thread still waiting for a lock), the terminal is restored and the process ends.
-        Nothing is lost either way: every change is committed when it is made.
-        """
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._signalled, sig)
-
-    def _signalled(self, sig: int) -> None:
-        self.exit(return_code=128 + sig)
-        timer = threading.Timer(EXIT_GRACE, self._force_exit, args=(sig,))
-        timer.daemon = True
-        timer.start()
-
-    def _force_exit(self, sig: int) -> None:
-        with contextlib.suppress(Exception):
-            if self._driver is not None:
-                self._driver.stop_application_mode()
-        os._exit(128 + sig)
 
     @property
     def runbooks(self) -> RunbookLibrary:
@@ -247,10 +158,23 @@ class OncallApp(App[int]):
     def tick(self) -> None:
         """The one clock: poll for other desks' changes, then move `now` (countdowns, breaches)."""
         now = self.clock.now()
+        jumped = self._clock_jumped(now)
         version = self._read_version()
-        if version is not None and version != self._data_version:
+        if jumped or (version is not None and version != self._data_version):
             self.refresh_incidents()
         self.now = now
+
+    def _clock_jumped(self, now: datetime) -> bool:
+        """True when every row must be rebuilt: the wall clock was set (either way), or a jump ahead
+        has held long enough to be believed and the breaches it made are now real."""
+        holding = self.clock_watch.holding
+        jump = self.clock_watch.observe(now, self.clock.steady())
+        if jump is not None:
+            self.notify(jump.describe(), title="System clock", severity="warning", timeout=30, markup=False)
+        if jump is None and not (holding and not self.clock_watch.holding):
+            return False
+        self.board_screen.clock_was_set()
+        return True
 
     def refresh_incidents(self) -> None:
         """The record changed: every view of it re-reads it (the board and the detail at once)."""
@@ -264,16 +188,15 @@ class OncallApp(App[int]):
     def _read_version(self) -> int | None:
         try:
             return self.desk.data_version()
-        except (StoreError, sqlite3.Error) as exc:
+        except StoreError as exc:
             self.record_unreadable(exc)
             return None
 
-    def record_unreadable(self, exc: Exception) -> None:
+    def record_unreadable(self, exc: StoreError) -> None:
         """The database cannot be read: say so once per problem, not once per second."""
-        message = str(exc)
-        if message != self._store_problem:
-            self._store_problem = message
-            self.notify(message, title="Database", severity="error", timeout=20, markup=False)
+        if str(exc) != self._store_problem:
+            self._store_problem = str(exc)
+            self.report(exc, timeout=20)
 
     def record_readable(self) -> None:
         if self._store_problem:
@@ -282,28 +205,30 @@ class OncallApp(App[int]):
 
     # --- errors -------------------------------------------------------------------------------------
 
-    def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-        """Run a desk action; a refusal, a conflict or a database error becomes a notification.
-
-        Returns the action's result, or None if it did not happen.
-        """
-        try:
-            return fn(*args, **kwargs)
-        except (ActionRefused, StoreError, sqlite3.Error, ValueError) as exc:
-            self.report(exc)
-        return None
-
-    def report(self, exc: Exception) -> None:
-        """The one place a failed action becomes a toast."""
-        if isinstance(exc, Conflict):
+    def report(self, error: DeskError, *, title: str | None = None, timeout: float | None = None) -> None:
+        """The one place a desk error becomes a notification: its message as is, under its title."""
+        heading, severity = title or error.title, cast(SeverityLevel, error.severity)
+        if isinstance(error, Conflict):
             # The conflict may be with this very desk (a second `a`): then it is no news from elsewhere.
-            mine = f" by {self.desk.actor} " in f"{exc} "
-            title, severity = ("Already done", "information") if mine else ("Changed by another desk", "warning")
-            self.notify(str(exc), title=title, severity=severity, timeout=10, markup=False)
-        elif isinstance(exc, (StoreError, sqlite3.Error)):
-            self.notify(str(exc), title="Database", severity="error", timeout=15, markup=False)
-        else:  # ActionRefused, ValueError: the process says no, and why
-            self.notify(str(exc), title="Not done", severity="warning", timeout=8, markup=False)
+            if f" by {self.desk.actor} " in f"{error} ":
+                heading, severity = "Already done", "information"
+            timeout = timeout or 10
+        timeout = timeout or (15 if severity == "error" else 8)
+        self.notify(str(error), title=heading, severity=severity, timeout=timeout, markup=False)
+
+    @contextmanager
+    def reporting(self, *, title: str | None = None) -> Iterator[None]:
+        """Run a block whose desk errors are reported (and end the block) rather than raised."""
+        try:
+            yield
+        except DeskError as error:
+            self.report(error, title=title)
+
+    def attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Run a desk action; returns its result, or None when it was refused (and said so)."""
+        with self.reporting():
+            return fn(*args, **kwargs)
+        return None
 
     def run_action_safely(
         self, fn: Callable[..., T], *args: Any, then: Callable[[T], object] | None = None, **kwargs: Any
@@ -311,77 +236,38 @@ class OncallApp(App[int]):
         """`attempt` a write, then re-read the record whether it happened or not (after a conflict
         the board shows what the other desk did); `then(result)` runs once it is written.
 
-        A write to this desk (`fn` one of its methods) first waits for the lock only briefly, on the
-        event loop. When another process holds the lock longer, the write goes to a thread with its
-        own connection and the full busy timeout, the board says it is waiting and stays usable, and
-        `then` runs when the write lands. Writes queued that way keep their order.
+        A write to this desk (`fn` one of its methods) waits for the lock only briefly, on the event
+        loop; one that must wait longer is queued in `locked_writes` (a thread; the board stays
+        usable) and `then` runs when it lands. Writes queued that way keep their order.
         """
         desk_method = getattr(fn, "__self__", None) is self.desk and not self.desk.readonly
-        if desk_method and self._writes_waiting:
-            self._queue_write(fn, args, kwargs, then)  # behind the ones already waiting, in order
+        if desk_method and self.locked_writes.pending:
+            self.locked_writes.add(fn, args, kwargs, then)  # behind the ones already waiting, in order
             return None
         try:
-            if desk_method:
+            with self.reporting():
                 try:
-                    with self.desk.store.waiting(FIRST_TRY_MS):
+                    with self.desk.store.waiting(FIRST_TRY_MS) if desk_method else nullcontext():
                         result = fn(*args, **kwargs)
                 except Locked:
-                    self._queue_write(fn, args, kwargs, then)
+                    if not desk_method:
+                        raise
+                    self.locked_writes.add(fn, args, kwargs, then)
                     return None
-                except (ActionRefused, StoreError, sqlite3.Error, ValueError) as exc:
-                    self.report(exc)
-                    return None
-            else:
-                result = self.attempt(fn, *args, **kwargs)
-                if result is None:
-                    return None
-            if then is not None:
-                then(result)
-            return result
+                if then is not None and (desk_method or result is not None):
+                    then(result)
+                return result
+            return None
         finally:
             self.refresh_incidents()
 
-    def _queue_write(self, fn: Callable[..., Any], args: tuple, kwargs: dict, then: Callable | None) -> None:
-        self._writes_waiting.append((fn.__name__, args, kwargs, then))
-        if len(self._writes_waiting) == 1:
-            self.notify(
-                "Another process is writing to the desk file: waiting for its lock… The board stays usable; "
-                "this is written as soon as the lock is free.",
-                title="Waiting for the lock",
-                severity="warning",
-                timeout=6,
-            )
-            self.run_worker(self._write_waiting, name="waiting for the lock", thread=True, exit_on_error=False)
-
-    def _write_waiting(self) -> None:
-        """In a thread, with its own connection (a Store is not shared between threads)."""
-        desk = Desk.open(
-            self.desk.store.info.path, policy=self.desk.policy, clock=self.desk.clock, actor=self.desk.actor
-        )
-        try:
-            while self._writes_waiting:
-                name, args, kwargs, then = self._writes_waiting[0]
-                try:
-                    result = getattr(desk, name)(*args, **kwargs)
-                except (ActionRefused, StoreError, sqlite3.Error, ValueError) as exc:
-                    self.call_from_thread(self.report, exc)
-                else:
-                    if then is not None:
-                        self.call_from_thread(then, result)
-                finally:
-                    self._writes_waiting.popleft()
-                    self.call_from_thread(self.refresh_incidents)
-        finally:
-            desk.close()
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR:
-            self.notify(
-                f"{event.worker.name}: {event.worker.error}",
-                title="Background task failed",
-                severity="error",
-                markup=False,
-            )
+        if event.state is not WorkerState.ERROR:
+            return
+        if isinstance(error := event.worker.error, DeskError):
+            self.report(error)
+        else:  # a bug: say which task, in full
+            self.notify(f"{event.worker.name}: {error}", title="Background task failed", severity="error", markup=False)
 
     # --- app-wide actions ---------------------------------------------------------------------------
 

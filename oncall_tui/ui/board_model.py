@@ -13,22 +13,21 @@ import bisect
 import enum
 import heapq
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..clock import format_duration
-from ..deadlines import Deadline, Deadlines, State, compute
+from ..deadlines import Deadline, Deadlines, State, compute, kind
 from ..model import Incident, Status
 from ..policy import Policy
 from .filtering import BoardFilter
 
-SHORT_LABELS = {
-    "acknowledge": "ack",
-    "severity": "sev",
-    "stakeholders": "notify",
-    "next_update": "update",
-    "review": "review",
-}
+
+def short_label(key: str) -> str:
+    """The deadline's name in the board's next-deadline cell: 'ack', 'notify'."""
+    found = kind(key)
+    return found.short if found is not None else key
 
 
 _JUST_AFTER = timedelta(microseconds=1)
@@ -79,7 +78,7 @@ def next_due_text(deadline: Deadline | None, now: datetime, fraction: float) -> 
         return "—", Tone.NONE
     start = warn_start(deadline, fraction)
     return _next_text(
-        SHORT_LABELS.get(deadline.key, deadline.key),
+        short_label(deadline.key),
         (deadline.due_at - now).total_seconds(),
         start is not None and now >= start,
     )
@@ -162,7 +161,7 @@ def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
     row = BoardRow(incident, deadlines, nxt, _changes_at(deadlines, policy, now), _sort_key(incident, nxt))
     row.started_ts = incident.started_at.timestamp()
     if nxt is not None and nxt.due_at is not None:
-        row.label = SHORT_LABELS.get(nxt.key, nxt.key)
+        row.label = short_label(nxt.key)
         row.due_ts = nxt.due_at.timestamp()
         start = warn_start(nxt, policy.warn_fraction)
         row.warn_ts = start.timestamp() if start is not None else None
@@ -223,6 +222,11 @@ class BoardModel:
             if row.incident.number == number:
                 return i
         return None
+
+    def forget(self) -> None:
+        """Drop every row's computed deadlines: the next `load` rebuilds them all. For a wall clock
+        that was set: rows computed for another time know no transition that brings them back."""
+        self._by_number = {}
 
     def load(self, incidents: list[Incident], now: datetime) -> list[BoardRow]:
         """Take a fresh read of the incidents; returns the rows whose deadlines were recomputed.
@@ -296,7 +300,7 @@ class BoardModel:
 
     def _arrange(self) -> None:
         self.revision += 1
-        rows = self._by_number.values()
+        rows: Iterable[BoardRow] = self._by_number.values()
         if self.filter.active:
             rows = [r for r in rows if self.filter.matches(r.incident, breached=r.breached)]
         self.rows = sorted(rows, key=_sort_key_of)

@@ -38,6 +38,8 @@ class BreachWatcher:
         new: list[Breach] = []
         for row in rows:
             for d in row.running_breaches():
+                if d.due_at is None:  # a breached clock always has one
+                    continue
                 identity = (row.incident.number, d.key, d.due_at)
                 if identity in self._seen:
                     continue
@@ -50,10 +52,11 @@ def record_all(desk: Desk, breaches: list[Breach]) -> int:
     """Write each breach to its incident's timeline unless it is there already; returns how many
     were new. Meant for a worker thread with its own `Desk`: a first look at a busy file can mean
     hundreds of small transactions, and every later start one query."""
-    rows = desk.store.conn.execute(
-        "SELECT incident, json_extract(details, '$.deadline'), json_extract(details, '$.due_at') "
-        "FROM events WHERE kind = 'deadline_breached'"
-    )
+    with desk.store.reading() as conn:
+        rows = conn.execute(
+            "SELECT incident, json_extract(details, '$.deadline'), json_extract(details, '$.due_at') "
+            "FROM events WHERE kind = 'deadline_breached'"
+        ).fetchall()
     recorded = {(number, key, due) for number, key, due in rows}
     written = 0
     for b in breaches:

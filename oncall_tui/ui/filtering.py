@@ -8,9 +8,10 @@ not a filter that silently hides every incident.
 
 from __future__ import annotations
 
-import shlex
+import re
 from dataclasses import dataclass
 
+from ..errors import InputError
 from ..model import Incident, Severity, Status
 
 FILTER_HELP: tuple[tuple[str, str], ...] = (
@@ -53,27 +54,24 @@ class BoardFilter:
 
     @classmethod
     def parse(cls, text: str) -> BoardFilter:
-        """Parse filter text; raises ValueError with a message meant for the filter box."""
+        """Parse filter text; raises InputError with a message meant for the filter box."""
         text = " ".join(text.split())
         if not text:
             return cls()
-        try:
-            tokens = shlex.split(text)
-        except ValueError:  # an unbalanced quote: treat the text literally rather than refuse
-            tokens = text.split()
+        tokens = _tokens(text)
         words: list[str] = []
         found: dict[str, list] = {name: [] for name in set(_KEYS.values())}
         for token in tokens:
             key, sep, value = token.partition(":")
             if not sep or key.lower() not in _KEYS:
                 if sep and key.isalpha() and " " not in token:
-                    raise ValueError(f"unknown filter {key}: (use sev:, status:, svc:, who: or is:)")
+                    raise InputError(f"unknown filter {key}: (use sev:, status:, svc:, who: or is:)")
                 words.append(token.lower())
                 continue
             slot = _KEYS[key.lower()]
             values = [v for v in value.split(",") if v.strip()]
             if not values:
-                raise ValueError(f"{key}: needs a value, e.g. {key}:{_example(slot)}")
+                raise InputError(f"{key}: needs a value, e.g. {key}:{_example(slot)}")
             found[slot].extend(_parse_value(slot, v.strip()) for v in values)
         statuses: list[Status] = []
         for item in found["statuses"]:
@@ -132,12 +130,22 @@ def _parse_value(slot: str, value: str):
         matched = tuple(s for s in Status if s.value.startswith(low))
         if not matched:
             names = ", ".join(s.value for s in Status)
-            raise ValueError(f"unknown status {value!r}: use one of {names} (or open)")
+            raise InputError(f"unknown status {value!r}: use one of {names} (or open)")
         return matched
     if slot == "assignees":
         return "" if low in ("none", "nobody", "-") else low
     if slot == "flags":
         if low not in _FLAGS:
-            raise ValueError(f"unknown is:{value} (known: {', '.join('is:' + f for f in _FLAGS)})")
+            raise InputError(f"unknown is:{value} (known: {', '.join('is:' + f for f in _FLAGS)})")
         return low
     return low
+
+
+# A word, where quoted parts may hold spaces (svc:"api gateway"); a quote with no partner is
+# taken literally (it's), rather than refusing the filter.
+_TOKEN = re.compile(r"""(?:[^\s"']+|"[^"]*"|'[^']*'|["'])+""")
+_QUOTED = re.compile(r""""([^"]*)"|'([^']*)'""")
+
+
+def _tokens(text: str) -> list[str]:
+    return [_QUOTED.sub(r"\1\2", token) for token in _TOKEN.findall(text)]

@@ -27,7 +27,8 @@ class IncidentSource:
         sql = "SELECT number, version, head_hash FROM incidents"
         if not include_closed:
             sql += " WHERE status != 'closed'"
-        marks = self.desk.store.conn.execute(sql + " ORDER BY number").fetchall()
+        with self.desk.store.reading() as conn:
+            marks = conn.execute(sql + " ORDER BY number").fetchall()
         stale = [
             number
             for number, version, head in marks

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from pathlib import Path
 
 from ..config import options_from_args
 from ..desk import Desk
+from ..paths import fresh_demo_file
 from ..policy import PolicyError, load_policy
 from ..store import StoreError
 
@@ -33,7 +33,14 @@ def _launch(args: argparse.Namespace) -> int:
         options = options_from_args(args)
         if options.demo and not getattr(args, "db", None):
             fresh_demo_file(options.db_path)
-        desk = Desk.open(options.db_path, policy=load_policy(options.policy_path))
+        wall = bool(getattr(args, "wall", False))
+        # The wall never writes: its store is opened read-only (a fresh demo is seeded first).
+        desk = Desk.open(
+            options.db_path,
+            policy=load_policy(options.policy_path),
+            clock=args.clock,
+            readonly=wall and not options.demo,
+        )
     except (StoreError, PolicyError, OSError) as exc:
         print(f"oncall-tui: {exc}", file=sys.stderr)
         return 1
@@ -42,6 +49,8 @@ def _launch(args: argparse.Namespace) -> int:
             from ..demo import seed_demo
 
             seed_demo(desk)
+        if wall:
+            return _run_wall(desk, options)
         from .app import OncallApp  # after the checks above: a bad --db fails fast
 
         app = OncallApp(desk, options)
@@ -51,8 +60,15 @@ def _launch(args: argparse.Namespace) -> int:
         desk.close()
 
 
-def fresh_demo_file(path: Path) -> None:
-    """`--demo` starts from a fresh demo file each time: its clocks are relative to now, and a demo
-    played with yesterday is not what someone trying the desk today should see."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+def _run_wall(desk: Desk, options) -> int:
+    from .wall.app import WallApp
+
+    if not desk.readonly:  # the demo was seeded through this one: reopen it read-only
+        desk.close()
+        desk = Desk.open(options.db_path, policy=desk.policy, clock=desk.clock, readonly=True)
+    try:
+        app = WallApp(desk, options)
+        app.run()
+        return app.return_code or 0
+    finally:
+        desk.close()

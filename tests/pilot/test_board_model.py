@@ -10,7 +10,6 @@ from oncall_tui.clock import parse_instant
 from oncall_tui.model import Severity, Status
 from oncall_tui.ui.board_model import BoardModel, Tone, countdown, next_due_text
 from oncall_tui.ui.breaches import BreachWatcher
-from oncall_tui.ui.dialogs.forms import parse_start
 from oncall_tui.ui.filtering import BoardFilter
 from oncall_tui.ui.widgets.board import columns_for, fit
 
@@ -133,37 +132,6 @@ def test_filter_matches(desk):
     assert BoardFilter.parse("sev:none who:none").matches(api)
     assert BoardFilter.parse("INC-2").matches(api)
     assert not BoardFilter.parse("is:breached").matches(api, breached=False)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("", None),
-        ("-20m", "2026-11-27T02:40:00Z"),
-        ("-1h30m", "2026-11-27T01:30:00Z"),
-        ("45m ago", "2026-11-27T02:15:00Z"),
-        ("02:12", "2026-11-27T02:12:00Z"),
-        ("2026-11-27T02:00:00+01:00", "2026-11-27T01:00:00Z"),
-    ],
-)
-def test_start_times(clock, text, expected):
-    got = parse_start(text, clock.now())
-    assert got == (parse_instant(expected) if expected else None)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("04:00", "in the future"),
-        ("yesterday", "use -20m, 20m ago, 03:12"),
-        ("+20m", "in the future"),
-        ("2027-01-01T00:00:00Z", "in the future"),
-        ("25:00", "not a time"),
-    ],
-)
-def test_bad_start_times(clock, text, message):
-    with pytest.raises(ValueError, match=message):
-        parse_start(text, clock.now())
 
 
 def test_columns_fill_the_width_and_cells_are_cut_with_an_ellipsis():

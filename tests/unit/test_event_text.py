@@ -179,6 +179,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "assigned": {"field": "assignee", "from": "", "to": "bob"},
     "field_edited": {"field": "contributing_factors", "from": "", "to": "- Peak traffic\n- No alert"},
     "note": {"text": "Cache is empty"},
+    "start_corrected": {"from": "2026-11-27T03:00:00Z", "to": "2026-11-27T02:40:00Z"},
     "message_sent": {
         "template": "update",
         "via": "webhook",

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 
 import pytest
 
-from oncall_tui import review
-from oncall_tui.clock import FrozenClock
+from oncall_tui import cli, review
+from oncall_tui.clock import FrozenClock, iso
 from oncall_tui.desk import Conflict, Desk
 from oncall_tui.lifecycle import ActionRefused
 from oncall_tui.model import Status
@@ -247,26 +245,25 @@ def test_overdue(desk, clock):
     assert not item.overdue(date(2026, 11, 26))
 
 
-def test_review_command(desk, clock, cli_env):
-    # A subprocess runs on the wall clock, so the incident is resolved "now" by the wall clock too.
-    exe = str(Path(sys.executable).with_name("oncall-tui"))
-    clock.set(datetime.now(UTC) - timedelta(minutes=40))
+def test_review_command(desk, clock, db_path, capsys):
+    # In-process, on the desk's frozen clock: the CLI reads "now" from the clock main is given.
     n = resolved_p0(desk, clock)
-    desk.close()
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([exe, "review", f"INC-{n}", *args], env=cli_env, capture_output=True, text=True)
+        status = cli.main(["review", f"INC-{n}", *args, "--db", str(db_path)], clock=clock)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, status, out.out, out.err)
 
-    soon = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    soon = iso(clock.now() + timedelta(hours=2))
     scheduled = run("schedule", soon, "--attendee", "ava", "--attendee", "sam")
     assert scheduled.returncode == 0
-    assert scheduled.stdout.startswith("INC-1 review scheduled for ")
+    assert scheduled.stdout == "INC-1 review scheduled for 2026-11-27 05:32 UTC\n"
     assert "is before the 24–48 h review window" in scheduled.stderr
     assert run("add", "Alert on JWKS age", "--owner", "bob", "--due", "+1w").stdout == "action item #1 added to INC-1\n"
     assert run("done", "1").stdout == "action item #1 done\n"
     shown = run("show").stdout
     assert "scheduled" in shown and "with ava, sam" in shown
-    assert "#1    [x] Alert on JWKS age (bob) due " in shown
+    assert "#1    [x] Alert on JWKS age (bob) due 2026-12-04" in shown
     assert run("complete", "--notes", "held").stdout == "INC-1 review completed\n"
     again = run("waive", "too late")
     assert again.returncode == 1

@@ -25,6 +25,10 @@ NOT_BEFORE_THE_FIRST_FRAME = (
     "oncall_tui.ui.widgets.runbook_pane",
     "oncall_tui.ui.widgets.timeline",
     "textual.widgets._tabbed_content",
+    "textual_serve",  # `oncall-tui serve` only
+    "aiohttp",
+    "oncall_tui.web.server",
+    "oncall_tui.ui.wall.app",  # `--wall` only
 )
 
 PROBE = """

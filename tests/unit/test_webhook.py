@@ -162,11 +162,11 @@ def test_settings_come_from_the_chat_section():
     assert webhook_settings({"webhook_url": "https://chat/x", "timeout_seconds": "soon"}) == ("https://chat/x", 10.0)
 
 
-def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_path, capsys):
+def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_path, clock, capsys):
     from oncall_tui import cli
     from oncall_tui.paths import config_dir
 
-    # Declared from the command line too, so both sides use the same (real) clock.
+    # Declared from the command line too, on the desk's frozen clock.
     assert (
         cli.main(
             [
@@ -182,7 +182,8 @@ def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_p
                 "Slow sign-in",
                 "--assignee",
                 "bob",
-            ]
+            ],
+            clock=clock,
         )
         == 0
     )
@@ -191,7 +192,7 @@ def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_p
     config_dir().mkdir(parents=True)
     (config_dir() / "config.toml").write_text(f'[chat]\nwebhook_url = "{chat.url}"\ntimeout_seconds = 5\n')
 
-    status = cli.main(["compose", inc.id, "--db", str(db_path), "--template", "initial", "--post"])
+    status = cli.main(["compose", inc.id, "--db", str(db_path), "--template", "initial", "--post"], clock=clock)
     out, err = capsys.readouterr()
     assert status == 0, err
     assert chat.received == [{"text": out.rstrip("\n")}]
@@ -199,7 +200,7 @@ def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_p
     assert desk.deadlines(desk.get(inc.number)).get("stakeholders").state.value == "met"
 
     chat.status, chat.body = 500, "boom"
-    status = cli.main(["compose", inc.id, "--db", str(db_path), "--template", "initial", "--post"])
+    status = cli.main(["compose", inc.id, "--db", str(db_path), "--template", "initial", "--post"], clock=clock)
     out, err = capsys.readouterr()
     assert status == 1
     assert "refused the message: HTTP 500: boom" in err

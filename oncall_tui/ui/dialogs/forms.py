@@ -3,9 +3,8 @@ is asked, so a typo costs a red line under the field rather than a refused actio
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,49 +13,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...clock import parse_instant
+from ...errors import InputError
 from ...model import Incident, Severity
+from ...when import parse_past
 from .modals import MODAL_CSS
-
-_RELATIVE = re.compile(r"^-?\s*((?:\d+\s*[dhms]\s*)+)(?:ago)?$", re.IGNORECASE)
-_PART = re.compile(r"(\d+)\s*([dhms])", re.IGNORECASE)
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
-
-
-def parse_start(text: str, now: datetime) -> datetime | None:
-    """When the incident began: '' (now), '-20m', '-1h30m', '20m ago', '03:12' (today), or ISO-8601.
-
-    Raises ValueError with a message for the form.
-    """
-    raw = text.strip()
-    if not raw:
-        return None
-    if match := _RELATIVE.match(raw):
-        units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-        delta = timedelta()
-        for amount, unit in _PART.findall(match.group(1)):
-            delta += timedelta(**{units[unit.lower()]: int(amount)})
-        return now - delta
-    if match := _CLOCK.match(raw):
-        hour, minute = int(match.group(1)), int(match.group(2))
-        if hour > 23 or minute > 59:
-            raise ValueError(f"not a time of day: {raw}")
-        local_now = now.astimezone()
-        started = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if started > local_now:
-            raise ValueError(f"{raw} today is in the future; give a date, e.g. 2026-11-26T{raw}")
-        return started.astimezone(now.tzinfo)
-    if raw.startswith("+"):
-        raise ValueError(f"{raw} is in the future: an incident's start is in the past, e.g. -20m")
-    try:
-        started = parse_instant(raw)
-    except ValueError:
-        raise ValueError(
-            f"cannot read {raw!r} as a start time: use -20m, 20m ago, 03:12 or 2026-11-27T03:12Z"
-        ) from None
-    if started > now:
-        raise ValueError("the start time is in the future")
-    return started
 
 
 def parse_services(text: str) -> list[str]:
@@ -177,12 +137,12 @@ class DeclareScreen(FormScreen):
         if raw := self.field("severity"):
             try:
                 severity = Severity.parse(raw)
-            except ValueError as exc:
+            except InputError as exc:
                 errors["severity"] = str(exc)
         started = None
         try:
-            started = parse_start(self.field("started"), self.now)
-        except ValueError as exc:
+            started = parse_past(self.field("started"), self.now)
+        except InputError as exc:
             errors["started"] = str(exc)
         if self.show_errors(errors):
             return

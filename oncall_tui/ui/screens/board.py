@@ -26,8 +26,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
 
 from ...desk import ActionRefused, Desk, StoreError
+from ...errors import InputError
 from ...lifecycle import check_move, next_status
-from ...model import EDITABLE_FIELDS, Incident, Severity, Status
+from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
+from ..board_model import BoardRow
 from ..breaches import Breach, BreachWatcher, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
@@ -50,8 +52,9 @@ EDIT_LABELS = {
     "resolution": "Resolution",
     "prevention": "Prevention",
     "contributing_factors": "Contributing factors",
+    "started_at": "Start time (-20m, 20m ago, 03:12 or ISO)",
 }
-assert set(EDIT_LABELS) <= set(EDITABLE_FIELDS)
+assert set(EDIT_LABELS) <= {*EDITABLE_FIELDS, *EDITABLE_TIMES}
 
 
 class BoardScreen(Screen[None]):
@@ -269,10 +272,24 @@ class BoardScreen(Screen[None]):
 
     def _tick(self, now: datetime) -> None:
         """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
-        self._announce(self.breaches.observe(self.board.advance(now)))
+        self._announce(self._new_breaches(self.board.advance(now)))
+        self._toast_held()
+
+    def on_screen_resume(self) -> None:
+        self._toast_held()  # the dialog that held them back just closed
+
+    def _toast_held(self) -> None:
         if self._held_breaches and not isinstance(self.app.screen, ModalScreen):
             held, self._held_breaches = self._held_breaches, []
             self._toast_breaches(held)
+
+    def clock_was_set(self) -> None:
+        """The wall clock jumped: every row is rebuilt from the new now, none from the old one."""
+        self.board.model.forget()
+
+    def _new_breaches(self, rows: list[BoardRow]) -> list[Breach]:
+        # While a jump ahead is on probation nothing is noticed, so nothing is marked seen either.
+        return [] if self.app.clock_watch.holding else self.breaches.observe(rows)
 
     def _record_changed(self, _revision: int) -> None:
         self._reload()
@@ -292,9 +309,9 @@ class BoardScreen(Screen[None]):
             self.board.progress_changed()
         recomputed = self.board.load(incidents, app.clock.now())
         if startup:  # noticed and written after the first frame: the board comes first
-            self.call_after_refresh(lambda: self._record_quietly(self.breaches.observe(recomputed)))
+            self.call_after_refresh(lambda: self._record_quietly(self._new_breaches(recomputed)))
         else:
-            self._announce(self.breaches.observe(recomputed))
+            self._announce(self._new_breaches(recomputed))
         self._show_selected()
         self.query_one(DeskStatus).refresh()
 
@@ -470,9 +487,7 @@ class BoardScreen(Screen[None]):
         if target is Status.RESOLVED:
             self.action_resolve()
             return
-        refusal = self._refusal(inc, target)
-        if refusal:
-            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
+        if self._refused(inc, target):
             return
 
         def move(confirmed: bool | None = True) -> None:
@@ -502,9 +517,7 @@ class BoardScreen(Screen[None]):
         if (inc := self.current()) is None:
             return
         # Ask the form only when the rest of the move is allowed: root cause and resolution are its job.
-        refusal = self._refusal(inc.replace(root_cause="-", resolution="-"), Status.RESOLVED)
-        if refusal:
-            self.notify(refusal, title="Not done", severity="warning", timeout=8, markup=False)
+        if self._refused(inc.replace(root_cause="-", resolution="-"), Status.RESOLVED):
             return
         from ..dialogs.forms import ResolveScreen
         from ..dialogs.modals import ConfirmScreen
@@ -531,12 +544,14 @@ class BoardScreen(Screen[None]):
 
         self.app.push_screen(ResolveScreen(inc), resolve)
 
-    def _refusal(self, inc: Incident, target: Status) -> str:
+    def _refused(self, inc: Incident, target: Status) -> bool:
+        """Whether the process refuses the move (and the engineer was told why)."""
         try:
             check_move(inc, target, self.desk.policy)
-        except ActionRefused as exc:
-            return str(exc)
-        return ""
+        except ActionRefused as refusal:
+            self.app.report(refusal)
+            return True
+        return False
 
     def action_assign(self) -> None:
         if (inc := self.current()) is None:
@@ -562,6 +577,8 @@ class BoardScreen(Screen[None]):
 
         def shown(name: str) -> str:
             value = getattr(inc, name)
+            if isinstance(value, datetime):  # in the user's zone, exact, so an unchanged value reads back equal
+                return value.astimezone().isoformat(sep=" ", timespec="seconds")
             return ", ".join(value) if isinstance(value, tuple) else str(value)
 
         def edit_field(name: str | None) -> None:
@@ -639,7 +656,7 @@ class BoardScreen(Screen[None]):
         def check(text: str) -> str | None:
             try:
                 BoardFilter.parse(text)
-            except ValueError as exc:
+            except InputError as exc:
                 return str(exc)
             return None
 

@@ -24,8 +24,9 @@ from textual.worker import Worker
 
 from ...clipboard import CopyResult, copy_text
 from ...config import DeskOptions
-from ...deadlines import State
-from ...desk import ActionRefused, Desk, StoreError
+from ...deadlines import State, kinds_met_by
+from ...desk import Desk
+from ...errors import DeskError
 from ...model import Incident
 from ...paths import data_dir
 from ...store import Locked
@@ -371,7 +372,7 @@ class ComposerScreen(Screen[None]):
             self._after_render.append(then)
         try:
             self.incident = self.desk.get(self.number)
-        except (ActionRefused, StoreError) as exc:
+        except DeskError as exc:
             self._render_generation += 1
             self._rendered(self._render_generation, TemplateProblem(str(exc)))
             return
@@ -459,11 +460,11 @@ class ComposerScreen(Screen[None]):
 
     def _show_deadline(self) -> None:
         hint = self.query_one("#deadline-hint", Static)
-        key = {"initial": "stakeholders", "update": "next_update"}.get(self.template_kind)
+        met = kinds_met_by(self.template_kind)  # the first is the clock this message is for
         text, state = "", ""
-        if key is not None:
+        if met:
             now = self.desk.now()
-            d = self.desk.deadlines(self.incident, now).get(key)
+            d = self.desk.deadlines(self.incident, now).get(met[0].key)
             state = d.state.value
             if d.state is State.MET and d.done_at is not None:
                 text = f"{d.label}: met at {format_when(d.done_at, now, self.tz)}"
@@ -471,7 +472,7 @@ class ComposerScreen(Screen[None]):
                 text = f"{d.label}: due {format_when(d.due_at, now, self.tz)}"
             elif d.state is State.BREACHED and d.due_at is not None:
                 text = f"{d.label}: OVERDUE since {format_when(d.due_at, now, self.tz)}"
-            elif key == "stakeholders":
+            elif met[0].done:  # a one-off deed with no clock: this incident does not need it
                 text = f"{d.label}: not required for this severity"
         hint.update(text)
         for name in ("pending", "breached", "met"):
@@ -588,7 +589,7 @@ class ComposerScreen(Screen[None]):
                 )
         except Locked:
             return False, "it is NOT on the timeline yet: another process holds the desk file's lock."
-        except (ActionRefused, StoreError) as exc:
+        except DeskError as exc:
             return False, f"NOT recorded on the timeline: {exc}"
         self._sent.add((route, text))
         self._confirm_close = False
@@ -598,17 +599,17 @@ class ComposerScreen(Screen[None]):
         now = self.desk.now()
         effect = f"On {after.id}'s timeline"
         deadlines = self.desk.deadlines(after, now)
-        if message.template.kind == "initial":
-            notify = deadlines.get("stakeholders")
-            if notify.state is State.MET:
-                effect += "; stakeholders notified in time"
-            elif notify.state is State.BREACHED:
-                effect += "; stakeholders notified, late"
-        if message.template.kind in ("initial", "update"):
-            # The promised time if the message made one, else the policy's cadence from now.
-            due = deadlines.get("next_update").due_at
-            if due is not None:
-                effect += f"; next update due {format_when(due, now, self.tz)}"
+        for kind in kinds_met_by(message.template.kind):
+            d = deadlines.get(kind.key)
+            if kind.done:  # a one-off deed: done now, in time or late
+                if d.state is State.MET:
+                    effect += f"; {kind.done} in time"
+                elif d.state is State.BREACHED:
+                    effect += f"; {kind.done}, late"
+            elif d.due_at is not None:
+                # A recurring clock restarted: the promised time if the message made one, else the
+                # policy's cadence from now.
+                effect += f"; {kind.label.lower()} due {format_when(d.due_at, now, self.tz)}"
         return True, effect + "."
 
     def _desk_changed(self) -> None:
@@ -626,7 +627,7 @@ class ComposerScreen(Screen[None]):
     def _focused_spec(self) -> FieldSpec | None:
         """The focused field, when it is one the incident has (and so can be saved back)."""
         focused = self.focused
-        if not isinstance(focused, Input) or not (focused.id or "").startswith("field-"):
+        if not isinstance(focused, Input) or focused.id is None or not focused.id.startswith("field-"):
             return None
         name = focused.id.removeprefix("field-")
         spec = KNOWN_FIELDS.get(name)
@@ -634,14 +635,15 @@ class ComposerScreen(Screen[None]):
 
     def action_save_field(self) -> None:
         spec, focused = self._focused_spec(), self.focused
-        if spec is None or not isinstance(focused, Input):
+        field = spec.incident_field if spec is not None else None
+        if spec is None or field is None or not isinstance(focused, Input):
             self._result("Only a field the incident has (impact, ETA, root cause…) can be saved to it.", "warn")
             return
         name = spec.name
-        seen = getattr(self.incident, spec.incident_field)
+        seen = getattr(self.incident, field)
         try:
-            self.incident = self.desk.edit(self.number, spec.incident_field, focused.value, expected=seen)
-        except (ActionRefused, StoreError) as exc:
+            self.incident = self.desk.edit(self.number, field, focused.value, expected=seen)
+        except DeskError as exc:
             self._result(f"Not saved: {exc}", "error")
             return
         self._overrides.pop(name, None)
@@ -703,11 +705,10 @@ def _one_line(text: str) -> str:
 def _short_path(path: Path) -> str:
     """Shipped templates by their place in the package, the user's own from ~: short enough to
     read in a narrow pane, exact enough to open."""
+    resolved = path.resolve()
     for base, shown in ((data_dir().parent, ""), (Path.home(), "~/")):
-        try:
-            return shown + str(path.resolve().relative_to(base.resolve()))
-        except ValueError:
-            continue
+        if resolved.is_relative_to(base := base.resolve()):
+            return shown + str(resolved.relative_to(base))
     return str(path)
 
 

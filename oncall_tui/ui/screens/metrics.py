@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from ... import metrics
-from ...desk import Desk, StoreError
+from ...desk import Desk
 
 if TYPE_CHECKING:
     from ..app import OncallApp
@@ -66,7 +66,9 @@ class MetricsScreen(Screen[None]):
             with Vertical(id="metrics-columns"):
                 with Vertical(id="metrics-left"):
                     yield Label("Deadline breaches", classes="section", id="breaches-title")
-                    table = DataTable(id="metrics-breaches", cursor_type="none", show_cursor=False, zebra_stripes=True)
+                    table: DataTable[str | Content] = DataTable(
+                        id="metrics-breaches", cursor_type="none", show_cursor=False, zebra_stripes=True
+                    )
                     table.add_column("Deadline", key="kind", width=20)
                     for sev in ("P0", "P1", "P2", "P3", "P?"):
                         table.add_column(sev, key=sev, width=4)
@@ -96,12 +98,10 @@ class MetricsScreen(Screen[None]):
     def action_refresh_report(self) -> None:
         now = self.now
         period = metrics.period_ending(now, self.days)
-        try:
-            self.report = metrics.build(self.desk.store.conn, self.desk.policy, now, period)
-        except (StoreError, OSError) as exc:
-            self.notify(str(exc), title="Database", severity="error", markup=False)
-            return
-        self._paint(self.report)
+        with self.app.reporting():
+            with self.desk.store.reading() as conn:
+                self.report = metrics.build(conn, self.desk.policy, now, period)
+            self._paint(self.report)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -119,7 +119,7 @@ class MetricsScreen(Screen[None]):
         table.clear()
         for key, counts in r.breaches.by_kind.items():
             cells = [str(counts[k]) if counts[k] else Content.styled("·", "$text-muted") for k in metrics.SEVERITY_KEYS]
-            table.add_row(metrics.DEADLINE_LABELS.get(key, key), *cells, str(sum(counts.values())), key=key)
+            table.add_row(metrics.deadline_label(key), *cells, str(sum(counts.values())), key=key)
         table.display = bool(r.breaches.by_kind)
         none = self.query_one("#metrics-breaches-none", Static)
         none.update(
@@ -132,11 +132,11 @@ class MetricsScreen(Screen[None]):
             else Content.from_markup("[$text-success]No deadline missed in this period.[/]")
         )
 
-        counts = [n for _, n in r.per_day]
+        per_day = [n for _, n in r.per_day]
         self.query_one("#per-day-title", Label).update(
-            f"Incidents per day (busiest: {max(counts, default=0)}, today: {counts[-1] if counts else 0})"
+            f"Incidents per day (busiest: {max(per_day, default=0)}, today: {per_day[-1] if per_day else 0})"
         )
-        self.query_one("#per-day", Sparkline).data = counts
+        self.query_one("#per-day", Sparkline).data = per_day
         self._paint_axis()
         self.query_one("#per-week", Static).update(self._weeks(r))
 

@@ -11,7 +11,6 @@ only when its version moved, which every review action and every other desk's ch
 
 from __future__ import annotations
 
-import sqlite3
 import textwrap
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,14 +24,16 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Label, Static, TextArea
+from textual.widgets.data_table import ColumnKey
 
 from ... import event_text, export_review, review
 from ...clock import format_duration, iso
 from ...config import DeskOptions
 from ...deadlines import State
-from ...desk import ActionRefused, Desk, StoreError
+from ...desk import Desk
+from ...errors import DeskError, InputError
 from ...model import Event, Incident
-from ...templates import parse_when
+from ...when import parse_future as parse_when
 from ..dialogs.forms import FormScreen
 from ..dialogs.modals import MODAL_CSS, TextPrompt
 
@@ -56,16 +57,19 @@ class ActionItemForm(FormScreen):
     """Title, owner and due date of one action item; dismisses with (title, owner, due)."""
 
     SUBMIT_LABEL = "Save"
-    FIELDS = (
+    FIELDS: tuple[tuple[str, str, str], ...] = (
         ("title", "Action (required): what will be done", "e.g. Alert when the JWKS cache is empty"),
         ("owner", "Owner", "who sees it through"),
-        ("due", "Due: 2026-12-04, +3d or +2w; empty for none", "+1w"),
+        ("due", "Due: {example}, +3d or +2w; empty for none", "+1w"),
     )
 
     def __init__(self, heading: str, today, values: dict[str, str] | None = None) -> None:
         super().__init__(values)
         self.TITLE_TEXT = heading
         self.today = today
+        # The example is a week from the desk's today, so the label never shows a date gone by.
+        example = (today + timedelta(days=7)).isoformat()
+        self.FIELDS = tuple((n, label.format(example=example), p) for n, label, p in self.FIELDS)
 
     def action_submit(self) -> None:
         errors: dict[str, str] = {}
@@ -74,7 +78,7 @@ class ActionItemForm(FormScreen):
         due = None
         try:
             due = review.parse_due(self.field("due"), self.today)
-        except ValueError as exc:
+        except InputError as exc:
             errors["due"] = str(exc)
         if self.show_errors(errors):
             return
@@ -85,8 +89,8 @@ class ScheduleForm(FormScreen):
     """When the review is and who attends; dismisses with (instant, attendees)."""
 
     SUBMIT_LABEL = "Schedule"
-    FIELDS = (
-        ("when", "When: 2026-11-28 14:00, 14:00 (the next one) or in 26h", ""),
+    FIELDS: tuple[tuple[str, str, str], ...] = (
+        ("when", "When: {example}, 14:00 (the next one) or in 26h", ""),
         ("attendees", "Attendees, comma-separated: everyone relevant", "e.g. ava, sam, dana"),
     )
 
@@ -94,12 +98,15 @@ class ScheduleForm(FormScreen):
         super().__init__(values)
         self.TITLE_TEXT = heading
         self.now = now
+        # The example is tomorrow at 14:00 on the desk's clock, so the label never shows a date gone by.
+        example = f"{(now.astimezone() + timedelta(days=1)).date().isoformat()} 14:00"
+        self.FIELDS = tuple((n, label.format(example=example), p) for n, label, p in self.FIELDS)
 
     def action_submit(self) -> None:
         when = None
         try:
             when = parse_when(self.field("when"), self.now)
-        except ValueError as exc:
+        except InputError as exc:
             self.show_errors({"when": str(exc)})
             return
         self.show_errors({})
@@ -209,7 +216,7 @@ class ReviewScreen(Screen[None]):
                     yield Static("", id="review-timeline-text")
             with Vertical(id="review-side"):
                 yield Label("Action items", classes="section")
-                table = DataTable(id="review-items", cursor_type="row", zebra_stripes=False)
+                table: DataTable[Text] = DataTable(id="review-items", cursor_type="row", zebra_stripes=False)
                 table.add_column("", key="done", width=3)
                 table.add_column("#", key="id", width=4)
                 table.add_column("Action", key="title")
@@ -234,7 +241,7 @@ class ReviewScreen(Screen[None]):
     def _tick(self, now: datetime) -> None:
         try:
             fresh = self.desk.get(self.number)
-        except (ActionRefused, StoreError, sqlite3.Error):
+        except DeskError:
             return  # the app's own tick reports database trouble; keep showing what we have
         if fresh.version != self._shown_version:
             self.reload()
@@ -346,8 +353,9 @@ class ReviewScreen(Screen[None]):
         # Cells are Text, never markup: a title like "[WIP] fix" must show as typed. The title takes
         # whatever width the fixed columns leave.
         title_width = max(12, (table.size.width or 60) - FIXED_COLUMNS - 2 * 5 - 1)
-        table.columns["title"].width = title_width
-        table.columns["title"].auto_width = False
+        title = table.columns[ColumnKey("title")]
+        title.width = title_width
+        title.auto_width = False
         today = self.now.astimezone().date()
         for item in self.items:
             due = item.due.isoformat() if item.due else "—"
@@ -513,12 +521,12 @@ class ReviewScreen(Screen[None]):
         options = self.options
         configured = options.section("export").get("dir") if options else None
         directory = Path(str(configured)).expanduser() if configured else export_review.default_export_dir()
-        try:
+        path = None
+        with self.app.reporting(title="Export failed"):  # e.g. a broken own template, a locked file
             path = export_review.export_markdown_file(
                 self.desk, self.number, directory, template_dirs=options.template_dirs if options else ()
             )
-        except (export_review.ExportProblem, ActionRefused, StoreError) as exc:  # e.g. a broken own template
-            self.notify(str(exc), title="Export failed", severity="error", timeout=15, markup=False)
+        if path is None:
             return
         self.notify(f"Review of {self.incident.id} written to {path}", title="Exported", timeout=10, markup=False)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import getters, on
 from textual.app import ComposeResult, SuspendNotSupported
@@ -27,6 +27,8 @@ from ...runbooks import Runbook, RunbookLibrary, readable_markdown
 from ..widgets.runbook_search import RunbookSearch
 
 if TYPE_CHECKING:
+    from textual.widgets import Markdown
+
     from ..app import OncallApp
 
 
@@ -142,7 +144,7 @@ class RunbookLibraryScreen(Screen):
             return
         self.shown = rb
         meta = self.query_one("#library-meta", Static)
-        view = self.query_one("#library-markdown")
+        view = cast("Markdown", self.query_one("#library-markdown"))  # imported late, for start-up time
         if rb is None:
             meta.update("No runbook matches the search.")
             view.update("")

@@ -10,7 +10,6 @@ desk: the worker catches every failure and the poller backs off.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -110,7 +109,7 @@ class AlertSource(Widget):
         except AlertSourceError as exc:
             self._failed(str(exc))
             return
-        except (StoreError, sqlite3.Error) as exc:
+        except StoreError as exc:
             self._failed(f"database: {exc}")
             return
         except Exception as exc:

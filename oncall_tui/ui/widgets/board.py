@@ -392,7 +392,7 @@ class IncidentBoard(ScrollView, can_focus=True):
         segments = [*before, *self._dynamic_segments(dynamic, styles), *after]
         if index == self.cursor:
             cursor = styles["cursor"]
-            segments = [Segment(text, style + cursor) for text, style, _ in segments]
+            segments = [Segment(text, cursor if style is None else style + cursor) for text, style, _ in segments]
         strip = Strip(segments, width) if self._line_width == width else Strip(segments).adjust_cell_length(width)
         self._lines[inc.number] = (key, strip)
         self._drawn_at[index] = inc.number
@@ -424,14 +424,15 @@ class IncidentBoard(ScrollView, can_focus=True):
             heapq.heappush(due, (dynamic[row.incident.number][2], offset))
         x, width = self._dynamic_x
         changed.sort()
-        run_start = previous = None
-        for offset in (*changed, None):
-            if offset is not None and previous is not None and offset == previous + 1:
-                previous = offset
+        run_start: int | None = None
+        previous: int | None = None
+        for at in (*changed, None):
+            if at is not None and previous is not None and at == previous + 1:
+                previous = at
                 continue
-            if run_start is not None:
+            if run_start is not None and previous is not None:
                 self.refresh(Region(x, 1 + run_start, width, previous - run_start + 1))
-            run_start = previous = offset
+            run_start = previous = at
 
     def _repaint_changed_lines(self) -> None:
         """Refresh the whole lines on screen that now show another incident, or the same one changed."""
@@ -520,9 +521,9 @@ class IncidentBoard(ScrollView, can_focus=True):
                 style = styles["warning"] if esc.index > 0 and inc.is_open else muted
                 target.append(Segment(fit(text, w) + " ", style))
             elif column.key == "runbook":
-                text = self.progress_label(inc)
+                progress = self.progress_label(inc)
                 empty = "—" if self.progress_of is not None else ""  # blank until the runbooks are read
-                target.append(Segment(fit(text or empty, w) + " ", base if text else muted))
+                target.append(Segment(fit(progress or empty, w) + " ", base if progress else muted))
             elif column.key == "title":
                 if inc.is_open and inc.alert_state == "resolved":
                     # Alertmanager says it stopped firing; only the engineer may call it resolved.

@@ -181,7 +181,7 @@ class ClockList(LinesView):
             if d.key.startswith("escalate:"):
                 if d.state is State.MET:
                     text, style = "not needed", "$foreground-muted"
-                elif d.state is State.BREACHED:
+                elif d.state is State.BREACHED and d.due_at is not None:
                     text, style = f"reached {format_duration((now - d.due_at).total_seconds())} ago", "$text-warning"
                     if d.done_at is not None:
                         text, style = "reached", "$foreground-muted"
@@ -298,14 +298,14 @@ class IncidentDetail(Container):
             await pane.mount(content)
             # Keys that arrived while it was being built (another tab, another incident) may have
             # marked it shown before it could show anything.
-            self._fresh.pop(pane.id, None)
+            self._fresh.pop(pane.id or "", None)
         self._update_active()
         if self.screen.focused is None:  # the focus was in the tab just hidden: follow into this one
             self.focus_pane()
 
     def _update_active(self) -> None:
         pane = self.query_one("#detail-tabs", Tabbed).active_pane
-        if pane is None:
+        if pane is None or pane.id is None:
             return
         inc = self.incident
         key = (inc.number, inc.version) if inc else None
@@ -329,8 +329,10 @@ class IncidentDetail(Container):
         (targets[0] if targets else tabs.query_one(TabStrip)).focus()
 
 
-def _due(due: datetime, now: datetime) -> str:
+def _due(due: datetime | None, now: datetime) -> str:
     """'16:45' today; '11-29 16:45' on another day (a review two days out is not due at 16:45 today)."""
+    if due is None:
+        return "".ljust(11)
     local, today = due.astimezone(), now.astimezone()
     # One width either way, so the countdowns beside them stay in a column.
     return (local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%m-%d %H:%M")).ljust(11)

@@ -34,12 +34,10 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...checklist import Checklist, Item, Phase, StepState, build_checklist
+from ...checklist import Checklist, Item, Phase, StepState, build_checklist, done_by_action
 from ...desk import Desk
-from ...lifecycle import ActionRefused
 from ...model import Incident
 from ...runbooks import PROCESS_ID, Runbook, RunbookLibrary, RunbookMatch, Step
-from ...store import StoreError
 from .runbook_search import RunbookSearch
 
 if TYPE_CHECKING:
@@ -85,7 +83,7 @@ class StepList(OptionList):
     BINDINGS = [
         Binding(
             "space",
-            "toggle",
+            "tick_step",
             "Tick step",
             tooltip="Tick or untick the step (written to the timeline)",
             id="runbook.tick",
@@ -113,7 +111,7 @@ class StepList(OptionList):
         full = self.get_component_rich_style(f"step-list--{name}")
         return Style(color=full.color, bold=full.bold, italic=full.italic)
 
-    def action_toggle(self) -> None:
+    def action_tick_step(self) -> None:
         option = self.highlighted_option
         if option is not None and option.id and option.id.startswith("step-"):
             self.post_message(self.Toggled(int(option.id.removeprefix("step-"))))
@@ -121,7 +119,7 @@ class StepList(OptionList):
     def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         # Enter and a click tick the step too: the box is the whole line.
         event.stop()
-        self.action_toggle()
+        self.action_tick_step()
 
     def select_step(self, number: int) -> None:
         try:
@@ -255,15 +253,9 @@ class _Trimmed:
         return Measurement.get(console, options, self.renderable)
 
 
-def _notify_failure(widget, fn: Callable[[], Incident]) -> Incident | None:
+def _notify_failure(widget: Widget, fn: Callable[[], Incident]) -> Incident | None:
     """Run one desk action; a refusal or a locked/damaged file becomes a message, not a crash."""
-    try:
-        return fn()
-    except ActionRefused as exc:
-        widget.notify(str(exc), title="Not done", severity="warning")
-    except StoreError as exc:
-        widget.notify(str(exc), title="Not saved", severity="error")
-    return None
+    return cast("OncallApp", widget.app).attempt(fn)
 
 
 def _after_write(widget: Widget, incident: Incident) -> None:
@@ -448,7 +440,8 @@ def choose_runbook(widget, desk: Desk, library: RunbookLibrary, incident: Incide
         if updated is not None:
             if isinstance(widget, RunbookPane):
                 widget.show_incident(updated)
-            widget.notify(f"{incident.id} follows “{library.get(runbook_id).title}” now", timeout=3)
+            runbook = library.get(runbook_id)
+            widget.notify(f"{incident.id} follows “{runbook.title if runbook else runbook_id}” now", timeout=3)
             _after_write(widget, updated)
 
     widget.app.push_screen(RunbookChooser(library, incident, library.match(incident)), chosen)
@@ -608,12 +601,13 @@ class ProcessPane(Vertical):
 
     def _head(self, checklist: Checklist) -> Content:
         current = checklist.current
+        status = self.incident.status.value if self.incident is not None else ""
         where = (
             Content.assemble(
                 ("Phase ", "$text-muted"), (f"{current.number} of 5: {current.title}", "bold $text-accent")
             )
             if current
-            else Content.styled(f"{self.incident.status.value}: every phase is behind it", "bold")
+            else Content.styled(f"{status}: every phase is behind it", "bold")
         )
         return Content.assemble(
             where,
@@ -635,12 +629,11 @@ class ProcessPane(Vertical):
         if item.by_desk:
             self.notify(f"The desk ticked this itself: {item.why}.", title=item.step.headline)
             return
-        if item.step.desk in DONE_BY_ACTION and item.state is not StepState.CHECKED:
+        how = done_by_action(item.step.desk)
+        if how is not None and item.state is not StepState.CHECKED:
             # A tick here would claim the incident was acknowledged (or notified…) when the record,
             # and every clock, says it was not: the step is done by doing it.
-            self.notify(
-                f"The desk ticks this when it happens: {DONE_BY_ACTION[item.step.desk]}.", title=item.step.headline
-            )
+            self.notify(f"The desk ticks this when it happens: {how}.", title=item.step.headline)
             return
         checked = item.state is not StepState.CHECKED
         rb = checklist.runbook
@@ -671,18 +664,6 @@ def _take(pane: RunbookPane | ProcessPane, incident: Incident | None) -> bool | 
     pane._shown = key
     pane.incident = incident
     return switched
-
-
-# Process steps that are actions of their own on the desk, and the key that does each.
-DONE_BY_ACTION = {
-    "acknowledged": "press a to acknowledge",
-    "severity": "press s to set the severity",
-    "notified": "send the Initial Alert with m",
-    "mitigated": "move the incident forward with f",
-    "resolved": "resolve it with x",
-    "review_scheduled": "schedule it on the review screen (R)",
-    "review_done": "record it on the review screen (R)",
-}
 
 
 def _show_phase(steps: StepList, heading: int, todo: int | None) -> None:

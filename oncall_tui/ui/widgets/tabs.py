@@ -123,5 +123,5 @@ class Tabbed(Widget):
         for pane in self.panes:
             pane.display = pane.id == pane_id
         self.query_one(TabStrip).refresh()
-        if (pane := self.active_pane) is not None:
-            self.post_message(self.TabActivated(self, pane))
+        if (active := self.active_pane) is not None:
+            self.post_message(self.TabActivated(self, active))

@@ -1,0 +1,84 @@
+"""Keys typed faster than the screen: one queue, one key at a time.
+
+A key that opens a prompt (n, a, e…) is followed by the keys typed after it only once the prompt is
+up and focused, so type-ahead reaches it. Textual forwards each key to the focused widget as it
+arrives; in one read of `nfirst note\\r` the text would reach the board before the prompt existed,
+and be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual import events
+from textual.app import App
+from textual.message_pump import MessagePump
+
+# The longest a key waits for the one before it to settle (see KeyQueue._settled).
+SETTLE_SECONDS = 1.0
+
+
+def _takes_text(widget: object) -> bool:
+    # By name: importing TextArea to test against it would slow the board's first frame.
+    return any(cls.__name__ in ("Input", "TextArea") for cls in type(widget).__mro__)
+
+
+def _idle(pump: MessagePump) -> bool:
+    """Nothing queued for `pump` and nothing of it in progress (asyncio.Queue counts a message as
+    unfinished until its handler returned)."""
+    queue: asyncio.Queue[object] = pump._message_queue
+    return queue.empty() and not getattr(queue, "_unfinished_tasks", 0) and not pump._next_callbacks
+
+
+class KeyQueue:
+    """The app's keys, handed on one at a time by `dispatch` (Textual's own event handling)."""
+
+    def __init__(self, app: App[Any], dispatch: Callable[[events.Event], Awaitable[None]]) -> None:
+        self.app = app
+        self.dispatch = dispatch
+        self._keys: deque[events.Key] = deque()
+        self._pump: asyncio.Task[None] | None = None
+
+    def put(self, key: events.Key) -> None:
+        self._keys.append(key)
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._run(), name="key-pump")
+
+    async def _run(self) -> None:
+        app = self.app
+        try:
+            while self._keys:
+                event = self._keys.popleft()
+                target = app.focused or app.screen
+                await self.dispatch(event)
+                # Characters typed into a text field cannot change the screen: they go straight on,
+                # so a pasted line is not slowed to one character per frame.
+                if not (event.is_printable and _takes_text(target)):
+                    await self._settled()
+        except Exception as exc:  # as if raised in a handler: the app shows it and exits
+            app._handle_exception(exc)
+
+    async def _settled(self) -> None:
+        """Wait until every message the key set off has been handled: the widget's binding, the
+        messages it posted (an Input's Submitted bubbling to its screen), the screen pushed or
+        popped and its focus. Then the next key reaches the widget that is focused now.
+
+        Polled over a few turns of the event loop (a key handled by the board settles in a
+        couple of milliseconds), and bounded, so a widget that never goes quiet delays keys by at
+        most that bound instead of holding them forever.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_SECONDS
+        calm = 0
+        while calm < 2 and loop.time() < deadline:
+            await asyncio.sleep(0)
+            calm = calm + 1 if self._quiet() else 0
+
+    def _quiet(self) -> bool:
+        pumps: list[MessagePump] = [self.app]
+        for screen in self.app.screen_stack:
+            pumps.extend(screen.walk_children(with_self=True))
+        return all(_idle(pump) for pump in pumps)
