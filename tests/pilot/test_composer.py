@@ -387,7 +387,7 @@ async def test_a_runaway_template_never_freezes_the_desk(desk, clock, db_path, p
             await answered.wait()
             waits.append(loop.time() - asked)
             await asyncio.sleep(0.05)
-        assert waits and max(waits) < 0.3, waits
+        assert waits and max(waits) < 0.5, waits  # a frozen loop would wait the whole 6 s
         assert "Timestamp" not in app.screen.query_one("#message-text", TextArea).text  # still rendering
         await rendered(pilot)
         assert app.screen.template_name == "initial"
