@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import InputError
+
 
 def data_dir() -> Path:
     """The shipped content (runbooks, templates, policy).
@@ -73,6 +75,27 @@ def refusal(path: Path, directory: Path, target: Path, what: str) -> str:
         f"{path.name} is a link to {target}, outside {directory}: refused (a {what} must be a file inside its "
         "folder, so a shared folder cannot make the desk read other files)"
     )
+
+
+def editor_command(path: Path) -> list[str]:
+    """$VISUAL, else $EDITOR, else vi, split as a shell would, with `path` last.
+
+    Raises ValueError with a sentence naming the variable when it cannot be read as a command
+    (`EDITOR='vim "'` has an unclosed quote; an empty one names nothing).
+    """
+    name = "VISUAL" if os.environ.get("VISUAL") else "EDITOR" if os.environ.get("EDITOR") else ""
+    raw = os.environ.get(name, "") if name else "vi"
+    import shlex
+
+    try:
+        words = shlex.split(raw)
+    except ValueError as exc:
+        raise InputError(
+            f"${name} = {raw!r} is not a command the desk can run ({exc}); fix it, e.g. EDITOR=vim"
+        ) from None
+    if not words:
+        raise InputError(f"${name} is blank; set it to your editor, e.g. EDITOR=vim")
+    return [*words, str(path)]
 
 
 def fresh_demo_file(path: Path) -> None:

@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import DeskError
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SHIFT = re.compile(r"^\s*(\d+)\s*(w|d|h)\s*$", re.IGNORECASE)
 _RESTRICT = re.compile(
@@ -54,8 +56,10 @@ _RESTRICT = re.compile(
 HANDLE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
-class RosterError(Exception):
+class RosterError(DeskError):
     """A people or schedule file that cannot be used; the message names the file and the line."""
+
+    title = "On-call schedules"
 
 
 # --- the values -----------------------------------------------------------------------------------

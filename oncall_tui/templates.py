@@ -73,18 +73,20 @@ class _LimitedSandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.deadline = float("inf")
+        import threading
+
+        self._render = threading.local()  # the board renders in worker threads: a deadline each
         self.globals["range"] = self._range
 
     def start(self, seconds: float) -> None:
         import time
 
-        self.deadline = time.monotonic() + seconds
+        self._render.deadline = time.monotonic() + seconds
 
     def check(self) -> None:
         import time
 
-        if time.monotonic() > self.deadline:
+        if time.monotonic() > getattr(self._render, "deadline", float("inf")):
             raise RenderLimit(f"the template took longer than {RENDER_SECONDS:g} s to render (a loop too big?)")
 
     def _range(self, *args: int) -> Iterator[int]:

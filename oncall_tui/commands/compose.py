@@ -53,18 +53,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     )
     p.add_argument("--copy", action="store_true", help="also copy it to the system clipboard and record it as sent")
     p.add_argument("--post", action="store_true", help="also post it to the [chat] webhook_url and record it as sent")
+    p.add_argument(
+        "--mark-sent",
+        action="store_true",
+        help="record it as sent by you (pasted by hand), without copying or posting it",
+    )
     p.set_defaults(func=cmd_compose)
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
     # jinja2 and httpx only when a message is really composed.
     from ..cli import EXIT_USAGE, CliError, open_desk
+    from ..desk import ActionRefused, StoreError
     from ..templates import TemplateLibrary, TemplateProblem, compose, suggest_template
     from ..webhook import post_message, webhook_settings
 
     options = options_from_args(args)
     library = TemplateLibrary(options.template_dirs)
-    desk = open_desk(args, readonly=not (args.copy or args.post))
+    desk = open_desk(args, readonly=not (args.copy or args.post or args.mark_sent))
     try:
         incident = desk.get(parse_id(args.incident))
         name = args.template or suggest_template(incident)
@@ -90,7 +96,11 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
             copied = copy_text(message.text)
             if not copied.confirmed:
-                raise CliError(f"not copied ({copied.detail}); the message is printed above and was not recorded")
+                # As the composer: a copy nothing confirms is not recorded as sent.
+                raise CliError(
+                    f"not copied ({copied.detail}); the message is printed above and was NOT recorded as sent — "
+                    f"once it is in the channel, record it with: oncall-tui compose {incident.id} -t {name} --mark-sent"
+                )
             _record(desk, incident.number, message, "clipboard", now)
         if args.post:
             url, timeout = webhook_settings(options.section("chat"))
@@ -100,10 +110,27 @@ def cmd_compose(args: argparse.Namespace) -> int:
             if not result.ok:
                 raise CliError(result.summary)
             print(f"oncall-tui: {result.summary}", file=sys.stderr)
-            _record(desk, incident.number, message, "webhook", now)
+            try:
+                _record(desk, incident.number, message, "webhook", now)
+            except (ActionRefused, StoreError) as exc:
+                # It is in the channel: saying "nothing was written, try again" would post it twice.
+                raise CliError(
+                    f"posted, but NOT recorded on {incident.id}'s timeline: {_why(exc)} — do not post it again; "
+                    f"record it with: oncall-tui compose {incident.id} -t {name} --mark-sent"
+                ) from None
+        if args.mark_sent and not (args.copy or args.post):
+            _record(desk, incident.number, message, "by hand", now)
         return 0
     finally:
         desk.close()
+
+
+def _why(exc: Exception) -> str:
+    from ..store import Locked
+
+    if isinstance(exc, Locked):
+        return "another process held the desk file's lock"
+    return str(exc)
 
 
 def _parse_overrides(items: list[str]) -> dict[str, str]:

@@ -29,6 +29,7 @@ from typing import Any
 from ..clock import from_iso, iso
 from ..deadlines import compute
 from ..desk import Desk
+from ..errors import InputError
 from ..model import Incident, format_id
 from ..paging import PageIntent, PageRecord, compose, decide, records_by_incident
 from ..policy import Policy
@@ -198,14 +199,14 @@ class Pager:
         incident = self.desk.get(number)
         roster = self.roster.get()
         if not roster.configured:
-            raise ValueError("nobody can be paged: no people.toml in the config directory (see the README's Paging)")
+            raise InputError("nobody can be paged: no people.toml in the config directory (see the README's Paging)")
         if person is not None and person not in roster.people:
-            raise ValueError(f"{person!r} is not in people.toml ({', '.join(sorted(roster.people))})")
+            raise InputError(f"{person!r} is not in people.toml ({', '.join(sorted(roster.people))})")
         now = self.desk.now()
         if level is None:
             level = compute(incident, self.policy, now).escalation.index if person is None else 0
         if not 0 <= level < len(self.policy.escalation):
-            raise ValueError(f"there is no level {level + 1}: the matrix has {len(self.policy.escalation)}")
+            raise InputError(f"there is no level {level + 1}: the matrix has {len(self.policy.escalation)}")
         intent = PageIntent(
             f"{incident.id}:manual:{uuid.uuid4().hex[:10]}",
             number,

@@ -3,7 +3,11 @@ to the incident's clocks and timeline."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import socket
+import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,13 +75,27 @@ async def open_composer(pilot) -> ComposerScreen:
     await pilot.press("m")
     await pilot.pause()
     assert isinstance(pilot.app.screen, ComposerScreen)
+    await rendered(pilot)
     return pilot.app.screen
+
+
+async def rendered(pilot) -> None:
+    """The preview renders in a thread (a user template may run for seconds): wait for it."""
+    for _ in range(3):  # possibly more than once as the form mounts
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 async def send(pilot, key: str = "ctrl+o") -> None:
     await pilot.press(key)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def copy_and_record(pilot) -> None:
+    """With no system clipboard a copy is not confirmed: the second ctrl+o says it was pasted."""
+    await send(pilot)
+    await send(pilot)
 
 
 def messages(desk, number: int) -> list[dict]:
@@ -95,15 +113,23 @@ async def test_initial_alert_for_a_p0_is_copied_and_meets_the_stakeholder_deadli
 
         await send(pilot)
 
+        # No system clipboard: only the terminal got it (OSC 52), which nothing confirms. It is not
+        # recorded as sent, and "notify stakeholders" is not met, until the engineer says it went out.
         assert app.clipboard == INITIAL
+        assert messages(desk, p0.number) == []
+        assert desk.deadlines(desk.get(p0.number)).get("stakeholders").state is State.PENDING
+        result = text_of(app, "#result")
+        assert "Copied to the terminal (OSC 52), not confirmed: no system clipboard on this machine" in result
+        assert "NOT recorded as sent: paste it into the channel, then press ctrl+o again to record it" in result
+
+        await send(pilot)  # pasted: the second ctrl+o records it
         notify = desk.deadlines(desk.get(p0.number)).get("stakeholders")
         assert notify.state is State.MET
         assert notify.done_at == parse_instant("2026-11-27T03:06:00Z")
-        assert messages(desk, p0.number) == [{"template": "initial", "via": "clipboard", "text": INITIAL}]
-        result = text_of(app, "#result")
-        assert "not confirmed: no system clipboard on this machine" in result
-        assert "ctrl+l saves it to a file" in result
-        assert "stakeholders notified in time" in result
+        assert messages(desk, p0.number) == [
+            {"template": "initial", "via": "terminal (OSC 52), sent by hand", "text": INITIAL}
+        ]
+        assert "stakeholders notified in time" in text_of(app, "#result")
         assert "Notify stakeholders: met at 03:06 UTC" in text_of(app, "#deadline-hint")
 
         await send(pilot)  # copying again is not a second message
@@ -122,6 +148,7 @@ async def test_an_update_sets_the_next_update_countdown_to_the_time_it_promises(
         assert "no value for ETA (eta)" in text_of(app, "#problem")
         await pilot.press(*"about 04:30 UTC", "tab", "ctrl+u", *"04:15")  # the field keeps its text: clear it
         await send(pilot)
+        await send(pilot)  # no system clipboard: the second ctrl+o says it was pasted
 
         sent = messages(desk, p0.number)[-1]
         assert sent["template"] == "update"
@@ -192,11 +219,12 @@ async def test_the_text_edited_by_hand_is_what_is_sent(desk, clock, db_path, p0)
         assert "edited by hand" in text_of(app, "#message-state")
 
         await send(pilot)
+        await send(pilot)  # no system clipboard: the second ctrl+o says it was pasted
         assert app.clipboard == INITIAL + "\n- Bridge: #inc-login"
         assert messages(desk, p0.number)[-1]["text"] == INITIAL + "\n- Bridge: #inc-login"
 
         await pilot.press("ctrl+r")  # back to the template's text
-        await pilot.pause()
+        await rendered(pilot)
         assert area.text == INITIAL
 
 
@@ -227,7 +255,7 @@ async def test_escape_keeps_a_draft_per_incident_and_m_brings_it_back(desk, cloc
         assert composer.query_one("#field-impact", Input).value == "No tenant can sign in since 02:50"
         assert composer.query_one("#message-text", TextArea).text.endswith("(update)")
         assert "draft from 03:06 UTC is back" in text_of(app, "#result")
-        await send(pilot)
+        await copy_and_record(pilot)
         assert messages(desk, p0.number)[-1]["text"].endswith("(update)")
         await pilot.press("escape")  # sent: nothing left to keep
         await pilot.pause()
@@ -239,7 +267,7 @@ async def test_the_same_message_copied_twice_is_sent_once_even_from_a_new_compos
     app = make_app(desk, clock, db_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_composer(pilot)
-        await send(pilot)
+        await copy_and_record(pilot)
         await pilot.press("escape")
         await pilot.pause()
         clock.advance(seconds=6)
@@ -247,7 +275,7 @@ async def test_the_same_message_copied_twice_is_sent_once_even_from_a_new_compos
         while app.screen.template_name != "initial":  # it suggests the Update now: back to the Initial Alert
             await pilot.press("ctrl+t")
             await pilot.pause()
-        await send(pilot)
+        await copy_and_record(pilot)
         assert len(messages(desk, p0.number)) == 1
         assert "Already on the timeline" in text_of(app, "#result")
 
@@ -439,3 +467,104 @@ async def test_the_handoff_brief_is_a_template_with_every_running_clock(desk, cl
         assert "Notify stakeholders: due" in text and "OVERDUE" in text  # the acknowledgement is 1 minute late
         assert "INC-2 [P2] triggered: Queue backlog" in text
         assert "Action items due within a week: none." in text
+
+
+# --- faults: a runaway template, a slow webhook, a lock held while posting ------------------------
+
+
+async def test_a_runaway_template_never_freezes_the_desk(desk, clock, db_path, p0, tmp_path, monkeypatch):
+    from oncall_tui import templates
+
+    monkeypatch.setattr(templates, "RENDER_SECONDS", 6)
+    mine = tmp_path / "templates"
+    mine.mkdir()
+    (mine / "initial.j2").write_text(
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}never", encoding="utf-8"
+    )
+    app = make_app(desk, clock, db_path, template_dirs=(mine,))
+    async with app.run_test(size=(120, 40)) as pilot:
+        loop = asyncio.get_running_loop()
+        await pilot.press("m")
+        # While the template runs (in a thread), the event loop still answers within a frame or so.
+        waits = []
+        opened = loop.time()
+        while loop.time() - opened < 1.5:
+            asked, answered = loop.time(), asyncio.Event()
+            app.call_later(answered.set)
+            await answered.wait()
+            waits.append(loop.time() - asked)
+            await asyncio.sleep(0.05)
+        assert waits and max(waits) < 0.5, waits  # a frozen loop would wait the whole 6 s
+        assert "Timestamp" not in app.screen.query_one("#message-text", TextArea).text  # still rendering
+        await rendered(pilot)
+        assert app.screen.template_name == "initial"
+        assert "stopped: the template took longer than 6 s to render" in text_of(app, "#problem")
+        await pilot.press("escape")  # and the desk goes on
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposerScreen)
+
+
+@pytest.fixture
+def trickling_chat() -> Iterator[str]:
+    """A webhook that reads the request, then answers one byte every 0.3 s, for ever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            while not stop.wait(0.3):
+                conn.sendall(b".")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    stop.set()
+    listener.close()
+
+
+async def test_escape_cancels_a_post_that_hangs(desk, clock, db_path, p0, trickling_chat):
+    app = make_app(desk, clock, db_path, settings={"chat": {"webhook_url": trickling_chat, "timeout_seconds": 60}})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_composer(pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.5)
+        assert "Posting to chat… (escape cancels)" in text_of(app, "#result")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Posting cancelled. The chat server may have received it already" in text_of(app, "#result")
+        assert messages(desk, p0.number) == []
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposerScreen)
+
+
+async def test_a_post_that_landed_while_the_lock_was_held_is_recorded_on_retry_not_posted_twice(
+    desk, clock, db_path, p0, chat
+):
+    app = make_app(desk, clock, db_path, settings={"chat": {"webhook_url": chat.url, "timeout_seconds": 5}})
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_composer(pilot)
+            holder.execute("BEGIN IMMEDIATE")
+            await send(pilot, "ctrl+g")
+            result = text_of(app, "#result")
+            assert "Posted to chat" in result
+            assert "it is NOT on the timeline yet: another process holds the desk file's lock" in result
+            assert "Press ctrl+p again to record it: it will not be posted twice" in result
+            assert "nothing was written, try again" not in result
+            assert messages(desk, p0.number) == []
+
+            holder.execute("ROLLBACK")
+            await send(pilot, "ctrl+g")
+            assert len(chat.received) == 1  # posted once
+            assert messages(desk, p0.number) == [{"template": "initial", "via": "webhook", "text": INITIAL}]
+            assert "Already posted; On INC-1's timeline" in text_of(app, "#result")
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()

@@ -371,3 +371,25 @@ async def test_the_clocks_catch_up_when_their_tab_opens_again(desk, clock, db_pa
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert "2m00s left" in clocks.render().plain
+
+
+@pytest.mark.parametrize(
+    "editor, said",
+    [
+        (
+            'vim "',
+            "$EDITOR = 'vim \"' is not a command the desk can run (No closing quotation); fix it, e.g. EDITOR=vim",
+        ),
+        ("   ", "$EDITOR is blank; set it to your editor, e.g. EDITOR=vim"),
+    ],
+    ids=["unclosed-quote", "blank"],
+)
+async def test_an_editor_variable_that_is_not_a_command_is_a_message(desk, clock, db_path, monkeypatch, editor, said):
+    monkeypatch.setenv("EDITOR", editor)
+    monkeypatch.setattr(OncallApp, "suspend", lambda self: contextlib.nullcontext())
+    app = make_app(desk, clock, db_path, runbook_dirs=(config_dir() / "runbooks",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b", "e")
+        await pilot.pause()
+        assert any(n.message == said for n in app._notifications), [n.message for n in app._notifications]
+        assert isinstance(app.screen, RunbookLibraryScreen)  # the desk keeps running

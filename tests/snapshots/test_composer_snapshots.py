@@ -48,6 +48,15 @@ async def still_cursors(pilot) -> None:
 async def open_composer(pilot) -> None:
     await pilot.press("m")
     await pilot.pause()
+    # The preview renders in a thread (possibly more than once as the form mounts), and the first
+    # empty field (else the message) takes the focus after that: wait for both.
+    for _ in range(50):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = pilot.app.screen
+        if not getattr(screen, "_rendering", False) and isinstance(screen.focused, (Input, TextArea)):
+            break
+    await pilot.pause()
     await still_cursors(pilot)
 
 

@@ -205,3 +205,104 @@ def test_compose_post_from_the_command_line_records_the_message(chat, desk, db_p
     assert status == 1
     assert "refused the message: HTTP 500: boom" in err
     assert len([e for e in desk.timeline(inc.number) if e.kind == "message_sent"]) == 1
+
+
+def test_compose_post_that_lands_while_the_lock_is_held_says_so_and_how_to_record(chat, db_path, capsys, monkeypatch):
+    """The post went out; the timeline write then met another process's lock. The user must not be
+    told "nothing was written, try again": a retry would post twice."""
+    import sqlite3
+
+    from oncall_tui import cli
+    from oncall_tui.desk import Desk
+    from oncall_tui.paths import config_dir
+
+    monkeypatch.setenv("ONCALL_TUI_BUSY_TIMEOUT_MS", "200")
+    assert (
+        cli.main(
+            [
+                "declare",
+                "Login failures",
+                "--db",
+                str(db_path),
+                "--severity",
+                "P1",
+                "--impact",
+                "x",
+                "--service",
+                "identity",
+                "--assignee",
+                "bob",
+            ]
+        )
+        == 0
+    )
+    config_dir().mkdir(parents=True)
+    (config_dir() / "config.toml").write_text(f'[chat]\nwebhook_url = "{chat.url}"\ntimeout_seconds = 5\n')
+    capsys.readouterr()
+
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    original = cli.open_desk
+
+    def open_then_lock(args, **kwargs):  # the lock is taken after the command read the incident
+        desk = original(args, **kwargs)
+        holder.execute("BEGIN IMMEDIATE")
+        return desk
+
+    monkeypatch.setattr(cli, "open_desk", open_then_lock)
+    try:
+        status = cli.main(["compose", "INC-1", "--db", str(db_path), "--template", "initial", "--post"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert status == 1
+    assert len(chat.received) == 1
+    assert (
+        "posted, but NOT recorded on INC-1's timeline: another process held the desk file's lock — do not post it "
+        "again; record it with: oncall-tui compose INC-1 -t initial --mark-sent"
+    ) in err
+    assert "try again" not in err
+
+    monkeypatch.setattr(cli, "open_desk", original)
+    assert cli.main(["compose", "INC-1", "--db", str(db_path), "--template", "initial", "--mark-sent"]) == 0
+    assert len(chat.received) == 1
+    desk = Desk.open(db_path, readonly=True)
+    sent = [e.details for e in desk.timeline(1) if e.kind == "message_sent"]
+    desk.close()
+    assert [(m["template"], m["via"]) for m in sent] == [("initial", "by hand")]
+
+
+def test_compose_copy_without_a_clipboard_records_nothing_and_says_how(db_path, capsys):
+    import pyperclip
+
+    from oncall_tui import cli
+
+    assert (
+        cli.main(
+            [
+                "declare",
+                "Login failures",
+                "--db",
+                str(db_path),
+                "--severity",
+                "P1",
+                "--impact",
+                "x",
+                "--service",
+                "identity",
+                "--assignee",
+                "bob",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    saved = pyperclip.copy, pyperclip.paste
+    pyperclip.set_clipboard("no")
+    try:
+        status = cli.main(["compose", "INC-1", "--db", str(db_path), "--template", "initial", "--copy"])
+    finally:
+        pyperclip.copy, pyperclip.paste = saved
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "was NOT recorded as sent — once it is in the channel, record it with: oncall-tui compose INC-1" in err

@@ -8,6 +8,7 @@ meets the notify-stakeholders deadline and sets the next-update clock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -31,6 +32,7 @@ from ...errors import DeskError
 from ...model import Incident
 from ...paths import data_dir
 from ...policy import PolicyError
+from ...store import Locked
 from ...templates import (
     KNOWN_FIELDS,
     FieldSpec,
@@ -49,6 +51,8 @@ from ..widgets.footer import DeskFooter
 
 if TYPE_CHECKING:
     from ..app import OncallApp
+
+FIRST_TRY_MS = 150  # as the app's: how long a write waits for the lock on the event loop
 
 PREVIEW_DELAY = 0.15  # seconds of quiet typing before the preview re-renders
 
@@ -239,12 +243,17 @@ class ComposerScreen(Screen[None]):
         self._overrides: dict[str, str] = {}  # this message's own field values
         self._hand_text: dict[str, str] = {}  # per template: text the engineer edited by hand
         self._rendered_text = ""
-        self._sent: set[tuple[str, str]] = set()  # (via, text) already recorded, so a re-copy is not a re-send
+        self._sent: set[tuple[str, str]] = set()  # ("copy" or "webhook", text) recorded: a re-copy is not a re-send
         self._preview_timer: Timer | None = None
         self._posting: Worker | None = None
         self._asked_for = template  # a template asked for by name wins over the draft's
         self._sent_overrides: dict[str, str] | None = None  # the field values of the last message sent
         self.restored: Draft | None = None
+        self._rendering = False
+        self._render_generation = 0
+        self._after_render: list[Callable[[], object]] = []
+        self._unconfirmed_copy = ""  # copied to the terminal, not confirmed: a second ctrl+o records it
+        self._posted_unrecorded = ""  # posted, but the timeline write failed: a retry records, not posts
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -401,15 +410,22 @@ class ComposerScreen(Screen[None]):
             self._preview_timer.stop()
         self._preview_timer = self.set_timer(PREVIEW_DELAY, self._refresh_preview)
 
-    def _flush_preview(self) -> None:
-        """Render now if typing left a preview pending: what is sent is what the fields say."""
-        if self._preview_timer is not None:
-            self._preview_timer.stop()
-            self._preview_timer = None
-            self._refresh_preview()
+    def _when_rendered(self, then: Callable[[], object]) -> None:
+        """Run `then` once the preview says what the fields say (at once, unless typing left a
+        render pending or one is running): what is sent is what the fields say."""
+        if self._preview_timer is not None or self._rendering:
+            if self._preview_timer is not None:
+                self._preview_timer.stop()
+            self._refresh_preview(then=then)
+        else:
+            then()
 
-    def _refresh_preview(self) -> None:
+    def _refresh_preview(self, *, then: Callable[[], object] | None = None) -> None:
+        """Render the message in a thread: a user template runs for up to its deadline
+        (templates.RENDER_SECONDS), and the board must not freeze meanwhile."""
         self._preview_timer = None
+        if then is not None:
+            self._after_render.append(then)
         try:
             self.incident = self.desk.get(self.number)
             now = self.desk.now()
@@ -417,27 +433,62 @@ class ComposerScreen(Screen[None]):
             if uses(self.library.get(self.template_name), "handoff_brief"):
                 from ...handoff import brief
 
+                # Read here, on the desk's own thread: the render thread touches no connection.
                 extra = {"handoff_brief": brief(self.desk, now, tz=self.tz)}
-            message = compose(
+        except DeskError as exc:
+            self._render_generation += 1
+            self._rendered(self._render_generation, TemplateProblem(str(exc)))
+            return
+        self._render_generation += 1
+        self._rendering = True
+        self._render_in_thread(
+            self._render_generation, self.template_name, self.incident, dict(self._overrides), now, extra
+        )
+
+    @work(thread=True, exit_on_error=False, group="composer-render")
+    def _render_in_thread(
+        self,
+        generation: int,
+        name: str,
+        incident: Incident,
+        overrides: dict[str, str],
+        now: datetime,
+        extra: dict[str, str] | None,
+    ) -> None:
+        try:
+            result: Message | TemplateProblem = compose(
                 self.library,
-                self.template_name,
-                self.incident,
+                name,
+                incident,
                 policy=self.desk.policy,
                 now=now,
                 tz=self.tz,
-                overrides=self._overrides,
+                overrides=overrides,
                 extra=extra,
             )
-        except DeskError as problem:  # shown in the form, where the fix is typed
-            self._show_problem(problem if isinstance(problem, TemplateProblem) else TemplateProblem(str(problem)))
+        except TemplateProblem as problem:
+            result = problem
+        except Exception as exc:  # a template's bug is shown like any problem, never a crash
+            result = TemplateProblem(f"{type(exc).__name__}: {exc}")
+        self.app.call_from_thread(self._rendered, generation, result)
+
+    def _rendered(self, generation: int, result: Message | TemplateProblem) -> None:
+        if generation != self._render_generation or not self.is_mounted:
+            return  # typing moved on: a newer render is coming
+        self._rendering = False
+        if isinstance(result, TemplateProblem):
+            self._show_problem(result)
         else:
-            self.message, self.problem = message, None
+            self.message, self.problem = result, None
             self.remove_class("-problem")
             self._mark_missing(())
             if self.template_name not in self._hand_text:
-                self._set_text(message.text, by_hand=False)
+                self._set_text(result.text, by_hand=False)
         self._show_state()
         self._show_deadline()
+        waiting, self._after_render = self._after_render, []
+        for then in waiting:
+            then()
 
     def _show_problem(self, problem: TemplateProblem) -> None:
         self.message, self.problem = None, problem
@@ -515,7 +566,6 @@ class ComposerScreen(Screen[None]):
     # --- sending ----------------------------------------------------------------------------------
 
     def _sendable(self) -> tuple[str, Message] | None:
-        self._flush_preview()
         if self.message is None:
             problem = self.problem.message if self.problem else "nothing to send"
             self._result(f"Not sent: {problem}", "error")
@@ -527,6 +577,9 @@ class ComposerScreen(Screen[None]):
         return text, self.message
 
     def action_copy(self) -> None:
+        self._when_rendered(self._copy_now)
+
+    def _copy_now(self) -> None:
         sendable = self._sendable()
         if sendable is None:
             return
@@ -541,15 +594,22 @@ class ComposerScreen(Screen[None]):
         self.app.call_from_thread(self._copied, text, message, result)
 
     def _copied(self, text: str, message: Message, result: CopyResult) -> None:
-        recorded, effect = self._record(text, message, "clipboard")
         if result.confirmed:
+            recorded, effect = self._record(text, message, "clipboard")
             self._result(f"Copied to the clipboard. {effect}", "ok" if recorded else "warn")
-        else:
-            self._result(
-                f"Copied to your terminal (OSC 52) but not confirmed: {result.detail}. "
-                f"Paste to check, or ctrl+l saves it to a file. {effect}",
-                "warn",
-            )
+            return
+        # Only the terminal got it (OSC 52), and nothing says it arrived: it is not recorded as sent
+        # (an Initial Alert would meet "notify stakeholders") until the engineer says it went out.
+        if self._unconfirmed_copy == text:
+            recorded, effect = self._record(text, message, "terminal (OSC 52), sent by hand")
+            self._result(f"Recorded as sent by you. {effect}", "ok" if recorded else "warn")
+            return
+        self._unconfirmed_copy = text
+        self._result(
+            f"Copied to the terminal (OSC 52), not confirmed: {result.detail}. NOT recorded as sent: paste it into "
+            "the channel, then press ctrl+o again to record it (or ctrl+l saves it to a file).",
+            "warn",
+        )
 
     def action_post(self) -> None:
         url, timeout = webhook_settings(self.options.section("chat") if self.options else {})
@@ -567,11 +627,23 @@ class ComposerScreen(Screen[None]):
                 "warn",
             )
             return
+        self._when_rendered(lambda: self._post_now(url, timeout))
+
+    def _post_now(self, url: str, timeout: float) -> None:
         sendable = self._sendable()
         if sendable is None:
             return
         text, message = sendable
-        self._result("Posting to chat…", "")
+        if self._posted_unrecorded == text:  # it is in the channel already: only the timeline is missing
+            recorded, effect = self._record(text, message, "webhook")
+            self._result(
+                f"Already posted; {effect}" if recorded else f"Still not recorded: {effect}",
+                "ok" if recorded else "warn",
+            )
+            if recorded:
+                self._posted_unrecorded = ""
+            return
+        self._result("Posting to chat… (escape cancels)", "")
         self._posting = self._post(url, timeout, text, message)
 
     @work(exclusive=True, exit_on_error=False, group="composer-post")
@@ -579,7 +651,14 @@ class ComposerScreen(Screen[None]):
         result = await post_message(url, text, timeout=timeout)
         if result.ok:
             recorded, effect = self._record(text, message, "webhook")
-            self._result(f"{result.summary[:1].upper()}{result.summary[1:]}. {effect}", "ok" if recorded else "warn")
+            posted = f"{result.summary[:1].upper()}{result.summary[1:]}"
+            if recorded:
+                self._result(f"{posted}. {effect}", "ok")
+            else:
+                self._posted_unrecorded = text
+                self._result(
+                    f"{posted}, but {effect} Press ctrl+p again to record it: it will not be posted twice.", "warn"
+                )
             self.notify("Posted to chat.", title=message.template.title)
         else:
             self._result(f"Not posted: {result.summary}. Nothing was recorded; copy with ctrl+o instead.", "error")
@@ -587,19 +666,24 @@ class ComposerScreen(Screen[None]):
 
     def _record(self, text: str, message: Message, via: str) -> tuple[bool, str]:
         """Write the sent message to the timeline: whether it is there, and what that did to the clocks."""
-        if (via, text) in self._sent:
+        route = "webhook" if via == "webhook" else "copy"  # a copy is counted once, however it was copied
+        if (route, text) in self._sent:
             return True, "(Already on the timeline.)"
         try:
-            after = self.desk.record_message(
-                self.number,
-                template=message.template.record_as,
-                text=text,
-                via=via,
-                next_update_at=message.next_update_at,
-            )
+            # Briefly: a lock held by another process must not freeze the board behind this screen.
+            with self.desk.store.waiting(FIRST_TRY_MS):
+                after = self.desk.record_message(
+                    self.number,
+                    template=message.template.record_as,
+                    text=text,
+                    via=via,
+                    next_update_at=message.next_update_at,
+                )
+        except Locked:
+            return False, "it is NOT on the timeline yet: another process holds the desk file's lock."
         except DeskError as exc:
             return False, f"NOT recorded on the timeline: {exc}"
-        self._sent.add((via, text))
+        self._sent.add((route, text))
         self._sent_overrides = dict(self._overrides)
         if after.version == self.incident.version:  # the very message was recorded moments ago
             return True, "(Already on the timeline: the same message was sent a moment ago.)"
@@ -665,14 +749,12 @@ class ComposerScreen(Screen[None]):
     def action_rebuild(self) -> None:
         self._hand_text.pop(self.template_name, None)
         self.remove_class("-hand-edited")
-        self._refresh_preview()
-        if self.message is not None:
-            self._set_text(self.message.text, by_hand=False)
-        self._show_state()
-        self.refresh_bindings()
+        self._refresh_preview(then=self.refresh_bindings)  # the render puts the text back
 
     def action_save_file(self) -> None:
-        self._flush_preview()
+        self._when_rendered(self._save_file_now)
+
+    def _save_file_now(self) -> None:
         text = self._hand_text.get(self.template_name) or (self.message.text if self.message else "")
         if not text.strip():
             self._result("Nothing to save: the message cannot be built yet.", "error")
@@ -706,7 +788,12 @@ class ComposerScreen(Screen[None]):
 
     def action_close(self) -> None:
         if self._posting is not None and self._posting.is_running:
-            self._result("Posting to chat… wait for the result before closing.", "warn")
+            self._posting.cancel()
+            self._result(
+                "Posting cancelled. The chat server may have received it already: look in the channel before "
+                "posting again. Nothing was recorded. Escape again closes.",
+                "warn",
+            )
             return
         if self._keep_draft():
             self.notify(f"Draft of {self.incident.id}'s message kept: m brings it back.", title="Composer", timeout=4)

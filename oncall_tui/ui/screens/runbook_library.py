@@ -9,8 +9,6 @@ reason, so a typo in a runbook is found here rather than at 3 a.m.
 
 from __future__ import annotations
 
-import os
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,6 +22,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
+from ...errors import InputError
+from ...paths import editor_command
 from ...runbooks import Runbook, RunbookLibrary, readable_markdown
 from ..widgets.footer import DeskFooter
 from ..widgets.runbook_search import RunbookSearch
@@ -180,7 +180,11 @@ class RunbookLibraryScreen(Screen):
                 severity="error",
             )
             return
-        command = [*shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"), str(path)]
+        try:
+            command = editor_command(path)
+        except InputError as exc:
+            self.notify(str(exc), title="Not edited", severity="error", markup=False)
+            return
         try:
             with self.app.suspend():
                 finished = subprocess.run(command, check=False)

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 
 from ...clock import format_duration
 from ...desk import Desk
+from ...errors import DeskError
 
 if TYPE_CHECKING:
     from ...notify.pager import Pager
@@ -246,7 +247,7 @@ class PagingStatus(Widget):
         pager = Pager(desk, RosterSource(self.desk.policy), kind="desk")
         try:
             outcome = pager.page_now(number, level=level, person=person)
-        except (ValueError, Exception) as exc:
+        except DeskError as exc:  # no such level or person, nobody configured: said, and the desk goes on
             self.app.call_from_thread(
                 self.notify, str(exc), title="Not paged", severity="error", timeout=10, markup=False
             )
