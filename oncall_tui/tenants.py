@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .errors import InputError
+
 NAME_LIMIT = 200
 MAX_NAMES = 500
 
@@ -45,16 +47,16 @@ def parse_tenants(text: str) -> Tenants:
         count = int(match["count"])
         names_text = match["names"] or ""
         if count > 1_000_000:
-            raise ValueError(f"{count:,} tenants is not a count the desk believes; give the number affected")
+            raise InputError(f"{count:,} tenants is not a count the desk believes; give the number affected")
     names = tuple(dict.fromkeys(n.strip()[:NAME_LIMIT] for n in names_text.split(",") if n.strip()))
     if any(n.isdigit() for n in names):
-        raise ValueError(
+        raise InputError(
             f"cannot read {text!r} as tenants: write names (acme, globex), a count (40), or 40: acme, globex"
         )
     if len(names) > MAX_NAMES:
-        raise ValueError(f"{len(names)} tenant names; at most {MAX_NAMES} — give a count instead")
+        raise InputError(f"{len(names)} tenant names; at most {MAX_NAMES} — give a count instead")
     if count and count < len(names):
-        raise ValueError(f"{count} tenants but {len(names)} names: the count is how many are affected in all")
+        raise InputError(f"{count} tenants but {len(names)} names: the count is how many are affected in all")
     return Tenants(names, count if count > len(names) else 0)
 
 

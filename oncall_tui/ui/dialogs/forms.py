@@ -247,7 +247,7 @@ class DeclareScreen(FormScreen):
     def _facts_changed(self) -> None:
         try:
             tenants = parse_tenants(self.field("tenants")).affected
-        except ValueError:
+        except InputError:
             tenants = 0
         self.query_one(SeverityField).suggestion = suggest(
             self.policy, title=self.field("title"), impact=self.field("impact"), tenants=tenants
@@ -261,7 +261,7 @@ class DeclareScreen(FormScreen):
         severity = self.query_one(SeverityField).value
         try:
             parse_tenants(self.field("tenants"))
-        except ValueError as exc:
+        except InputError as exc:
             errors["tenants"] = str(exc)
         started = None
         try:

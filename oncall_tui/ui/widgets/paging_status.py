@@ -246,7 +246,7 @@ class PagingStatus(Widget):
         pager = Pager(desk, RosterSource(self.desk.policy), kind="desk")
         try:
             outcome = pager.page_now(number, level=level, person=person)
-        except (ValueError, Exception) as exc:
+        except Exception as exc:  # a refusal or a bug: the page was not sent, say so
             self.app.call_from_thread(
                 self.notify, str(exc), title="Not paged", severity="error", timeout=10, markup=False
             )
