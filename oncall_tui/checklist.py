@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import deadlines
-from .clock import format_local
+from .clock import format_duration, format_local
 from .model import Incident, Status
 from .policy import Policy
 from .runbooks import DESK_KEYS, Runbook, Step
@@ -32,6 +32,17 @@ class StepState(str, enum.Enum):
 
 
 Fact = tuple[StepState, str]  # the state the desk sees, and why (shown beside the step)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the desk knows beyond the incident row, for the facts that need it."""
+
+    now: datetime | None = None
+    events: int = 0  # timeline events recorded
+    action_items: int = 0
+
+
 _OPEN: Fact = (StepState.OPEN, "")
 
 
@@ -39,12 +50,12 @@ def _at(moment: datetime | None) -> str:
     return format_local(moment)[:5]  # HH:MM: the desk's clocks show seconds, a checklist need not
 
 
-def _detected(inc: Incident, policy: Policy) -> Fact:
+def _detected(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     how = "from an alert" if inc.source == "alert" else "declared"
     return StepState.DONE, f"{how} at {_at(inc.declared_at)}"
 
 
-def _routed(inc: Incident, policy: Policy) -> Fact:
+def _routed(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     if inc.acknowledged_by:
         return StepState.DONE, f"reached {inc.acknowledged_by}"
     if inc.assignee:
@@ -52,20 +63,62 @@ def _routed(inc: Incident, policy: Policy) -> Fact:
     return _OPEN
 
 
-def _acknowledged(inc: Incident, policy: Policy) -> Fact:
+def _acknowledged(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     if inc.acknowledged_at is None:
         return _OPEN
-    return StepState.DONE, f"by {inc.acknowledged_by or 'someone'} at {_at(inc.acknowledged_at)}"
+    who = f"by {inc.acknowledged_by or 'someone'} at {_at(inc.acknowledged_at)}"
+    late = inc.acknowledged_at - (inc.started_at + policy.acknowledge)
+    if late.total_seconds() >= 1:  # as the Clocks tab says it: a tick alone would hide the miss
+        return StepState.DONE, f"{who}, {format_duration(late.total_seconds())} late"
+    return StepState.DONE, who
 
 
-def _severity(inc: Incident, policy: Policy) -> Fact:
+def _escalated(inc: Incident, policy: Policy, ctx: Context) -> Fact:
+    """ "If unable to respond, escalate to next tier": moot once someone answered in time."""
+    due = inc.started_at + policy.acknowledge
+    if inc.acknowledged_at is not None:
+        if inc.acknowledged_at <= due:
+            return StepState.NOT_NEEDED, "answered in time"
+        return StepState.DONE, f"answered by {inc.acknowledged_by or 'someone'} after escalation"
+    if ctx.now is not None and ctx.now > due and len(policy.escalation) > 1:
+        return StepState.OPEN, f"unanswered: call {policy.escalation[1].contact or policy.escalation[1].level}"
+    return _OPEN
+
+
+def _deployed(inc: Incident, policy: Policy, ctx: Context) -> Fact:
+    moment = inc.mitigated_at or inc.resolved_at
+    return (StepState.DONE, f"fix out at {_at(moment)}") if moment else _OPEN
+
+
+def _monitored(inc: Incident, policy: Policy, ctx: Context) -> Fact:
+    if inc.mitigated_at is None:
+        return _OPEN
+    if inc.resolved_at is not None:
+        span = format_duration((inc.resolved_at - inc.mitigated_at).total_seconds())
+        return StepState.DONE, f"watched {span} before resolving"
+    return StepState.OPEN, f"monitoring since {_at(inc.mitigated_at)}"
+
+
+def _timeline(inc: Incident, policy: Policy, ctx: Context) -> Fact:
+    if ctx.events:
+        return StepState.DONE, f"the desk's timeline: {ctx.events} events"
+    return _OPEN
+
+
+def _action_items(inc: Incident, policy: Policy, ctx: Context) -> Fact:
+    if ctx.action_items:
+        return StepState.DONE, f"{ctx.action_items} action item{'s' if ctx.action_items != 1 else ''}"
+    return _OPEN
+
+
+def _severity(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     if inc.severity is None:
         return _OPEN
     when = f" at {_at(inc.severity_at)}" if inc.severity_at else ""
     return StepState.DONE, f"{inc.severity.value}{when}"
 
 
-def _ticket(inc: Incident, policy: Policy) -> Fact:
+def _ticket(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     missing = [
         name
         for name, value in (("services", inc.services), ("impact", inc.impact), ("channel", inc.channel))
@@ -76,27 +129,30 @@ def _ticket(inc: Incident, policy: Policy) -> Fact:
     return StepState.DONE, "start time, services, impact and channel recorded"
 
 
-def _notified(inc: Incident, policy: Policy) -> Fact:
+def _notified(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     if inc.notified_at is not None:
         return StepState.DONE, f"Initial Alert sent at {_at(inc.notified_at)}"
     if inc.severity is not None and inc.severity not in policy.stakeholder_severities:
         return StepState.NOT_NEEDED, f"not needed for {inc.severity.value}"
+    if inc.severity is None and policy.stakeholder_severities:
+        names = "/".join(sorted(s.value for s in policy.stakeholder_severities))
+        return StepState.OPEN, f"due {_at(inc.started_at + policy.stakeholders)} if {names}"
     return _OPEN
 
 
-def _field(name: str, label: str) -> Callable[[Incident, Policy], Fact]:
-    def fact(inc: Incident, policy: Policy) -> Fact:
+def _field(name: str, label: str) -> Callable[[Incident, Policy, Context], Fact]:
+    def fact(inc: Incident, policy: Policy, ctx: Context) -> Fact:
         return (StepState.DONE, f"{label} recorded") if str(getattr(inc, name)).strip() else _OPEN
 
     return fact
 
 
-def _mitigated(inc: Incident, policy: Policy) -> Fact:
+def _mitigated(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     moment = inc.mitigated_at or inc.resolved_at
     return (StepState.DONE, f"mitigated at {_at(moment)}") if moment else _OPEN
 
 
-def _resolved(inc: Incident, policy: Policy) -> Fact:
+def _resolved(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     return (StepState.DONE, f"resolved at {_at(inc.resolved_at)}") if inc.resolved_at else _OPEN
 
 
@@ -109,33 +165,38 @@ def _review_needed(inc: Incident, policy: Policy) -> Fact | None:
     return None
 
 
-def _review_scheduled(inc: Incident, policy: Policy) -> Fact:
+def _review_scheduled(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     if inc.review_scheduled_for is not None:
         return StepState.DONE, f"for {format_local(inc.review_scheduled_for, with_date=True)}"
     return _review_needed(inc, policy) or _OPEN
 
 
-def _review_done(inc: Incident, policy: Policy) -> Fact:
+def _review_done(inc: Incident, policy: Policy, ctx: Context) -> Fact:
     if inc.review_done_at is not None:
         return StepState.DONE, f"done at {_at(inc.review_done_at)}"
     return _review_needed(inc, policy) or _OPEN
 
 
-DESK_FACTS: dict[str, Callable[[Incident, Policy], Fact]] = {
+DESK_FACTS: dict[str, Callable[[Incident, Policy, Context], Fact]] = {
     "detected": _detected,
     "routed": _routed,
     "acknowledged": _acknowledged,
+    "escalated": _escalated,
     "severity": _severity,
     "ticket": _ticket,
     "notified": _notified,
     "root_cause": _field("root_cause", "root cause"),
     "eta": _field("eta", "ETA"),
     "mitigated": _mitigated,
+    "deployed": _deployed,
+    "monitored": _monitored,
     "resolved": _resolved,
     "review_scheduled": _review_scheduled,
     "review_done": _review_done,
     "prevention": _field("prevention", "prevention"),
     "contributing_factors": _field("contributing_factors", "contributing factors"),
+    "timeline": _timeline,
+    "action_items": _action_items,
 }
 assert set(DESK_FACTS) == set(DESK_KEYS), "runbooks.DESK_KEYS and DESK_FACTS must name the same facts"
 
@@ -226,8 +287,15 @@ def current_phase(incident: Incident) -> int | None:
     }.get(status)
 
 
-def build_checklist(process: Runbook, incident: Incident, policy: Policy, checked: Collection[int]) -> Checklist:
+def build_checklist(
+    process: Runbook,
+    incident: Incident,
+    policy: Policy,
+    checked: Collection[int],
+    context: Context | None = None,
+) -> Checklist:
     """The checklist for `incident`; `checked` holds the step numbers ticked by hand."""
+    ctx = context or Context()
     phase_index = current_phase(incident)
     phases: list[Phase] = []
     main = [s for s in process.sections if not s.applies]
@@ -238,7 +306,7 @@ def build_checklist(process: Runbook, incident: Incident, policy: Policy, checke
         items = []
         for step in section.steps:
             fact = DESK_FACTS.get(step.desk)
-            state, why = fact(incident, policy) if fact else _OPEN
+            state, why = fact(incident, policy, ctx) if fact else _OPEN
             if skip is not None:
                 state, why = skip
             if not state.done and step.number in checked:

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "oncall_tui.commands.integrity",
     "oncall_tui.commands.followup",
     "oncall_tui.commands.alerts",
+    "oncall_tui.commands.paging",
     "oncall_tui.commands.serve",
 )
 
@@ -114,7 +115,12 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         action="store_true",
         help="the wall-board: large clocks for a screen across the room (read-only)",
     )
-    parser.add_argument("--alertmanager", metavar="URL", help="Prometheus Alertmanager to pull alerts from")
+    parser.add_argument(
+        "--alertmanager",
+        metavar="URL",
+        action="append",
+        help="Prometheus Alertmanager to pull alerts from; repeat it (or separate by commas) for an HA cluster",
+    )
     parser.add_argument("--runbooks", type=Path, metavar="DIR", help="your own runbooks, added to the shipped ones")
     parser.add_argument("--templates", type=Path, metavar="DIR", help="your own message templates")
     if not commands:

@@ -3,7 +3,7 @@
 `~/.config/oncall-tui/config.toml` (all optional):
 
     [alertmanager]
-    url = "http://127.0.0.1:9093"
+    url = "http://127.0.0.1:9093"        # or an HA pair: url = ["http://am-1:9093", "http://am-2:9093"]
     bearer_token_env = "AM_TOKEN"        # the token itself stays in the environment
     basic_user_env = "AM_USER"
     basic_password_env = "AM_PASSWORD"
@@ -35,13 +35,29 @@ class DeskOptions:
     policy_path: Path | None = None
     runbook_dirs: tuple[Path, ...] = ()
     template_dirs: tuple[Path, ...] = ()
-    alertmanager_url: str | None = None
+    alertmanager_url: str | list[str] | tuple[str, ...] | None = None  # one, a list, or "a, b"
     demo: bool = False
     settings: dict[str, Any] = field(default_factory=dict)  # the whole config.toml, by section
+
+    @property
+    def alertmanager_urls(self) -> tuple[str, ...]:
+        """Every Alertmanager to poll, in the order given, each once (an HA pair is two)."""
+        return alertmanager_urls(self.alertmanager_url)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.settings.get(name, {})
         return value if isinstance(value, dict) else {}
+
+
+def alertmanager_urls(value: Any) -> tuple[str, ...]:
+    """URLs from a string (comma- or space-separated), a list of them, or nothing; never raises."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else [str(value)]
+    urls: list[str] = []
+    for item in items:
+        urls.extend(part for part in str(item).replace(",", " ").split() if part)
+    return tuple(dict.fromkeys(urls))
 
 
 def read_config(path: Path | None = None) -> dict[str, Any]:
@@ -60,7 +76,12 @@ def read_config(path: Path | None = None) -> dict[str, Any]:
 def check_config(settings: dict[str, Any], path: Path) -> None:
     top = Table(settings, "config", single_file(path))
     am = top.table("alertmanager")
-    am.url("url")
+    if isinstance(am.raw.get("url"), list):  # an HA cluster: every Alertmanager of it
+        for url in am.texts("url"):
+            Table({"url": url}, "config", single_file(path), ("alertmanager",)).url("url")
+    else:
+        for url in alertmanager_urls(am.text("url")):
+            Table({"url": url}, "config", single_file(path), ("alertmanager",)).url("url")
     for key in ("bearer_token_env", "basic_user_env", "basic_password_env"):
         am.text(key)
     chat = top.table("chat")
@@ -83,13 +104,16 @@ def options_from_args(args: argparse.Namespace) -> DeskOptions:
         db = demo_db_path()
     else:
         db = default_db_path()
-    am = getattr(args, "alertmanager", None) or (settings.get("alertmanager", {}).get("url") or "").strip() or None
+    section = settings.get("alertmanager", {}) if isinstance(settings.get("alertmanager"), dict) else {}
+    am = alertmanager_urls(getattr(args, "alertmanager", None)) or alertmanager_urls(
+        section.get("urls", section.get("url"))
+    )
     return DeskOptions(
         db_path=Path(db),
         policy_path=getattr(args, "policy", None),
         runbook_dirs=tuple(runbooks),
         template_dirs=tuple(templates),
-        alertmanager_url=am,
+        alertmanager_url=am or None,
         demo=bool(getattr(args, "demo", False)),
         settings=settings,
     )

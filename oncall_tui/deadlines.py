@@ -57,6 +57,17 @@ class Milestones(Protocol):
     def review_waived(self) -> str: ...
     @property
     def is_open(self) -> bool: ...
+    @property
+    def alert_state(self) -> str: ...
+    @property
+    def live_at(self) -> datetime | None: ...
+
+
+def clocks_from(incident: Milestones) -> datetime:
+    """When the response clocks start: the incident's start, or, for an alert that arrived in a
+    maintenance window (silenced or inhibited), the moment it went live — it asked nothing of
+    anyone before."""
+    return incident.live_at or incident.started_at
 
 
 class State(str, enum.Enum):
@@ -192,14 +203,14 @@ def _stopped_at(incident: Milestones) -> datetime | None:
 
 
 def _acknowledge(kind: DeadlineKind, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
-    start = incident.started_at
+    start = clocks_from(incident)
     return _clock(kind, start, start + policy.acknowledge, incident.acknowledged_at, now, incident.resolved_at)
 
 
 def _severity(kind: DeadlineKind, incident: Milestones, policy: Policy, now: datetime) -> Deadline:
     # Severity is judged by whoever raised the incident on the desk, so its clock starts there: a
     # back-dated start time (the outage began before anyone noticed) does not make it late at birth.
-    raised = max(incident.started_at, incident.declared_at)
+    raised = max(clocks_from(incident), incident.declared_at)
     return _clock(kind, raised, raised + policy.severity, incident.severity_at, now, incident.resolved_at)
 
 
@@ -207,7 +218,7 @@ def _stakeholders(kind: DeadlineKind, incident: Milestones, policy: Policy, now:
     sev = incident.severity
     if sev is None or sev not in policy.stakeholder_severities:
         return _na(kind, now)
-    start = incident.started_at
+    start = clocks_from(incident)
     return _clock(kind, start, start + policy.stakeholders, incident.notified_at, now, incident.resolved_at)
 
 
@@ -326,6 +337,8 @@ def kinds_met_by(template_kind: str) -> tuple[DeadlineKind, ...]:
 
 
 def compute(incident: Milestones, policy: Policy, now: datetime) -> Deadlines:
+    if incident.alert_state == "maintenance":
+        return _in_maintenance(policy, now)
     items: list[Deadline] = []
     follow_up: list[Deadline] = []
     ack: Deadline | None = None
@@ -340,10 +353,18 @@ def compute(incident: Milestones, policy: Policy, now: datetime) -> Deadlines:
     return Deadlines(tuple(items), escalation)
 
 
+def _in_maintenance(policy: Policy, now: datetime) -> Deadlines:
+    """An alert that arrived silenced or inhibited: on the record, but no clock runs for it."""
+    items = [_na(k, now) for k in DEADLINE_KINDS if not k.after_resolution]
+    items += [Deadline(t.key, t.label, None, State.NOT_APPLICABLE, now=now) for t in policy.escalation[1:]]
+    items += [_na(k, now) for k in DEADLINE_KINDS if k.after_resolution]
+    return Deadlines(tuple(items), Escalation(0, policy.escalation[0], None, None))
+
+
 def _escalation(
     incident: Milestones, policy: Policy, now: datetime, ack: Deadline | None
 ) -> tuple[Escalation, list[Deadline]]:
-    start = incident.started_at
+    start = clocks_from(incident)
     stopped = _stopped_at(incident)
     elapsed_until = stopped if stopped is not None and stopped < now else now
     timed = incident.severity is None or incident.severity in policy.escalation_severities
@@ -378,3 +399,19 @@ def _escalation(
         else:
             clocks.append(Deadline(t.key, t.label, due, State.PENDING, None, start, now))
     return Escalation(index, tier, next_tier, next_at), clocks
+
+
+def notify_due_if_major(incident: Milestones, policy: Policy) -> datetime | None:
+    """When stakeholders must have heard, should an incident whose severity is not determined yet
+    turn out to be P0/P1 — the desk treats P? as a possible P0, so it does not call notifying
+    "not required". None once the severity is set, or the notice went out, or it is resolved."""
+    if incident.severity is not None or incident.notified_at is not None or incident.resolved_at is not None:
+        return None
+    if not policy.stakeholder_severities:
+        return None
+    return incident.started_at + policy.stakeholders
+
+
+def major_names(policy: Policy) -> str:
+    """'P0/P1': the severities that must notify stakeholders, as a label says them."""
+    return "/".join(s.value for s in sorted(policy.stakeholder_severities, key=lambda s: s.value))

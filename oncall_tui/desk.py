@@ -21,12 +21,14 @@ from .model import EDITABLE_FIELDS, EDITABLE_TIMES, Event, Incident, Severity, S
 from .paths import current_actor
 from .policy import Policy, load_policy
 from .store import Store, StoreError
+from .tenants import Tenants, editable_text, parse_tenants
 from .terminal_text import printable
 from .when import SKEW, check_start, parse_past
 
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
 
 MAX_FIELD_LENGTH = 20_000
+RESEND_WINDOW = timedelta(minutes=10)
 CLOCK_BEHIND_TOLERANCE = 5.0  # seconds: two desks' clocks may disagree by this much without comment
 
 
@@ -175,14 +177,17 @@ class Desk:
         source: str = "manual",
         fingerprint: str = "",
         labels: dict[str, str] | None = None,
+        tenants: Tenants | str | None = None,
         actor: str | None = None,
         details: dict[str, Any] | None = None,
+        alert_state: str = "",
     ) -> Incident:
         title = clean_text(title, multiline=False, limit=500)
         if not title:
             raise ActionRefused("an incident needs a title")
         sev = Severity.parse(severity) if isinstance(severity, str) else severity
         svc = tuple(dict.fromkeys(s for s in (clean_text(x, multiline=False, limit=200) for x in services) if s))
+        affected = _tenants(tenants)
         now = self.now()
         started = started_at or now
         if started > now + SKEW:
@@ -206,6 +211,9 @@ class Desk:
                 source=source,
                 fingerprint=fingerprint,
                 labels=dict(labels or {}),
+                tenants=affected.names,
+                tenant_count=affected.count,
+                alert_state=alert_state,
             )
             self.store.insert_incident(incident)
             payload = {
@@ -218,13 +226,15 @@ class Desk:
                 "symptom": incident.symptom,
                 "started_at": iso(started),
                 "source": source,
+                **({"tenants": str(affected)} if affected.affected else {}),
                 **({"fingerprint": fingerprint} if fingerprint else {}),
                 **(details or {}),
             }
             self.store.append_event(number, iso(now), actor or self.actor, "declared", payload)
             return self.get(number)
 
-    def acknowledge(self, number: int, *, actor: str | None = None) -> Incident:
+    def acknowledge(self, number: int, *, actor: str | None = None, details: dict[str, Any] | None = None) -> Incident:
+        """`details` say how, when it was not a key press (another desk's Alertmanager silence)."""
         who = actor or self.actor
 
         def decide(inc: Incident, now: datetime) -> Decision:
@@ -235,8 +245,11 @@ class Desk:
                 )
             check_move(inc, Status.ACKNOWLEDGED, self.policy)
             late = now - (inc.started_at + self.policy.acknowledge)
-            details = {"late_by_seconds": int(late.total_seconds())} if late.total_seconds() > 0 else {}
-            return {"status": Status.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": who}, details
+            info = {"late_by_seconds": int(late.total_seconds())} if late.total_seconds() > 0 else {}
+            return {"status": Status.ACKNOWLEDGED, "acknowledged_at": now, "acknowledged_by": who}, {
+                **info,
+                **(details or {}),
+            }
 
         return self.act(number, "acknowledged", decide, actor=who)
 
@@ -300,6 +313,8 @@ class Desk:
         if field not in EDITABLE_FIELDS:
             editable = ", ".join((*EDITABLE_FIELDS, *EDITABLE_TIMES))
             raise ActionRefused(f"{field!r} cannot be edited (editable: {editable})")
+        if field == "tenants":
+            return self.set_tenants(number, value, expected=expected)
         if field == "services":
             items = value.split(",") if isinstance(value, str) else value
             new: Any = tuple(dict.fromkeys(s for s in (clean_text(x, multiline=False, limit=200) for x in items) if s))
@@ -320,6 +335,46 @@ class Desk:
             return {field: new}, {"field": field, "from": _plain(old), "to": _plain(new)}
 
         return self.act(number, kind, decide)
+
+    def set_tenants(self, number: int, value: Tenants | str, *, expected: Any = "any") -> Incident:
+        """Tenants affected, as names and/or a count; `expected` is what the user saw (its text form)."""
+        new = _tenants(value)
+
+        def decide(inc: Incident, now: datetime) -> Decision:
+            old = Tenants(inc.tenants, inc.tenant_count if inc.tenant_count > len(inc.tenants) else 0)
+            # What the user saw: the text the board showed, or the names a command read.
+            saw_names = isinstance(expected, (tuple, list))
+            if expected != "any" and (
+                tuple(expected) != inc.tenants if saw_names else str(_tenants(expected)) != str(old)
+            ):
+                raise self._changed(inc, now, "tenants affected", ("field_edited",))
+            if old == new:
+                return None
+            changes = {"tenants": new.names, "tenant_count": new.count}
+            return changes, {"field": "tenants", "from": str(old), "to": str(new), "count": new.affected}
+
+        return self.act(number, "field_edited", decide)
+
+    def set_role(self, number: int, role: str, person: str, *, expected: Any = "any") -> Incident:
+        """Give role `role` (an id or name from the policy's [[role]] list) to `person`; "" clears it."""
+        try:
+            info = self.policy.role(role)
+        except ValueError as exc:
+            raise ActionRefused(str(exc)) from None
+        who = clean_text(person, multiline=False, limit=200)
+
+        def decide(inc: Incident, now: datetime) -> Decision:
+            old = inc.roles.get(info.id, "")
+            if expected != "any" and old != (expected or ""):
+                raise self._changed(inc, now, info.name.lower(), ("role_assigned",))
+            if old == who:
+                return None
+            roles = {k: v for k, v in inc.roles.items() if k != info.id}
+            if who:
+                roles[info.id] = who
+            return {"roles": roles}, {"role": info.id, "name": info.name, "from": old, "to": who}
+
+        return self.act(number, "role_assigned", decide)
 
     def correct_start(self, number: int, started_at: datetime | str, *, expected: Any = "any") -> Incident:
         """Correct when the incident began (typed as the declare form takes it: -20m, 03:12, ISO).
@@ -368,22 +423,44 @@ class Desk:
         """A status message went out (copied to chat, or posted to a webhook).
 
         An Initial Alert meets the stakeholder deadline; an Update restarts the next-update clock at
-        the time it promised.
+        the time it promised. The same text sent the same way again within `RESEND_WINDOW` (a second
+        copy to be sure, the composer closed and opened again) is the same message: nothing is written,
+        and the incident comes back unchanged (same version).
         """
+        body = clean_text(text, limit=50_000)
 
         def decide(inc: Incident, now: datetime) -> Decision:
+            last = self.store.last_event(number, ("message_sent",))
+            if (
+                last is not None
+                and now - last.at <= RESEND_WINDOW
+                and (
+                    last.details.get("template"),
+                    last.details.get("via"),
+                    last.details.get("text"),
+                    last.details.get("next_update_at"),
+                )
+                == (template, via, body, iso(next_update_at) if next_update_at is not None else None)
+            ):
+                return None
             changes: Change = {}
             if template == "initial" and inc.notified_at is None:
                 changes["notified_at"] = now
             if template in ("initial", "update"):
                 changes["last_update_at"] = now
                 changes["next_update_at"] = next_update_at
-            details = {"template": template, "via": via, "text": clean_text(text, limit=50_000)}
+            details = {"template": template, "via": via, "text": body}
             if next_update_at is not None:
                 details["next_update_at"] = iso(next_update_at)
             return changes, details
 
         return self.act(number, "message_sent", decide)
+
+    def record_saved(self, number: int, *, template: str, text: str, path: str) -> Incident:
+        """A message written to a file (ctrl+l): on the timeline, but not sent — no clock moves."""
+        body = clean_text(text, limit=50_000)
+        where = clean_text(path, multiline=False, limit=1000)
+        return self.append(number, "message_saved", {"template": template, "path": where, "text": body})
 
     def record_breach(self, number: int, key: str, label: str, due_at: datetime) -> bool:
         """Write a deadline breach to the timeline once, however many desks notice it."""
@@ -407,8 +484,20 @@ class Desk:
         self.act(number, "deadline_breached", decide, actor="desk")
         return written
 
-    def check_step(self, number: int, *, runbook: str, version: str, step: int, text: str, checked: bool) -> Incident:
-        """Tick or untick a runbook step; the event says which runbook version the step came from."""
+    def check_step(
+        self,
+        number: int,
+        *,
+        runbook: str,
+        version: str,
+        step: int,
+        text: str,
+        checked: bool,
+        section: str = "",
+        ordinal: int | None = None,
+    ) -> Incident:
+        """Tick or untick a runbook step; the event says which runbook version the step came from, and
+        the step as the screen numbers it (`section`, `ordinal`: "Investigation, step 5")."""
 
         def decide(inc: Incident, now: datetime) -> Decision:
             row = self.store.conn.execute(
@@ -423,7 +512,16 @@ class Desk:
                 "at = excluded.at, actor = excluded.actor",
                 [number, runbook, step, int(checked), iso(now), self.actor],
             )
-            return {}, {"runbook": runbook, "version": version, "step": step, "text": text, "checked": checked}
+            details: dict[str, Any] = {
+                "runbook": runbook,
+                "version": version,
+                "step": step,
+                "text": text,
+                "checked": checked,
+            }
+            if section and ordinal is not None:
+                details.update(section=section, ordinal=ordinal)
+            return {}, details
 
         return self.act(number, "runbook_step", decide)
 
@@ -433,6 +531,10 @@ class Desk:
                 "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
             ).fetchall()
         return {r[0] for r in rows}
+
+    def context_counts(self, number: int) -> tuple[int, int]:
+        """(timeline events, action items) of one incident: what the process checklist reads."""
+        return self.store.counts_for(number)
 
     def checked_counts(self) -> dict[tuple[int, str], int]:
         """(incident, runbook) → number of ticked steps, for the board's progress column."""
@@ -451,6 +553,19 @@ class Desk:
         return Conflict(
             f"{inc.id}'s {what} was changed by {last.actor} {_ago(last.at, now)}; look again before retrying"
         )
+
+
+def _tenants(value: Tenants | str | None) -> Tenants:
+    if value is None:
+        return Tenants()
+    if isinstance(value, Tenants):
+        value = editable_text(value.names, value.count)
+    try:
+        parsed = parse_tenants(clean_text(value, multiline=False, limit=20_000))
+    except ValueError as exc:
+        raise ActionRefused(str(exc)) from None
+    names = tuple(n for n in (clean_text(x, multiline=False, limit=200) for x in parsed.names) if n)
+    return Tenants(names, parsed.count)
 
 
 def _ago(then: datetime, now: datetime) -> str:

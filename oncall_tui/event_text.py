@@ -23,7 +23,12 @@ CLOCK_BEHIND = "clock_behind_seconds"  # in any event's details: see Desk.act
 Line = tuple[str, str]
 Details = Mapping[str, Any]
 
-_FIELD_NAMES = {"root_cause": "Root cause", "contributing_factors": "Contributing factors", "eta": "ETA"}
+_FIELD_NAMES = {
+    "root_cause": "Root cause",
+    "contributing_factors": "Contributing factors",
+    "eta": "ETA",
+    "tenants": "Tenants affected",
+}
 _SETTLED = ("mitigated", "resolved", "closed")
 _FALLBACK_VALUE_LIMIT = 80
 
@@ -85,12 +90,15 @@ def _declared(d: Details, tz: tzinfo | None) -> Line:
     sev = f" as {d['severity']}" if d.get("severity") else ""
     origin = " from an alert" if d.get("source") == "alert" else ""
     services = f" ({', '.join(d['services'])})" if d.get("services") else ""
-    return f"Declared{sev}{origin}: {d.get('title', '')}{services}", ""
+    tenants = f"; tenants: {d['tenants']}" if d.get("tenants") else ""
+    return f"Declared{sev}{origin}: {d.get('title', '')}{services}{tenants}", ""
 
 
 def _acknowledged(d: Details, tz: tzinfo | None) -> Line:
     late = d.get("late_by_seconds")
-    return "Acknowledged" + _late(late), "warning" if late else "success"
+    # Another desk (or a person in Alertmanager's UI) took it: their silence reached this desk.
+    via = " through an Alertmanager silence (someone has it)" if d.get("via") == "silence" else ""
+    return "Acknowledged" + via + _late(late), "warning" if late else "success"
 
 
 def _severity_set(d: Details, tz: tzinfo | None) -> Line:
@@ -103,6 +111,14 @@ def _status_changed(d: Details, tz: tzinfo | None) -> Line:
 
 def _assigned(d: Details, tz: tzinfo | None) -> Line:
     return (f"Assigned to {d['to']}" if d.get("to") else "Unassigned"), ""
+
+
+def _role_assigned(d: Details, tz: tzinfo | None) -> Line:
+    role = str(d.get("name") or d.get("role") or "Role")
+    if d.get("to"):
+        was = f" (was {d['from']})" if d.get("from") else ""
+        return f"{role}: {d['to']}{was}", ""
+    return f"{role}: {d.get('from') or 'nobody'} stood down", ""
 
 
 def _field_edited(d: Details, tz: tzinfo | None) -> Line:
@@ -123,6 +139,11 @@ def _message_sent(d: Details, tz: tzinfo | None) -> Line:
     return f"{template} message sent via {d.get('via', '?')}{promised}", "success"
 
 
+def _message_saved(d: Details, tz: tzinfo | None) -> Line:
+    template = str(d.get("template") or "status").capitalize()
+    return f"{template} message saved to {d.get('path') or 'a file'} (not sent)", ""
+
+
 def _deadline_breached(d: Details, tz: tzinfo | None) -> Line:
     key = str(d.get("deadline", ""))
     due = _when(d.get("due_at"), tz)
@@ -136,7 +157,10 @@ def _deadline_breached(d: Details, tz: tzinfo | None) -> Line:
 
 def _runbook_step(d: Details, tz: tzinfo | None) -> Line:
     verb = "checked" if d.get("checked") else "unchecked"
-    return f"Runbook step {d.get('step')} {verb}: {d.get('text', '')}", ""
+    text = d.get("text", "")
+    if d.get("section") and d.get("ordinal") is not None:  # numbered as the screen shows it
+        return f"{d['section']}, step {d['ordinal']} {verb}: {text}", ""
+    return f"Runbook step {d.get('step')} {verb}: {text}", ""
 
 
 # --- the post-incident review ---------------------------------------------------------------------
@@ -190,16 +214,59 @@ def _action_item_reopened(d: Details, tz: tzinfo | None) -> Line:
     return f"{_item(d)} reopened: {d.get('title', '')}", ""
 
 
+_PAGE_WHY = {
+    "new": "new incident",
+    "not_acknowledged": "not acknowledged in time",
+    "escalated": "escalation matrix",
+    "unreachable": "previous level unreachable",
+    "repeat": "repeat",
+    "manual": "by hand",
+}
+
+
+def _page(d: Details, tz: tzinfo | None) -> Line:
+    who = d.get("name") or d.get("person") or "nobody"
+    why = _PAGE_WHY.get(str(d.get("reason", "")), str(d.get("reason", "")))
+    note = f": {d['note']}" if d.get("note") else ""
+    if d.get("nobody"):
+        return f"Could not page {d.get('level', '?')} ({why}): {d['nobody']}", "error"
+    via = ", ".join(str(c) for c in d.get("channels") or []) or "no channel"
+    return f"Paging {who} as {d.get('level', '?')} ({why}{note}) via {via}", "warning"
+
+
+def _page_result(d: Details, tz: tzinfo | None) -> Line:
+    who = d.get("name") or d.get("person") or "?"
+    parts = []
+    for c in d.get("channels") or []:
+        attempts = c.get("attempts") or []
+        last = attempts[-1].get("result", "") if attempts else "not tried"
+        tries = f" after {len(attempts)} attempts" if len(attempts) > 1 else ""
+        parts.append(f"{c.get('channel', '?')} {'OK' if c.get('delivered') else 'FAILED'}: {last}{tries}")
+    detail = "; ".join(parts)
+    if d.get("delivered"):
+        return f"Page delivered to {who} — {detail}", "success"
+    return f"Could not reach {who}: every channel failed — {detail}", "error"
+
+
+def _page_resent(d: Details, tz: tzinfo | None) -> Line:
+    return f"Page to {d.get('person', '?')} resent: {d.get('note', '')}", "warning"
+
+
 _DESCRIBERS: dict[str, Callable[[Details, tzinfo | None], Line]] = {
+    "page": _page,
+    "page_result": _page_result,
+    "page_resent": _page_resent,
     "declared": _declared,
     "acknowledged": _acknowledged,
     "severity_set": _severity_set,
     "status_changed": _status_changed,
     "assigned": _assigned,
+    "role_assigned": _role_assigned,
     "field_edited": _field_edited,
     "start_corrected": _start_corrected,
     "note": _note,
     "message_sent": _message_sent,
+    "message_saved": _message_saved,
     "deadline_breached": _deadline_breached,
     "runbook_step": _runbook_step,
     "review_scheduled": _review_scheduled,

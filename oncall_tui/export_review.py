@@ -13,6 +13,7 @@ that mixes them is a timeline nobody can check.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import deadlines, event_text, review
+from .alerts.describe import alert_facts
 from .clock import format_duration, from_iso, iso
 from .deadlines import Deadlines, State
 from .desk import Desk
@@ -32,6 +34,7 @@ from .export_json import deadlines_dict, event_dict, incident_dict
 from .model import Event, Incident, Severity, Status
 from .paths import data_dir
 from .store import INCIDENT_TIME_FIELDS
+from .tenants import format_tenants
 
 UTC = UTC
 TEMPLATE = "export/review.md.j2"
@@ -150,6 +153,13 @@ def review_context(desk: Desk, number: int, now: datetime | None = None) -> dict
         "resolution": inc.resolution,
         "prevention": inc.prevention,
         "contributing_factors": inc.contributing_factors,
+        # One factor per line or bullet, as the engineer wrote them: the document lists them.
+        "contributing_factor_list": factor_list(inc.contributing_factors),
+        "tenants": list(inc.tenants),
+        "tenant_count": inc.tenants_affected,
+        "tenants_affected": format_tenants(inc.tenants, inc.tenant_count),
+        "roles": [{"id": r.id, "name": r.name, "who": inc.roles.get(r.id, "")} for r in desk.policy.roles]
+        + [{"id": k, "name": k, "who": v} for k, v in inc.roles.items() if k not in {r.id for r in desk.policy.roles}],
         "source": inc.source,
         "started_at": inc.started_at,
         "declared_at": inc.declared_at,
@@ -205,6 +215,19 @@ def review_context(desk: Desk, number: int, now: datetime | None = None) -> dict
         "generated_at": now,
         "generated_by": desk.actor,
     }
+
+
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+")
+
+
+def factor_list(text: str) -> list[str]:
+    """Contributing factors as items: one per line (bullets and numbers dropped); a single
+    paragraph with semicolons is split on them, the way people type a list on one line."""
+    lines = [_BULLET.sub("", line).strip() for line in text.splitlines()]
+    items = [line for line in lines if line]
+    if len(items) == 1 and ";" in items[0]:
+        items = [part.strip() for part in items[0].split(";") if part.strip()]
+    return items
 
 
 def _review_summary(state: review.ReviewState, required: bool) -> str:
@@ -306,6 +329,7 @@ def export_document(desk: Desk, number: int, now: datetime | None = None) -> dic
         "exported_at": iso(now),
         "exported_by": desk.actor,
         "incident": incident_dict(inc),
+        **({"alert": facts} if (facts := alert_facts(desk.store, inc)) is not None else {}),
         **deadlines_dict(desk.deadlines(inc, now)),
         "review": {
             "scheduled_for": iso(state.scheduled_for),
@@ -357,6 +381,7 @@ def read_export(doc: dict[str, Any]) -> Exported:
     for key in INCIDENT_TIME_FIELDS:
         data[key] = from_iso(data.get(key))
     data["services"] = tuple(data.get("services") or ())
+    data["tenants"] = tuple(data.get("tenants") or ())
     data["status"] = Status(data["status"])
     data["severity"] = Severity(data["severity"]) if data.get("severity") else None
     incident = Incident(**data)

@@ -21,6 +21,7 @@ KNOWN_FIELDS: dict[str, FieldSpec] = {
         FieldSpec("service", "Service Name", "affected services, comma-separated", "services"),
         FieldSpec("timestamp", "Timestamp", "when it started", None),
         FieldSpec("impact", "Impact", "brief description", "impact"),
+        FieldSpec("tenants", "Tenants", "names, a count, or 40: acme, globex", "tenants"),
         FieldSpec("assigned", "Assigned", "engineer name", "assignee"),
         FieldSpec("progress", "Status", "update on progress", None),
         FieldSpec("eta", "ETA", "estimated time to resolution", "eta"),

@@ -201,6 +201,8 @@ class _Milestones(NamedTuple):
     resolved_at: datetime | None
     review_done_at: datetime | None
     review_waived: str
+    alert_state: str
+    live_at: datetime | None
 
     @property
     def is_open(self) -> bool:
@@ -214,9 +216,24 @@ def _milestones(conn: sqlite3.Connection, inc_filter: str, bounds: dict[str, Any
     statuses = {s.value: s for s in Status}
     severities = {s.value: s for s in Severity}
     t = _instant
-    for n, st, sev, s, d, ack, sev_at, notified, last, next_, mitigated, resolved, reviewed, waived in conn.execute(
-        f"SELECT {_MILESTONE_COLUMNS} FROM incidents WHERE {inc_filter}", bounds
-    ):
+    for (
+        n,
+        st,
+        sev,
+        s,
+        d,
+        ack,
+        sev_at,
+        notified,
+        last,
+        next_,
+        mitigated,
+        resolved,
+        reviewed,
+        waived,
+        alert_state,
+        live,
+    ) in conn.execute(f"SELECT {_MILESTONE_COLUMNS} FROM incidents WHERE {inc_filter}", bounds):
         # Spelled out rather than looped: this runs for every incident of the period.
         yield _Milestones(
             n,
@@ -233,6 +250,8 @@ def _milestones(conn: sqlite3.Connection, inc_filter: str, bounds: dict[str, Any
             resolved and t(resolved),
             reviewed and t(reviewed),
             waived or "",
+            alert_state or "",
+            live and t(live),
         )
 
 

@@ -19,15 +19,27 @@ class Severity(str, enum.Enum):
 
     @classmethod
     def parse(cls, text: str) -> Severity:
+        """'P1', 'p1', '1', 'sev1', or the runbook's name for it ('high'); a policy may add its own names."""
+        raw = text.strip().upper()
+        raw = _SEVERITY_NAMES.get(raw, raw)
+        if raw.startswith("SEV"):
+            raw = "P" + raw[3:].lstrip(" -")
+        elif raw.isdigit():
+            raw = "P" + raw
         try:
-            return cls(text.strip().upper())
+            return cls(raw)
         except ValueError:
-            raise InputError(f"unknown severity {text!r}: use P0, P1, P2 or P3") from None
+            raise InputError(
+                f"unknown severity {text!r}: use P0 (critical), P1 (high), P2 (medium) or P3 (low)"
+            ) from None
 
     @property
     def major(self) -> bool:
         """P0 and P1 are the severities the runbook notifies stakeholders and reviews for."""
         return self in (Severity.P0, Severity.P1)
+
+
+_SEVERITY_NAMES = {"CRITICAL": "P0", "HIGH": "P1", "MEDIUM": "P2", "LOW": "P3"}
 
 
 class Status(str, enum.Enum):
@@ -66,6 +78,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "resolution",
     "prevention",
     "contributing_factors",
+    "tenants",
 )
 # Times that can be corrected after the fact, each with its own timeline event (`Desk.correct_start`).
 EDITABLE_TIMES: tuple[str, ...] = ("started_at",)
@@ -92,6 +105,11 @@ class Incident:
     source: str = "manual"  # "manual" or "alert"
     fingerprint: str = ""  # Alertmanager fingerprint when source == "alert"
     labels: dict[str, str] = field(default_factory=dict)
+    # Tenants affected: the names known, and a count when more are affected than are named
+    # ("about 40 tenants"); 0 when nobody has said. The runbook tells P0 from P1 by it.
+    tenants: tuple[str, ...] = ()
+    tenant_count: int = 0
+    roles: dict[str, str] = field(default_factory=dict)  # role id (policy [[role]]) → who holds it
     # Milestones: a projection of the timeline, written in the same transaction as the event that
     # sets them, so the board can compute every deadline without reading the whole timeline.
     acknowledged_at: datetime | None = None
@@ -106,8 +124,11 @@ class Incident:
     review_scheduled_for: datetime | None = None
     review_done_at: datetime | None = None
     review_waived: str = ""
-    alert_state: str = ""  # "", "firing", "resolved" (alert gone: engineer to confirm)
+    # "", "firing", "resolved" (alert gone: engineer to confirm), "maintenance" (arrived silenced or
+    # inhibited: recorded, clocks off, until the alert goes live)
+    alert_state: str = ""
     silence_id: str = ""
+    live_at: datetime | None = None  # a maintenance-born incident went live: its clocks count from here
     version: int = 1
     head_hash: str = ""
 
@@ -118,6 +139,11 @@ class Incident:
     @property
     def is_open(self) -> bool:
         return self.status.is_open
+
+    @property
+    def tenants_affected(self) -> int:
+        """How many tenants are affected as far as anyone has said: 0 when unknown."""
+        return max(self.tenant_count, len(self.tenants))
 
     def replace(self, **changes: Any) -> Incident:
         return dataclasses.replace(self, **changes)

@@ -20,6 +20,9 @@ class EscalationTier:
     after: timedelta
     level: str
     contact: str
+    # Who is paged at this level: whoever holds `schedule` (schedules.toml), or one `person` (people.toml).
+    schedule: str = ""
+    person: str = ""
     # Derived once: every incident's deadlines name every tier, every time they are computed.
     key: str = field(init=False, repr=False, compare=False)
     label: str = field(init=False, repr=False, compare=False)
@@ -45,6 +48,58 @@ class AlertPolicy:
     silence_on_ack: bool = True
     silence_minutes: int = 120
     group_by: tuple[str, ...] = ()
+    # The desk's own silences are renewed while the incident is acknowledged and the alert fires.
+    renew_silences: bool = True
+    # After an Alertmanager restart (it comes back empty), how long before a missing alert counts
+    # as stopped: Prometheus re-sends every alert within its resend interval (1 min by default).
+    restart_grace_seconds: float = 60.0
+    filter: str = ""  # Alertmanager matchers: the alerts this desk takes, e.g. '{team="db"}'
+    receiver: str = ""  # a regex over receiver names, as Alertmanager's API takes it
+    max_reply_mib: float = 256.0  # a larger answer is read up to here, with a loud warning
+    # Labels whose values name the tenants an alert is about (each label may list several, comma-separated).
+    tenant_labels: tuple[str, ...] = ("tenant",)
+    # The always-firing alert whose absence means monitoring itself is down; "" when there is none.
+    watchdog: str = "Watchdog"
+
+    @property
+    def grace_seconds(self) -> float:
+        """A restarted Alertmanager's grace: the resend interval, and never under three polls."""
+        return max(self.restart_grace_seconds, 3 * self.poll_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class PagingPolicy:
+    """[paging]: when pages go out and how hard each one is tried."""
+
+    repeat_minutes: float = 5.0  # an unacknowledged page is sent again after this long …
+    repeat_limit: int = 3  # … at most this many times
+    quiet_severities: frozenset[Severity] = frozenset({Severity.P3})
+    send_timeout_seconds: float = 10.0  # one attempt on one channel
+    retry_seconds: tuple[float, ...] = (2.0, 8.0)  # waits between attempts on a channel that failed
+    heads_up_minutes: float = 30.0  # before a handoff, the incoming person is told
+    heartbeat_seconds: float = 5.0
+    watcher_stale_seconds: float = 30.0  # a desk or agent silent this long is not watching
+
+
+@dataclass(frozen=True, slots=True)
+class RoleInfo:
+    """An incident role (commander, comms lead, scribe…): `id` is what templates and the CLI use."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionRule:
+    """One way an incident meets one of the runbook's severity criteria (see `[[suggest]]`)."""
+
+    severity: Severity
+    criterion: str
+    min_tenants: int = 0
+    max_tenants: int | None = None
+    words: tuple[str, ...] = ()
+    unless_words: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +118,43 @@ class Policy:
     escalation_severities: frozenset[Severity] = frozenset({Severity.P0, Severity.P1})
     severities: dict[Severity, SeverityInfo] = field(default_factory=dict)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
+    paging: PagingPolicy = field(default_factory=PagingPolicy)
+    roles: tuple[RoleInfo, ...] = ()
+    suggest: tuple[SuggestionRule, ...] = ()
     sources: tuple[str, ...] = ()  # the files it was read from, for the help screen
 
     def tier_at(self, index: int) -> EscalationTier:
         return self.escalation[min(index, len(self.escalation) - 1)]
+
+    def role(self, text: str) -> RoleInfo:
+        """A role by id or name, any case ('commander', 'Incident commander', 'ic' for its initials)."""
+        wanted = " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+        for role in self.roles:
+            initials = "".join(w[0] for w in role.name.lower().split())
+            if wanted in (role.id.lower().replace("_", " ").replace("-", " "), role.name.lower(), initials):
+                return role
+        known = ", ".join(r.id for r in self.roles) or "none (add [[role]] tables to policy.toml)"
+        raise ValueError(f"unknown role {text!r}: use one of {known}")
+
+    def parse_severity(self, text: str) -> Severity:
+        """P0–P3, or a severity's name in this policy ('critical', 'high'…), any case."""
+        wanted = text.strip().lower()
+        for sev, info in self.severities.items():
+            if wanted and wanted == info.name.lower():
+                return sev
+        return Severity.parse(text)
+
+
+def _alert_filter(value: object, source: object) -> str:
+    """`[alerts] filter` checked at load: a typo must not silently widen or empty the desk's intake."""
+    from .alerts.matchers import MatcherError, parse_matchers
+
+    text = str(value or "")
+    try:
+        parse_matchers(text)
+    except MatcherError as exc:
+        raise PolicyError(f"{source}: [alerts] filter: {exc}") from None
+    return text
 
 
 def default_policy_path() -> Path:
@@ -135,7 +223,15 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         level = t.text("level", required=True).strip()
         if not level:
             raise t.fail("level", level, 'must name the level, e.g. "Secondary On-Call"')
-        tiers.append(EscalationTier(after=_minutes(t, "after_minutes", None), level=level, contact=t.text("contact")))
+        tiers.append(
+            EscalationTier(
+                after=_minutes(t, "after_minutes", None),
+                level=level,
+                contact=t.text("contact"),
+                schedule=t.text("schedule").strip(),
+                person=t.text("person").strip(),
+            )
+        )
     if not tiers:
         raise PolicyError(f"{sources[-1]}: the escalation matrix is empty")
     escalation = tuple(sorted(tiers, key=lambda t: t.after))
@@ -165,7 +261,37 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         silence_on_ack=al.flag("silence_on_ack", True),
         silence_minutes=int(al.number("silence_minutes", 120, low=1, high=_WEEK_MINUTES, unit="minutes", whole=True)),
         group_by=al.texts("group_by"),
+        tenant_labels=al.texts("tenant_labels", ("tenant",)),
+        watchdog=al.text("watchdog", "Watchdog").strip(),
+        renew_silences=al.flag("renew_silences", True),
+        restart_grace_seconds=float(al.number("restart_grace_seconds", 60, low=0, high=3600, unit="seconds")),
+        filter=_alert_filter(al.text("filter"), sources[-1]),
+        receiver=al.text("receiver"),
+        max_reply_mib=float(al.number("max_reply_mib", 256, low=1, high=4096, unit="MiB")),
     )
+    pg = top.table("paging")
+    retries = pg.raw.get("retry_seconds", [2, 8]) if isinstance(pg.raw, dict) else [2, 8]
+    if not isinstance(retries, list) or not all(
+        isinstance(r, (int, float)) and not isinstance(r, bool) and 0 <= r <= 600 for r in retries
+    ):
+        raise pg.fail("retry_seconds", retries, "must be a list of waits in seconds, e.g. [2, 8]")
+    paging = PagingPolicy(
+        repeat_minutes=float(pg.number("repeat_minutes", 5, low=0, high=_WEEK_MINUTES, unit="minutes", above=True)),
+        repeat_limit=int(pg.number("repeat_limit", 3, low=0, high=100, unit="repeats", whole=True)),
+        quiet_severities=frozenset(pg.choices("quiet_severities", ["P3"], Severity.parse, _SEVERITIES)),
+        send_timeout_seconds=float(pg.number("send_timeout_seconds", 10, low=0, high=300, unit="seconds", above=True)),
+        retry_seconds=tuple(float(r) for r in retries),
+        heads_up_minutes=float(pg.number("heads_up_minutes", 30, low=0, high=_WEEK_MINUTES, unit="minutes")),
+        heartbeat_seconds=float(pg.number("heartbeat_seconds", 5, low=1, high=600, unit="seconds")),
+        watcher_stale_seconds=float(pg.number("watcher_stale_seconds", 30, low=2, high=3600, unit="seconds")),
+    )
+    try:
+        roles = tuple(_role(t.raw) for t in top.tables("role"))
+        if len({r.id for r in roles}) != len(roles):
+            raise ValueError("two [[role]] tables share an id")
+        suggest = tuple(_rule(t.raw) for t in top.tables("suggest"))
+    except ValueError as exc:
+        raise PolicyError(f"{sources[-1]}: {exc}") from None
     opens, due = _hours(review, "window_opens_hours", 24), _hours(review, "due_hours", 48)
     if due < opens:
         raise review.fail("due_hours", review.raw.get("due_hours"), "must not be before window_opens_hours")
@@ -187,5 +313,50 @@ def _build(raw: dict[str, Any], sources: tuple[str, ...], where: Any = None) -> 
         ),
         severities=severities,
         alerts=alerts,
+        paging=paging,
+        roles=roles,
+        suggest=suggest,
         sources=sources,
     )
+
+
+def _names(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{what} must be a list of strings, got {value!r}")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def _role(raw: Any) -> RoleInfo:
+    if not isinstance(raw, dict) or not str(raw.get("id", "")).strip():
+        raise ValueError(f'each [[role]] needs an id and a name, e.g. id = "commander", got {raw!r}')
+    rid = str(raw["id"]).strip()
+    if not rid.replace("_", "").isalnum():
+        raise ValueError(f"role id {rid!r} must be letters, digits and _ (templates use it as roles.{rid})")
+    return RoleInfo(rid, str(raw.get("name") or rid.replace("_", " ").capitalize()))
+
+
+_RULE_KEYS = {"severity", "criterion", "min_tenants", "max_tenants", "words", "unless_words", "labels"}
+
+
+def _rule(raw: Any) -> SuggestionRule:
+    if not isinstance(raw, dict) or "severity" not in raw or "criterion" not in raw:
+        raise ValueError(f"each [[suggest]] needs a severity and a criterion, got {raw!r}")
+    unknown = sorted(set(raw) - _RULE_KEYS)
+    if unknown:
+        raise ValueError(
+            f"[[suggest]] {raw['criterion']!r}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_RULE_KEYS))})"
+        )
+    rule = SuggestionRule(
+        severity=Severity.parse(str(raw["severity"])),
+        criterion=str(raw["criterion"]),
+        min_tenants=int(raw.get("min_tenants", 0)),
+        max_tenants=int(raw["max_tenants"]) if "max_tenants" in raw else None,
+        words=_names(raw.get("words", []), "suggest.words"),
+        unless_words=_names(raw.get("unless_words", []), "suggest.unless_words"),
+        labels=_names(raw.get("labels", []), "suggest.labels"),
+    )
+    if not (rule.min_tenants or rule.max_tenants is not None or rule.words or rule.labels):
+        raise ValueError(f"[[suggest]] {rule.criterion!r} has no condition: it would match every incident")
+    return rule

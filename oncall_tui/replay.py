@@ -162,6 +162,9 @@ RULES = {
     "review_waived": _on_review("review_waived", "reason"),
     "silence_created": _on_silence(True),
     "silence_expired": _on_silence(False),
+    "silence_renewed": _on_silence(True),  # Alertmanager may answer a renewal with a new id
+    "silence_ended": _on_silence(False),  # lapsed, expired outside the desk, or lost
+    "alert_severity_raised": _on_severity,  # a graver alert joined its group
 }
 
 

@@ -59,17 +59,22 @@ DESK_KEYS = (
     "detected",
     "routed",
     "acknowledged",
+    "escalated",
     "severity",
     "ticket",
     "notified",
     "root_cause",
     "eta",
     "mitigated",
+    "deployed",
+    "monitored",
     "resolved",
     "review_scheduled",
     "review_done",
     "prevention",
     "contributing_factors",
+    "timeline",
+    "action_items",
 )
 APPLIES = ("review",)
 

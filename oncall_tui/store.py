@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -62,8 +61,9 @@ INCIDENT_TIME_FIELDS = (
     "closed_at",
     "review_scheduled_for",
     "review_done_at",
+    "live_at",
 )
-INCIDENT_JSON_FIELDS = ("services", "labels")
+INCIDENT_JSON_FIELDS = ("services", "labels", "tenants", "roles")
 
 
 class StoreError(DeskError):
@@ -127,7 +127,7 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
             "source": str,
             "fingerprint": str,
             "labels": str,
-            **{name: str for name in INCIDENT_TIME_FIELDS},
+            **{name: str for name in INCIDENT_TIME_FIELDS if name != "live_at"},  # live_at: _migrate_2
             "acknowledged_by": str,
             "review_waived": str,
             "alert_state": str,
@@ -184,7 +184,95 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
     db.table("action_items").create_index(["incident"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1]
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    """Alertmanager as production runs it: when a maintenance-born incident went live (its clocks
+    count from then), every silence seen over an incident's alerts (who, until when, whose), and a
+    random id for the file, so the desk's own silences are told apart from another desk's."""
+    db.execute("ALTER TABLE incidents ADD COLUMN live_at TEXT")
+    db.execute(
+        """CREATE TABLE alert_silences (
+            incident INTEGER NOT NULL REFERENCES incidents(number),
+            silence_id TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            starts_at TEXT,
+            ends_at TEXT,
+            state TEXT NOT NULL,
+            own INTEGER NOT NULL,
+            PRIMARY KEY (incident, silence_id)
+        )"""
+    )
+    db.execute("CREATE TABLE desk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO desk_meta (key, value) VALUES ('desk_id', ?)", [os.urandom(4).hex()])
+
+
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    """Paging: overrides of the on-call schedules, every page and its delivery, who is watching."""
+    db.execute(
+        """CREATE TABLE overrides (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            schedule TEXT NOT NULL,
+            person TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            covering TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            cancelled_at TEXT,
+            cancelled_by TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.table("overrides").create_index(["schedule", "ends_at"])
+    # Reversing an override cancels it; the row stays, so who covered whom is never lost.
+    db.execute(
+        "CREATE TRIGGER overrides_kept BEFORE DELETE ON overrides "
+        "BEGIN SELECT RAISE(ABORT, 'overrides are cancelled, never deleted'); END"
+    )
+    # One row per page: its key is what makes it exactly-once (the claim is the INSERT).
+    db.execute(
+        """CREATE TABLE pages (
+            key TEXT PRIMARY KEY,
+            incident INTEGER,
+            level INTEGER NOT NULL,
+            level_name TEXT NOT NULL DEFAULT '',
+            person TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL,
+            round INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL,
+            claimer TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            finished_at TEXT,
+            resends INTEGER NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT '{}',
+            result TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.table("pages").create_index(["incident"])
+    db.table("pages").create_index(["state"])
+    db.execute(
+        """CREATE TABLE watchers (
+            token TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            pages INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        )"""
+    )
+
+
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    """Tenants affected (names, and a count when more are affected than named) and incident roles."""
+    db.execute("ALTER TABLE incidents ADD COLUMN tenants TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE incidents ADD COLUMN tenant_count INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}'")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3, _migrate_4]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 P = ParamSpec("P")
@@ -221,6 +309,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
         self.conn = conn
         self.info = info
+        self._batch = False  # inside `batch()`: each write() is a savepoint of one transaction
         # What the path and its sidecars were when opened: (device, inode) per file that existed.
         self._identity = _identities(info.path)
         self._sound = False  # quick_check passed: checked once, before this Store's first write
@@ -361,6 +450,9 @@ class Store:
         if self.readonly:
             why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
             raise ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
+        if self._batch:
+            yield from self._savepoint()
+            return
         self.check_same_file()
         if not self._sound:
             self._check_sound()
@@ -388,6 +480,15 @@ class Store:
                 self._rollback()
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
 
+    @_reads
+    def recorded_breaches(self) -> set[tuple[int, str, str]]:
+        """(incident, deadline key, due_at) of every breach already on a timeline."""
+        rows = self.conn.execute(
+            "SELECT incident, json_extract(details, '$.deadline'), json_extract(details, '$.due_at') "
+            "FROM events WHERE kind = 'deadline_breached'"
+        )
+        return {(number, key, due) for number, key, due in rows}
+
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """The door for a read made with the connection itself (a report, a narrow query): a
@@ -396,6 +497,27 @@ class Store:
             yield self.conn
         except sqlite3.Error as exc:
             raise StoreError(describe_db_error(self.info.path, exc)) from None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many actions as one durable transaction (an alert storm's hundreds of declarations would
+        otherwise pay one fsync each); an action refused inside it is undone alone, to its savepoint."""
+        with self.write():
+            self._batch = True
+            try:
+                yield
+            finally:
+                self._batch = False
+
+    def _savepoint(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("SAVEPOINT action")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK TO action")
+            self.conn.execute("RELEASE action")
+            raise
+        self.conn.execute("RELEASE action")
 
     def _rollback(self) -> None:
         # On a damaged file ROLLBACK can fail too; the original error is the one worth reporting.
@@ -448,11 +570,67 @@ class Store:
         return row_to_event(rows[0]) if rows else None
 
     @_reads
+    def counts_for(self, number: int) -> tuple[int, int]:
+        """(timeline events, action items) of one incident."""
+        row = self.conn.execute(
+            "SELECT (SELECT COUNT(*) FROM events WHERE incident = ?), (SELECT COUNT(*) FROM action_items WHERE incident = ?)",
+            [number, number],
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    @_reads
+    def alertname_of(self, number: int) -> str:
+        """The alert an alert-born incident was declared from, as its `declared` event recorded it."""
+        row = self.conn.execute(
+            "SELECT COALESCE(json_extract(i.labels, '$.alertname'), json_extract(e.details, '$.alertname'), '') "
+            "FROM incidents i LEFT JOIN events e ON e.incident = i.number AND e.kind = 'declared' "
+            "WHERE i.number = ? ORDER BY e.seq LIMIT 1",
+            [number],
+        ).fetchone()
+        return str(row[0] or "") if row else ""
+
+    @_reads
+    def earlier_alert_incidents(self, number: int, fingerprint: str, alertname: str) -> list[Incident]:
+        """Alert-born incidents declared before `number` from the same alert (fingerprint or group key)
+        or an alert of the same name, newest first: what "has this fired before?" reads."""
+        sql = (
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents i WHERE i.source = 'alert' AND i.number < ? AND ("
+            "(? != '' AND i.fingerprint = ?) OR (? != '' AND (json_extract(i.labels, '$.alertname') = ? OR EXISTS ("
+            "SELECT 1 FROM events e WHERE e.incident = i.number AND e.kind = 'declared' "
+            "AND json_extract(e.details, '$.alertname') = ?)))) ORDER BY i.number DESC"
+        )
+        params = [number, fingerprint, fingerprint, alertname, alertname, alertname]
+        return [values_to_incident(v) for v in self.conn.execute(sql, params)]
+
+    @_reads
     def next_number(self) -> int:
         last: int = self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]
         return last + 1
 
+    @_reads
+    def desk_id(self) -> str:
+        """This file's random id: the desk's own Alertmanager silences carry it in their comment."""
+        row = self.conn.execute("SELECT value FROM desk_meta WHERE key = 'desk_id'").fetchone()
+        return row[0] if row else ""
+
+    @_reads
+    def alert_silences(self, number: int | None = None) -> list[dict[str, Any]]:
+        """The silences seen over an incident's alerts (all incidents' when `number` is None)."""
+        sql = "SELECT * FROM alert_silences"
+        if number is not None:
+            return self._query(sql + " WHERE incident = ? ORDER BY starts_at, silence_id", [number])
+        return self._query(sql + " ORDER BY incident, starts_at, silence_id")
+
     # --- writes (call inside `write()`) -----------------------------------------------------------
+
+    def put_alert_silence(self, number: int, record: dict[str, Any]) -> None:
+        """Insert or update what the desk knows of one silence over one incident's alerts."""
+        row = {"incident": number, **record}
+        columns = ", ".join(row)
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO alert_silences ({columns}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
 
     def insert_incident(self, incident: Incident) -> None:
         row = incident_to_row(incident)
@@ -478,6 +656,117 @@ class Store:
         seq = cur.lastrowid
         assert seq is not None  # set by every INSERT into a rowid table
         return Event(seq, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
+
+    # --- paging (call the writes inside `write()`) -----------------------------------------------
+
+    def claim_page(self, page: dict[str, Any]) -> bool:
+        """Record a page as being sent by `page['claimer']`; False if any process claimed it first."""
+        row = {k: (canonical_json(v) if k in ("message", "result") else v) for k, v in page.items()}
+        cur = self.conn.execute(
+            f"INSERT OR IGNORE INTO pages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
+        return cur.rowcount == 1
+
+    def finish_page(self, key: str, claimer: str, state: str, result: dict[str, Any], at: str) -> bool:
+        cur = self.conn.execute(
+            "UPDATE pages SET state = ?, result = ?, finished_at = ? WHERE key = ? AND claimer = ? AND state = 'sending'",
+            [state, canonical_json(result), at, key, claimer],
+        )
+        return cur.rowcount == 1
+
+    def take_over_page(self, key: str, old_claimer: str, new_claimer: str, at: str) -> bool:
+        """Move a page whose sender died to `new_claimer`; False if another process took it first."""
+        cur = self.conn.execute(
+            "UPDATE pages SET claimer = ?, claimed_at = ?, resends = resends + 1 "
+            "WHERE key = ? AND claimer = ? AND state = 'sending'",
+            [new_claimer, at, key, old_claimer],
+        )
+        return cur.rowcount == 1
+
+    @_reads
+    def page_rows(self, *, incidents: list[int] | None = None, since: str | None = None) -> list[dict[str, Any]]:
+        clauses: list[str] = []
+        params: list[int | str] = []
+        if incidents is not None:
+            clauses.append(f"incident IN ({','.join('?' * len(incidents))})")
+            params.extend(incidents)
+        if since is not None:
+            clauses.append("claimed_at >= ?")
+            params.append(since)
+        sql = "SELECT * FROM pages" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY claimed_at"
+        rows = self._query(sql, params)
+        for r in rows:
+            r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
+        return rows
+
+    @_reads
+    def pages_in_flight(self) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM pages WHERE state = 'sending' ORDER BY claimed_at")
+        for r in rows:
+            r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
+        return rows
+
+    @_reads
+    def open_incident_numbers_with_pages(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT p.incident FROM pages p JOIN incidents i ON i.number = p.incident "
+            "WHERE i.status NOT IN ('resolved', 'closed')"
+        )
+        return [r[0] for r in rows]
+
+    def add_override(self, row: dict[str, Any]) -> int:
+        cur = self.conn.execute(
+            f"INSERT INTO overrides ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
+        return int(cur.lastrowid or 0)
+
+    def cancel_override(self, override_id: int, by: str, at: str) -> bool:
+        cur = self.conn.execute(
+            "UPDATE overrides SET cancelled_at = ?, cancelled_by = ? WHERE id = ? AND cancelled_at IS NULL",
+            [at, by, override_id],
+        )
+        return cur.rowcount == 1
+
+    @_reads
+    def override_rows(
+        self, *, ending_after: str | None = None, include_cancelled: bool = False
+    ) -> list[dict[str, Any]]:
+        clauses, params = [], []
+        if ending_after is not None:
+            clauses.append("ends_at > ?")
+            params.append(ending_after)
+        if not include_cancelled:
+            clauses.append("cancelled_at IS NULL")
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return self._query(f"SELECT * FROM overrides{where} ORDER BY starts_at, id", params)
+
+    @_reads
+    def override_row(self, override_id: int) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM overrides WHERE id = ?", [override_id])
+        return rows[0] if rows else None
+
+    def beat(self, row: dict[str, Any]) -> None:
+        """A desk or agent says it is alive (its own small transaction)."""
+        self.conn.execute(
+            "INSERT INTO watchers (token, kind, host, pid, actor, pages, started_at, seen_at) "
+            "VALUES (:token, :kind, :host, :pid, :actor, :pages, :started_at, :seen_at) "
+            "ON CONFLICT(token) DO UPDATE SET seen_at = excluded.seen_at, pages = excluded.pages",
+            row,
+        )
+
+    def forget_watcher(self, token: str) -> None:
+        self.conn.execute("DELETE FROM watchers WHERE token = ?", [token])
+
+    def forget_watchers_before(self, at: str) -> None:
+        self.conn.execute("DELETE FROM watchers WHERE seen_at < ?", [at])
+
+    @_reads
+    def undone_action_items(self) -> list[dict[str, Any]]:
+        return self._query("SELECT id, incident, title, owner, due FROM action_items WHERE done = 0 ORDER BY due, id")
+
+    @_reads
+    def watcher_rows(self) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM watchers ORDER BY seen_at DESC")
 
 
 _SIDECARS = ("", "-wal", "-shm")
@@ -708,9 +997,9 @@ def _encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
     for key, value in fields.items():
         if key in INCIDENT_TIME_FIELDS:
             out[key] = iso(value)
-        elif key == "services":
+        elif key in ("services", "tenants"):
             out[key] = json.dumps(list(value))
-        elif key == "labels":
+        elif key in ("labels", "roles"):
             out[key] = canonical_json(dict(value))
         elif key in ("severity", "status"):
             out[key] = value.value if value is not None else None
@@ -731,9 +1020,15 @@ _TIME_AT = tuple(_FIELDS.index(name) for name in INCIDENT_TIME_FIELDS)
 _TEXT_AT = tuple(
     i
     for i, name in enumerate(_FIELDS)
-    if name not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version")
+    if name
+    not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version", "tenant_count")
 )
 _SERVICES_AT, _LABELS_AT = _FIELDS.index("services"), _FIELDS.index("labels")
+_TENANTS_AT, _ROLES_AT, _TENANT_COUNT_AT = (
+    _FIELDS.index("tenants"),
+    _FIELDS.index("roles"),
+    _FIELDS.index("tenant_count"),
+)
 _STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
 
 
@@ -755,6 +1050,10 @@ def values_to_incident(row: Sequence[Any]) -> Incident:
     values[_SERVICES_AT] = tuple(printable_value(json.loads(services))) if services and services != "[]" else ()
     # Labels stay exact (a silence must match the alert byte for byte); whoever shows one cleans it.
     values[_LABELS_AT] = json.loads(labels) if labels and labels != "{}" else {}
+    tenants, roles = values[_TENANTS_AT], values[_ROLES_AT]
+    values[_TENANTS_AT] = tuple(json.loads(tenants)) if tenants and tenants != "[]" else ()
+    values[_ROLES_AT] = json.loads(roles) if roles and roles != "{}" else {}
+    values[_TENANT_COUNT_AT] = values[_TENANT_COUNT_AT] or 0
     values[_STATUS_AT] = Status(values[_STATUS_AT])
     values[_SEVERITY_AT] = Severity(values[_SEVERITY_AT]) if values[_SEVERITY_AT] else None
     return Incident(*values)

@@ -39,10 +39,11 @@ from .message_fields import FieldSpec as FieldSpec
 from .model import Incident, Status
 from .paths import data_dir, escapes, refusal
 from .policy import Policy
+from .tenants import format_tenants
 from .when import parse_future as parse_when  # re-exported: the composer's next update reads it from here
 
 SUFFIX = ".j2"
-SHIPPED_ORDER = ("initial", "update", "resolution")
+SHIPPED_ORDER = ("initial", "update", "resolution", "handoff")
 KINDS = ("initial", "update", "resolution", "other")
 MAX_MESSAGE_CHARS = 40_000  # the timeline keeps at most 50,000 characters of a message
 
@@ -152,7 +153,26 @@ class TemplateProblem(DeskError):
 
 
 # Names a template may use besides its fields: read-only facts about the incident.
-EXTRA_NAMES = ("incident", "id", "title", "channel", "status", "severity_name", "escalation_level", "now")
+EXTRA_NAMES = (
+    "incident",
+    "id",
+    "title",
+    "channel",
+    "status",
+    "severity_name",
+    "escalation_level",
+    "now",
+    "handoff_brief",  # the whole desk's handoff brief (handoff.brief), given only to templates that use it
+    "roles",  # role id → who holds it ("" when nobody): {{ roles.commander or "unassigned" }}
+    "role_names",  # role id → the policy's name for it
+    "tenants_affected",  # "40 tenants: acme, globex", "" when nobody has said
+)
+
+
+def uses(template: MessageTemplate, name: str) -> bool:
+    """Does `template` read `name`? (The handoff brief reads the whole desk: built only when used.)"""
+    return name in meta.find_undeclared_variables(template.ast)
+
 
 _PROGRESS = {
     Status.TRIGGERED: "Alert received; not yet acknowledged",
@@ -336,6 +356,7 @@ def prefill(incident: Incident, policy: Policy, now: datetime, tz: tzinfo | None
         "service": ", ".join(incident.services),
         "timestamp": format_when(incident.started_at, now, tz, always_date=True),
         "impact": incident.impact,
+        "tenants": format_tenants(incident.tenants, incident.tenant_count),
         "assigned": incident.assignee or incident.acknowledged_by,
         "progress": _PROGRESS[incident.status],
         "eta": incident.eta,
@@ -355,8 +376,10 @@ def compose(
     now: datetime,
     tz: tzinfo | None = None,
     overrides: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Message:
-    """Render template `name` for `incident`; `overrides` are this message's own field values.
+    """Render template `name` for `incident`; `overrides` are this message's own field values,
+    `extra` more names for the template (the handoff brief).
 
     Overrides for fields the template does not have are ignored, so the composer can keep what the
     engineer typed while they switch between templates.
@@ -375,6 +398,18 @@ def compose(
             line=template.line_of(missing[0].name),
             fields=[f.name for f in missing],
         )
+
+    if wanted.get("severity"):
+        # Typed per message, so checked here: "[urgent] Service Issue" would reach stakeholders otherwise.
+        try:
+            wanted["severity"] = policy.parse_severity(wanted["severity"]).value
+        except ValueError as exc:
+            raise TemplateProblem(
+                f"Severity (severity): {exc}",
+                file=template.path,
+                line=template.line_of("severity"),
+                fields=["severity"],
+            ) from None
 
     next_update_at = None
     if "next_update" in wanted:
@@ -401,6 +436,11 @@ def compose(
         "severity_name": sev_info.name if sev_info else "",
         "escalation_level": dl.escalation.tier.level,
         "now": format_when(now, now, tz, always_date=True),
+        "roles": {**{r.id: "" for r in policy.roles}, **incident.roles},
+        "role_names": {r.id: r.name for r in policy.roles},
+        "tenants_affected": format_tenants(incident.tenants, incident.tenant_count),
+        "handoff_brief": "",
+        **(extra or {}),
     }
     text = _render(template, context).strip("\n")
     if len(text) > MAX_MESSAGE_CHARS:

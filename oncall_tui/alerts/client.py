@@ -9,21 +9,24 @@ config file: it names the environment variables that hold them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable, Generator, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ..clock import iso
+from ..clock import iso, parse_instant
 from ..errors import DeskError
-from .parse import Alert, AlertPayloadError, Silence, decode_json, parse_alerts, parse_silences
+from .parse import Alert, AlertPayloadError, AlertStream, Silence, decode_json, parse_silences
 
 T = TypeVar("T")
 
-MAX_BODY_BYTES = 8 * 1024 * 1024  # ~8,000 alerts; more than any desk can show, less than a stall
+MAX_BODY_BYTES = 8 * 1024 * 1024  # for everything but the alert list: silences, status, errors
+MAX_ALERTS_BYTES = 256 * 1024 * 1024  # ~200,000 alerts; `[alerts] max_reply_mib` changes it
 USER_AGENT = "oncall-tui"
 
 
@@ -31,6 +34,21 @@ class AlertSourceError(DeskError):
     """Alertmanager could not be used just now; the message is for the status line, as is."""
 
     title = "Alertmanager"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertReply:
+    alerts: tuple[Alert, ...]
+    truncated: str = ""  # why only part of the list was read ("" when it was read whole)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatus:
+    """`GET /api/v2/status`, the parts the desk uses."""
+
+    started_at: datetime | None  # Alertmanager's "uptime" is the instant it started
+    cluster: str = ""  # "ready", "settling", "disabled"
+    peers: int = 0
 
 
 def normalize_url(url: str) -> str:
@@ -95,7 +113,7 @@ class AlertmanagerClient:
         *,
         timeout: float = 5.0,
         auth: httpx.Auth | None = None,
-        max_bytes: int = MAX_BODY_BYTES,
+        max_bytes: int = MAX_ALERTS_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = normalize_url(url)
@@ -111,8 +129,10 @@ class AlertmanagerClient:
         )
 
     @classmethod
-    def from_settings(cls, url: str, section: Mapping[str, Any], *, timeout: float) -> AlertmanagerClient:
-        return cls(url, timeout=timeout, auth=auth_from_settings(section))
+    def from_settings(
+        cls, url: str, section: Mapping[str, Any], *, timeout: float, max_bytes: int = MAX_ALERTS_BYTES
+    ) -> AlertmanagerClient:
+        return cls(url, timeout=timeout, auth=auth_from_settings(section), max_bytes=max_bytes)
 
     async def __aenter__(self) -> AlertmanagerClient:
         return self
@@ -127,13 +147,72 @@ class AlertmanagerClient:
 
     async def alerts(self) -> tuple[Alert, ...]:
         """Every alert Alertmanager holds now: firing, silenced and inhibited alike."""
-        body = await self._request("GET", "/alerts")
-        # A few megabytes take a while to parse: off the event loop, the screen keeps repainting.
-        return await asyncio.to_thread(_payload, parse_alerts, body)
+        reply = await self.read_alerts()
+        if reply.truncated:
+            raise AlertSourceError(reply.truncated)
+        return reply.alerts
+
+    async def read_alerts(self, *, matchers: tuple[str, ...] = (), receiver: str = "") -> AlertReply:
+        """The alerts (those `matchers` and `receiver` select, on the server), parsed as they arrive.
+
+        An answer larger than the limit is read up to it: the alerts before the cut are returned
+        with `truncated` saying so, because a desk that sees most of a storm beats a blind one.
+        """
+        params: list[tuple[str, str | int | float | bool | None]] = [("filter", m) for m in matchers]
+        if receiver:
+            params.append(("receiver", receiver))
+        stream = AlertStream()
+        truncated = ""
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._http.stream("GET", "/alerts", params=params) as response:
+                    if response.status_code >= 400:
+                        await self._fail(response, await self._read(response, MAX_BODY_BYTES))
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            with contextlib.suppress(AlertPayloadError):  # up to the limit, not a byte more
+                                stream.feed(chunk[: len(chunk) - (size - self.max_bytes)])
+                            truncated = (
+                                f"Alertmanager's answer is over {_size(self.max_bytes)}: only the first "
+                                f"{len(stream.alerts):,} alerts were read ([alerts] max_reply_mib)"
+                            )
+                            break
+                        # Decoding is the costly part of a storm's answer: off the event loop.
+                        await asyncio.to_thread(stream.feed, chunk)
+        except (TimeoutError, httpx.TimeoutException):
+            raise AlertSourceError(f"no answer within {self.timeout:g}s") from None
+        except httpx.HTTPError as exc:
+            raise AlertSourceError(_describe(exc)) from None
+        except AlertPayloadError as exc:
+            raise AlertSourceError(str(exc)) from None
+        if truncated:
+            return AlertReply(tuple(stream.alerts), truncated)
+        try:
+            return AlertReply(stream.close())
+        except AlertPayloadError as exc:
+            raise AlertSourceError(str(exc)) from None
 
     async def silences(self) -> dict[str, Silence]:
         body = await self._request("GET", "/silences")
         return _payload(parse_silences, body)
+
+    async def status(self) -> ServerStatus:
+        data = _payload(decode_json, await self._request("GET", "/status"))
+        if not isinstance(data, dict):
+            raise AlertSourceError("Alertmanager's status is not an object")
+        started = None
+        if isinstance(data.get("uptime"), str):
+            try:
+                started = parse_instant(data["uptime"], default_tz=UTC)
+            except (ValueError, OverflowError):
+                started = None
+        found = data.get("cluster")
+        cluster: dict[str, Any] = found if isinstance(found, dict) else {}
+        listed = cluster.get("peers")
+        peers: list[Any] = listed if isinstance(listed, list) else []
+        return ServerStatus(started, str(cluster.get("status") or ""), len(peers))
 
     async def create_silence(
         self,
@@ -143,17 +222,21 @@ class AlertmanagerClient:
         ends_at: datetime,
         created_by: str,
         comment: str,
+        silence_id: str = "",
     ) -> str:
-        """A silence matching exactly these labels; returns its id."""
+        """A silence matching exactly these labels; returns its id. With `silence_id`, that silence
+        is updated (renewed) instead — Alertmanager may answer with a new id, which is the one to keep."""
         if not labels:
             raise AlertSourceError("cannot silence an alert without labels")
-        payload = {
+        payload: dict[str, Any] = {
             "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())],
             "startsAt": iso(starts_at),
             "endsAt": iso(ends_at),
             "createdBy": created_by,
             "comment": comment,
         }
+        if silence_id:
+            payload["id"] = silence_id
         data = _payload(decode_json, await self._request("POST", "/silences", json=payload))
         sid = data.get("silenceID") if isinstance(data, dict) else None
         if not isinstance(sid, str) or not sid:
@@ -175,21 +258,23 @@ class AlertmanagerClient:
             # httpx's timeout is per read; the deadline covers a server that trickles bytes too.
             async with asyncio.timeout(self.timeout):
                 async with self._http.stream(method, path, **kwargs) as response:
-                    body = await self._read(response)
+                    body = await self._read(response, MAX_BODY_BYTES)
         except (TimeoutError, httpx.TimeoutException):
             raise AlertSourceError(f"no answer within {self.timeout:g}s") from None
         except httpx.HTTPError as exc:
             raise AlertSourceError(_describe(exc)) from None
         if response.status_code >= 400:
-            text = _short(body)
-            # Alertmanager answers an unknown silence with 500 "silence not found" (0.25) or 404.
-            if response.status_code == 404 or "not found" in text.lower():
-                raise _NotFound(f"HTTP {response.status_code}: {text}")
-            raise AlertSourceError(f"HTTP {response.status_code}: {text or response.reason_phrase}")
+            await self._fail(response, body)
         return body
 
-    async def _read(self, response: httpx.Response) -> bytes:
-        limit = self.max_bytes
+    async def _fail(self, response: httpx.Response, body: bytes) -> None:
+        text = _short(body)
+        # Alertmanager answers an unknown silence with 500 "silence not found" (0.25) or 404.
+        if response.status_code == 404 or "not found" in text.lower():
+            raise _NotFound(f"HTTP {response.status_code}: {text}")
+        raise AlertSourceError(f"HTTP {response.status_code}: {text or response.reason_phrase}")
+
+    async def _read(self, response: httpx.Response, limit: int) -> bytes:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise AlertSourceError(f"the answer is too large ({_size(int(declared))}; the limit is {_size(limit)})")

@@ -18,6 +18,7 @@ from ..clock import iso
 from ..model import Severity
 from ..policy import AlertPolicy
 from ..runbooks import RunbookLibrary, confident_choice
+from ..tenants import tenants_from_labels
 from .parse import Alert, labelset_fingerprint
 
 TITLE_LIMIT = 200
@@ -41,6 +42,7 @@ class Draft:
     labels: dict[str, str]  # what a silence for this incident matches
     started_at: datetime | None
     alerts: tuple[Alert, ...]
+    tenants: tuple[str, ...] = ()  # from the policy's tenant labels, across the group
 
     @property
     def cut(self) -> list[str]:
@@ -155,7 +157,12 @@ def draft_for(
         labels=labels,
         started_at=min(starts) if starts else None,
         alerts=tuple(alerts),
+        tenants=tenants_for(alerts, policy),
     )
+
+
+def tenants_for(alerts: Sequence[Alert], policy: AlertPolicy) -> tuple[str, ...]:
+    return tenants_from_labels((a.labels for a in alerts), policy.tenant_labels)
 
 
 def _runbook_id_in_url(url: str) -> str:

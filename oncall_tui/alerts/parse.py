@@ -9,6 +9,7 @@ HTML error page from a proxy, JSON cut off mid-way, a list of the wrong things â
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,12 @@ class Silence:
     starts_at: datetime | None
     ends_at: datetime | None
     matchers: tuple[dict[str, Any], ...] = ()
+    updated_at: datetime | None = None
+
+    @property
+    def live(self) -> bool:
+        """Active or about to be: a silence that still holds, or will."""
+        return self.state in ("active", "pending")
 
 
 def labelset_fingerprint(labels: Mapping[str, str]) -> str:
@@ -130,6 +137,89 @@ def alerts_from_json(data: Any) -> tuple[Alert, ...]:
     return tuple(_alert(item, index) for index, item in enumerate(data))
 
 
+class AlertStream:
+    """`GET /api/v2/alerts` parsed as it arrives, one alert at a time.
+
+    An alert storm's answer is tens of megabytes: reading it whole before parsing any of it would
+    double its memory and leave nothing to show if it is cut off. Each alert is decoded as soon as its
+    closing brace arrives (the C JSON decoder, one element at a time), so a reply stopped at the size
+    limit still yields every alert before the cut, and the caller can warn rather than go blind.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = json.JSONDecoder()
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._text = ""
+        self._pos = 0
+        self._opened = False
+        self._closed = False
+        self._seen = 0  # characters consumed and dropped from the buffer
+        self.alerts: list[Alert] = []
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            self._text += self._utf8.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise AlertPayloadError(
+                f"the answer is not UTF-8 text (bad byte near {self._seen + exc.start:,})"
+            ) from None
+        self._drain(final=False)
+
+    def close(self) -> tuple[Alert, ...]:
+        """Everything arrived: the alerts, or AlertPayloadError if the answer was not a whole list."""
+        try:
+            self._text += self._utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise AlertPayloadError("the answer is not UTF-8 text (it ends mid-character)") from None
+        self._drain(final=True)
+        if not self._closed:
+            rest = self._text[self._pos :].strip()
+            if not self._opened:
+                # Not a list at all: the whole-body decoder says what it is (HTML, an object, â€¦).
+                return alerts_from_json(decode_json(rest))
+            raise AlertPayloadError(f"the JSON ends early, cut off after {self._seen + len(self._text):,} characters")
+        return tuple(self.alerts)
+
+    def _drain(self, *, final: bool) -> None:
+        text, pos = self._text, self._pos
+        if not self._opened:
+            stripped = text.lstrip()
+            if not stripped:
+                return
+            if stripped[0] != "[":
+                return  # not a list: close() reports it
+            pos = len(text) - len(stripped) + 1
+            self._opened = True
+        while not self._closed:
+            while pos < len(text) and text[pos] in " \t\r\n,":
+                pos += 1
+            if pos >= len(text):
+                break
+            if text[pos] == "]":
+                self._closed = True
+                pos += 1
+                if text[pos:].strip():
+                    raise AlertPayloadError("unexpected text after the list of alerts")
+                break
+            try:
+                item, end = self._decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                if not final:
+                    break  # most likely not all here yet; the final pass tells a cut from garbage
+                if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+                    raise AlertPayloadError(
+                        f"the JSON ends early, cut off after {self._seen + len(text):,} characters"
+                    ) from None
+                raise AlertPayloadError(f"malformed JSON at character {self._seen + exc.pos:,}: {exc.msg}") from None
+            except RecursionError:
+                raise AlertPayloadError("the JSON is nested too deeply to be an alert list") from None
+            self.alerts.append(_alert(item, len(self.alerts)))
+            pos = end
+        # Keep only the unread tail: the buffer stays the size of one alert, not of the answer.
+        self._seen += pos
+        self._text, self._pos = text[pos:], 0
+
+
 def parse_silences(body: bytes | str) -> dict[str, Silence]:
     """The body of `GET /api/v2/silences`, by silence id."""
     data = decode_json(body)
@@ -157,6 +247,7 @@ def silence_from_json(item: Any, where: str = "silence") -> Silence:
         starts_at=_time(item, "startsAt", where),
         ends_at=_time(item, "endsAt", where),
         matchers=tuple(matchers),
+        updated_at=_time(item, "updatedAt", where),
     )
 
 

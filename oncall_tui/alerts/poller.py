@@ -52,6 +52,47 @@ class Health:
         return f"AM down{reason} (retry in {format_duration(wait)})"
 
 
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """One Alertmanager of a cluster, as the last poll found it.
+
+    The intake keeps one per URL (`Intake.health`): the status line summarises them, and anything
+    that must know whether the desk can see its alerts at all (a "monitoring is blind" banner)
+    reads `up` and `in_grace` here rather than parsing the status line.
+    """
+
+    url: str
+    state: State = State.STARTING
+    error: str = ""
+    warning: str = ""  # it answered, but only in part (its reply was over the size limit)
+    failures: int = 0
+    last_ok_at: datetime | None = None
+    alerts: int = 0
+    grace_until: datetime | None = None  # restarted: its missing alerts are not "stopped" before this
+    restarts: int = 0
+
+    @property
+    def up(self) -> bool:
+        return self.state is State.OK
+
+    def in_grace(self, now: datetime) -> bool:
+        return self.grace_until is not None and now < self.grace_until
+
+
+def describe_cluster(sources: tuple[SourceHealth, ...], now: datetime) -> str:
+    """The short, always whole part of the status line for several Alertmanagers, or "" for one:
+    `AM 2/2`, `AM 1/2 (am-2 down)`, `AM restarted, settling 40s`."""
+    if not sources:
+        return ""
+    up = [s for s in sources if s.up]
+    text = f"{len(up)}/{len(sources)}" if len(sources) > 1 else ""
+    settling = [s for s in up if s.in_grace(now)]
+    if settling:
+        left = max((s.grace_until - now).total_seconds() for s in settling if s.grace_until is not None)
+        text = (text + " " if text else "") + f"restarted, settling {format_duration(max(0.0, left))}"
+    return text
+
+
 class Poller:
     """The schedule and health of one Alertmanager source."""
 

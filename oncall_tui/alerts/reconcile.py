@@ -21,23 +21,30 @@ applying so the UI can yield to the screen between the steps of a large import.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ..clock import iso
-from ..desk import ActionRefused, Desk
-from ..model import Incident, format_id
+from ..desk import ActionRefused, Decision, Desk
+from ..model import Incident, Severity, Status, format_id
 from ..policy import AlertPolicy
 from ..store import StoreError
+from ..tenants import merge as merge_tenants
+from ..tenants import tenants_from_labels
 from .describe import describe_alert_event, plain
-from .mapping import Draft, RunbookMatcher, draft_for, group_key, member_record
+from .mapping import Draft, RunbookMatcher, draft_for, group_key, member_record, severity_for
 from .parse import Alert, Silence
 
 INTAKE_ACTOR = "alertmanager"  # who the timeline says saw the alert
 MEMBER_KINDS = ("declared", "alert_fired", "alert_refired", "alert_resolved")
-HISTORY_KINDS = (*MEMBER_KINDS, "silenced_elsewhere", "silence_created")
+HISTORY_KINDS = (*MEMBER_KINDS, "silenced_elsewhere", "silence_created", "silence_ended")
+# An on-call desk's acknowledgement silence (this one's or another's): "INC-4 acknowledged by …".
+DESK_SILENCE = re.compile(r"^(INC-\d+) acknowledged by .* on the on-call desk")
+_RANK = {Severity.P0: 0, Severity.P1: 1, Severity.P2: 2, Severity.P3: 3}
 _OPEN_ALERT_INCIDENTS = "source = 'alert' AND status NOT IN ('resolved', 'closed')"
 
 
@@ -75,6 +82,9 @@ class Tracked:
     members: dict[str, Member] = field(default_factory=dict)
     silences_noted: set[str] = field(default_factory=set)
     silenced_before: bool = False
+    severity: Severity | None = None
+    status: Status = Status.TRIGGERED
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, incident: Incident) -> Tracked:
@@ -84,13 +94,18 @@ class Tracked:
             incident.silence_id,
             incident.acknowledged_at is not None,
             bool(incident.labels),
+            severity=incident.severity,
+            status=incident.status,
+            labels=dict(incident.labels),
         )
 
     @property
     def id(self) -> str:
         return format_id(self.number)
 
-    def replay(self, kind: str, alerts: Sequence[Mapping[str, Any]] | None, silence_id: str | None) -> None:
+    def replay(
+        self, kind: str, alerts: Sequence[Mapping[str, Any]] | None, silence_id: str | None, reason: str | None = None
+    ) -> None:
         for record in alerts or ():
             fp = record.get("fingerprint") if isinstance(record, dict) else None
             if not fp:
@@ -104,6 +119,8 @@ class Tracked:
             self.silences_noted.add(silence_id)
         elif kind == "silence_created":
             self.silenced_before = True
+        elif kind == "silence_ended" and reason == "lost":
+            self.silenced_before = False  # lost with an Alertmanager: the desk silences it again
 
     @property
     def firing(self) -> list[str]:
@@ -126,25 +143,36 @@ def load_tracked(desk: Desk) -> dict[str, Tracked]:
     try:
         rows = desk.store.conn.execute(
             "SELECT number, fingerprint, COALESCE(alert_state, ''), COALESCE(silence_id, ''), "
-            f"acknowledged_at IS NOT NULL, COALESCE(labels, '{{}}') != '{{}}' FROM incidents WHERE {_OPEN_ALERT_INCIDENTS} "
-            "ORDER BY number"
+            "acknowledged_at IS NOT NULL, COALESCE(labels, '{}'), severity, status "
+            f"FROM incidents WHERE {_OPEN_ALERT_INCIDENTS} ORDER BY number"
         ).fetchall()
         # Should a race ever leave two open incidents on one key, the newer one takes the alerts.
-        for number, key, state, silence, acked, labelled in rows:
-            tracked[key] = by_number[number] = Tracked(number, state, silence, bool(acked), bool(labelled))
+        for number, key, state, silence, acked, labels, severity, status in rows:
+            parsed = json.loads(labels) if labels != "{}" else {}
+            tracked[key] = by_number[number] = Tracked(
+                number,
+                state,
+                silence,
+                bool(acked),
+                bool(parsed),
+                severity=Severity(severity) if severity else None,
+                status=Status(status),
+                labels=parsed,
+            )
         if not by_number:
             return tracked
         events = desk.store.conn.execute(
-            "SELECT incident, kind, json_extract(details, '$.alerts'), json_extract(details, '$.silence_id') "
+            "SELECT incident, kind, json_extract(details, '$.alerts'), json_extract(details, '$.silence_id'), "
+            "json_extract(details, '$.reason') "
             f"FROM events WHERE kind IN ({marks}) AND incident IN "
             f"(SELECT number FROM incidents WHERE {_OPEN_ALERT_INCIDENTS}) ORDER BY seq",
             HISTORY_KINDS,
         ).fetchall()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{desk.store.info.path}: cannot read the incidents ({exc})") from None
-    for number, kind, alerts, silence_id in events:
+    for number, kind, alerts, silence_id, reason in events:
         if (t := by_number.get(number)) is not None:
-            t.replay(kind, json.loads(alerts) if alerts else None, silence_id)
+            t.replay(kind, json.loads(alerts) if alerts else None, silence_id, reason)
     return tracked
 
 
@@ -152,7 +180,9 @@ def history(desk: Desk, incident: Incident) -> Tracked:
     t = Tracked.of(incident)
     for event in desk.timeline(incident.number):
         if event.kind in HISTORY_KINDS:
-            t.replay(event.kind, event.details.get("alerts"), event.details.get("silence_id"))
+            t.replay(
+                event.kind, event.details.get("alerts"), event.details.get("silence_id"), event.details.get("reason")
+            )
     return t
 
 
@@ -164,6 +194,7 @@ class Declare:
     draft: Draft
     recurrence_of: str = ""
     silences: Mapping[str, Silence] | None = None
+    maintenance: str = ""  # why it arrived held back ("silenced by bob until …"); "" when live
 
     def apply(self, desk: Desk) -> list[Change]:
         d = self.draft
@@ -182,8 +213,10 @@ class Declare:
             source="alert",
             fingerprint=d.key,
             labels=d.labels,
+            tenants=", ".join(d.tenants),
             actor=INTAKE_ACTOR,
             details=details,
+            alert_state="maintenance" if self.maintenance else "",
         )
         facts = [inc.severity.value if inc.severity else "severity not determined", *inc.services]
         text = f"{inc.id} declared from alert {plain(d.alerts[0].name) or d.key}: {inc.title} ({', '.join(facts)})"
@@ -193,9 +226,16 @@ class Declare:
             text += f", firing again after {self.recurrence_of}"
         if d.cut:
             text += "; " + "; ".join(d.cut)
+        if self.maintenance:
+            text += ", in maintenance"
         changes = [Change("declared", inc.number, text)]
-        # An alert that arrives already silenced by someone else: say who, on the new timeline.
-        for note in _silenced_elsewhere(inc.number, inc.silence_id, set(), d.alerts, self.silences):
+        if self.maintenance:
+            why = {"alerts": [member_record(a) for a in d.alerts], "why": self.maintenance}
+            changes.extend(Append(inc.number, "maintenance_began", why).apply(desk))
+            return changes
+        # An alert that arrives already silenced by another desk: say who, and that they have it.
+        t = Tracked(inc.number, silence_id=inc.silence_id)
+        for note in _silenced_elsewhere(t, d.alerts, self.silences):
             changes.extend(note.apply(desk))
         return changes
 
@@ -208,11 +248,85 @@ class Append:
     changes: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, desk: Desk) -> list[Change]:
-        desk.act(self.number, self.kind, lambda inc, now: (self.changes, self.details), actor=INTAKE_ACTOR)
+        def decide(inc: Incident, now: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+            changes = dict(self.changes)
+            # Alerts joining a group bring their tenants: the incident's list grows, never shrinks.
+            merged = merge_tenants(inc.tenants, self.details.get("tenants") or ())
+            if merged != inc.tenants:
+                changes["tenants"] = merged
+            return changes, self.details
+
+        desk.act(self.number, self.kind, decide, actor=INTAKE_ACTOR)
         return [change_for(self.number, self.kind, self.details)]
 
 
-Step = Declare | Append
+@dataclass(frozen=True, slots=True)
+class AckBySilence:
+    """Someone has it: a silence over the alert (another desk's acknowledgement, a person in
+    Alertmanager's UI) acknowledges the incident in the silence creator's name."""
+
+    number: int
+    silence: Silence
+
+    def apply(self, desk: Desk) -> list[Change]:
+        s = self.silence
+        details = {"via": "silence", "silence_id": s.id, "comment": s.comment, "ends_at": iso(s.ends_at)}
+        try:
+            inc = desk.acknowledge(self.number, actor=plain(s.created_by)[:200] or "someone", details=details)
+        except ActionRefused:
+            return []  # acknowledged meanwhile, on this desk or one sharing its file
+        return [
+            Change(
+                "acknowledged", inc.number, f"{inc.id}: acknowledged by {inc.acknowledged_by} (Alertmanager silence)"
+            )
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class GoLive:
+    """A maintenance-born incident whose alert is no longer held back: its clocks start now."""
+
+    number: int
+    alerts: tuple[Alert, ...]
+
+    def apply(self, desk: Desk) -> list[Change]:
+        details = {"alerts": [member_record(a) for a in self.alerts]}
+        desk.act(
+            self.number,
+            "maintenance_ended",
+            lambda inc, now: ({"alert_state": "firing", "live_at": now}, details),
+            actor=INTAKE_ACTOR,
+        )
+        return [change_for(self.number, "maintenance_ended", details)]
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseSeverity:
+    """A later, graver member of a grouped storm: the group's incident takes its severity."""
+
+    number: int
+    severity: Severity
+    alert: Alert
+
+    def apply(self, desk: Desk) -> list[Change]:
+        details: dict[str, Any] = {"alerts": [member_record(self.alert)], "to": self.severity.value}
+
+        def decide(inc: Incident, now: datetime) -> Decision:
+            if not inc.is_open or (inc.severity is not None and _RANK[inc.severity] <= _RANK[self.severity]):
+                return None
+            details["from"] = inc.severity.value if inc.severity else None
+            changes: dict[str, Any] = {"severity": self.severity}
+            if inc.severity_at is None:
+                changes["severity_at"] = now
+            return changes, details
+
+        before = desk.get(self.number).version
+        if desk.act(self.number, "alert_severity_raised", decide, actor=INTAKE_ACTOR).version == before:
+            return []
+        return [change_for(self.number, "alert_severity_raised", details)]
+
+
+Step = Declare | Append | AckBySilence | GoLive | RaiseSeverity
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -225,8 +339,15 @@ def plan(
     silences: Mapping[str, Silence] | None = None,
     matcher: RunbookMatcher | None = None,
     tracked: dict[str, Tracked] | None = None,
+    unsure: frozenset[str] = frozenset(),
+    complete: bool = True,
 ) -> list[Step]:
-    """The steps that bring the desk in line with `alerts`; an empty list when nothing is new."""
+    """The steps that bring the desk in line with `alerts`; an empty list when nothing is new.
+
+    An alert missing from `alerts` counts as stopped only when the view is `complete` (every
+    alert read, from an Alertmanager that has had time to receive them) and its fingerprint is not
+    in `unsure` (last seen on an Alertmanager that is down or just restarted now).
+    """
     policy = desk.policy.alerts
     tracked = load_tracked(desk) if tracked is None else tracked
     groups: dict[str, tuple[dict[str, str], list[Alert]]] = {}
@@ -240,11 +361,12 @@ def plan(
         if t is None:
             steps.extend(_new(desk, key, labels, members, policy, matcher, silences))
         else:
-            steps.extend(_known(t, members))
-            steps.extend(_silenced_elsewhere(t.number, t.silence_id, t.silences_noted, members, silences))
-    for key, t in tracked.items():
-        if key not in groups and t.firing:
-            steps.append(_resolved(t, t.firing, remaining=0))
+            steps.extend(_known(t, members, policy, unsure if complete else None))
+            steps.extend(_silenced_elsewhere(t, members, silences))
+    if complete:
+        for key, t in tracked.items():
+            if key not in groups and (gone := [fp for fp in t.firing if fp not in unsure]):
+                steps.append(_resolved(t, gone, remaining=len(t.firing) - len(gone)))
     return steps
 
 
@@ -275,7 +397,8 @@ def refused(step: Step, exc: Exception) -> str:
     if isinstance(step, Declare):
         first = step.draft.alerts[0]
         return f"alert {plain(first.name) or step.draft.key} ({first.fingerprint}) was not imported: {exc}"
-    return f"{format_id(step.number)}: {step.kind.replace('_', ' ')} not recorded: {exc}"
+    kind = step.kind if isinstance(step, Append) else type(step).__name__
+    return f"{format_id(step.number)}: {kind.replace('_', ' ')} not recorded: {exc}"
 
 
 def reconcile(
@@ -298,10 +421,6 @@ def _new(
     matcher: RunbookMatcher | None,
     silences: Mapping[str, Silence] | None,
 ) -> list[Step]:
-    if all(a.inhibited_by for a in members):
-        # Alertmanager holds it back because a bigger alert covers it (a host down inhibits the
-        # service alerts on it): the bigger alert is the incident; this one would only be noise.
-        return []
     previous = desk.find_by_fingerprint(key, open_only=False)
     if previous is not None:
         past = history(desk, previous)
@@ -312,10 +431,35 @@ def _new(
         ):
             return []
     draft = draft_for(key, labels, members, policy, matcher)
-    return [Declare(draft, previous.id if previous is not None else "", silences)]
+    return [Declare(draft, previous.id if previous is not None else "", silences, _held_back(members, silences))]
 
 
-def _known(t: Tracked, members: Sequence[Alert]) -> list[Step]:
+def _held_back(members: Sequence[Alert], silences: Mapping[str, Silence] | None) -> str:
+    """Why alerts arriving for a new incident are in maintenance, or "" when they are live.
+
+    Every member must be held back: silenced by a person's silence (a maintenance window), or
+    inhibited (a bigger alert covers it: a host down inhibits the service alerts on it). A desk's
+    acknowledgement silence is not maintenance: it says another desk has the incident.
+    """
+    whys = []
+    for alert in members:
+        if alert.inhibited_by:
+            whys.append("inhibited by a bigger alert")
+            continue
+        if not alert.silenced_by:
+            return ""
+        found = [silences[sid] for sid in alert.silenced_by if silences is not None and sid in silences]
+        if any(DESK_SILENCE.match(s.comment) for s in found):
+            return ""
+        s = found[0] if found else None
+        if s is None:
+            whys.append("silenced")
+        else:
+            whys.append(f"silenced by {plain(s.created_by) or 'someone'} until {iso(s.ends_at) or 'further notice'}")
+    return whys[0] if whys else ""
+
+
+def _known(t: Tracked, members: Sequence[Alert], policy: AlertPolicy, unsure: frozenset[str] | None) -> list[Step]:
     joined, refired = [], []
     for alert in members:
         seen = t.members.get(alert.fingerprint)
@@ -323,18 +467,34 @@ def _known(t: Tracked, members: Sequence[Alert]) -> list[Step]:
             joined.append(alert)
         elif seen.gone or seen.starts_at != iso(alert.starts_at):
             refired.append(alert)
-    steps: list[Step] = []
     # Whichever event says the incident's alerts fire again also lifts the "stopped firing" flag.
     flag = {"alert_state": "firing"} if t.alert_state == "resolved" else {}
+    steps_first: list[Step] = []
+    if t.alert_state == "maintenance":
+        flag = {}
+        live = [a for a in members if not a.silenced_by and not a.inhibited_by]
+        if live:
+            steps_first.append(GoLive(t.number, tuple(live)))
+    steps: list[Step] = steps_first
     if refired:
         steps.append(Append(t.number, "alert_refired", {"alerts": [member_record(a) for a in refired]}, flag))
         flag = {}
     if joined:
-        steps.append(Append(t.number, "alert_fired", {"alerts": [member_record(a) for a in joined]}, flag))
-    present = {a.fingerprint for a in members}
-    gone = [fp for fp in t.firing if fp not in present]
-    if gone:
-        steps.append(_resolved(t, gone, remaining=len(members)))
+        details: dict[str, Any] = {"alerts": [member_record(a) for a in joined]}
+        if tenants := tenants_from_labels((a.labels for a in joined), policy.tenant_labels):
+            details["tenants"] = list(tenants)
+        steps.append(Append(t.number, "alert_fired", details, flag))
+    graver = [(sev, a) for a in (*joined, *refired) if (sev := severity_for(a, policy)) is not None]
+    if graver and t.status.is_open:
+        sev, alert = min(graver, key=lambda pair: _RANK[pair[0]])
+        if t.severity is None or _RANK[sev] < _RANK[t.severity]:
+            steps.append(RaiseSeverity(t.number, sev, alert))
+    if unsure is not None:
+        present = {a.fingerprint for a in members}
+        gone = [fp for fp in t.firing if fp not in present and fp not in unsure]
+        if gone:
+            kept = {fp for fp in t.firing if fp in unsure}  # last seen on an Alertmanager now away
+            steps.append(_resolved(t, gone, remaining=len(present | kept)))
     return steps
 
 
@@ -343,22 +503,30 @@ def _resolved(t: Tracked, gone: Sequence[str], *, remaining: int) -> Append:
     records = [
         {"fingerprint": fp, "alertname": t.members[fp].alertname, "starts_at": t.members[fp].starts_at} for fp in gone
     ]
-    flag = {"alert_state": "resolved"} if remaining == 0 else {}
+    # A maintenance incident whose alert stopped stays in maintenance: nothing was asked of anyone.
+    flag = {"alert_state": "resolved"} if remaining == 0 and t.alert_state != "maintenance" else {}
     return Append(t.number, "alert_resolved", {"alerts": records, "remaining": remaining}, flag)
 
 
-def _silenced_elsewhere(
-    number: int, own: str, noted: set[str], members: Sequence[Alert], silences: Mapping[str, Silence] | None
-) -> list[Step]:
-    """Another desk (or amtool, or the web UI) silenced the alert: say who, once per silence."""
+def _silenced_elsewhere(t: Tracked, members: Sequence[Alert], silences: Mapping[str, Silence] | None) -> list[Step]:
+    """Another desk (or amtool, or the web UI) silenced the alert: say who, once per silence, and
+    count it as an acknowledgement — someone has it, so this desk's clocks stop and nobody here is
+    escalated for an incident another desk is already working."""
     steps: list[Step] = []
-    seen = set(noted)
+    if t.alert_state == "maintenance":
+        return steps  # it arrived silenced; its maintenance note said by whom
+    seen = set(t.silences_noted)
+    taken: Silence | None = None
     for alert in members:
         for sid in alert.silenced_by:
-            if sid == own or sid in seen or silences is None or sid not in silences:
+            if sid == t.silence_id or silences is None or sid not in silences:
+                continue
+            s = silences[sid]
+            if taken is None and s.live:
+                taken = s
+            if sid in seen:
                 continue
             seen.add(sid)
-            s = silences[sid]
             details = {
                 "silence_id": sid,
                 "created_by": s.created_by,
@@ -366,7 +534,9 @@ def _silenced_elsewhere(
                 "ends_at": iso(s.ends_at),
                 "alertname": alert.name,
             }
-            steps.append(Append(number, "silenced_elsewhere", details))
+            steps.append(Append(t.number, "silenced_elsewhere", details))
+    if taken is not None and not t.acknowledged and t.status is Status.TRIGGERED and t.alert_state != "maintenance":
+        steps.append(AckBySilence(t.number, taken))
     return steps
 
 

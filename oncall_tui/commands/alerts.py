@@ -23,8 +23,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument(
         "--alertmanager",
         metavar="URL",
+        action="append",
         default=argparse.SUPPRESS,
-        help="the Alertmanager (default: url in the [alertmanager] section of config.toml)",
+        help="the Alertmanager, repeated for an HA cluster (default: url in [alertmanager] of config.toml)",
     )
     p.add_argument("--json", action="store_true", help="print the changes as JSON")
     p.set_defaults(func=cmd_pull)
@@ -46,13 +47,15 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     async def pull() -> PullResult:
         intake = intake_for(desk, options)
-        async with intake.client:
+        try:
             return await intake.pull()
+        finally:
+            await intake.aclose()
 
     try:
         result = asyncio.run(pull())
     except AlertSourceError as exc:
-        raise CliError(f"Alertmanager at {options.alertmanager_url}: {exc}") from None
+        raise CliError(f"Alertmanager at {', '.join(options.alertmanager_urls)}: {exc}") from None
     finally:
         desk.close()
 

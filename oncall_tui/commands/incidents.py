@@ -12,7 +12,10 @@ from ..clock import format_duration, format_local
 from ..deadlines import State
 from ..event_text import describe
 from ..export_json import deadlines_dict, event_dict, incident_dict
-from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status, parse_id
+from ..fired_before import fired_before
+from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Status, parse_id
+from ..suggestion import suggest_for
+from ..tenants import format_tenants
 from ..when import PAST_FORMS, parse_past
 from .runbooks import resolve_symptom
 
@@ -23,9 +26,12 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("declare", parents=[common], help="declare a new incident and print its id")
     p.add_argument("title", help='what is broken, e.g. "Login failures"')
-    p.add_argument("--severity", help="P0 (critical) … P3 (low); leave out if not determined yet")
+    p.add_argument("--severity", help="P0 (critical) … P3 (low), or its name (high); leave out if not determined yet")
     p.add_argument("--service", action="append", default=[], dest="services", help="affected service (repeatable)")
     p.add_argument("--impact", default="", help="initial impact assessment")
+    p.add_argument(
+        "--tenants", default="", help="tenants affected: names (acme,globex), a count (40) or both (40: acme,globex)"
+    )
     p.add_argument("--channel", default="", help="communication channel, e.g. #inc-login")
     p.add_argument("--assignee", default="", help="who is on it")
     p.add_argument("--symptom", default="", help="which runbook applies (e.g. identity-service-outage)")
@@ -47,10 +53,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument("incident", help="INC-N")
     p.set_defaults(func=cmd_ack)
 
-    p = sub.add_parser("severity", parents=[common], help="set an incident's severity")
+    p = sub.add_parser(
+        "severity", parents=[common], help="set an incident's severity (without one: what the runbook suggests)"
+    )
     p.add_argument("incident", help="INC-N")
-    p.add_argument("severity", help="P0, P1, P2 or P3")
+    p.add_argument("severity", nargs="?", help="P0, P1, P2 or P3, or a name: critical, high, medium, low")
     p.set_defaults(func=cmd_severity)
+
+    p = sub.add_parser("role", parents=[common], help="give an incident role (commander, comms, scribe…) to someone")
+    p.add_argument("incident", help="INC-N")
+    p.add_argument("role", help="a role id or name from the policy's [[role]] list, e.g. commander")
+    p.add_argument("person", nargs="?", default=None, help='who takes it ("" or --clear to leave it unheld)')
+    p.add_argument("--clear", action="store_true", help="nobody holds the role any more")
+    p.set_defaults(func=cmd_role)
 
     p = sub.add_parser("status", parents=[common], help="move an incident to a status")
     p.add_argument("incident", help="INC-N")
@@ -78,7 +93,7 @@ def _desk(args: argparse.Namespace) -> Desk:
 def cmd_declare(args: argparse.Namespace) -> int:
     desk = _desk(args)
     started = parse_past(args.started_at, desk.now()) if args.started_at else None
-    severity = Severity.parse(args.severity) if args.severity else None
+    severity = desk.policy.parse_severity(args.severity) if args.severity else None
     inc = desk.declare(
         args.title,
         severity=severity,
@@ -86,6 +101,7 @@ def cmd_declare(args: argparse.Namespace) -> int:
         impact=args.impact,
         channel=args.channel,
         assignee=args.assignee,
+        tenants=args.tenants,
         symptom=resolve_symptom(args, args.title, args.services),
         started_at=started,
     )
@@ -116,7 +132,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not incidents:
         print("No open incidents." if not args.all else "No incidents.")
         return 0
-    print(f"{'ID':<8} {'SEV':<4} {'STATUS':<13} {'NEXT DEADLINE':<28} {'ESCALATION':<20} TITLE")
+    rows = []
     for inc in incidents:
         dl = desk.deadlines(inc, now)
         nxt = dl.next_due
@@ -126,10 +142,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             clock = f"{nxt.label} " + (
                 f"in {format_duration(left)}" if left >= 0 else f"OVERDUE {format_duration(left)}"
             )
-        print(
-            f"{inc.id:<8} {(inc.severity.value if inc.severity else '?'):<4} {inc.status.value:<13} "
-            f"{clock[:28]:<28} {dl.escalation.tier.level[:20]:<20} {inc.title}"
-        )
+        sev = inc.severity.value if inc.severity else "?"
+        rows.append((inc.id, sev, inc.status.value, clock, dl.escalation.tier.level, inc.title))
+    # Columns as wide as what they hold: a deadline cut to "in 11m51" or "OVERDUE" says nothing.
+    header = ("ID", "SEV", "STATUS", "NEXT DEADLINE", "ESCALATION", "TITLE")
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        print("  ".join(f"{v:<{w}}" for v, w in zip(row, widths)) + "  " + row[-1])
     return 0
 
 
@@ -139,24 +158,36 @@ def cmd_show(args: argparse.Namespace) -> int:
     now = desk.now()
     dl = desk.deadlines(inc, now)
     events = desk.timeline(inc.number)
+    from ..alerts.describe import alert_facts, fact_lines
+
+    facts = alert_facts(desk.store, inc)
     if args.json:
+        extra = {"alert": facts} if facts is not None else {}
         print(
             json.dumps(
-                {**incident_dict(inc), **deadlines_dict(dl), "timeline": [event_dict(e) for e in events]}, indent=2
+                {**incident_dict(inc), **extra, **deadlines_dict(dl), "timeline": [event_dict(e) for e in events]},
+                indent=2,
             )
         )
         return 0
     w = sys.stdout.write
     w(f"{inc.id}  {inc.title}\n")
     w(f"  severity   {inc.severity.value if inc.severity else 'not determined'}\n")
+    if (hint := suggest_for(desk.policy, inc)) is not None and hint.severity != inc.severity:
+        w(f"  suggested  {hint.severity.value}: {hint.line()}\n")
     w(f"  status     {inc.status.value}\n")
     w(f"  services   {', '.join(inc.services) or '—'}\n")
+    w(f"  tenants    {format_tenants(inc.tenants, inc.tenant_count) or 'not recorded'}\n")
+    for role in desk.policy.roles:
+        w(f"  {role.name:<10} {inc.roles.get(role.id) or '—'}\n")
     w(f"  started    {format_local(inc.started_at, with_date=True)}\n")
     for name in ("assignee", "channel", "impact", "symptom", "eta", "root_cause", "resolution", "prevention"):
         value = getattr(inc, name)
         if value:
             w(f"  {name.replace('_', ' '):<10} {value}\n")
     w(f"  escalation {dl.escalation.tier.level} — call {dl.escalation.tier.contact}\n")
+    for label, line in fact_lines(facts) if facts is not None else ():
+        w(f"  {label:<10} {line}\n")
     w("\ndeadlines\n")
     for d in dl.items:
         if d.state is State.NOT_APPLICABLE:
@@ -166,6 +197,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         if d.done_at is not None:
             when = f"done {format_local(d.done_at)}" + (f", {format_duration(left)} late" if left < 0 else "")
         w(f"  {d.label:<32} {d.state.value:<9} due {format_local(d.due_at)}  {when}\n")
+    if (past := fired_before(desk.store, inc)) is not None and past.count:
+        w(
+            f"\nfired before: {past.count} earlier incident{'s' if past.count != 1 else ''} from {past.alertname or 'this alert'}\n"
+        )
+        for p in past.fixes():
+            fix = p.incident
+            w(
+                f"  {fix.id} {format_local(fix.started_at, with_date=True)}: {fix.root_cause or '?'} — {fix.resolution or '?'}\n"
+            )
     w("\ntimeline\n")
     for e in events:
         w(f"  {format_local(e.at)}  {e.actor:<12} {describe(e)[0]}\n")
@@ -186,9 +226,30 @@ def cmd_ack(args: argparse.Namespace) -> int:
 def cmd_severity(args: argparse.Namespace) -> int:
     desk = _desk(args)
     seen = desk.get(parse_id(args.incident))
-    severity = Severity.parse(args.severity)
+    if args.severity is None:
+        hint = suggest_for(desk.policy, seen)
+        current = seen.severity.value if seen.severity else "not determined"
+        if hint is None:
+            print(f"{seen.id} is {current}; no criterion of the runbook matches its title, impact or tenants")
+        else:
+            print(f"{seen.id} is {current}; the runbook suggests {hint.severity.value}: {hint.line()}")
+            print(f"confirm with: oncall-tui severity {seen.id} {hint.severity.value}")
+        return 0
+    severity = desk.policy.parse_severity(args.severity)
     inc = desk.set_severity(seen.number, severity, expected=seen.severity)
     print(f"{inc.id} is {severity.value}")
+    return 0
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    desk = _desk(args)
+    if args.person is None and not args.clear:
+        raise ValueError(f"whom does the {args.role} role go to? (or --clear to leave it unheld)")
+    seen = desk.get(parse_id(args.incident))
+    role = desk.policy.role(args.role)
+    inc = desk.set_role(seen.number, role.id, "" if args.clear else args.person, expected=seen.roles.get(role.id, ""))
+    who = inc.roles.get(role.id)
+    print(f"{inc.id} {role.name.lower()}: {who}" if who else f"{inc.id} has no {role.name.lower()} now")
     return 0
 
 

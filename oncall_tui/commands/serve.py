@@ -100,8 +100,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         argv.append("--demo")
     if options.policy_path:
         argv += ["--policy", str(options.policy_path)]
-    if options.alertmanager_url:
-        argv += ["--alertmanager", options.alertmanager_url]
+    for url in options.alertmanager_urls:  # every one of an HA cluster
+        argv += ["--alertmanager", url]
     for flag, value in (
         ("--runbooks", getattr(args, "runbooks", None)),
         ("--templates", getattr(args, "templates", None)),

@@ -16,6 +16,7 @@ widgets watch the app rather than being called by it:
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
@@ -26,6 +27,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
+from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
 from ..clock import Clock, ClockWatch
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from ..runbooks import RunbookLibrary
 
 T = TypeVar("T")
+BULK_REFRESH_SECONDS = 3.0  # how often the board re-reads the record while an alert storm imports
 
 # Screens opened on demand are imported on demand (inside their actions), and warmed up after the
 # first frame: their modules (and jinja2, httpx, markdown) would otherwise delay the board's first
@@ -85,6 +88,8 @@ class OncallApp(App[int]):
     # Keys every screen answers to; the board's own keys live on the board screen.
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key, the filter syntax and the colours"),
+        # Where ? is text (the composer's fields), f1 still opens the help of the screen in front.
+        Binding("f1", "help", "Help", show=False, id="app.help_f1", tooltip="This screen's keys and colours"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (nothing is lost: every change is already saved)"),
     ]
 
@@ -103,6 +108,8 @@ class OncallApp(App[int]):
         self.clock_watch = ClockWatch()  # the wall clock being set, told from time passing
         self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
         self._data_version: int | None = None
+        self.bulk_writes = False  # an alert storm is importing: re-read the record less often
+        self._refreshed_at = 0.0
         self._store_problem = ""
         self.locked_writes = LockedWrites(self)
         self._keys = KeyQueue(self, super().on_event)
@@ -160,7 +167,13 @@ class OncallApp(App[int]):
         now = self.clock.now()
         jumped = self._clock_jumped(now)
         version = self._read_version()
-        if jumped or (version is not None and version != self._data_version):
+        changed = version is not None and version != self._data_version
+        # An alert storm commits a batch every fraction of a second; re-reading thousands of rows
+        # at each tick would leave no time for keys. While one imports, the board catches up every
+        # few seconds (its first batch, the gravest alerts, at once).
+        if changed and self.bulk_writes and time.monotonic() - self._refreshed_at < BULK_REFRESH_SECONDS:
+            changed = False
+        if jumped or changed:
             self.refresh_incidents()
         self.now = now
 
@@ -178,6 +191,7 @@ class OncallApp(App[int]):
 
     def refresh_incidents(self) -> None:
         """The record changed: every view of it re-reads it (the board and the detail at once)."""
+        self._refreshed_at = time.monotonic()
         self._data_version = self._read_version()
         self.record_revision += 1
 
@@ -274,4 +288,7 @@ class OncallApp(App[int]):
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.board_screen))
+        # The keys of the screen in front (the composer's, the review's…), not always the board's;
+        # a dialog is small enough to say its own keys, so the screen under it is described.
+        shown = next((s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), self.board_screen)
+        self.push_screen(HelpScreen(shown))

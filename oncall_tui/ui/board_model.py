@@ -93,7 +93,7 @@ def _next_text(label: str, left: float, warning: bool) -> tuple[str, Tone]:
 
 
 def age_text(incident: Incident, now: datetime) -> str:
-    return _age((now - incident.started_at).total_seconds())
+    return _age(((incident.closed_at or now) - incident.started_at).total_seconds())
 
 
 def _next_step(seconds: float, *, up: bool) -> float:
@@ -126,6 +126,7 @@ class BoardRow:
     due_ts: float | None = None
     warn_ts: float | None = None
     started_ts: float = 0.0
+    ended_ts: float | None = None  # when it was closed: its age stops there
 
     def dynamic_text(self, now_ts: float) -> tuple[tuple[str, Tone, str], float]:
         """((next deadline cell, its tone, age), until when that text stays the same) at `now_ts`.
@@ -134,9 +135,13 @@ class BoardRow:
         (an "!! ack 6h19m overdue" changes once a minute). Changes of tone are the model's
         transitions, which rebuild the row.
         """
-        since = now_ts - self.started_ts
-        age = _age(since)
-        until = now_ts + _next_step(max(0.0, since), up=True)
+        if self.ended_ts is not None:  # a closed incident's age is how long it lasted, not a clock
+            since = self.ended_ts - self.started_ts
+            age, until = _age(since), math.inf
+        else:
+            since = now_ts - self.started_ts
+            age = _age(since)
+            until = now_ts + _next_step(max(0.0, since), up=True)
         if self.due_ts is None:
             return ("—", Tone.NONE, age), until
         left = self.due_ts - now_ts
@@ -160,6 +165,8 @@ def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
     nxt = deadlines.next_due
     row = BoardRow(incident, deadlines, nxt, _changes_at(deadlines, policy, now), _sort_key(incident, nxt))
     row.started_ts = incident.started_at.timestamp()
+    if incident.closed_at is not None:
+        row.ended_ts = incident.closed_at.timestamp()
     if nxt is not None and nxt.due_at is not None:
         row.label = short_label(nxt.key)
         row.due_ts = nxt.due_at.timestamp()

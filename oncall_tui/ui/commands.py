@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..store import StoreError
 from .screens.help import bindings_of, key_label
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 
 class TriageCommands(Provider):
+    _incidents: list = []
+
     @property
     def desk_app(self) -> OncallApp:
         return cast("OncallApp", self.app)
@@ -29,6 +32,15 @@ class TriageCommands(Provider):
         for binding in bindings_of(screen):
             title = f"{binding.description} ({key_label(app, binding)})"
             yield title, binding.tooltip or binding.description, partial(screen.run_action, binding.action)
+
+    async def startup(self) -> None:
+        # Every incident, closed ones too (the one from last week is what people look up), read once
+        # per palette rather than once per key typed.
+        app = self.desk_app
+        try:
+            self._incidents = app.desk.incidents(include_closed=True)
+        except StoreError:
+            self._incidents = [row.incident for row in app.board_screen.board.model.all_rows()]
 
     async def discover(self) -> Hits:
         for title, help_text, command in self._commands():
@@ -42,9 +54,9 @@ class TriageCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(title), command, text=title, help=help_text)
         app = self.desk_app
-        for row in app.board_screen.board.model.all_rows():
-            inc = row.incident
-            text = f"Go to {inc.id} {inc.title}"
+        for inc in self._incidents:
+            closed = " (closed)" if inc.status.value == "closed" else ""
+            text = f"Go to {inc.id} {inc.title}{closed}"
             if (score := matcher.match(text)) > 0:
                 yield Hit(
                     score,

@@ -102,7 +102,8 @@ async def test_a_viewer_sees_the_board_and_acknowledges_from_the_browser(serve, 
         assert acked == "carol"  # the viewer's name, from their token; never anonymous
         last = read(db_path, policy, lambda d: d.timeline(inc.number)[-1])
         assert (last.kind, last.actor) == ("acknowledged", "carol")
-        await page.wait_for_text("acknowledged", timeout=10)
+        await page.wait_for_text("INC-1 acknowledged", timeout=10)  # the desk's own toast
+        await asyncio.sleep(1)  # the terminal draws what it received
         await page.screenshot(ARTIFACTS / "browser-desk-acknowledged.png")
         assert off_machine(page.requests) == [], page.requests
         assert any(u.startswith("ws://127.0.0.1") for u in page.requests)

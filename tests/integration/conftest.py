@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paging_fixtures import config_dir, http_receiver, paging_policy, smtp  # noqa: F401 (the paging tests' fixtures)
 
 from oncall_tui.clock import FrozenClock, iso
 from oncall_tui.desk import Desk
@@ -45,6 +46,35 @@ class Alertmanager:
     url: str
     process: subprocess.Popen
     log: Path
+    args: list[str] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.args or [], stdout=out, stderr=subprocess.STDOUT)
+        _wait_ready(self)
+
+    def stop(self) -> None:
+        """SIGTERM, as systemd stops it: it writes its silences to disk first."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the machine is gone, nothing is written."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def status(self) -> dict:
+        return self.call("GET", "/api/v2/status")
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -96,36 +126,70 @@ class Alertmanager:
 
 @pytest.fixture
 def alertmanager(tmp_path) -> Alertmanager:
-    if not (os.path.isfile(BINARY) and os.access(BINARY, os.X_OK)) and not shutil.which(BINARY):
-        pytest.skip(MISSING)
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(CONFIG)
-    port = free_port()
-    log = tmp_path / "alertmanager.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                BINARY,
-                f"--config.file={config}",
-                f"--storage.path={tmp_path / 'am-data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",  # no gossip: a lone test instance, no port 9094
-                "--log.level=warn",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    am = Alertmanager(f"http://127.0.0.1:{port}", process, log)
+    am = start_alertmanager(tmp_path / "am")
     try:
-        _wait_ready(am)
         yield am
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        am.stop()
+
+
+@dataclass
+class Cluster:
+    """Two Alertmanagers gossiping on loopback, as production runs an HA pair."""
+
+    members: list[Alertmanager]
+
+    def wait_replicated(self, silence_id: str, timeout: float = 10.0) -> None:
+        for am in self.members:
+            am.wait_for(
+                lambda am=am: any(s["id"] == silence_id for s in am.silences()), f"silence {silence_id}", timeout
+            )
+
+
+@pytest.fixture
+def am_cluster(tmp_path) -> Cluster:
+    ports = [free_port(), free_port()]
+    members = []
+    try:
+        for i, port in enumerate(ports):
+            peer = ports[1 - i]
+            members.append(start_alertmanager(tmp_path / f"am{i + 1}", cluster=(port, peer)))
+        yield Cluster(members)
+    finally:
+        for am in members:
+            am.stop()
+
+
+def start_alertmanager(root: Path, *, cluster: tuple[int, int] | None = None) -> Alertmanager:
+    """One Alertmanager on a free loopback port; `cluster` = (its gossip port, its peer's)."""
+    if not (os.path.isfile(BINARY) and os.access(BINARY, os.X_OK)) and not shutil.which(BINARY):
+        pytest.skip(MISSING)
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "alertmanager.yml"
+    config.write_text(CONFIG)
+    port = free_port()
+    args = [
+        BINARY,
+        f"--config.file={config}",
+        f"--storage.path={root / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
+    if cluster is None:
+        args.append("--cluster.listen-address=")  # no gossip: a lone test instance, no port 9094
+    else:
+        listen, peer = cluster
+        args += [
+            f"--cluster.listen-address=127.0.0.1:{listen}",
+            f"--cluster.advertise-address=127.0.0.1:{listen}",
+            f"--cluster.peer=127.0.0.1:{peer}",
+            "--cluster.settle-timeout=2s",
+            "--cluster.gossip-interval=50ms",
+            "--cluster.pushpull-interval=2s",
+        ]
+    am = Alertmanager(f"http://127.0.0.1:{port}", None, root / "alertmanager.log", args)  # type: ignore[arg-type]
+    am.start()
+    return am
 
 
 def _wait_ready(am: Alertmanager, timeout: float = 20.0) -> None:

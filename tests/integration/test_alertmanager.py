@@ -172,9 +172,12 @@ async def test_another_desks_silence_is_shown_with_who_set_it(alertmanager, live
 
     result = await pull(intake_desk, alertmanager)
 
-    assert [c.kind for c in result.changes] == ["declared", "silenced_elsewhere"]
+    # A person's silence is a maintenance window: recorded, clocks off, until the alert goes live.
+    assert [c.kind for c in result.changes] == ["declared", "maintenance_began"]
     note = live_desk.timeline(1)[-1]
-    assert note.details["created_by"] == "carol" and note.details["comment"] == "disk swap in progress"
+    assert "silenced by carol" in note.details["why"] and live_desk.get(1).alert_state == "maintenance"
+    (shown,) = live_desk.store.alert_silences(1)
+    assert (shown["created_by"], shown["comment"], shown["own"]) == ("carol", "disk swap in progress", 0)
     live_desk.acknowledge(1)
     assert (await pull(live_desk, alertmanager)).changes == ()  # covered already: no second silence
     assert len(alertmanager.silences()) == 1

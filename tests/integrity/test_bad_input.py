@@ -159,12 +159,17 @@ CASES = [
         r"{tmp}/config/policy.toml: .+ \(at line 3, column \d+\)",
     ),
     Case("config-syntax:board", broken_config, [], r"{tmp}/config/config.toml: .+ \(at line 2, column \d+\)"),
-    Case("severity:set", nothing, ["severity", "INC-1", "P7"], r"unknown severity 'P7': use P0, P1, P2 or P3"),
     Case(
+        "severity:set",
+        nothing,
+        ["severity", "INC-1", "P7"],
+        r"unknown severity 'P7': use P0 \(critical\), P1 \(high\), P2 \(medium\) or P3 \(low\)",
+    ),
+    Case(  # names are accepted now (high, critical): a word that is none of them is refused
         "severity:declare",
         nothing,
-        ["declare", "Disk full", "--severity", "high"],
-        r"unknown severity 'high': use P0, P1, P2 or P3",
+        ["declare", "Disk full", "--severity", "urgent"],
+        r"unknown severity 'urgent': use P0 \(critical\), P1 \(high\), P2 \(medium\) or P3 \(low\)",
     ),
     Case(
         "date:words",

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from textual.widgets._toast import Toast
+from waits import until
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
@@ -228,9 +229,10 @@ async def test_breaches_from_before_the_desk_opened_are_recorded_with_one_summar
     app = make_app(desk)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         bells = count_bells(app)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        # The toast first: it lasts 10 s, and the six fsync'd writes behind it may take longer on a busy disk.
+        await until(pilot, lambda: toasts(app), "the summary toast")
         notes = toasts(app)
+        await app.workers.wait_for_complete()
         assert len(notes) == 1
         assert "6 deadlines had already run out on 3 incidents when the desk opened" in notes[0]
         assert bells == []

@@ -140,7 +140,7 @@ async def test_an_update_sets_the_next_update_countdown_to_the_time_it_promises(
         # The ETA is the one field the desk does not know: the form starts there.
         assert app.screen.focused.id == "field-eta"
         assert "no value for ETA (eta)" in text_of(app, "#problem")
-        await pilot.press(*"about 04:30 UTC", "tab", *"04:15")
+        await pilot.press(*"about 04:30 UTC", "tab", "ctrl+u", *"04:15")  # the field keeps its text: clear it
         await send(pilot)
         await send(pilot)  # no system clipboard: the second ctrl+o says it was pasted
 
@@ -222,17 +222,84 @@ async def test_the_text_edited_by_hand_is_what_is_sent(desk, clock, db_path, p0)
         assert area.text == INITIAL
 
 
-async def test_closing_with_unsent_hand_edits_asks_first(desk, clock, db_path, p0):
+async def test_escape_keeps_a_draft_per_incident_and_m_brings_it_back(desk, clock, db_path, p0):
+    other = desk.declare("Checkout errors", severity="P2", services=["shop"], impact="Slow", assignee="bob")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        await pilot.press(*" (update)")
+        composer.query_one("#field-impact", Input).focus()
+        await pilot.press("end", *" since 02:50")
+        await pilot.pause(0.3)
+        await pilot.press("escape")  # the stray key: it closes at once, and loses nothing
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposerScreen)
+        assert messages(desk, p0.number) == []
+
+        app.go_to(other.number)  # another incident's composer starts clean
+        await pilot.pause()
+        composer = await open_composer(pilot)
+        assert "since 02:50" not in composer.query_one("#message-text", TextArea).text
+        await pilot.press("escape")
+        await pilot.pause()
+
+        app.go_to(p0.number)
+        await pilot.pause()
+        composer = await open_composer(pilot)
+        assert composer.query_one("#field-impact", Input).value == "No tenant can sign in since 02:50"
+        assert composer.query_one("#message-text", TextArea).text.endswith("(update)")
+        assert "draft from 03:06 UTC is back" in text_of(app, "#result")
+        await send(pilot)
+        assert messages(desk, p0.number)[-1]["text"].endswith("(update)")
+        await pilot.press("escape")  # sent: nothing left to keep
+        await pilot.pause()
+        composer = await open_composer(pilot)
+        assert composer.restored is None
+
+
+async def test_the_same_message_copied_twice_is_sent_once_even_from_a_new_composer(desk, clock, db_path, p0):
     app = make_app(desk, clock, db_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_composer(pilot)
-        await pilot.press(*" (update)", "escape")
-        await pilot.pause()
-        assert isinstance(app.screen, ComposerScreen)
-        assert "press escape again to discard" in text_of(app, "#result")
+        await send(pilot)
         await pilot.press("escape")
         await pilot.pause()
-        assert not isinstance(app.screen, ComposerScreen)
+        clock.advance(seconds=6)
+        await open_composer(pilot)
+        while app.screen.template_name != "initial":  # it suggests the Update now: back to the Initial Alert
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+        await send(pilot)
+        assert len(messages(desk, p0.number)) == 1
+        assert "Already on the timeline" in text_of(app, "#result")
+
+
+async def test_tab_then_typing_adds_to_a_prefilled_field(desk, clock, db_path, p0):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        composer.query_one("#field-service", Input).focus()
+        await pilot.press("tab", *", for everyone")  # into Timestamp, then Impact
+        await pilot.press("tab", *" (EU)")
+        await pilot.pause(0.3)
+        assert composer.query_one("#field-impact", Input).value == "No tenant can sign in (EU)"
+
+
+async def test_the_severity_field_takes_a_severity_only(desk, clock, db_path, p0):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        field = composer.query_one("#field-severity", Input)
+        field.focus()
+        await pilot.press("ctrl+u", *"urgent")
+        await pilot.pause(0.3)
+        assert "Severity (severity): unknown severity 'urgent'" in text_of(app, "#problem")
+        assert field.has_class("-missing")
+        await send(pilot)
+        assert messages(desk, p0.number) == []
+        await pilot.press("ctrl+u", *"critical")
+        await pilot.pause(0.3)
+        assert composer.query_one("#message-text", TextArea).text.startswith("[P0] Service Issue")
 
 
 async def test_a_broken_template_shows_file_and_line_and_the_desk_keeps_working(desk, clock, db_path, p0, tmp_path):
@@ -318,8 +385,21 @@ async def test_posting_without_a_webhook_says_how_to_configure_one(desk, clock, 
     async with app.run_test(size=(120, 40)) as pilot:
         await open_composer(pilot)
         await send(pilot, "ctrl+g")
-        assert "No chat webhook configured" in text_of(app, "#result")
+        # The section's name is shown as typed, not eaten as markup ("in the  section").
+        assert "set webhook_url in the [chat] section" in text_of(app, "#result")
+        assert "no restart" in text_of(app, "#result")
         assert messages(desk, p0.number) == []
+
+
+async def test_a_webhook_added_while_the_desk_runs_is_used_without_a_restart(desk, clock, db_path, p0, chat):
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_composer(pilot)
+        config = Path.home() / ".config" / "oncall-tui" / "config.toml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f'[chat]\nwebhook_url = "{chat.url}"\n', encoding="utf-8")
+        await send(pilot, "ctrl+g")
+        assert [m["via"] for m in messages(desk, p0.number)] == ["webhook"]
 
 
 async def test_saving_the_message_to_a_file(desk, clock, db_path, p0):
@@ -333,7 +413,11 @@ async def test_saving_the_message_to_a_file(desk, clock, db_path, p0):
         await pilot.press("enter")
         await pilot.pause()
         assert path.read_text(encoding="utf-8") == INITIAL + "\n"
-        assert f"Saved to {path}." in text_of(app, "#result")
+        assert f"Saved to {path} and noted on the timeline." in text_of(app, "#result")
+        saved = desk.timeline(p0.number)[-1]
+        assert (saved.kind, saved.details["path"], saved.details["text"]) == ("message_saved", str(path), INITIAL)
+        assert messages(desk, p0.number) == []  # a file is not the stakeholders: no clock moves
+        assert desk.deadlines(desk.get(p0.number)).get("stakeholders").state is State.PENDING
 
 
 async def test_resolving_offers_the_resolution_message(desk, clock, db_path, p0):
@@ -461,3 +545,20 @@ async def test_a_post_that_landed_while_the_lock_was_held_is_recorded_on_retry_n
         if holder.in_transaction:
             holder.execute("ROLLBACK")
         holder.close()
+
+
+async def test_the_handoff_brief_is_a_template_with_every_running_clock(desk, clock, db_path, p0):
+    desk.declare("Queue backlog", severity="P2")
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        while composer.template_name != "handoff":
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+        await pilot.pause(0.3)
+        text = composer.query_one("#message-text", TextArea).text
+        assert text.startswith("Handoff brief")
+        assert "Open incidents (2):" in text and "INC-1 [P0] triggered: Login failures" in text
+        assert "Notify stakeholders: due" in text and "OVERDUE" in text  # the acknowledgement is 1 minute late
+        assert "INC-2 [P2] triggered: Queue backlog" in text
+        assert "Action items due within a week: none." in text

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from key_bursts import burst
+from waits import until
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.paths import config_dir, data_dir
@@ -173,6 +174,9 @@ async def test_process_steps_tick_themselves_after_acknowledge(desk, clock, db_p
             "step": 4,
             "checked": True,
             "text": "If unable to respond, escalate to next tier",
+            # Numbered as the list shows it, so the timeline reads "Detection and Notification, step 4".
+            "section": "Detection and Notification",
+            "ordinal": 4,
         }
         assert "[x]  4. If unable to respond, escalate to next tier" in "\n".join(lines(steps))
 
@@ -290,8 +294,7 @@ async def test_an_editor_that_cannot_start_is_a_message(desk, clock, db_path, mo
     app = make_app(desk, clock, db_path, runbook_dirs=(config_dir() / "runbooks",))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("b", "e")
-        await pilot.pause()
-        assert any("Could not start" in n.message for n in app._notifications)
+        await until(pilot, lambda: any("Could not start" in n.message for n in app._notifications), "the message")
         assert isinstance(app.screen, RunbookLibraryScreen)
         assert os.path.exists(config_dir() / "runbooks" / "process.md")  # the copy was made first
 

@@ -36,7 +36,9 @@ def app(desk, db_path, clock):
 )
 async def test_an_absurd_start_is_a_field_error_not_a_crash(app, desk, typed, message):
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("d", *"Login failures", "tab", "tab", "tab", "tab", "tab", *typed, "enter")
+        await pilot.press(
+            "d", *"Login failures", "tab", "tab", "tab", "tab", "tab", "tab", *typed, "enter"
+        )  # to Started
         assert isinstance(app.screen, DeclareScreen)
         assert message in str(app.screen.query_one("#error-started").render())
         await pilot.press("ctrl+u", *"-5m", "enter")  # mended, the same form declares
@@ -53,7 +55,7 @@ async def test_e_corrects_the_start_time_and_the_clocks_follow(app, desk, clock)
         assert "ack in 4m00s" in app.board_screen.board.render_line(1).text
         await pilot.press("e")
         assert isinstance(app.screen, FieldPicker)
-        await pilot.press(*["down"] * 9, "enter")  # the last field: Start time
+        await pilot.press("end", "enter")  # the last field: Start time
         prompt = app.screen
         assert isinstance(prompt, TextPrompt)
         assert prompt.query_one("#prompt-input").value == "2026-11-27 03:00:00+00:00"

@@ -158,3 +158,60 @@ async def test_a_damaged_desk_file_is_said_loudly_and_the_last_read_stays(desk, 
         assert health.store_problem
         assert "UNREADABLE" in str(health.render())
         assert any(c.display for c in app.screen.query(ClockCard))
+
+
+ROSTER = {
+    "people.toml": """
+[people.ava]
+name = "Ava Jones"
+tz = "Europe/Berlin"
+[people.ben]
+name = "Ben Okafor"
+tz = "America/New_York"
+""",
+    "schedules.toml": """
+[schedules.primary]
+tz = "Europe/Berlin"
+[[schedules.primary.layers]]
+name = "weekly"
+rotation = ["ava", "ben"]
+shift = "1w"
+start = 2026-11-23
+handoff = "10:00"
+""",
+    "policy.toml": """
+[[escalation]]
+after_minutes = 0
+level = "Primary On-Call"
+schedule = "primary"
+
+[[escalation]]
+after_minutes = 30
+level = "Secondary On-Call"
+person = "ben"
+""",
+}
+
+
+async def test_the_wall_names_who_holds_each_level_from_the_schedules(tmp_path, monkeypatch, db_path, clock):
+    from oncall_tui.policy import load_policy
+
+    config = tmp_path / "config"
+    config.mkdir()
+    for name, text in ROSTER.items():
+        (config / name).write_text(text)
+    monkeypatch.setenv("ONCALL_TUI_CONFIG", str(config))
+    policy = load_policy(config / "policy.toml")
+    desk = Desk.open(db_path, policy=policy, clock=clock, actor="alice")
+    desk.declare("Login failures", severity="P0", services=["identity"])
+    desk.close()
+    app = wall(db_path, policy, clock)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        app.tick()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        line = str(app.screen.query_one("#wall-on-call").render())
+        # 27 November, 03:00 UTC: Ava's week (from Monday 23rd, 10:00 Berlin); Ben is the level's person.
+        assert "Primary On-Call Ava Jones until Mon 09:00" in line, line
+        assert "Secondary On-Call Ben Okafor" in line, line

@@ -198,12 +198,17 @@ class TestSilencedElsewhere:
         ends = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
         return {self.SID: Silence(self.SID, "carol", "disk maintenance", "active", None, ends)}
 
-    def test_someone_elses_silence_is_noted_once_with_who(self, desk):
+    def test_someone_elses_silence_is_noted_once_with_who_and_counts_as_an_acknowledgement(self, desk):
         reconcile(desk, [fire()])
         outcome = reconcile(desk, [fire(silenced_by=[self.SID])], silences=self.silences())
-        assert [c.kind for c in outcome.changes] == ["silenced_elsewhere"]
+        assert [c.kind for c in outcome.changes] == ["silenced_elsewhere", "acknowledged"]
         assert "by carol" in outcome.changes[0].text
-        event = desk.timeline(1)[-1]
+        inc = desk.get(1)
+        assert (inc.status, inc.acknowledged_by) == (Status.ACKNOWLEDGED, "carol")  # someone has it
+        assert not desk.deadlines(inc).get("acknowledge").running  # its clock stopped
+        assert desk.timeline(1)[-1].details["via"] == "silence"
+        events = desk.timeline(1)[:-1]
+        event = events[-1]
         assert (event.kind, event.details["created_by"], event.details["comment"]) == (
             "silenced_elsewhere",
             "carol",
@@ -211,10 +216,37 @@ class TestSilencedElsewhere:
         )
         assert reconcile(desk, [fire(silenced_by=[self.SID])], silences=self.silences()).changes == ()
 
-    def test_an_alert_that_arrives_silenced_is_declared_with_the_note(self, desk):
+    def test_an_alert_that_arrives_silenced_is_in_maintenance_with_its_clocks_off(self, desk, clock):
         outcome = reconcile(desk, [fire(silenced_by=[self.SID])], silences=self.silences())
-        assert [c.kind for c in outcome.changes] == ["declared", "silenced_elsewhere"]
+        assert [c.kind for c in outcome.changes] == ["declared", "maintenance_began"]
+        assert "silenced by carol" in desk.timeline(1)[-1].details["why"]
+        inc = desk.get(1)
+        assert inc.alert_state == "maintenance" and inc.status is Status.TRIGGERED
+        clock.advance(minutes=30)
+        assert all(not d.running for d in desk.deadlines(desk.get(1)).items)  # no clock, no breach
         assert reconcile(desk, [fire(silenced_by=[self.SID])], silences=self.silences()).changes == ()
+
+        # The maintenance window closes with the alert still firing: now it is live, clocks from now.
+        outcome = reconcile(desk, [fire()], silences=self.silences())
+        assert [c.kind for c in outcome.changes] == ["maintenance_ended"]
+        inc = desk.get(1)
+        assert inc.alert_state == "firing" and inc.live_at == clock.now()
+        ack = desk.deadlines(inc).get("acknowledge")
+        assert ack.running and ack.due_at == clock.now() + desk.policy.acknowledge
+
+    def test_an_alert_that_arrives_under_another_desks_ack_silence_is_taken(self, desk):
+        theirs = Silence(
+            self.SID,
+            "dave",
+            "INC-7 acknowledged by dave on the on-call desk 1a2b3c4d: Login",
+            "active",
+            None,
+            datetime(2026, 11, 27, 5, 0, tzinfo=UTC),
+        )
+        outcome = reconcile(desk, [fire(silenced_by=[self.SID])], silences={self.SID: theirs})
+        assert [c.kind for c in outcome.changes] == ["declared", "silenced_elsewhere", "acknowledged"]
+        inc = desk.get(1)
+        assert inc.alert_state != "maintenance" and inc.acknowledged_by == "dave"
 
     def test_the_desks_own_silence_is_not_someone_elses(self, desk):
         reconcile(desk, [fire()])
@@ -283,7 +315,7 @@ def test_the_intakes_events_read_as_sentences(desk, clock):
         [fire(starts_at=T_FIRE + timedelta(minutes=5), silenced_by=[sid])],
         silences=TestSilencedElsewhere().silences(),
     )
-    lines = [describe_alert_event(e.kind, e.details) for e in desk.timeline(1)[1:]]
+    lines = [describe_alert_event(e.kind, e.details) for e in desk.timeline(1)[1:] if e.kind != "acknowledged"]
     assert lines == [
         ("Alert IdentityHighErrorRate stopped firing — confirm, then resolve the incident", "success"),
         ("Alert IdentityHighErrorRate fired again (since 2026-11-27 02:55 UTC)", "warning"),
@@ -292,11 +324,13 @@ def test_the_intakes_events_read_as_sentences(desk, clock):
     assert describe_alert_event("note", {"text": "x"}) is None
 
 
-def test_an_inhibited_alert_is_not_an_incident_of_its_own(desk):
+def test_an_inhibited_alert_is_recorded_in_maintenance_not_dropped(desk):
     covered = replace(fire("svc"), inhibited_by=("host-down",))
-    assert reconcile(desk, [covered]).changes == ()
+    assert [c.kind for c in reconcile(desk, [covered]).changes] == ["declared", "maintenance_began"]
+    assert desk.get(1).alert_state == "maintenance"
+    assert "inhibited" in desk.timeline(1)[-1].details["why"]
     reconcile(desk, [fire("host", alertname="HostDown", severity="page"), covered])
-    assert [i.fingerprint for i in desk.incidents()] == ["host"]
+    assert [(i.fingerprint, i.alert_state) for i in desk.incidents()] == [("svc", "maintenance"), ("host", "")]
 
 
 def test_an_alert_that_becomes_inhibited_is_still_firing(desk):

@@ -7,6 +7,7 @@ a few seconds of slack and never wait for anything.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -251,11 +252,11 @@ def test_help_is_readable(cli_env):
 
 def test_unknown_severity(cli_env):
     assert refused(cli_env, "declare", "Login failures", "--severity", "P7") == (
-        "oncall-tui: unknown severity 'P7': use P0, P1, P2 or P3"
+        "oncall-tui: unknown severity 'P7': use P0 (critical), P1 (high), P2 (medium) or P3 (low)"
     )
     assert run(cli_env, "list").stdout == "No open incidents.\n"  # nothing was declared
     run(cli_env, "declare", "Login failures")
-    assert "unknown severity 'sev1'" in refused(cli_env, "severity", "INC-1", "sev1")
+    assert "unknown severity 'urgent'" in refused(cli_env, "severity", "INC-1", "urgent")
 
 
 def test_unknown_incident(cli_env):
@@ -327,3 +328,47 @@ def test_a_policy_file_changes_the_clocks(cli_env, tmp_path):
         "next_level": None,
         "next_at": None,
     }
+
+
+# --- triage: tenants, roles, the suggestion ---------------------------------------------------------
+
+
+def test_declare_with_tenants_and_roles_shows_them_and_json_has_them(cli_env):
+    run(cli_env, "declare", "Login down for acme", "--impact", "Complete outage at acme", "--tenants", "acme")
+    assert run(cli_env, "role", "INC-1", "commander", "dana").stdout == "INC-1 incident commander: dana\n"
+    assert run(cli_env, "role", "INC-1", "ic", "--clear").stdout == "INC-1 has no incident commander now\n"
+    run(cli_env, "role", "INC-1", "scribe", "sam")
+    run(cli_env, "edit", "INC-1", "tenants", "40: acme, globex")
+    shown = run(cli_env, "show", "INC-1").stdout
+    assert "  tenants    40 tenants: acme, globex\n" in shown
+    assert "  Scribe     sam\n" in shown and "  Incident commander —\n" in shown
+    assert "  suggested  P0: Complete service outage affecting multiple tenants (40 tenants affected)\n" in shown
+    assert "Scribe: sam" in shown.split("\ntimeline\n")[1]
+    doc = json.loads(run(cli_env, "show", "INC-1", "--json").stdout)
+    assert (doc["tenants"], doc["tenant_count"], doc["roles"]) == (["acme", "globex"], 40, {"scribe": "sam"})
+    assert "unknown role 'chef'" in refused(cli_env, "role", "INC-1", "chef", "x")
+
+
+def test_severity_without_a_value_says_what_the_runbook_suggests_and_sets_nothing(cli_env):
+    run(cli_env, "declare", "Checkout", "--impact", "Complete service outage affecting multiple tenants")
+    out = run(cli_env, "severity", "INC-1").stdout
+    assert out == (
+        "INC-1 is not determined; the runbook suggests P0: Complete service outage affecting multiple tenants"
+        ' (says "multiple tenants")\nconfirm with: oncall-tui severity INC-1 P0\n'
+    )
+    assert json.loads(run(cli_env, "show", "INC-1", "--json").stdout)["severity"] is None
+    assert run(cli_env, "severity", "INC-1", "critical").stdout == "INC-1 is P0\n"
+    run(cli_env, "declare", "Disk", "--severity", "high")
+    assert json.loads(run(cli_env, "show", "INC-2", "--json").stdout)["severity"] == "P1"
+
+
+def test_list_shows_the_whole_deadline(cli_env):
+    run(cli_env, "declare", "Login failures", "--severity", "P0", "--started-at", ago(20))
+    run(cli_env, "declare", "Checkout errors", "--severity", "P0", "--started-at", ago(3))
+    run(cli_env, "ack", "INC-1")
+    run(cli_env, "ack", "INC-2")
+    lines = run(cli_env, "list").stdout.splitlines()
+    overdue = next(line for line in lines if line.startswith("INC-1"))
+    assert re.search(r"Notify stakeholders OVERDUE \d+m\d\ds ", overdue), overdue  # the amount, not a bare OVERDUE
+    fresh = next(line for line in lines if line.startswith("INC-2"))
+    assert re.search(r"Notify stakeholders in \d+m\d\ds ", fresh), fresh  # "in 11m51s", not "in 11m51"

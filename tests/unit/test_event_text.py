@@ -165,6 +165,7 @@ def test_the_alert_intake_reads_as_sentences(desk: Desk, clock):
         ("Alert HighLatency stopped firing — confirm, then resolve the incident", "success"),
         ("Alert HighLatency fired again (since 2026-11-27 03:00 UTC)", "warning"),
         ("Already silenced in Alertmanager by carol until 2026-11-27 05:00 UTC: “disk maintenance”", "warning"),
+        ("Acknowledged through an Alertmanager silence (someone has it), 5m00s after the deadline", "warning"),
         ("Alert silenced in Alertmanager until 2026-11-27 05:00 UTC", ""),
         ("Alertmanager silence expired (it had already ended)", ""),
     ]
@@ -177,6 +178,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "severity_set": {"from": None, "to": "P2"},
     "status_changed": {"from": "triggered", "to": "investigating"},
     "assigned": {"field": "assignee", "from": "", "to": "bob"},
+    "message_saved": {"template": "update", "path": "/home/a/INC-1-update.txt", "text": "[P1] …"},
+    "role_assigned": {"role": "commander", "name": "Incident commander", "from": "", "to": "dana"},
     "field_edited": {"field": "contributing_factors", "from": "", "to": "- Peak traffic\n- No alert"},
     "note": {"text": "Cache is empty"},
     "start_corrected": {"from": "2026-11-27T03:00:00Z", "to": "2026-11-27T02:40:00Z"},
@@ -187,6 +190,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "next_update_at": "2026-11-27T03:30:00Z",
     },
     "deadline_breached": {"deadline": "acknowledge", "label": "Acknowledge", "due_at": "2026-11-27T03:05:00Z"},
+    "page": {
+        "key": "INC-1:L0",
+        "level": "Primary On-Call",
+        "person": "ava",
+        "name": "Ava",
+        "reason": "new",
+        "channels": ["mailto://smtp.example → ava@example.com"],
+    },
+    "page_result": {
+        "key": "INC-1:L0",
+        "person": "ava",
+        "name": "Ava",
+        "delivered": False,
+        "channels": [
+            {
+                "channel": "ntfy://ntfy.example",
+                "delivered": False,
+                "attempts": [{"ok": False, "result": "HTTP 500", "seconds": 0.1}],
+            }
+        ],
+    },
+    "page_resent": {"key": "INC-1:L0", "person": "ava", "note": "the sender stopped; sending again"},
     "runbook_step": {"runbook": "identity", "version": "1", "step": 2, "text": "Check the JWKS cache", "checked": True},
     "review_scheduled": {"for": "2026-11-28T10:00:00Z", "attendees": ["ava"]},
     "review_completed": {"notes": "Held"},
@@ -206,6 +231,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "alert_resolved": {"alerts": [{"fingerprint": "f", "alertname": "HighLatency"}], "remaining": 0},
     "silence_created": {"silence_id": "s1", "ends_at": "2026-11-27T05:00:00Z", "comment": "INC-1 acknowledged"},
     "silence_expired": {"silence_id": "s1", "reason": "incident resolved"},
+    "silence_renewed": {"silence_id": "s2", "previous_id": "s1", "ends_at": "2026-11-27T07:00:00Z"},
+    "silence_ended": {"silence_id": "s1", "reason": "expired_elsewhere", "ends_at": "2026-11-27T04:00:00Z"},
+    "maintenance_began": {
+        "alerts": [{"fingerprint": "a", "alertname": "DiskFull"}],
+        "why": "inhibited by a bigger alert",
+    },
+    "maintenance_ended": {"alerts": [{"fingerprint": "a", "alertname": "DiskFull"}]},
+    "alert_severity_raised": {"alerts": [{"fingerprint": "b", "alertname": "DBDown"}], "from": "P2", "to": "P0"},
     "silenced_elsewhere": {
         "silence_id": "s2",
         "created_by": "carol",

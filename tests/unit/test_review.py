@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 from datetime import date, timedelta
 
@@ -13,6 +12,7 @@ from oncall_tui.clock import FrozenClock, iso
 from oncall_tui.desk import Conflict, Desk
 from oncall_tui.lifecycle import ActionRefused
 from oncall_tui.model import Status
+from oncall_tui.store import StoreError
 
 
 def resolved_p0(desk: Desk, clock: FrozenClock, severity: str = "P0") -> int:
@@ -169,7 +169,7 @@ def test_a_failed_event_leaves_no_row_behind(desk, clock):
         "CREATE TEMP TRIGGER no_items BEFORE INSERT ON main.events WHEN NEW.kind = 'action_item_added' "
         "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
     )
-    with pytest.raises(sqlite3.DatabaseError, match="disk trouble"):
+    with pytest.raises(StoreError, match="disk trouble"):  # the driver's error, in the store's words
         review.add_item(desk, n, "Never half-written")
     assert review.items(desk, n) == []
     assert "action_item_added" not in kinds(desk, n)

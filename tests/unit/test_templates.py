@@ -89,13 +89,18 @@ def test_resolution(desk, incident):
 
 def test_shipped_templates_declare_title_and_fields():
     library = TemplateLibrary()
-    assert library.names() == ["initial", "update", "resolution"]
+    assert library.names() == ["initial", "update", "resolution", "handoff"]
     titles = {n: library.get(n).title for n in library.names()}
-    assert titles == {"initial": "Initial Alert", "update": "Update", "resolution": "Resolution"}
+    assert titles == {
+        "initial": "Initial Alert",
+        "update": "Update",
+        "resolution": "Resolution",
+        "handoff": "Handoff brief",
+    }
     assert library.get("initial").field_names == ("severity", "service", "timestamp", "impact", "assigned")
     assert library.get("update").field_names == ("severity", "service", "progress", "eta", "next_update")
     assert library.get("resolution").field_names == ("severity", "service", "root_cause", "resolution", "prevention")
-    assert [library.get(n).kind for n in library.names()] == ["initial", "update", "resolution"]
+    assert [library.get(n).kind for n in library.names()] == ["initial", "update", "resolution", "other"]
 
 
 def test_overrides_apply_to_this_message_only(desk, incident):
@@ -255,7 +260,7 @@ def test_user_templates_override_shipped_ones_and_later_dirs_win(desk, incident,
         "Hello {{ customer }} — {{ progress }}; next update {{ next_update }}.\n",
     )
     library = TemplateLibrary([team, mine])
-    assert library.names() == ["initial", "update", "resolution", "customer-update"]
+    assert library.names() == ["initial", "update", "resolution", "handoff", "customer-update"]
 
     assert render(desk, incident, "initial", library).text == (
         ":rotating_light: [P0] identity, postgres: No tenant can sign in"
@@ -277,7 +282,9 @@ def test_user_templates_override_shipped_ones_and_later_dirs_win(desk, incident,
 
 
 def test_an_unknown_template_lists_the_available_ones(tmp_path):
-    with pytest.raises(TemplateProblem, match=r"no template named 'nope' \(available: initial, update, resolution\)"):
+    with pytest.raises(
+        TemplateProblem, match=r"no template named 'nope' \(available: initial, update, resolution, handoff\)"
+    ):
         TemplateLibrary([tmp_path / "absent"]).get("nope")
 
 

@@ -161,16 +161,17 @@ class FieldPicker(ModalScreen[str | None]):
     )
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, fields: list[tuple[str, str, str]]) -> None:
+    def __init__(self, fields: list[tuple[str, str, str]], *, title: str = "Edit which field?") -> None:
         """`fields`: (field name, label, current value)."""
         super().__init__()
         self.fields = fields
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         width = max(len(label) for _, label, _ in self.fields) + 2
         options = [Option(f"{label:<{width}}{_preview(value)}", id=name) for name, label, value in self.fields]
         with Vertical():
-            yield Label("Edit which field?", classes="title")
+            yield Label(self.title_text, classes="title", markup=False)
             yield OptionList(*options, id="field-options", markup=False)
             yield Static("enter: edit · escape: cancel", classes="hint")
 

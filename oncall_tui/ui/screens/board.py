@@ -23,18 +23,20 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer
 
 from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
+from ...paths import config_dir
+from ...tenants import editable_text
 from ..board_model import BoardRow
 from ..breaches import Breach, BreachWatcher, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
 from ..widgets.board import IncidentBoard
 from ..widgets.detail import IncidentDetail
+from ..widgets.footer import DeskFooter
 from ..widgets.status_bar import DeskStatus
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 EDIT_LABELS = {
     "title": "Title",
     "impact": "Impact",
+    "tenants": "Tenants affected (names, a count, or 40: acme, globex)",
     "services": "Services (comma-separated)",
     "channel": "Channel",
     "eta": "ETA",
@@ -60,6 +63,10 @@ assert set(EDIT_LABELS) <= {*EDITABLE_FIELDS, *EDITABLE_TIMES}
 class BoardScreen(Screen[None]):
     if TYPE_CHECKING:
         app = getters.app(OncallApp)
+
+    # 24 lines is a first-class layout (tmux panes, a laptop over SSH): the board keeps eight
+    # incidents and the detail puts the clocks beside the ticket (see app.tcss, `-short`).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     # Footer order: help first so a narrow terminal still shows where to find everything, then the
     # triage keys in the order a page is worked; an 80-column footer ends around the filter. Quit
@@ -119,6 +126,22 @@ class BoardScreen(Screen[None]):
         ),
         Binding("n", "note", "Note", id="incident.note", tooltip="Add a note to the timeline"),
         Binding(
+            "E",
+            "escalate",
+            "Page",
+            show=False,
+            id="incident.escalate",
+            tooltip="Page a chosen level or person about the selected incident now (every attempt on the timeline)",
+        ),
+        Binding(
+            "O",
+            "oncall",
+            "On call",
+            show=False,
+            id="app.oncall",
+            tooltip="Who is on call: each level now and next, every schedule's next two weeks",
+        ),
+        Binding(
             "b",
             "runbook_library",
             "Runbooks",
@@ -152,6 +175,14 @@ class BoardScreen(Screen[None]):
         ),
         Binding("o", "assign", "Assign", show=False, id="incident.assign", tooltip="Assign the incident to someone"),
         Binding(
+            "w",
+            "roles",
+            "Roles",
+            show=False,
+            id="incident.roles",
+            tooltip="Who holds each role: incident commander, communications lead, scribe (policy [[role]])",
+        ),
+        Binding(
             "e",
             "edit",
             "Edit",
@@ -168,6 +199,22 @@ class BoardScreen(Screen[None]):
             tooltip="Clear the board's filter",
         ),
         Binding("c", "toggle_closed", "Closed", show=False, id="board.closed", tooltip="Show or hide closed incidents"),
+        Binding(
+            "i",
+            "toggle_maintenance",
+            "Maintenance",
+            show=False,
+            id="board.maintenance",
+            tooltip="Show or hide incidents in maintenance (alerts that arrived silenced or inhibited; no clock runs)",
+        ),
+        Binding(
+            "A",
+            "alertmanager_status",
+            "Alertmanager",
+            show=False,
+            id="alerts.status",
+            tooltip="Each Alertmanager's health in full: errors, restarts, warnings",
+        ),
         Binding("1", "focus_board", "Board", show=False, id="pane.board", tooltip="Jump to the board"),
         Binding(
             "2",
@@ -207,13 +254,15 @@ class BoardScreen(Screen[None]):
         self._checked: dict[tuple[int, str], int] = {}
         self._runbooks_seen = -1
         self._held_breaches: list[Breach] = []  # run out while a dialog was open: toasted after it
+        self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
 
     def compose(self) -> ComposeResult:
         app = self.app
         # Textual sets the breakpoint class on the first resize, after the first frame: set it before
         # anything is styled, so that frame has this width's layout and nothing is restyled for it.
-        width = app.size.width
+        width, height = app.size
         self.add_class(max((b for b in app.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
+        self.add_class(max((b for b in self.VERTICAL_BREAKPOINTS if b[0] <= height), default=(0, ""))[1])
         options = app.options
         status = DeskStatus(
             self.board,
@@ -221,20 +270,41 @@ class BoardScreen(Screen[None]):
             self.desk.actor,
             readonly=self.desk.readonly,
             demo=options.demo,
+            alerts=bool(options.alertmanager_url),
             id="desk-status",
         )
-        if options.alertmanager_url:  # the intake's health shares the top line
-            from ..widgets.alert_source import AlertSource, StatusLine
+        paging = (config_dir() / "people.toml").is_file()  # who is on call shares the top line too
+        if options.alertmanager_url or paging:
+            from textual.containers import Horizontal
 
-            with StatusLine(id="top-line"):
+            line: type[Horizontal]
+            if options.alertmanager_url:  # the intake's health shares the top line
+                from ..widgets.alert_source import AlertSource, StatusLine
+
+                line = StatusLine
+            else:
+                from ..widgets.paging_status import TopLine
+
+                line = TopLine
+
+            with line(id="top-line"):
                 yield status
-                yield AlertSource(self.desk, options, clock=app.clock)
+                if options.alertmanager_url:
+                    yield AlertSource(self.desk, options, clock=app.clock)
+                if paging:
+                    from ..widgets.paging_status import PagingStatus
+
+                    yield PagingStatus(self.desk)
+            if options.alertmanager_url:
+                from ..widgets.alert_source import BlindBanner
+
+                yield BlindBanner()
         else:
             yield status
         with Vertical(id="main"):
             yield self.board
             yield IncidentDetail(self.desk, id="detail")
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.watch(self.board, "highlighted", self._board_moved, init=False)
@@ -300,6 +370,8 @@ class BoardScreen(Screen[None]):
         try:
             incidents = self._source.read(include_closed=self.board.show_closed)
             self._checked = self.desk.checked_counts()
+            if not self.show_maintenance:  # arrived silenced or inhibited: behind `i`, no clock runs
+                incidents = [i for i in incidents if i.alert_state != "maintenance"]
         except StoreError as exc:
             app.record_unreadable(exc)
             return
@@ -333,8 +405,10 @@ class BoardScreen(Screen[None]):
 
     def go_to(self, number: int) -> None:
         """Select an incident, clearing the filter or showing closed ones if that hides it."""
-        if self.board.model.get(number) is None and not self.board.show_closed:
-            self.board.show_closed = True
+        if self.board.model.get(number) is None:
+            self._reload()  # just declared: not on the board yet, which does not make it closed
+        if self.board.model.get(number) is None and not (self.board.show_closed and self.show_maintenance):
+            self.board.show_closed = self.show_maintenance = True
             self._reload()
         if self.board.model.index_of(number) is None and self.board.model.filter.active:
             self.board.set_filter(BoardFilter())
@@ -361,6 +435,17 @@ class BoardScreen(Screen[None]):
 
     def _toast_breaches(self, breaches: list[Breach]) -> None:
         policy = self.desk.policy
+        if self.has_class("-short") and len(breaches) > 1:
+            # 24 lines: one toast, not three stacked over the clocks; the Clocks tab has the rest.
+            names = ", ".join(dict.fromkeys(b.incident_id for b in breaches))
+            self.notify(
+                f"{len(breaches)} deadlines missed: {names}",
+                title="Deadline breached",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            return
         for b in breaches[:3]:
             if b.key.startswith("escalate:"):
                 tier = next((t for t in policy.escalation if t.key == b.key), None)
@@ -437,10 +522,11 @@ class BoardScreen(Screen[None]):
                 impact=form.impact,
                 channel=form.channel,
                 started_at=form.started_at,
+                tenants=form.tenants,
                 then=declared,
             )
 
-        self.app.push_screen(DeclareScreen(self.app.clock.now()), declare)
+        self.app.push_screen(DeclareScreen(self.app.clock.now(), self.desk.policy), declare)
 
     def action_acknowledge(self) -> None:
         if (inc := self.current()) is None:
@@ -475,7 +561,10 @@ class BoardScreen(Screen[None]):
                 then=lambda _: self._done(f"{inc.id} is {severity.value}"),
             )
 
-        self.app.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity), chosen)
+        from ...suggestion import suggest_for
+
+        hint = suggest_for(self.desk.policy, inc)
+        self.app.push_screen(SeverityPicker(self.desk.policy, inc.id, inc.severity, hint), chosen)
 
     def action_forward(self) -> None:
         if (inc := self.current()) is None:
@@ -570,12 +659,42 @@ class BoardScreen(Screen[None]):
             TextPrompt(f"Assign {inc.id} to", inc.assignee or self.desk.actor, hint="empty: unassign"), assign
         )
 
+    def action_roles(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        roles = self.desk.policy.roles
+        if not roles:
+            self.notify("The policy defines no roles: add [[role]] tables to policy.toml.", severity="warning")
+            return
+        from ..dialogs.modals import FieldPicker, TextPrompt
+
+        def picked(role_id: str | None) -> None:
+            if role_id is None:
+                return
+            role = self.desk.policy.role(role_id)
+            held = inc.roles.get(role.id, "")
+
+            def save(who: str | None) -> None:
+                if who is None:
+                    return
+                if self.app.run_action_safely(self.desk.set_role, inc.number, role.id, who, expected=held):
+                    self._done(f"{inc.id} {role.name.lower()}: {who}" if who else f"{inc.id}: no {role.name.lower()}")
+
+            self.app.push_screen(
+                TextPrompt(f"{role.name} of {inc.id}", held or self.desk.actor, hint="empty: nobody holds it"), save
+            )
+
+        fields = [(r.id, r.name, inc.roles.get(r.id, "") or "—") for r in roles]
+        self.app.push_screen(FieldPicker(fields, title=f"Which role on {inc.id}?"), picked)
+
     def action_edit(self) -> None:
         if (inc := self.current()) is None:
             return
         from ..dialogs.modals import FieldPicker, TextPrompt
 
         def shown(name: str) -> str:
+            if name == "tenants":
+                return editable_text(inc.tenants, inc.tenant_count)
             value = getattr(inc, name)
             if isinstance(value, datetime):  # in the user's zone, exact, so an unchanged value reads back equal
                 return value.astimezone().isoformat(sep=" ", timespec="seconds")
@@ -594,7 +713,7 @@ class BoardScreen(Screen[None]):
                     inc.number,
                     name,
                     value,
-                    expected=getattr(inc, name),
+                    expected=shown(name) if name == "tenants" else getattr(inc, name),
                     then=lambda _: self._done(said),
                 )
 
@@ -650,6 +769,36 @@ class BoardScreen(Screen[None]):
             TextPrompt(f"Note on {inc.id}", placeholder="what you found or did", allow_empty=False), add
         )
 
+    def action_escalate(self) -> None:
+        if (inc := self.current()) is None:
+            return
+        from ..widgets.paging_status import PagingStatus
+
+        status = next(self.query("#paging-status").results(PagingStatus), None)
+        if status is None or not status.view.configured:
+            self.app.notify(
+                "Nobody can be paged: add people.toml and schedules.toml to the config directory "
+                "(README, 'Paging'); press O to see who is on call.",
+                title="Paging off",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        from ..dialogs.escalate import EscalatePicker
+
+        def page(choice: tuple[int | None, str | None] | None) -> None:
+            if choice is not None:
+                level, person = choice
+                status.page_by_hand(inc.number, level=level, person=person)
+                self._done(f"paging about {inc.id}…")
+
+        self.app.push_screen(EscalatePicker(inc.id, status.view), page)
+
+    def action_oncall(self) -> None:
+        from .oncall import OnCallScreen
+
+        self.app.push_screen(OnCallScreen(self.desk, self.app.clock.now()))
+
     def action_filter(self) -> None:
         from ..dialogs.modals import TextPrompt
 
@@ -685,6 +834,22 @@ class BoardScreen(Screen[None]):
         self.board.show_closed = not self.board.show_closed
         self._reload()
         self._done("showing closed incidents too" if self.board.show_closed else "closed incidents hidden")
+
+    def action_toggle_maintenance(self) -> None:
+        self.show_maintenance = not self.show_maintenance
+        self._reload()
+        self._done(
+            "showing incidents in maintenance too" if self.show_maintenance else "incidents in maintenance hidden"
+        )
+
+    def action_alertmanager_status(self) -> None:
+        from ..widgets.alert_source import AlertSource
+
+        sources = list(self.query(AlertSource))
+        if not sources:
+            self._done("No Alertmanager configured (--alertmanager URL, or url in [alertmanager] of config.toml)")
+        for source in sources:
+            source.explain()
 
     def action_focus_board(self) -> None:
         self.board.focus()

@@ -9,26 +9,29 @@ meets the notify-stakeholders deadline and sets the next-update clock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import tzinfo
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from textual import getters, on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, Select, Static, TextArea
 from textual.worker import Worker
 
 from ...clipboard import CopyResult, copy_text
-from ...config import DeskOptions
-from ...deadlines import State, kinds_met_by
+from ...config import DeskOptions, read_config
+from ...deadlines import State, kinds_met_by, major_names, notify_due_if_major
 from ...desk import Desk
 from ...errors import DeskError
 from ...model import Incident
 from ...paths import data_dir
+from ...policy import PolicyError
 from ...store import Locked
 from ...templates import (
     KNOWN_FIELDS,
@@ -41,8 +44,10 @@ from ...templates import (
     format_when,
     prefill,
     suggest_template,
+    uses,
 )
 from ...webhook import post_message, webhook_settings
+from ..widgets.footer import DeskFooter
 
 if TYPE_CHECKING:
     from ..app import OncallApp
@@ -50,6 +55,25 @@ if TYPE_CHECKING:
 FIRST_TRY_MS = 150  # as the app's: how long a write waits for the lock on the event loop
 
 PREVIEW_DELAY = 0.15  # seconds of quiet typing before the preview re-renders
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the engineer had written for one incident when the composer closed unsent."""
+
+    template: str
+    overrides: dict[str, str]
+    hand_text: dict[str, str]  # per template
+    saved_at: datetime
+
+
+# Per app (so two desks in one test process do not share them) and per incident: closing the
+# composer, on purpose or by a stray escape, loses nothing; the next `m` on that incident brings it back.
+_DRAFTS: WeakKeyDictionary[App[Any], dict[int, Draft]] = WeakKeyDictionary()
+
+
+def drafts_of(app: App[Any]) -> dict[int, Draft]:
+    return _DRAFTS.setdefault(app, {})
 
 
 class ComposerScreen(Screen[None]):
@@ -221,20 +245,46 @@ class ComposerScreen(Screen[None]):
         self._rendered_text = ""
         self._sent: set[tuple[str, str]] = set()  # ("copy" or "webhook", text) recorded: a re-copy is not a re-send
         self._preview_timer: Timer | None = None
-        self._confirm_close = False
         self._posting: Worker | None = None
         self._rendering = False
         self._render_generation = 0
         self._after_render: list[Callable[[], object]] = []
         self._unconfirmed_copy = ""  # copied to the terminal, not confirmed: a second ctrl+o records it
         self._posted_unrecorded = ""  # posted, but the timeline write failed: a retry records, not posts
+        self._asked_for = template  # a template asked for by name wins over the draft's
+        self._sent_overrides: dict[str, str] | None = None  # the field values of the last message sent
+        self.restored: Draft | None = None
 
     # --- layout -----------------------------------------------------------------------------------
 
+    def _restore_draft(self) -> None:
+        draft = drafts_of(self.app).pop(self.number, None)
+        if draft is None:
+            return
+        self.restored = draft
+        self._overrides = dict(draft.overrides)
+        self._hand_text = dict(draft.hand_text)
+        if self._asked_for is None and draft.template in self.library.names():
+            self.template_name = draft.template
+
+    def _keep_draft(self) -> bool:
+        """Keep what was written and not sent; True when there was something to keep."""
+        sent = {t for _, t in self._sent}
+        hand = {name: text for name, text in self._hand_text.items() if text not in sent}
+        overrides = self._overrides if self._overrides != self._sent_overrides else {}
+        if not hand and not overrides:
+            drafts_of(self.app).pop(self.number, None)
+            return False
+        drafts_of(self.app)[self.number] = Draft(self.template_name, dict(overrides), hand, self.desk.now())
+        return True
+
     def compose(self) -> ComposeResult:
+        self._restore_draft()
         inc = self.incident
         sev = inc.severity.value if inc.severity else "P?"
-        yield Static(f"Compose · {inc.id} · {sev} · {inc.status.value} · {inc.title}", id="composer-header")
+        yield Static(
+            f"Compose · {inc.id} · {sev} · {inc.status.value} · {inc.title}", id="composer-header", markup=False
+        )
         with Horizontal(id="template-row"):
             yield Label("Template")
             select: Select[str] = Select(
@@ -248,21 +298,24 @@ class ComposerScreen(Screen[None]):
             # act on the incident from behind this screen.
             select.can_focus = False
             yield select
-            yield Static("", id="template-about")
-        yield Static("", id="deadline-hint")
+            yield Static("", id="template-about", markup=False)
+        yield Static("", id="deadline-hint", markup=False)
         with Horizontal(id="composer-body"):
             yield VerticalScroll(id="fields", can_focus=False)
             with Vertical(id="message-pane"):
-                yield Static("", id="message-state")
-                yield Static("", id="problem")
+                yield Static("", id="message-state", markup=False)
+                yield Static("", id="problem", markup=False)
                 text = TextArea("", id="message-text", soft_wrap=True, tab_behavior="focus")
                 text.match_cursor_bracket = False  # "[P0]" is a tag, not code
                 yield text
-        yield Static("", id="result")
-        yield Footer()
+        yield Static("", id="result", markup=False)
+        yield DeskFooter(compact=False)
 
     async def on_mount(self) -> None:
         await self._rebuild_form(focus=True)
+        if self.restored is not None:
+            when = format_when(self.restored.saved_at, self.desk.now(), self.tz)
+            self._result(f"Your draft from {when} is back (fields and edits); ctrl+r rebuilds the message.", "ok")
 
     def _title_of(self, name: str) -> str:
         try:
@@ -308,7 +361,10 @@ class ComposerScreen(Screen[None]):
     def _field_row(self, spec: FieldSpec, value: str) -> Vertical:
         hint = f" — {spec.hint}" if spec.hint else ""
         saved = "" if spec.incident_field else " (this message only)"
-        field_input = Input(_one_line(value), placeholder=spec.hint, compact=True, id=f"field-{spec.name}")
+        # Not selected on focus: Tab then quick typing would replace a pre-filled value instead of adding to it.
+        field_input = Input(
+            _one_line(value), placeholder=spec.hint, compact=True, id=f"field-{spec.name}", select_on_focus=False
+        )
         field_input.tooltip = f"{spec.label}{hint}{saved}"
         return Vertical(Label(spec.label, classes="field-label"), field_input, classes="field-row")
 
@@ -376,17 +432,41 @@ class ComposerScreen(Screen[None]):
             self._render_generation += 1
             self._rendered(self._render_generation, TemplateProblem(str(exc)))
             return
+        now = self.desk.now()
+        # What the template needs from the record is read here, on the desk's own thread (a Store is
+        # not shared between threads); only the rendering goes to a thread.
+        extra = None
+        try:
+            if uses(self.library.get(self.template_name), "handoff_brief"):
+                from ...handoff import brief
+
+                extra = {"handoff_brief": brief(self.desk, now, tz=self.tz)}
+        except DeskError as exc:
+            self._render_generation += 1
+            self._rendered(
+                self._render_generation, exc if isinstance(exc, TemplateProblem) else TemplateProblem(str(exc))
+            )
+            return
         self._render_generation += 1
         self._rendering = True
         self._render_in_thread(
-            self._render_generation, self.template_name, self.incident, dict(self._overrides), self.desk.now()
+            self._render_generation, self.template_name, self.incident, dict(self._overrides), now, extra
         )
 
     @work(thread=True, exit_on_error=False, group="composer-render")
-    def _render_in_thread(self, generation: int, name: str, incident: Incident, overrides: dict[str, str], now) -> None:
+    def _render_in_thread(
+        self, generation: int, name: str, incident: Incident, overrides: dict[str, str], now: datetime, extra: Any
+    ) -> None:
         try:
             result: Message | TemplateProblem = compose(
-                self.library, name, incident, policy=self.desk.policy, now=now, tz=self.tz, overrides=overrides
+                self.library,
+                name,
+                incident,
+                policy=self.desk.policy,
+                now=now,
+                tz=self.tz,
+                overrides=overrides,
+                extra=extra,
             )
         except TemplateProblem as problem:
             result = problem
@@ -443,7 +523,6 @@ class ComposerScreen(Screen[None]):
         else:
             self._hand_text[self.template_name] = text
         self.set_class(self.template_name in self._hand_text, "-hand-edited")
-        self._confirm_close = False
         self._show_state()
         self.refresh_bindings()
 
@@ -472,6 +551,14 @@ class ComposerScreen(Screen[None]):
                 text = f"{d.label}: due {format_when(d.due_at, now, self.tz)}"
             elif d.state is State.BREACHED and d.due_at is not None:
                 text = f"{d.label}: OVERDUE since {format_when(d.due_at, now, self.tz)}"
+            elif (
+                met[0].key == "stakeholders"
+                and (due := notify_due_if_major(self.incident, self.desk.policy)) is not None
+            ):
+                # P? may be a P0: the notice is not "not required" until the severity says so.
+                names = major_names(self.desk.policy)
+                text = f"{d.label}: due {format_when(due, now, self.tz)} if it is {names} (severity not determined)"
+                state = "pending"
             elif met[0].done:  # a one-off deed with no clock: this incident does not need it
                 text = f"{d.label}: not required for this severity"
         hint.update(text)
@@ -529,9 +616,16 @@ class ComposerScreen(Screen[None]):
     def action_post(self) -> None:
         url, timeout = webhook_settings(self.options.section("chat") if self.options else {})
         if url is None:
+            # Read config.toml again: a webhook added while the desk runs works without a restart.
+            try:
+                url, timeout = webhook_settings(read_config().get("chat") or {})
+            except PolicyError as exc:
+                self._result(f"Not posted: {exc}", "error")
+                return
+        if url is None:
             self._result(
                 "No chat webhook configured: set webhook_url in the [chat] section of "
-                "~/.config/oncall-tui/config.toml, or copy with ctrl+o.",
+                "~/.config/oncall-tui/config.toml (read again on the next ctrl+g, no restart), or copy with ctrl+o.",
                 "warn",
             )
             return
@@ -593,6 +687,9 @@ class ComposerScreen(Screen[None]):
             return False, f"NOT recorded on the timeline: {exc}"
         self._sent.add((route, text))
         self._confirm_close = False
+        self._sent_overrides = dict(self._overrides)
+        if after.version == self.incident.version:  # the very message was recorded moments ago
+            return True, "(Already on the timeline: the same message was sent a moment ago.)"
         self.incident = after
         self._desk_changed()
         self._show_deadline()
@@ -675,8 +772,20 @@ class ComposerScreen(Screen[None]):
                 path.write_text(text + "\n", encoding="utf-8")
             except OSError as exc:
                 self._result(f"Not saved to {path}: {exc.strerror or exc}", "error")
-            else:
-                self._result(f"Saved to {path}.", "ok")
+                return
+            try:
+                self.incident = self.desk.record_saved(
+                    self.number, template=self.template_name, text=text, path=str(path)
+                )
+            except DeskError as exc:
+                self._result(f"Saved to {path}, but NOT noted on the timeline: {exc}", "warn")
+                return
+            self._desk_changed()
+            self._result(
+                f"Saved to {path} and noted on the timeline. It counts as sent once you copy (ctrl+o) or post"
+                " (ctrl+g) it.",
+                "ok",
+            )
 
         self.app.push_screen(SaveMessageScreen(default), write)
 
@@ -689,12 +798,8 @@ class ComposerScreen(Screen[None]):
                 "warn",
             )
             return
-        text = self._hand_text.get(self.template_name)
-        unsent = text is not None and not any(t == text for _, t in self._sent)
-        if unsent and not self._confirm_close:
-            self._confirm_close = True
-            self._result("The message has unsent hand edits: press escape again to discard them.", "warn")
-            return
+        if self._keep_draft():
+            self.notify(f"Draft of {self.incident.id}'s message kept: m brings it back.", title="Composer", timeout=4)
         self.dismiss()
 
 

@@ -12,10 +12,11 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from ... import metrics
 from ...desk import Desk
+from ..widgets.footer import DeskFooter
 
 if TYPE_CHECKING:
     from ..app import OncallApp
@@ -81,7 +82,7 @@ class MetricsScreen(Screen[None]):
                     yield Static("", id="per-day-axis", markup=False)
                     yield Label("Mean time to acknowledge, per week", classes="section")
                     yield Static("", id="per-week")
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.action_refresh_report()

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Label, Static, TextArea
+from textual.widgets import DataTable, Label, Static, TextArea
 from textual.widgets.data_table import ColumnKey
 
 from ... import event_text, export_review, review
@@ -36,6 +36,7 @@ from ...model import Event, Incident
 from ...when import parse_future as parse_when
 from ..dialogs.forms import FormScreen
 from ..dialogs.modals import MODAL_CSS, TextPrompt
+from ..widgets.footer import DeskFooter
 
 if TYPE_CHECKING:
     from ..app import OncallApp
@@ -225,7 +226,7 @@ class ReviewScreen(Screen[None]):
                 yield table
                 yield Label("Contributing factors", classes="section")
                 yield Static("", id="review-factors")
-        yield Footer(compact=True)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.reload()

@@ -20,10 +20,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from ...paths import editor_command
 from ...runbooks import Runbook, RunbookLibrary, readable_markdown
+from ..widgets.footer import DeskFooter
 from ..widgets.runbook_search import RunbookSearch
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class RunbookLibraryScreen(Screen):
             with VerticalScroll(id="library-view"):
                 yield Static("", id="library-meta")
                 yield _markdown_widget()
-        yield Footer()
+        yield DeskFooter(compact=False)
 
     def _title(self) -> str:
         count = len(self.library)

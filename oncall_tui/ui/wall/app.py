@@ -9,7 +9,8 @@ on it and turns its pages.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -27,6 +28,7 @@ from .model import CYCLE_SECONDS, counts, on_call, plan
 from .widgets import AllClear, ClockCard, HealthLine, IncidentLines, OnCallLine, WallTop
 
 LARGE_TIME_HEIGHT = 40  # from this many lines the time is drawn in large digits
+ROSTER_EVERY = timedelta(seconds=30)  # who holds a level changes at handoffs and overrides, not each second
 ALLOWED_SYSTEM_COMMANDS = ("Theme", "Quit", "Keys")  # none of them writes anything
 
 
@@ -50,7 +52,10 @@ class WallScreen(Screen[None]):
         self.all_clear = AllClear(id="all-clear")
         self.on_call = OnCallLine(id="wall-on-call")
         self.health = HealthLine(id="wall-health")
-        self.health.alertmanager = options.alertmanager_url
+        self.health.alertmanager = ", ".join(options.alertmanager_urls) or None
+        self._holders: dict[str, tuple[str, datetime | None, str]] = {}  # level → (name, until, why nobody)
+        self._roster_at: datetime | None = None
+        self._roster_source: object | None = None
 
     def compose(self) -> ComposeResult:
         yield self.top
@@ -106,7 +111,7 @@ class WallScreen(Screen[None]):
             self._show_cards(shown.cards, shown.columns, now_ts)
             self.lines.show(shown.lines, shown.line_total, now_ts)
             self.all_clear.display = tally.open == 0
-            self.on_call.show(on_call(self.desk.policy, rows))
+            self.on_call.show(on_call(self.desk.policy, rows), self._holders)
             if self.health.alertmanager or self.health.store_problem:  # their ages move every second
                 self.health.now = now
                 self.health.refresh()
@@ -126,6 +131,43 @@ class WallScreen(Screen[None]):
         for i, card in enumerate(self._cards):
             card.show(rows[i] if i < len(rows) else None, now_ts)
 
+    # --- who holds each level (people.toml, schedules.toml and the overrides), read only ---------
+
+    def poll_roster(self, now: datetime) -> None:
+        if self._roster_at is not None and now - self._roster_at < ROSTER_EVERY:
+            return
+        self._roster_at = now
+        self._look_roster(now)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="wall-roster")
+    def _look_roster(self, now: datetime) -> None:
+        # A thread of its own and a connection of its own (a Store is not shared between threads).
+        # It only reads: the wall never pages anyone, the desks and the agent do.
+        from ...notify.pager import live_overrides
+        from ...roster import RosterSource, holdings
+
+        if self._roster_source is None:
+            self._roster_source = RosterSource(self.desk.policy)
+        source = self._roster_source
+        assert isinstance(source, RosterSource)
+        roster = source.get()
+        found: dict[str, tuple[str, datetime | None, str]] = {}
+        if roster.configured:
+            desk = Desk.open(self.desk.store.info.path, policy=self.desk.policy, clock=self.clock, readonly=True)
+            try:
+                overrides = live_overrides(desk.store, now)
+            finally:
+                desk.close()
+            for h in holdings(roster, self.desk.policy, now, overrides):
+                name = roster.people[h.person].name if h.person and h.person in roster.people else ""
+                found[h.level] = (name, h.until, h.why_nobody)
+        self.app.call_from_thread(self._roster_seen, found)
+
+    def _roster_seen(self, holders: dict[str, tuple[str, datetime | None, str]]) -> None:
+        if holders != self._holders:
+            self._holders = holders
+            self.show(self._now)
+
     # --- Alertmanager's health (read only: the wall asks, never silences or imports) ------------
 
     def poll_alertmanager(self, poller: Poller, now: datetime) -> None:
@@ -137,15 +179,9 @@ class WallScreen(Screen[None]):
     async def _pull(self, poller: Poller) -> None:
         from ...alerts.client import AlertmanagerClient, AlertSourceError
 
-        assert self.options.alertmanager_url
         health = self.health
         try:
-            async with AlertmanagerClient.from_settings(
-                self.options.alertmanager_url,
-                self.options.section("alertmanager"),
-                timeout=self.desk.policy.alerts.timeout_seconds,
-            ) as client:
-                alerts = await client.alerts()
+            alerts = await self._first_answer(AlertmanagerClient, AlertSourceError)
         except AlertSourceError as exc:
             health.health = poller.failed(self.clock.now(), str(exc))
         except Exception as exc:  # a bug, not an outage: keep polling, say what it was
@@ -154,6 +190,19 @@ class WallScreen(Screen[None]):
             firing = sum(1 for a in alerts if a.state == "active")
             health.health = poller.succeeded(self.clock.now(), alerts=firing)
         health.refresh()
+
+    async def _first_answer(self, client_type: Any, error_type: type[Exception]) -> tuple[Any, ...]:
+        """The alerts of the first Alertmanager of the cluster that answers: any one of them has them all."""
+        failures = []
+        for url in self.options.alertmanager_urls:
+            try:
+                async with client_type.from_settings(
+                    url, self.options.section("alertmanager"), timeout=self.desk.policy.alerts.timeout_seconds
+                ) as client:
+                    return tuple(await client.alerts())
+            except error_type as exc:
+                failures.append(f"{url}: {exc}" if len(self.options.alertmanager_urls) > 1 else str(exc))
+        raise error_type("; ".join(failures))
 
 
 class WallApp(App[int]):
@@ -194,4 +243,5 @@ class WallApp(App[int]):
         if isinstance(screen, WallScreen):
             screen.reload(now)
             screen.poll_alertmanager(self._poller, now)
+            screen.poll_roster(now)
             screen.show(now)

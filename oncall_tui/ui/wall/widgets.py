@@ -206,17 +206,19 @@ class AllClear(Vertical):
 
 
 class OnCallLine(Widget):
-    """Who is on call: the escalation ladder's levels and, for each, the incidents that reached it."""
-
-    ladder: list[tuple[str, str, list[str]]]
+    """Who is on call: each escalation level, the person holding it (from the schedules, once there
+    are any; else the policy's contact), and the incidents that reached it."""
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.ladder = []
+        self.ladder: list[tuple[str, str, list[str]]] = []
+        self.holders: dict[str, tuple[str, datetime | None, str]] = {}
 
-    def show(self, ladder: list[tuple[str, str, list[str]]]) -> None:
-        if ladder != self.ladder:
-            self.ladder = ladder
+    def show(
+        self, ladder: list[tuple[str, str, list[str]]], holders: dict[str, tuple[str, datetime | None, str]]
+    ) -> None:
+        if ladder != self.ladder or holders != self.holders:
+            self.ladder, self.holders = ladder, dict(holders)
             self.refresh()
 
     def render(self) -> Content:
@@ -225,8 +227,17 @@ class OnCallLine(Widget):
         for i, (level, contact, ids) in enumerate(self.ladder):
             if i:
                 parts.append(("  ·  ", "$text-muted"))
-            parts.append((level, "bold"))
-            if wide and contact and contact.lower() != level.lower():
+            parts.append((level, "bold" if not self.holders else "$text-muted"))
+            held = self.holders.get(level)
+            if held is not None:
+                name, until, why = held
+                if name:
+                    parts.append((f" {name}", "bold"))
+                    if until is not None and wide:
+                        parts.append((f" until {until.astimezone():%a %H:%M}", "$text-muted"))
+                else:
+                    parts.append((" NOBODY" + (f" ({why})" if wide and why else ""), "$text-error bold"))
+            elif wide and contact and contact.lower() != level.lower():
                 parts.append((f" {contact}", "$text-muted"))
             if ids:
                 shown = ", ".join(ids[:3]) + (f" +{len(ids) - 3}" if len(ids) > 3 else "")

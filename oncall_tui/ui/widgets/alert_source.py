@@ -17,11 +17,13 @@ from textual import getters, work
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widget import Widget
+from textual.widgets import Static
 
+from ...alerts.blind import blind_reason
 from ...alerts.client import AlertSourceError
 from ...alerts.intake import Intake, PullResult, intake_for
 from ...alerts.poller import Poller, State
-from ...clock import Clock, format_local
+from ...clock import Clock, format_duration, format_local
 from ...config import DeskOptions
 from ...desk import Desk
 from ...store import StoreError
@@ -29,8 +31,6 @@ from ...store import StoreError
 if TYPE_CHECKING:
     from ..app import OncallApp
 
-MAX_WIDTH = 56  # the indicator shares the top line; the whole error is in its tooltip
-COMPACT_BELOW = 110  # columns: narrower, the top line is needed for the desk's own summary
 NOTIFY_AT_MOST = 3
 
 
@@ -44,12 +44,31 @@ class StatusLine(Horizontal):
     """
 
 
+class BlindBanner(Static):
+    """The first line of the board, in red, while no alert can reach the desk (see `alerts.blind`)."""
+
+    DEFAULT_CSS = """
+    BlindBanner { display: none; height: auto; max-height: 3; background: $error; color: $text; padding: 0 1; text-style: bold; }
+    BlindBanner.-blind { display: block; }
+    """
+
+    def __init__(self, *, id: str | None = "blind-banner") -> None:
+        super().__init__("", id=id, markup=False)
+        self.reason = ""
+
+    def show_reason(self, reason: str) -> None:
+        if reason != self.reason:
+            self.reason = reason
+            self.update(reason)
+            self.set_class(bool(reason), "-blind")
+
+
 class AlertSource(Widget):
     if TYPE_CHECKING:
         app = getters.app(OncallApp)
 
     DEFAULT_CSS = """
-    AlertSource { width: auto; max-width: 56; height: 1; padding: 0 1; background: $panel; }
+    AlertSource { width: auto; height: 1; padding: 0 1; background: $panel; }
     """
 
     def __init__(
@@ -68,7 +87,9 @@ class AlertSource(Widget):
         self.intake = intake
         self.poller = Poller(desk.policy.alerts.poll_seconds)
         self.unusable = ""  # why this desk cannot import at all (read-only, auth env missing)
+        self.watchdog_seen: bool | None = None  # in the last good poll
         self._problems_shown: set[str] = set()
+        self._shown_width = 0
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -77,8 +98,8 @@ class AlertSource(Widget):
             self.unusable = "read-only desk, not importing"
         elif self.intake is None:
             try:
-                self.intake = intake_for(self.desk, self.options, library=self.app.runbooks)
-            except AlertSourceError as exc:
+                self.intake = intake_for(self.desk, self.options, library=self.app.runbooks, own_connection=True)
+            except (AlertSourceError, StoreError) as exc:
                 self.unusable = str(exc)
                 self.notify(str(exc), title="Alertmanager", severity="error", timeout=15, markup=False)
         self.watch(self.app, "now", self._tick, init=False)
@@ -86,7 +107,7 @@ class AlertSource(Widget):
 
     async def on_unmount(self) -> None:
         if self.intake is not None:
-            await self.intake.client.aclose()
+            await self.intake.aclose()
 
     def _tick(self, now: datetime) -> None:
         if not self.unusable and self.poller.due(now):
@@ -104,6 +125,7 @@ class AlertSource(Widget):
     @work(exclusive=True, exit_on_error=False, group="alerts")
     async def pull(self) -> None:
         assert self.intake is not None
+        self.intake.on_batch = self._storm_batch
         try:
             result = await self.intake.pull()
         except AlertSourceError as exc:
@@ -116,18 +138,30 @@ class AlertSource(Widget):
             # A bug, not an outage: keep polling (backed off), and let the app report it in full.
             self._failed(f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            if self.app.bulk_writes:
+                self.app.bulk_writes = False
+                self.app.refresh_incidents()
         now = self.clock.now()
         was_down = self.poller.health.state is State.DOWN
         if result.skipped:
             self.poller.skipped(now)
         else:
             self.poller.succeeded(now, alerts=result.alerts, warning="; ".join(result.problems))
+            self.watchdog_seen = result.watchdog
         if was_down and not result.skipped:
             self.notify("Alertmanager answers again.", title="Alertmanager", timeout=5)
         self._report(result)
         self._show()
         if self.poller.due(now):  # an acknowledgement arrived while this poll ran
             self.call_later(self._tick, now)
+
+    def _storm_batch(self, changes) -> None:
+        """A storm is importing in batches: the first shows at once, then the board catches up less
+        often until the pull ends (its report re-reads the record)."""
+        if not self.app.bulk_writes:
+            self.app.refresh_incidents()
+        self.app.bulk_writes = True
 
     def _failed(self, error: str) -> None:
         was_down = self.poller.health.state is State.DOWN
@@ -172,36 +206,73 @@ class AlertSource(Widget):
 
     def _show(self) -> None:
         self.tooltip = self._health_tooltip()
-        self.refresh()
+        text = self.describe()
+        # `width: auto`: a longer text needs a relayout, or it is cut at the old width ("AM down:").
+        self.refresh(layout=len(text) != self._shown_width)
+        self._shown_width = len(text)
+        reason = blind_reason(
+            self.poller.health, self.watchdog_seen, self.desk.policy.alerts.watchdog, self.clock.now()
+        )
+        for banner in self.screen.query(BlindBanner):
+            banner.show_reason(reason)
 
     def describe(self) -> str:
-        compact = self.app.size.width < COMPACT_BELOW
+        """The indicator: short enough to always be whole (`AM 1/2 ok 3s`, `AM down (retry in
+        20s)`, `AM ok 3s, restarted: settling 40s`); the reasons are one key away (A) and in the tooltip."""
         if self.unusable:
-            return "AM off" if compact else f"AM off: {self.unusable}"
-        return self.poller.health.describe(self.clock.now(), compact=compact)
+            return "AM off (A: why)"
+        now = self.clock.now()
+        text = self.poller.health.describe(now, compact=True)
+        sources = self.intake.health if self.intake is not None else ()
+        if len(sources) > 1:
+            up = sum(1 for s in sources if s.up)
+            text = text.replace("AM", f"AM {up}/{len(sources)}", 1)
+        settling = [s.grace_until for s in sources if s.in_grace(now) and s.grace_until is not None]
+        if settling:
+            text += f", restarted: settling {format_duration(max(0.0, (max(settling) - now).total_seconds()))}"
+        degraded = self.poller.health.warning or any(s.state is State.DOWN for s in sources)
+        if degraded and self.poller.health.state is State.OK:  # working, but not all is well: why, behind A
+            text += " (A)"
+        return text
 
     def render(self) -> Content:
         text = self.describe()
-        if len(text) > MAX_WIDTH - 2:
-            text = text[: MAX_WIDTH - 3] + "…"
         health = self.poller.health
+        sources = self.intake.health if self.intake is not None else ()
         if self.unusable or health.state is State.DOWN:
             style = "$text-error bold"
         elif health.state is State.OK:
-            style = "$text-warning" if health.warning else "$text-success"
+            degraded = health.warning or any(not s.up for s in sources)
+            style = "$text-warning" if degraded else "$text-success"
         else:
             style = "$text-muted"
         return Content.styled(text, style)
 
+    def explain(self) -> None:
+        """Every Alertmanager's health in full, as a notification: the reason behind the indicator."""
+        self.notify(self._health_tooltip(), title="Alertmanager", timeout=20, markup=False)
+
     def _health_tooltip(self) -> str:
         h = self.poller.health
-        lines = [f"Alertmanager {self.options.alertmanager_url}"]
+        now = self.clock.now()
+        lines = []
         if self.unusable:
             lines.append(self.unusable)
-        if h.last_ok_at:
-            lines.append(f"last answer {format_local(h.last_ok_at)}, {h.alerts} alerts")
-        if h.state is State.DOWN:
-            lines.append(f"error: {h.error} ({h.failures} failed polls in a row)")
+        sources = self.intake.health if self.intake is not None else ()
+        for s in sources:
+            if s.state is State.DOWN:
+                state = f"down: {s.error} ({s.failures} failed polls in a row)"
+            elif s.state is State.OK:
+                state = f"ok, {s.alerts:,} alerts, last answer {format_local(s.last_ok_at)}" if s.last_ok_at else "ok"
+            else:
+                state = "not asked yet"
+            if s.in_grace(now) and s.grace_until is not None:
+                state += f"; restarted, its missing alerts count as stopped only after {format_local(s.grace_until)}"
+            if s.warning:
+                state += f"; {s.warning}"
+            lines.append(f"{s.url}: {state}")
+        if not sources:
+            lines.append(f"Alertmanager {', '.join(self.options.alertmanager_urls)}")
         if h.warning:
             lines.append(f"warning: {h.warning}")
         return "\n".join(lines)

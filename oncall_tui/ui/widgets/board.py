@@ -228,6 +228,15 @@ class IncidentBoard(ScrollView, can_focus=True):
         self._move_to(index)
         return True
 
+    def _lead(self, incident: Incident) -> str:
+        """Without an assignee, whoever holds the first role (the commander, as shipped): 'IC dana'."""
+        roles = self.model.policy.roles
+        if not roles or not (holder := incident.roles.get(roles[0].id)):
+            return ""
+        words = roles[0].name.split()
+        short = "".join(w[0].upper() for w in words) if len(words) > 1 else roles[0].name
+        return f"{short} {holder}"
+
     def progress_label(self, incident: Incident) -> str | None:
         if self.progress_of is None:
             return None
@@ -535,7 +544,8 @@ class IncidentBoard(ScrollView, can_focus=True):
             elif column.key == "services":
                 target.append(Segment(fit(", ".join(inc.services) or "—", w) + " ", muted))
             elif column.key == "assignee":
-                target.append(Segment(fit(inc.assignee or "—", w) + " ", base if inc.assignee else muted))
+                who = inc.assignee or self._lead(inc)
+                target.append(Segment(fit(who or "—", w) + " ", base if who else muted))
         if after and after[-1].text.endswith(" "):  # no gap after the last column
             last = after[-1]
             after[-1] = Segment(last.text[:-1], last.style)

@@ -29,10 +29,14 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ...alerts.describe import alert_facts, fact_lines
 from ...clock import format_duration, format_local
-from ...deadlines import State, compute
-from ...desk import Desk
+from ...deadlines import State, compute, major_names, notify_due_if_major
+from ...desk import Desk, StoreError
+from ...fired_before import fired_before
 from ...model import Incident
+from ...suggestion import suggest_for
+from ...tenants import format_tenants
 from ..board_model import Tone, countdown
 from .tabs import Pane, Tabbed, TabStrip
 
@@ -89,14 +93,21 @@ class IncidentSummary(LinesView):
     def __init__(self, desk: Desk, *, id: str | None = None) -> None:
         super().__init__(lines=8, id=id)  # the head and the fields every incident has
         self.desk = desk
-        self._shown: tuple[int, int] | None = (0, 0)
+        self._shown: tuple[int, int, int] | None = (0, 0, 0)
 
     def show_incident(self, incident: Incident | None) -> None:
-        key = (incident.number, incident.version) if incident else None
+        # The file's data version too: a past incident closed elsewhere changes "fired before".
+        key = (incident.number, incident.version, self._data_version()) if incident else None
         if key == self._shown:
             return
         self._shown = key
         self.set_content(self._content_for(incident) if incident else Content(""))
+
+    def _data_version(self) -> int:
+        try:
+            return self.desk.data_version()
+        except StoreError:
+            return -1
 
     def _content_for(self, inc: Incident) -> Content:
         policy = self.desk.policy
@@ -116,7 +127,11 @@ class IncidentSummary(LinesView):
             ("channel", inc.channel or "—"),
             ("started", format_local(inc.started_at, with_date=True)),
             ("impact", inc.impact or "—"),
+            ("tenants", format_tenants(inc.tenants, inc.tenant_count, limit=6) or "— (e to record)"),
         ]
+        held = [(role.name, inc.roles.get(role.id, "")) for role in policy.roles]
+        if held:
+            fields.append(("roles", " · ".join(f"{_short_role(name)} {who or '—'}" for name, who in held)))
         if inc.acknowledged_at:
             fields.append(("acked by", f"{inc.acknowledged_by} at {format_local(inc.acknowledged_at)}"))
         for name, label in (
@@ -131,11 +146,53 @@ class IncidentSummary(LinesView):
             if value:
                 fields.append((label, value))
         if inc.source == "alert":
-            fields.append(("source", f"alert {inc.alert_state or ''}".strip()))
+            # What an SRE looks for first: the labels, the graph, the runbook link, who silenced it.
+            facts = alert_facts(self.desk.store, inc)
+            fields.extend(fact_lines(facts) if facts is not None else [("source", "alert")])
         lines = [head]
+        hint = suggest_for(policy, inc)
+        if hint is not None and hint.severity is not sev and inc.is_open:
+            lines.append(
+                Content.styled(
+                    f"◆ runbook suggests {hint.severity.value}: {hint.line()} — s to confirm", "$text-accent"
+                )
+            )
         for label, value in fields:
             lines.append(Content.assemble((f"{label:<11}", "$foreground-muted"), value))
+        lines.extend(self._fired_before(inc))
         return Content("\n").join(lines)
+
+    def _fired_before(self, inc: Incident) -> list[Content]:
+        try:
+            past = fired_before(self.desk.store, inc)
+        except StoreError:
+            return []
+        if past is None:
+            return []
+        if not past.count:
+            return [
+                Content.styled("fired before: never — the first time the desk has seen this alert", "$foreground-muted")
+            ]
+        last = past.last
+        same = f", {past.same_alert_count} the very same alert" if past.same_alert_count else ""
+        head = f"fired before: {past.count} time{'s' if past.count != 1 else ''}{same}"
+        if last is not None:
+            head += f", last {format_local(last.when, with_date=True)} ({last.incident.id})"
+        lines = [Content.styled(head, "$text-warning bold")]
+        for p in past.fixes():
+            fix = p.incident
+            lines.append(
+                Content.assemble(
+                    (f"  {fix.id:<8}", "$foreground-muted"),
+                    ("cause ", "$foreground-muted"),
+                    fix.root_cause or "?",
+                    (" · fix ", "$foreground-muted"),
+                    fix.resolution or "?",
+                )
+            )
+        if not past.fixes():
+            lines.append(Content.styled("  none of them recorded a root cause or resolution", "$foreground-muted"))
+        return lines
 
 
 class ClockList(LinesView):
@@ -174,8 +231,27 @@ class ClockList(LinesView):
     def _clocks(self, inc: Incident, now: datetime) -> Content:
         policy = self.desk.policy
         dl = compute(inc, policy, now)
+        # Beside the ticket on a short, narrow screen: no due column, and each line fits 39 cells.
+        compact = self.screen.has_class("-short") and self.screen.has_class("-narrow")
         lines: list[Content] = [self._escalation(inc, dl, now)]
         for d in dl.items:
+            if d.key == "stakeholders" and (due := notify_due_if_major(inc, policy)) is not None:
+                left = (due - now).total_seconds()
+                text = f"{'if' if compact else 'due if'} {major_names(policy)}: " + (
+                    f"{'' if compact else 'in '}{format_duration(left)}"
+                    if left >= 0
+                    else f"{format_duration(left)} past"
+                )
+                if compact:
+                    lines.append(Content.assemble((f"{d.label:<21.21}", ""), " ", (text, "$text-warning")))
+                    continue
+                style = "$text-warning" if left < 0 or left < policy.stakeholders.total_seconds() * 0.2 else ""
+                lines.append(
+                    Content.assemble(
+                        (f"{d.label:<22.22}", ""), " ", (_due(due, now), "$foreground-muted"), "  ", (text, style)
+                    )
+                )
+                continue
             if d.state is State.NOT_APPLICABLE:
                 continue
             if d.key.startswith("escalate:"):
@@ -193,6 +269,13 @@ class ClockList(LinesView):
                 text, tone = countdown(d, now, policy.warn_fraction)
                 style = TONE_STYLE[tone]
                 label = d.label
+            if compact:
+                lines.append(
+                    Content.assemble(
+                        (f"{label:<21.21}", "$foreground-muted" if d.done_at else ""), " ", (text[:17], style)
+                    )
+                )
+                continue
             lines.append(
                 Content.assemble(
                     (f"{label:<22.22}", "$foreground-muted" if d.done_at else ""),
@@ -204,19 +287,28 @@ class ClockList(LinesView):
             )
         return Content("\n").join(lines)
 
+    def _holder(self, level: str) -> str:
+        """Who holds `level` now, when the desk pages (the top line's PagingStatus knows)."""
+        from .paging_status import PagingStatus
+
+        found = self.app.query("#paging-status").results(PagingStatus)
+        status = next(found, None)
+        return status.contact(level) if status is not None else ""
+
     def _escalation(self, inc: Incident, dl, now: datetime) -> Content:
         esc = dl.escalation
         if not inc.is_open or inc.mitigated_at is not None:
             return Content.styled(f"escalation stopped at {esc.tier.level} ({inc.status.value})", "$foreground-muted")
+        contact = self._holder(esc.tier.level) or esc.tier.contact
         if esc.index == 0:
             line = Content.assemble(
                 ("on call: ", "$foreground-muted"),
                 (esc.tier.level, "bold"),
-                (f" — {esc.tier.contact}" if esc.tier.contact else "", ""),
+                (f" — {contact}" if contact else "", ""),
             )
             later = ""
         else:
-            line = Content.styled(f"escalate: call {esc.tier.contact or esc.tier.level} now", "$text-error bold")
+            line = Content.styled(f"escalate: call {contact or esc.tier.level} now", "$text-error bold")
             later = f"L{esc.index + 1} {esc.tier.level}"
         if esc.next_tier is not None and esc.next_at is not None:
             left = format_duration((esc.next_at - now).total_seconds())
@@ -327,6 +419,12 @@ class IncidentDetail(Container):
         pane = tabs.active_pane
         targets = [w for w in pane.query("*") if w.focusable] if pane is not None else []
         (targets[0] if targets else tabs.query_one(TabStrip)).focus()
+
+
+def _short_role(name: str) -> str:
+    """'Incident commander' → 'IC', 'Scribe' → 'Scribe': the ticket's one line holds every role."""
+    words = name.split()
+    return "".join(w[0].upper() for w in words) if len(words) > 1 else name
 
 
 def _due(due: datetime | None, now: datetime) -> str:

@@ -34,7 +34,7 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...checklist import Checklist, Item, Phase, StepState, build_checklist, done_by_action
+from ...checklist import Checklist, Context, Item, Phase, StepState, build_checklist, done_by_action
 from ...desk import Desk
 from ...model import Incident
 from ...runbooks import PROCESS_ID, Runbook, RunbookLibrary, RunbookMatch, Step
@@ -533,7 +533,9 @@ class ProcessPane(Vertical):
             self.checklist = None
         else:
             checked = self.desk.checked_steps(incident.number, PROCESS_ID)
-            self.checklist = build_checklist(process, incident, self.desk.policy, checked)
+            events, items = self.desk.context_counts(incident.number)
+            context = Context(now=self.desk.now(), events=events, action_items=items)
+            self.checklist = build_checklist(process, incident, self.desk.policy, checked, context)
         self._paint(switched)
 
     def _paint(self, switched: bool) -> None:
@@ -637,6 +639,7 @@ class ProcessPane(Vertical):
             return
         checked = item.state is not StepState.CHECKED
         rb = checklist.runbook
+        phase = next(p for p in checklist.phases if item in p.items)
         updated = _notify_failure(
             self,
             partial(
@@ -647,6 +650,9 @@ class ProcessPane(Vertical):
                 step=number,
                 text=item.step.text,
                 checked=checked,
+                # The timeline numbers it as this list does: "Investigation, step 5", not "step 14".
+                section=phase.title,
+                ordinal=item.step.ordinal,
             ),
         )
         if updated is not None:

@@ -32,9 +32,11 @@ class DeskStatus(Widget):
         *,
         readonly: bool = False,
         demo: bool = False,
+        alerts: bool | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.alerts = alerts  # False: no Alertmanager configured (say so); True/None: its own indicator speaks
         self.demo = demo
         self.board = board
         self.db_name = db_name
@@ -89,6 +91,13 @@ class DeskStatus(Widget):
         if model.filter.active:
             shown = f"{len(model.rows)} shown" if wide else str(len(model.rows))
             left.append((f"  filter: {model.filter.text} ({shown})", "$text-accent"))
+        if self.board.show_closed:  # `c` is on: the board holds more than the open incidents
+            left.append(("  +closed", "$text-accent bold"))
+        if self.alerts is False:
+            # No Alertmanager: alerts reach nobody through this desk, and a newcomer should know how.
+            how = " (--alertmanager URL turns them on)" if wide else ""
+            left.append(("  alerts: off", "$text-warning"))
+            left.append((how, "$foreground-muted"))
         now = self.app.now
         right = Content.assemble(
             (f"{self.actor}  " if wide else "", "$foreground-muted"),

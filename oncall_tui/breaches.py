@@ -1,0 +1,88 @@
+"""Noticing missed deadlines once (the board and the agent alike): which breaches are new, and writing them to the timeline.
+
+A breach is identified by (incident, deadline key, due time), the same identity `Desk.record_breach`
+uses to write it once however many desks notice; a due time that moves (a promised update) is a new
+clock that can be missed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from .clock import iso
+from .deadlines import Deadline, Deadlines, State
+from .desk import Desk
+from .model import Incident, format_id
+
+
+class Watched(Protocol):
+    """An incident with its clocks just computed: a board row, or the agent's `Clocks`."""
+
+    @property
+    def incident(self) -> Incident: ...
+
+    def running_breaches(self) -> list[Deadline]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    """An incident and its deadlines, for a watcher without a board (the agent)."""
+
+    incident: Incident
+    deadlines: Deadlines
+
+    def running_breaches(self) -> list[Deadline]:
+        if not self.incident.is_open:
+            return []
+        return [d for d in self.deadlines.items if d.state is State.BREACHED and d.running]
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    number: int
+    key: str
+    label: str
+    due_at: datetime
+
+    @property
+    def incident_id(self) -> str:
+        return format_id(self.number)
+
+
+class BreachWatcher:
+    def __init__(self) -> None:
+        self._seen: set[tuple[int, str, datetime]] = set()
+
+    def observe(self, rows: Iterable[Watched]) -> list[Breach]:
+        """The breaches among `rows` not seen before (rows whose deadlines were just computed)."""
+        new: list[Breach] = []
+        for row in rows:
+            for d in row.running_breaches():
+                if d.due_at is None:  # a breached clock always has a due time; the type cannot say so
+                    continue
+                identity = (row.incident.number, d.key, d.due_at)
+                if identity in self._seen:
+                    continue
+                self._seen.add(identity)
+                new.append(Breach(row.incident.number, d.key, d.label, d.due_at))
+        return new
+
+
+def record_all(desk: Desk, breaches: list[Breach]) -> int:
+    """Write each breach to its incident's timeline unless it is there already; returns how many
+    were new. Meant for a worker thread with its own `Desk`: a first look at a busy file can mean
+    hundreds of small transactions, and every later start one query."""
+    recorded = desk.store.recorded_breaches()
+    fresh = [b for b in breaches if (b.number, b.key, iso(b.due_at)) not in recorded]
+    written = 0
+    # An alert storm of hour-old alerts breaches thousands of clocks at once: a few hundred per
+    # transaction, not one fsync each.
+    for at in range(0, len(fresh), 200):
+        with desk.store.batch():
+            for b in fresh[at : at + 200]:
+                if desk.record_breach(b.number, b.key, b.label, b.due_at):
+                    written += 1
+    return written
