@@ -275,6 +275,7 @@ async def test_the_same_message_copied_twice_is_sent_once_even_from_a_new_compos
         while app.screen.template_name != "initial":  # it suggests the Update now: back to the Initial Alert
             await pilot.press("ctrl+t")
             await pilot.pause()
+        await rendered(pilot)
         await copy_and_record(pilot)
         assert len(messages(desk, p0.number)) == 1
         assert "Already on the timeline" in text_of(app, "#result")
