@@ -106,11 +106,16 @@ def test_copying_in_the_composer_fills_the_tmux_buffer(tmux, db_path):
     tmux.run("send-keys", "-t", "desk", "m")
     tmux.wait_for(lambda s: "Compose · INC-1" in s and "- Assigned: alice" in s)
     tmux.run("send-keys", "-t", "desk", "C-o")
-    tmux.wait_for(lambda s: "stakeholders notified in time" in s)
-
+    # This machine has no system clipboard: only the terminal got it, which nothing confirms, so the
+    # desk says so and records nothing until the engineer says it was pasted (a second ctrl+o).
+    tmux.wait_for(lambda s: "not confirmed" in s)
     buffers = tmux.run("list-buffers", check=False)
     assert buffers, "tmux received no OSC 52 clipboard write"
     assert tmux.run("show-buffer") == expected
+    assert not [e for e in json.loads(cli(env, "show", "INC-1", "--json"))["timeline"] if e["kind"] == "message_sent"]
+
+    tmux.run("send-keys", "-t", "desk", "C-o")
+    tmux.wait_for(lambda s: "stakeholders notified in time" in s)
 
     shown = json.loads(cli(env, "show", "INC-1", "--json"))
     sent = [e for e in shown["timeline"] if e["kind"] == "message_sent"]
