@@ -258,7 +258,7 @@ def test_a_refused_action_inside_a_batch_is_undone_alone(desk):
 def test_a_desk_file_of_schema_1_upgrades(tmp_path):
     import sqlite_utils
 
-    from oncall_tui import store as store_module
+    from oncall_tui.store import sqlite as store_module
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)

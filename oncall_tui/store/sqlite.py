@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
-from .clock import from_iso
-from .errors import DeskError
-from .model import Event, Incident, Severity, Status
-from .terminal_text import printable, printable_value
+from ..clock import from_iso
+from ..model import Event, Incident, Severity, Status
+from ..terminal_text import printable, printable_value
+from .chain import canonical_json, event_hash
+from .errors import FileReplaced, Locked, ReadOnlyError, StoreError
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -43,7 +44,7 @@ def busy_timeout_ms() -> int:
     $ONCALL_TUI_BUSY_TIMEOUT_MS overrides the default, so a test of a locked file (or a user on a
     slow network filesystem) need not live with 5 s.
     """
-    from .schema import env_whole_number
+    from ..schema import env_whole_number
 
     return env_whole_number("ONCALL_TUI_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS, low=0, high=600_000, unit="milliseconds")
 
@@ -64,42 +65,6 @@ INCIDENT_TIME_FIELDS = (
     "live_at",
 )
 INCIDENT_JSON_FIELDS = ("services", "labels", "tenants", "roles")
-
-
-class StoreError(DeskError):
-    """The database cannot be used as asked; the message is for the user, as is."""
-
-    title = "Database"
-    severity = "error"
-
-
-class ReadOnlyError(StoreError):
-    pass
-
-
-class Locked(StoreError):
-    """Another process held the write lock for longer than this desk would wait; nothing was written."""
-
-
-class FileReplaced(StoreError):
-    """The path no longer names the file this desk opened: it, its -wal or its -shm was deleted or
-    replaced meanwhile. Writing on would go into an unlinked file and be lost, so nothing is."""
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def event_hash(prev_hash: str, incident: int, at: str, actor: str, kind: str, details_json: str) -> str:
-    """The chain link: covers the event's content and the previous event's hash.
-
-    The chain is per incident, so an incident's record can be exported and checked alone; the
-    incident row keeps the head, so removing the newest event is caught too.
-    """
-    payload = "\x1f".join((prev_hash, str(incident), at, actor, kind, details_json))
-    import hashlib  # here, not at the top: opening the board reads, and hashlib costs it milliseconds
-
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 # --- migrations -------------------------------------------------------------------------------
@@ -991,7 +956,7 @@ def _prepare(conn: sqlite3.Connection, path: Path, *, readonly: bool, created: b
 
 
 def _encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    from .clock import iso
+    from ..clock import iso
 
     out: dict[str, Any] = {}
     for key, value in fields.items():

@@ -1,0 +1,25 @@
+"""What the record refuses, in words for the user: the one family every backend raises."""
+
+from __future__ import annotations
+
+from ..errors import DeskError
+
+
+class StoreError(DeskError):
+    """The database cannot be used as asked; the message is for the user, as is."""
+
+    title = "Database"
+    severity = "error"
+
+
+class ReadOnlyError(StoreError):
+    pass
+
+
+class Locked(StoreError):
+    """Another process held the write lock for longer than this desk would wait; nothing was written."""
+
+
+class FileReplaced(StoreError):
+    """The path no longer names the file this desk opened: it, its -wal or its -shm was deleted or
+    replaced meanwhile. Writing on would go into an unlinked file and be lost, so nothing is."""
