@@ -90,3 +90,8 @@ def extra_deadline_kind(monkeypatch):
     )
     monkeypatch.setattr(deadlines, "DEADLINE_KINDS", (*deadlines.DEADLINE_KINDS, kind))
     return kind
+
+
+# A real PostgreSQL for the team-mode tests (tests/support/postgres.py): the server per session, a
+# database per test.
+from support.postgres import pg_database, pg_url, postgres_server  # noqa: E402, F401
