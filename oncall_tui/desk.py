@@ -20,7 +20,7 @@ from .lifecycle import ActionRefused, check_move, next_status
 from .model import EDITABLE_FIELDS, EDITABLE_TIMES, Event, Incident, Severity, Status, format_id
 from .paths import current_actor
 from .policy import Policy, load_policy
-from .store import Store, StoreError
+from .store import Store, StoreError, open_record
 from .tenants import Tenants, editable_text, parse_tenants
 from .terminal_text import printable
 from .when import SKEW, check_start, parse_past
@@ -80,7 +80,7 @@ class Desk:
         actor: str | None = None,
         readonly: bool = False,
     ) -> Desk:
-        return cls(Store.open(path, readonly=readonly), policy or load_policy(), clock, actor)
+        return cls(open_record(path, readonly=readonly), policy or load_policy(), clock, actor)
 
     def close(self) -> None:
         self.store.close()

@@ -7,8 +7,11 @@ keep, byte for byte, is in `chain`.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from .chain import canonical_json, event_hash
-from .errors import FileReplaced, Locked, ReadOnlyError, StoreError
+from .errors import FileReplaced, Locked, NoWriteRights, ReadOnlyError, StoreError, StoreUnreachable
 from .sqlite import (
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
@@ -27,6 +30,33 @@ from .sqlite import (
     values_to_incident,
 )
 
+
+def is_server_target(target: object) -> bool:
+    """A `postgresql://…` URL (team mode), not a path to a desk file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def as_target(value: str | Path) -> str | Path:
+    """What `--db` or $ONCALL_TUI_DB names: a server's URL as is, else a file's path."""
+    if isinstance(value, str) and is_server_target(value):
+        return value
+    return Path(value).expanduser()
+
+
+def open_record(target: str | Path, *, readonly: bool = False, create: bool = True) -> Any:
+    """The record `target` names, on the backend its form picks: a `postgresql://` URL opens the
+    PostgreSQL backend (the `[postgres]` extra), anything else is a desk file."""
+    if is_server_target(target):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise StoreError("team mode needs the PostgreSQL driver: pip install 'oncall-tui[postgres]'") from None
+        from .postgres import PostgresStore
+
+        return PostgresStore.open(str(target), readonly=readonly, create=create)
+    return Store.open(target, readonly=readonly, create=create)
+
+
 __all__ = [
     "APPLICATION_ID",
     "BUSY_TIMEOUT_MS",
@@ -36,16 +66,21 @@ __all__ = [
     "SCHEMA_VERSION",
     "FileReplaced",
     "Locked",
+    "NoWriteRights",
     "OpenInfo",
     "ReadOnlyError",
     "Store",
     "StoreError",
+    "StoreUnreachable",
+    "as_target",
     "busy_timeout_ms",
     "canonical_json",
     "describe_db_error",
     "event_hash",
     "incident_to_row",
     "is_file_error",
+    "is_server_target",
+    "open_record",
     "row_to_event",
     "row_to_incident",
     "values_to_incident",

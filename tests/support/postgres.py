@@ -236,3 +236,13 @@ def pg_url(postgres_server: PostgresServer, pg_database: str) -> str:
     """`postgresql://desk:…@127.0.0.1:PORT/DB` of a fresh, empty database: pass it as `--db`, to
     `ONCALL_TUI_DB` or to `open_record`. Backend-parametrised suites can reuse it as their target."""
     return postgres_server.url(pg_database)
+
+
+@pytest.fixture
+def desk_on_pg(pg_url: str, policy, clock):  # -> Desk
+    """A desk (actor alice, the frozen clock) on a fresh PostgreSQL database."""
+    from oncall_tui.desk import Desk
+
+    desk = Desk.open(pg_url, policy=policy, clock=clock, actor="alice")
+    yield desk
+    desk.close()
