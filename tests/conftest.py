@@ -94,4 +94,4 @@ def extra_deadline_kind(monkeypatch):
 
 # A real PostgreSQL for the team-mode tests (tests/support/postgres.py): the server per session, a
 # database per test.
-from support.postgres import desk_on_pg, pg_database, pg_url, postgres_server  # noqa: E402, F401
+from support.postgres import desk_on_pg, pg_database, pg_url, postgres_server, private_postgres  # noqa: E402, F401

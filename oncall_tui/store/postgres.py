@@ -277,7 +277,6 @@ def _unreachable_reason(text: str) -> str | None:
         or "the connection is closed" in lowered
         or "consuming input failed" in lowered
         or "sending query failed" in lowered
-        or ("connection to server" in lowered and "failed" in lowered)
         or "eof detected" in lowered
         or "connection reset" in lowered
         or "broken pipe" in lowered
@@ -296,6 +295,19 @@ def describe_pg_error(
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     sqlstate = getattr(exc, "sqlstate", None) or ""
+    if isinstance(exc, psycopg.OperationalError) and not sqlstate:
+        # Refused at the door: libpq gives the server's FATAL line, without a SQLSTATE.
+        said = text.rpartition("FATAL:")[2].strip() if "FATAL:" in text else ""
+        if "password authentication failed" in said:
+            exc = e.InvalidPassword(said)
+        elif said.startswith("database") and "does not exist" in said:
+            exc = e.InvalidCatalogName(said)
+        elif (said.startswith("role") and "does not exist" in said) or "no pg_hba.conf entry" in said:
+            exc = e.InvalidAuthorizationSpecification(said)
+        elif "permission denied for database" in said:
+            exc = e.InsufficientPrivilege(said)
+        if said:
+            text = said
     reason = _unreachable_reason(str(exc)) if isinstance(exc, psycopg.OperationalError) and not sqlstate else None
     if isinstance(exc, (e.AdminShutdown, e.CrashShutdown, e.CannotConnectNow)) or reason:
         reason = reason or _unreachable_reason(str(exc)) or "the server is shutting down"

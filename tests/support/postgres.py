@@ -109,12 +109,14 @@ class PostgresServer:
             "--no-sync",
         )
         with (self.data / "postgresql.conf").open("a") as conf:
-            # A test server: durability off (the tests kill clients, never this machine), small and quick.
+            # A test server: no fsync (the tests kill clients and the server, never this machine, so the
+            # OS still holds what was written); commits still reach the WAL before they return, so a
+            # server stopped with `-m immediate` keeps every committed action, as a real one does.
             conf.write(
                 "\nlisten_addresses = '127.0.0.1'\n"
                 f"port = {self.port}\n"
                 f"unix_socket_directories = '{self.sockets}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                "fsync = off\nfull_page_writes = off\n"
                 "max_connections = 200\nshared_buffers = 32MB\n"
                 "log_min_messages = warning\nlog_statement = 'none'\n"
             )
@@ -246,3 +248,11 @@ def desk_on_pg(pg_url: str, policy, clock):  # -> Desk
     desk = Desk.open(pg_url, policy=policy, clock=clock, actor="alice")
     yield desk
     desk.close()
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> Iterator[PostgresServer]:
+    """A server of the module's own, for tests that stop and start it under the desks."""
+    server = start_server()
+    yield server
+    server.destroy()
