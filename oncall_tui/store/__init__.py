@@ -36,13 +36,6 @@ def is_server_target(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
-def as_target(value: str | Path) -> str | Path:
-    """What `--db` or $ONCALL_TUI_DB names: a server's URL as is, else a file's path."""
-    if isinstance(value, str) and is_server_target(value):
-        return value
-    return Path(value).expanduser()
-
-
 def open_record(target: str | Path, *, readonly: bool = False, create: bool = True) -> Any:
     """The record `target` names, on the backend its form picks: a `postgresql://` URL opens the
     PostgreSQL backend (the `[postgres]` extra), anything else is a desk file."""
@@ -72,7 +65,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnreachable",
-    "as_target",
     "busy_timeout_ms",
     "canonical_json",
     "describe_db_error",

@@ -361,14 +361,21 @@ def _reads(method: Callable[P, R]) -> Callable[P, R]:
 
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         store: PostgresStore = args[0]  # type: ignore[assignment]
-        try:
-            return method(*args, **kwargs)
-        except StoreError:
-            raise
-        except Exception as exc:
-            if not _is_driver_error(exc):
+        for attempt in (1, 2):
+            try:
+                return method(*args, **kwargs)
+            except StoreError:
                 raise
-            raise store._fault(exc) from None
+            except Exception as exc:
+                if not _is_driver_error(exc):
+                    raise
+                fault = store._fault(exc)
+                # A connection the server dropped while the desk was idle (a restart): read again
+                # once on a new one, outside a write, when the server answers again.
+                if attempt == 1 and isinstance(fault, StoreUnreachable) and store._may_retry():
+                    continue
+                raise fault from None
+        raise AssertionError("unreachable")
 
     return functools.wraps(method)(wrapper)
 
@@ -503,6 +510,8 @@ class PostgresStore:
         self._marker_lock = threading.Lock()
         self._pid = conn.info.backend_pid
         self._acting = False  # inside write(): a fault is said as "not recorded: …"
+        self._timed_out = False  # the last fault was the deadline cutting a silent connection
+        self._stale = False  # set by the listener when the server came back: reconnect before use
         self._retry_at = 0.0  # monotonic: no reconnect attempt on the caller's thread before then
 
     # --- opening --------------------------------------------------------------------------------
@@ -542,9 +551,28 @@ class PostgresStore:
     def conn(self) -> psycopg.Connection[Any]:
         """The live connection; when the server went away, a new one (or StoreUnreachable)."""
         conn = self._conn
+        if self._stale and not self._acting:
+            # The listener lost the server and found it again: this connection died with it.
+            self._stale = False
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            conn = None
         if conn is not None and not conn.closed and not conn.broken:
             return conn
         return self._reconnect()
+
+    def _may_retry(self) -> bool:
+        """After a lost connection outside a write: is a second try worth it (and quick)?"""
+        if self._acting or self._timed_out:
+            return False  # a server that is silent (not gone) would make the second try as slow
+        conn = self._conn
+        if conn is not None and not (conn.closed or conn.broken):
+            return False
+        listener = self._listener
+        # The listener checks its own connection when told of a loss: a quick answer when the
+        # server is up (a restart dropped only idle connections), a short wait when it is not.
+        return listener is None or listener.reachable.wait(1.0)
 
     def _reconnect(self) -> psycopg.Connection[Any]:
         import psycopg
@@ -576,6 +604,7 @@ class PostgresStore:
     def _fault(self, exc: BaseException, *, acting: bool = False) -> StoreError:
         """The StoreError for a driver error met by this store (a fired deadline said as such)."""
         acting = acting or self._acting
+        self._timed_out = self._deadline.fired
         if self._deadline.fired:
             self._deadline.fired = False
             seconds = statement_timeout_ms() / 1000 + 2
@@ -634,7 +663,18 @@ class PostgresStore:
         import psycopg
 
         try:
-            self._execute("BEGIN")
+            try:
+                self._execute("BEGIN")
+            except psycopg.OperationalError as exc:
+                # Only BEGIN was sent, so nothing can have been written: a connection the server
+                # dropped while the desk was idle (a restart) is replaced once.
+                fault = self._fault(exc, acting=True)
+                self._acting = False
+                retry = isinstance(fault, StoreUnreachable) and self._may_retry()
+                self._acting = True
+                if not retry:
+                    raise fault from None
+                self._execute("BEGIN")
             xid = self._one("SELECT pg_current_xact_id()::text FROM pg_advisory_xact_lock(%s)", [WRITE_LOCK])
         except psycopg.Error as exc:
             self._rollback()
@@ -1117,6 +1157,7 @@ class _Listener(threading.Thread):
         import psycopg
 
         backoff = 0.25
+        first = True
         while not self._stopping.is_set():
             try:
                 conn = _new_connection(self._store.info.target, True)
@@ -1129,9 +1170,12 @@ class _Listener(threading.Thread):
                 conn.execute(f"LISTEN {CHANNEL}")
                 self.last_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])  # type: ignore[index]
                 backoff = 0.25
-                if self._store._lost_at is not None:
+                if not first:
+                    self._store._stale = True  # the store's connection died with the listener's
+                if self._store._lost_at is not None or not first:
                     self._store._lost_at = None
                     self._store._bump()  # back: the board re-reads what it missed
+                first = False
                 self.reachable.set()
                 self.ready.set()
                 self._listen(conn)

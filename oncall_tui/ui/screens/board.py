@@ -28,7 +28,7 @@ from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
-from ...paths import config_dir
+from ...paths import config_dir, target_name
 from ...tenants import editable_text
 from ..board_model import BoardRow
 from ..breaches import Breach, BreachWatcher, record_all
@@ -266,7 +266,7 @@ class BoardScreen(Screen[None]):
         options = app.options
         status = DeskStatus(
             self.board,
-            options.db_path.name,
+            target_name(options.db_path),
             self.desk.actor,
             readonly=self.desk.readonly,
             demo=options.demo,
