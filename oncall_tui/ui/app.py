@@ -34,7 +34,7 @@ from ..clock import Clock, ClockWatch
 from ..config import DeskOptions
 from ..desk import Conflict, Desk, StoreError
 from ..errors import DeskError
-from ..store import Locked
+from ..store import Locked, StoreUnreachable
 from .key_queue import KeyQueue
 from .locked_writes import FIRST_TRY_MS, LockedWrites
 from .screens.board import BoardScreen
@@ -56,6 +56,7 @@ _ON_DEMAND = (
     "dialogs.severity_picker",
     "screens.help",
     "widgets.integrity_banner",
+    "widgets.server_away",
     "widgets.runbook_pane",
     "widgets.timeline",
 )
@@ -207,13 +208,24 @@ class OncallApp(App[int]):
             return None
 
     def record_unreadable(self, exc: StoreError) -> None:
-        """The database cannot be read: say so once per problem, not once per second."""
+        """The database cannot be read: say so once per problem, not once per second.
+
+        A server out of reach (team mode) gets a banner that stays until it is back, rather than a
+        toast: the board goes on showing what it last read, and that must not pass for the present."""
+        if isinstance(exc, StoreUnreachable):
+            self.board_screen.server_away(self.clock.now())
+            self._store_problem = "unreachable"
+            return
         if str(exc) != self._store_problem:
             self._store_problem = str(exc)
             self.report(exc, timeout=20)
 
     def record_readable(self) -> None:
-        if self._store_problem:
+        if self._store_problem == "unreachable":
+            self._store_problem = ""
+            self.board_screen.server_back()
+            self.notify("The database is reachable again; the board has caught up.", title="Database")
+        elif self._store_problem:
             self._store_problem = ""
             self.notify("The database is readable again.", title="Database")
 
@@ -221,6 +233,8 @@ class OncallApp(App[int]):
 
     def report(self, error: DeskError, *, title: str | None = None, timeout: float | None = None) -> None:
         """The one place a desk error becomes a notification: its message as is, under its title."""
+        if isinstance(error, StoreUnreachable):  # an action met the outage first: the banner too
+            self.record_unreadable(error)
         heading, severity = title or error.title, cast(SeverityLevel, error.severity)
         if isinstance(error, Conflict):
             # The conflict may be with this very desk (a second `a`): then it is no news from elsewhere.

@@ -332,6 +332,19 @@ class BoardScreen(Screen[None]):
                 markup=False,
             )
 
+    def server_away(self, since: datetime) -> None:
+        """The database server is out of reach: say so across the top until it is back."""
+        from ..widgets.server_away import ServerAwayBanner
+
+        if not self.query(ServerAwayBanner):
+            self.mount(ServerAwayBanner(since), before=self.query_one("#main"))
+
+    def server_back(self) -> None:
+        from ..widgets.server_away import ServerAwayBanner
+
+        for banner in self.query(ServerAwayBanner):
+            banner.remove()
+
     def _check_integrity(self) -> None:
         from ..widgets.integrity_banner import IntegrityBanner, integrity_problem
 
