@@ -1,7 +1,7 @@
 """The desk: every action an engineer (or the alert poller) takes on an incident.
 
 `Desk` ties a `Record`, a `Policy` and a `Clock` together. Each action is one transaction that
-reads the incident under SQLite's write lock, checks the process allows it (raising `ActionRefused`)
+reads the incident under the record's write lock, checks the process allows it (raising `ActionRefused`)
 and that no other desk got there first (raising `Conflict`, which says who did what and when), then
 writes the new state and appends the timeline event. The UI, the CLI and the alert intake all go
 through here; nothing else writes to the file.
