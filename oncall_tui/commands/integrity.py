@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..store import StoreError, is_url, open_record
+from ..store import StoreError, is_server_target, open_record
 from ..verify import Report, verify_store
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     store = _source(args)
     try:
         source = store.location
-        if dest.exists() and not is_url(source) and dest.resolve() == Path(source).resolve():
+        if dest.exists() and not is_server_target(source) and dest.resolve() == Path(source).resolve():
             raise CliError("the backup must go to another file than the desk itself")
         if dest.is_dir():
             raise CliError(f"{dest} is a directory; name the backup file, e.g. {dest / 'desk-backup.db'}")

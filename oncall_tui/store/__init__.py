@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .chain import canonical_json, event_hash
 from .errors import Damaged, FileReplaced, Locked, ReadOnlyError, StoreError
-from .opening import is_url, open_record
+from .opening import is_server_target, open_record
 from .rows import (
     INCIDENT_JSON_FIELDS,
     INCIDENT_TIME_FIELDS,
@@ -57,7 +57,7 @@ __all__ = [
     "event_hash",
     "incident_to_row",
     "is_file_error",
-    "is_url",
+    "is_server_target",
     "open_record",
     "row_to_event",
     "row_to_incident",

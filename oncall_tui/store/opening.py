@@ -13,22 +13,22 @@ if TYPE_CHECKING:
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
-def is_url(target: Path | str) -> bool:
+def is_server_target(target: object) -> bool:
+    """A `postgresql://…` URL (team mode), not a path to a desk file."""
     return isinstance(target, str) and target.startswith(URL_SCHEMES)
 
 
 def open_record(target: Path | str, *, readonly: bool = False, create: bool = True) -> Record:
     """Open the record `target` names (a path, or a `postgresql://` URL) as the right backend."""
-    if is_url(target):
+    if is_server_target(target):
         import importlib
 
         try:
-            postgres = importlib.import_module(".postgres", __package__)
-        except ImportError as exc:
-            raise StoreError(
-                f"cannot open a PostgreSQL record: {exc}; install the extra: pip install 'oncall-tui[postgres]'"
-            ) from None
-        record: Record = postgres.open_record(str(target), readonly=readonly, create=create)
+            importlib.import_module("psycopg")
+        except ImportError:
+            raise StoreError("team mode needs the PostgreSQL driver: pip install 'oncall-tui[postgres]'") from None
+        postgres = importlib.import_module(".postgres", __package__)  # the backend's module, by name: it is optional
+        record: Record = postgres.PostgresStore.open(str(target), readonly=readonly, create=create)
         return record
     from .sqlite import Store
 

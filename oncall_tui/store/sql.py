@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from ..clock import from_iso
 from ..model import Event, Incident
 from .chain import canonical_json, event_hash
-from .errors import Damaged, StoreError
+from .errors import Damaged, ReadOnlyError, StoreError
 from .rows import INCIDENT_COLUMNS, encode_fields, incident_to_row, row_to_event, values_to_incident
 
 if TYPE_CHECKING:
@@ -118,9 +118,90 @@ class SQLRecord:
     def _append_only_guards(self) -> frozenset[str]:
         raise NotImplementedError
 
+    # Transactions (see `write`): what a backend does to begin, end and undo one.
+    _batch = False  # inside `batch()`: each write() is a savepoint of one transaction
+
+    @property
+    def readonly(self) -> bool:
+        raise NotImplementedError
+
+    def _readonly_error(self) -> ReadOnlyError:
+        raise NotImplementedError
+
+    def _begin_write(self) -> None:
+        """Begin a transaction holding the record's write lock (SQLite: `BEGIN IMMEDIATE`;
+        PostgreSQL: `BEGIN` and a transaction-scoped lock), raising Locked when it cannot be had."""
+        raise NotImplementedError
+
+    def _write_handle(self) -> Any:
+        """What `with write() as x` gives (kept for the tests that reach below the door)."""
+        return None
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if any; never raises (the first error is the one to report)."""
+        raise NotImplementedError
+
+    def _write_error(self, exc: BaseException) -> StoreError | None:
+        """A driver error met inside a transaction, in the user's words; None to let it through."""
+        raise NotImplementedError
+
     def _damage(self, exc: Exception) -> bool:
         """The error says the stored data itself is damaged (a finding for verify, not a failure)."""
         return False
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Any]:
+        """One transaction under the write lock: read-check-write-append is atomic across every desk
+        (see `interface.Record`). No driver error leaves it: callers handle StoreError only."""
+        if self.readonly:
+            raise self._readonly_error()
+        if self._batch:
+            yield from self._savepoint()
+            return
+        self._begin_write()
+        try:
+            yield self._write_handle()
+        except BaseException as exc:
+            self._rollback()
+            error = self._write_error(exc)
+            if error is not None:
+                raise error from None
+            raise
+        else:
+            try:
+                self._commit()
+            except Exception as exc:
+                self._rollback()
+                error = self._write_error(exc)
+                if error is None:
+                    raise
+                raise error from None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many actions as one durable transaction (an alert storm's hundreds of declarations would
+        otherwise pay one fsync each); an action refused inside it is undone alone, to its savepoint."""
+        with self.write():
+            self._batch = True
+            try:
+                yield
+            finally:
+                self._batch = False
+
+    def _savepoint(self) -> Iterator[Any]:
+        self._execute("SAVEPOINT action")
+        try:
+            yield self._write_handle()
+        except BaseException:
+            self._execute("ROLLBACK TO SAVEPOINT action")
+            self._execute("RELEASE SAVEPOINT action")
+            raise
+        self._execute("RELEASE SAVEPOINT action")
 
     # --- helpers --------------------------------------------------------------------------------
 

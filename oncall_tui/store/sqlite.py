@@ -235,7 +235,6 @@ class Store(SQLRecord):
     def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
         self.conn = conn
         self.info = info
-        self._batch = False  # inside `batch()`: each write() is a savepoint of one transaction
         # What the path and its sidecars were when opened: (device, inode) per file that existed.
         self._identity = _identities(info.path)
         self._sound = False  # quick_check passed: checked once, before this Store's first write
@@ -476,16 +475,15 @@ class Store(SQLRecord):
 
     # --- transactions ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: takes the write lock up front so read-check-write is atomic
-        across processes, waiting up to the busy timeout for another desk to finish."""
-        if self.readonly:
-            why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
-            raise ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
-        if self._batch:
-            yield from self._savepoint()
-            return
+    # --- transactions: the hooks of SQLRecord.write -------------------------------------------------
+
+    def _readonly_error(self) -> ReadOnlyError:
+        why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
+        return ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
+
+    def _begin_write(self) -> None:
+        """IMMEDIATE takes the write lock up front, so read-check-write is atomic across processes,
+        waiting up to the busy timeout for another desk to finish."""
         self.check_same_file()
         if not self._sound:
             self._check_sound()
@@ -496,52 +494,28 @@ class Store(SQLRecord):
             raise error(describe_db_error(self.info.path, exc, waited_ms=self._waiting_ms)) from None
         except sqlite3.Error as exc:
             raise StoreError(describe_db_error(self.info.path, exc)) from None
-        try:
-            yield self.conn
-        except BaseException as exc:
-            self._rollback()
-            # A damaged page, a full disk or an I/O error met halfway through an action is about the
-            # file, not the action: say so in the user's terms instead of crashing the desk. No
-            # sqlite3 error leaves the store: callers handle StoreError only.
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(describe_db_error(self.info.path, exc)) from None
-            raise
-        else:
-            try:
-                self.conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise StoreError(describe_db_error(self.info.path, exc)) from None
+
+    def _write_handle(self) -> sqlite3.Connection:
+        return self.conn
+
+    def _commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def _write_error(self, exc: BaseException) -> StoreError | None:
+        # A damaged page, a full disk or an I/O error met halfway through an action is about the
+        # file, not the action: say so in the user's terms instead of crashing the desk.
+        if isinstance(exc, sqlite3.Error):
+            return StoreError(describe_db_error(self.info.path, exc))
+        return None
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """The door for a read made with the connection itself (a report, a narrow query): a
-        database error in it leaves as StoreError, like every read the store makes."""
+        """The connection itself, for tests and exploration (the code reads through named methods):
+        a database error in it leaves as StoreError, like every read the store makes."""
         try:
             yield self.conn
         except sqlite3.Error as exc:
             raise StoreError(describe_db_error(self.info.path, exc)) from None
-
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Many actions as one durable transaction (an alert storm's hundreds of declarations would
-        otherwise pay one fsync each); an action refused inside it is undone alone, to its savepoint."""
-        with self.write():
-            self._batch = True
-            try:
-                yield
-            finally:
-                self._batch = False
-
-    def _savepoint(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("SAVEPOINT action")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK TO action")
-            self.conn.execute("RELEASE action")
-            raise
-        self.conn.execute("RELEASE action")
 
     def _rollback(self) -> None:
         # On a damaged file ROLLBACK can fail too; the original error is the one worth reporting.
