@@ -1,12 +1,15 @@
-"""The desk's SQLite file: schema, migrations, the append-only hash-chained timeline.
+"""The desk's SQLite file: the embedded backend, for one machine.
 
-One file. sqlite-utils builds and migrates the schema; everyday reads and writes are plain `sqlite3`
-calls, so opening the desk does not pay for importing sqlite-utils (a third of the board's startup
-budget) unless the file needs creating or migrating. Every action is one `BEGIN IMMEDIATE` transaction that reads
-the incident, checks it, writes the new state and appends the event, so two desks on the same file
-serialise on SQLite's own lock and the second sees what the first did. Durability: WAL with
-`synchronous=FULL`, because in WAL mode NORMAL may lose the last committed transactions on power loss,
-and a timeline that forgets an acknowledgement is worse than a few milliseconds per action.
+One file. The queries every engine shares are in `sql.SQLRecord`; this module holds what only SQLite
+has: the schema and its migrations (sqlite-utils builds them; everyday reads and writes are plain
+`sqlite3` calls, so opening the desk does not pay for importing sqlite-utils — a third of the board's
+startup budget — unless the file needs creating or migrating), the PRAGMAs, `data_version`, the
+backup API, the intake lock file and the checks that the file is still the one opened. Every action
+is one `BEGIN IMMEDIATE` transaction that reads the incident, checks it, writes the new state and
+appends the event, so two desks on the same file serialise on SQLite's own lock and the second sees
+what the first did. Durability: WAL with `synchronous=FULL`, because in WAL mode NORMAL may lose the
+last committed transactions on power loss, and a timeline that forgets an acknowledgement is worse
+than a few milliseconds per action.
 """
 
 from __future__ import annotations

@@ -104,3 +104,27 @@ def test_the_sqlite_backend_is_a_record(tmp_path):
         assert store.location == str(tmp_path / "desk.db")
     finally:
         store.close()
+
+
+def _store_attributes() -> set[tuple[str, str]]:
+    """(module, attribute) of every `….store.<attribute>` / `store.<attribute>` read outside the store."""
+    found = set()
+    for path in _outside_the_store():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Attribute):
+                continue
+            owner = node.value
+            named = (isinstance(owner, ast.Name) and owner.id == "store") or (
+                isinstance(owner, ast.Attribute) and owner.attr == "store"
+            )
+            if named:
+                found.add((path.relative_to(PACKAGE).as_posix(), node.attr))
+    return found
+
+
+def test_the_code_asks_the_record_only_what_the_interface_promises():
+    used = _store_attributes()
+    assert len(used) > 30  # the walk sees the desk, the pager, the UI…
+    promised = {name for name in dir(Record) if not name.startswith("__")}
+    beyond = sorted(f"{module}: store.{name}" for module, name in used if name not in promised)
+    assert beyond == [], "add these to interface.Record (or stop using them):\n" + "\n".join(beyond)
