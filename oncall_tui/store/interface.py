@@ -106,6 +106,16 @@ class Record(Protocol):
         whether to read again. Raises FileReplaced when the record is no longer the one opened."""
         ...
 
+    def change_marker(self) -> int:
+        """A number that moves when anything may have changed since it was last read (another
+        connection committed): the cheap first question of every tick. It need not move for this
+        connection's own commits."""
+        ...
+
+    def changes_since(self, seq: int) -> tuple[int, frozenset[int]]:
+        """(the highest timeline sequence number now, the incidents with an event after `seq`)."""
+        ...
+
     def intake_lock(self) -> contextlib.AbstractContextManager[bool]:
         """True inside the block while this desk alone imports alerts into the record; False when
         another desk is at it (it is not waited for)."""

@@ -317,6 +317,21 @@ class SQLRecord:
     # --- the timeline ---------------------------------------------------------------------------
 
     @reads
+    def changes_since(self, seq: int) -> tuple[int, frozenset[int]]:
+        """(the highest timeline sequence number now, the incidents with an event after `seq`).
+
+        Every change to an incident appends to its timeline, so the incidents whose events moved past
+        `seq` are exactly the ones to read again; a commit that touched no incident (a watcher's
+        heartbeat, a page's bookkeeping) answers an empty set. Two index range reads on `seq`, the
+        events' rowid: a few microseconds whatever the size of the history.
+        """
+        top = self._execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        if top <= seq:
+            return int(top), frozenset()
+        rows = self._execute("SELECT DISTINCT incident FROM events WHERE seq > ?", [seq])
+        return int(top), frozenset(r[0] for r in rows)
+
+    @reads
     def events(self, number: int) -> list[Event]:
         return [row_to_event(r) for r in self._query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])]
 

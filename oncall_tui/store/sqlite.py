@@ -459,28 +459,13 @@ class Store(SQLRecord):
         version: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
         return version
 
-    @_reads
+    @reads
     def change_marker(self) -> int:
         """A number that moves when anything may have changed in the record since it was last read
         (another connection committed): the cheap first question of every tick. SQLite's
         `PRAGMA data_version` answers without touching a table; it does not move for this
         connection's own commits, which the writer knows about anyway (ask `changes_since`)."""
         return self.data_version()
-
-    @_reads
-    def changes_since(self, seq: int) -> tuple[int, frozenset[int]]:
-        """(the highest timeline sequence number now, the incidents with an event after `seq`).
-
-        Every change to an incident appends to its timeline, so the incidents whose events moved past
-        `seq` are exactly the ones to read again; a commit that touched no incident (a watcher's
-        heartbeat, a page's bookkeeping) answers an empty set. Two index range reads on `seq`, the
-        events' rowid: a few microseconds whatever the size of the history.
-        """
-        top = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-        if top <= seq:
-            return int(top), frozenset()
-        rows = self.conn.execute("SELECT DISTINCT incident FROM events WHERE seq > ?", [seq])
-        return int(top), frozenset(r[0] for r in rows)
 
     def check_same_file(self) -> None:
         """Raise FileReplaced when the path (or its -wal/-shm) is no longer the file opened.
