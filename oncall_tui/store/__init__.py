@@ -1,54 +1,39 @@
 """The one door to the record: every read and write of incidents, events, pages and overrides.
 
-Nothing outside this package imports a database driver or writes SQL. `sqlite` is the embedded
-default for one machine; what every backend raises is in `errors`, and the hash chain they all
-keep, byte for byte, is in `chain`.
+Nothing outside this package imports a database driver or writes SQL. `interface.Record` is what
+the rest of the code may ask of a record, and what every backend guarantees; `open_record` opens
+one from a path or a URL. `sql` holds the queries every SQL engine shares, `sqlite` the embedded
+default for one machine; what every backend raises is in `errors`, how rows are stored in `rows`,
+and the hash chain they all keep, byte for byte, is in `chain`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .chain import canonical_json, event_hash
-from .errors import FileReplaced, Locked, NoWriteRights, ReadOnlyError, StoreError, StoreUnreachable
+from .errors import Damaged, FileReplaced, Locked, NoWriteRights, ReadOnlyError, StoreError, StoreUnreachable
+from .opening import is_server_target, open_record
+from .rows import (
+    INCIDENT_JSON_FIELDS,
+    INCIDENT_TIME_FIELDS,
+    incident_to_row,
+    row_to_event,
+    row_to_incident,
+    values_to_incident,
+)
+from .sql import TimelineSnapshot
 from .sqlite import (
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
-    INCIDENT_JSON_FIELDS,
-    INCIDENT_TIME_FIELDS,
     MIGRATIONS,
     SCHEMA_VERSION,
     OpenInfo,
     Store,
     busy_timeout_ms,
     describe_db_error,
-    incident_to_row,
     is_file_error,
-    row_to_event,
-    row_to_incident,
-    values_to_incident,
 )
-
-
-def is_server_target(target: object) -> bool:
-    """A `postgresql://…` URL (team mode), not a path to a desk file."""
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
-
-
-def open_record(target: str | Path, *, readonly: bool = False, create: bool = True) -> Any:
-    """The record `target` names, on the backend its form picks: a `postgresql://` URL opens the
-    PostgreSQL backend (the `[postgres]` extra), anything else is a desk file."""
-    if is_server_target(target):
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            raise StoreError("team mode needs the PostgreSQL driver: pip install 'oncall-tui[postgres]'") from None
-        from .postgres import PostgresStore
-
-        return PostgresStore.open(str(target), readonly=readonly, create=create)
-    return Store.open(target, readonly=readonly, create=create)
-
 
 __all__ = [
     "APPLICATION_ID",
@@ -57,14 +42,17 @@ __all__ = [
     "INCIDENT_TIME_FIELDS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Damaged",
     "FileReplaced",
     "Locked",
     "NoWriteRights",
     "OpenInfo",
     "ReadOnlyError",
+    "Record",
     "Store",
     "StoreError",
     "StoreUnreachable",
+    "TimelineSnapshot",
     "busy_timeout_ms",
     "canonical_json",
     "describe_db_error",
@@ -77,3 +65,16 @@ __all__ = [
     "row_to_incident",
     "values_to_incident",
 ]
+
+if TYPE_CHECKING:
+    from .interface import Record
+
+
+def __getattr__(name: str) -> Any:
+    # `Record` is for annotations and isinstance checks: a Protocol this size costs milliseconds to
+    # build, which every CLI command and the board's first frame would pay for nothing.
+    if name == "Record":
+        from .interface import Record
+
+        return Record
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,15 @@ class FileReplaced(StoreError):
     replaced meanwhile. Writing on would go into an unlinked file and be lost, so nothing is."""
 
 
+class Damaged(StoreError):
+    """The stored data itself cannot be read (a damaged page, a file that is not a database):
+    for `verify` a finding to report, with what the engine's own check said."""
+
+    def __init__(self, message: str, *, findings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.findings = findings or (message,)
+
+
 class StoreUnreachable(StoreError):
     """The database server cannot be reached (refused, silent, or gone mid-action): nothing was
     written by the action that met it, and the desk retries by itself."""

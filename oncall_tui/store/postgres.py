@@ -25,38 +25,27 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..clock import from_iso
-from ..model import Event, Incident
-from .chain import canonical_json, event_hash
 from .errors import Locked, NoWriteRights, ReadOnlyError, StoreError, StoreUnreachable
-from .sqlite import (
-    _INCIDENT_COLUMNS,
-    MIGRATIONS,
-    _encode_fields,
-    busy_timeout_ms,
-    incident_to_row,
-    row_to_event,
-    row_to_incident,
-    values_to_incident,
-)
+from .sql import SQLRecord
+from .sqlite import MIGRATIONS, busy_timeout_ms
 
 if TYPE_CHECKING:
     import psycopg
 
 APPLICATION = "oncall-tui"
 CHANNEL = "oncall_tui_changes"
-# pg_advisory_xact_lock(WRITE_LOCK): the record's one write lock ("ONCA", as the file's application id).
+# pg_advisory_xact_lock(WRITE_LOCK): the record's one write lock ("ONCA", as the file's application id);
+# pg_try_advisory_lock(INTAKE_LOCK): the desk importing alerts.
 WRITE_LOCK = 0x4F4E4341
+INTAKE_LOCK = WRITE_LOCK + 1
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000
 SCHEMES = ("postgresql://", "postgres://")
@@ -307,7 +296,7 @@ def _unreachable_reason(text: str) -> str | None:
 
 
 def describe_pg_error(
-    where: str, exc: BaseException, *, acting: bool = False, since: float | None = None
+    where: str, exc: BaseException, *, acting: bool = False, since: float | None = None, waited_ms: int | None = None
 ) -> StoreError:
     """The StoreError for a driver error: one line for the user, never a traceback."""
     import psycopg
@@ -352,7 +341,7 @@ def describe_pg_error(
             "written — grant it the desk's rights (README, Team mode)"
         )
     if isinstance(exc, e.LockNotAvailable):
-        waited = busy_timeout_ms() / 1000
+        waited = (waited_ms if waited_ms is not None else busy_timeout_ms()) / 1000
         return Locked(
             f"{where}: another desk held the record's write lock for more than {waited:g} s; nothing was written, try again"
         )
@@ -371,38 +360,8 @@ def describe_pg_error(
     return StoreError(f"{where}: {text}")
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _reads(method: Callable[P, R]) -> Callable[P, R]:
-    """A read that meets a driver error raises StoreError with a clear message (the board shows it
-    and keeps its last state instead of crashing mid-outage)."""
-
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        store: PostgresStore = args[0]  # type: ignore[assignment]
-        for attempt in (1, 2):
-            try:
-                return method(*args, **kwargs)
-            except StoreError:
-                raise
-            except Exception as exc:
-                if not _is_driver_error(exc):
-                    raise
-                fault = store._fault(exc)
-                # A connection the server dropped while the desk was idle (a restart): read again
-                # once on a new one, outside a write, when the server answers again.
-                if attempt == 1 and isinstance(fault, StoreUnreachable) and store._may_retry():
-                    continue
-                raise fault from None
-        raise AssertionError("unreachable")
-
-    return functools.wraps(method)(wrapper)
-
-
 def _is_driver_error(exc: BaseException) -> bool:
-    mod = type(exc).__module__
-    return mod.startswith("psycopg")
+    return type(exc).__module__.startswith("psycopg")
 
 
 # --- the client-side deadline ----------------------------------------------------------------
@@ -464,17 +423,12 @@ class _Deadline:
 
 @dataclass(frozen=True, slots=True)
 class PgOpenInfo:
-    target: str  # the URL as given (it may hold a password: never show it; see `where`)
+    target: str  # the URL as given (it may hold a password: never shown; see `where`)
     where: str  # the URL as shown
     readonly: bool
     created: bool
     migrated_from: int
     why_readonly: str = ""
-
-    @property
-    def path(self) -> str:
-        """What reopens this record (another desk in this process, a thread's own connection)."""
-        return self.target
 
 
 def _connect_kwargs(readonly: bool) -> dict[str, Any]:
@@ -515,14 +469,19 @@ def _new_connection(target: str, readonly: bool) -> psycopg.Connection[Any]:
     return conn
 
 
-class PostgresStore:
+@functools.lru_cache(maxsize=512)
+def _placeholders(sql: str) -> str:
+    """The shared SQL's `?` placeholders as psycopg's `%s` (and a literal `%` kept literal)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PostgresStore(SQLRecord):
     """The record on a PostgreSQL server. Like the SQLite `Store`, one per thread; the listener
-    (started by the first `data_version()`) runs in a thread of its own, on its own connection."""
+    (started by the first `change_marker()`) runs in a thread of its own, on its own connection."""
 
     def __init__(self, conn: psycopg.Connection[Any], info: PgOpenInfo) -> None:
         self._conn: psycopg.Connection[Any] | None = conn
         self.info = info
-        self._batch = False
         self._deadline = _Deadline()
         self._lost_at: float | None = None  # time.time() the server went away; None while it answers
         self._listener: _Listener | None = None
@@ -530,9 +489,14 @@ class PostgresStore:
         self._marker_lock = threading.Lock()
         self._pid = conn.info.backend_pid
         self._acting = False  # inside write(): a fault is said as "not recorded: …"
+        self._in_snapshot = False
+        self._beginning = False  # sending BEGIN: a fault is "not recorded", and a stale connection may be replaced
+        self._xid = ""  # the open write transaction's id, to ask after a lost COMMIT
         self._timed_out = False  # the last fault was the deadline cutting a silent connection
         self._stale = False  # set by the listener when the server came back: reconnect before use
         self._retry_at = 0.0  # monotonic: no reconnect attempt on the caller's thread before then
+        self._on_change: Callable[[], None] | None = None
+        self._waiting_ms: int | None = None
 
     # --- opening --------------------------------------------------------------------------------
 
@@ -554,6 +518,9 @@ class PostgresStore:
             raise
         return cls(conn, PgOpenInfo(target, where, readonly, created, start))
 
+    def reopen(self, *, readonly: bool = False) -> PostgresStore:
+        return PostgresStore.open(self.info.target, readonly=readonly or self.readonly, create=False)
+
     def close(self) -> None:
         if self._listener is not None:
             self._listener.stop()
@@ -564,14 +531,37 @@ class PostgresStore:
                 self._conn.close()
 
     @property
+    def location(self) -> str:
+        """The server's URL without its password (a second desk in this process uses `reopen`)."""
+        return self.info.where
+
+    @property
     def readonly(self) -> bool:
         return self.info.readonly
+
+    @property
+    def why_readonly(self) -> str:
+        return self.info.why_readonly
+
+    @property
+    def created(self) -> bool:
+        return self.info.created
+
+    @property
+    def migrated_from(self) -> int:
+        return self.info.migrated_from
+
+    @property
+    def unreachable_since(self) -> float | None:
+        return self._lost_at
+
+    # --- the connection -------------------------------------------------------------------------
 
     @property
     def conn(self) -> psycopg.Connection[Any]:
         """The live connection; when the server went away, a new one (or StoreUnreachable)."""
         conn = self._conn
-        if self._stale and not self._acting:
+        if self._stale and not self._acting and not self._in_snapshot:
             # The listener lost the server and found it again: this connection died with it.
             self._stale = False
             if conn is not None:
@@ -582,18 +572,6 @@ class PostgresStore:
             return conn
         return self._reconnect()
 
-    def _may_retry(self) -> bool:
-        """After a lost connection outside a write: is a second try worth it (and quick)?"""
-        if self._acting or self._timed_out:
-            return False  # a server that is silent (not gone) would make the second try as slow
-        conn = self._conn
-        if conn is not None and not (conn.closed or conn.broken):
-            return False
-        listener = self._listener
-        # The listener checks its own connection when told of a loss: a quick answer when the
-        # server is up (a restart dropped only idle connections), a short wait when it is not.
-        return listener is None or listener.reachable.wait(1.0)
-
     def _reconnect(self) -> psycopg.Connection[Any]:
         import psycopg
 
@@ -601,12 +579,12 @@ class PostgresStore:
         if listener is not None and (not listener.reachable.is_set() or time.monotonic() < self._retry_at):
             # The listener is trying, with backoff, off the event loop; a second try here would
             # block the caller for the connect timeout each time the board ticks.
-            raise self._unreachable("still out of reach", acting=self._acting)
+            raise self._unreachable("still out of reach", acting=self._acting or self._beginning)
         try:
             conn = _new_connection(self.info.target, self.readonly)
         except psycopg.Error as exc:
             self._retry_at = time.monotonic() + 5
-            raise self._fault(exc, acting=self._acting) from None
+            raise self._fault(exc) from None
         self._conn, self._pid, self._lost_at = conn, conn.info.backend_pid, None
         return conn
 
@@ -623,13 +601,19 @@ class PostgresStore:
 
     def _fault(self, exc: BaseException, *, acting: bool = False) -> StoreError:
         """The StoreError for a driver error met by this store (a fired deadline said as such)."""
-        acting = acting or self._acting
-        self._timed_out = self._deadline.fired
-        if self._deadline.fired:
-            self._deadline.fired = False
+        acting = acting or self._acting or self._beginning
+        # Whether the deadline cut this error's connection: asked once per error (it may be
+        # described twice on its way up), then remembered on the error itself.
+        timed_out = getattr(exc, "oncall_timed_out", None)
+        if timed_out is None:
+            timed_out, self._deadline.fired = self._deadline.fired, False
+            with contextlib.suppress(AttributeError):
+                exc.oncall_timed_out = timed_out  # type: ignore[attr-defined]
+        self._timed_out = timed_out
+        if timed_out:
             seconds = statement_timeout_ms() / 1000 + 2
             return self._unreachable(f"no answer within {seconds:g} s", acting=acting)
-        error = describe_pg_error(self.info.where, exc, acting=acting)
+        error = describe_pg_error(self.info.where, exc, acting=acting, waited_ms=self._waiting_ms)
         if isinstance(error, StoreUnreachable):
             if self._lost_at is None:
                 self._lost_at = time.time()
@@ -638,87 +622,114 @@ class PostgresStore:
                 self._listener.lost()
         return error
 
-    @property
-    def unreachable_since(self) -> float | None:
-        return self._lost_at
+    def _may_retry(self) -> bool:
+        """After a lost connection outside a transaction: is a second try worth it (and quick)?"""
+        if self._acting or self._in_snapshot or self._timed_out:
+            return False  # a server that is silent (not gone) would make the second try as slow
+        conn = self._conn
+        if conn is not None and not (conn.closed or conn.broken):
+            return False
+        listener = self._listener
+        # The listener checks its own connection when told of a loss: a quick answer when the
+        # server is up (a restart dropped only idle connections), a short wait when it is not.
+        return listener is None or listener.reachable.wait(1.0)
 
-    # --- statements -----------------------------------------------------------------------------
+    # --- SQLRecord's dialect hooks ----------------------------------------------------------------
 
-    def _execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> psycopg.Cursor[Any]:
-        conn = self.conn
-        with self._deadline.within(statement_timeout_ms() / 1000 + 2, conn.fileno()):
-            return conn.execute(sql, params)
-
-    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        cursor = self._execute(sql, params)
-        names = [sys.intern(d.name) for d in cursor.description or ()]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-    def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        row = self._execute(sql, params).fetchone()
-        return row[0] if row else None
-
-    # --- transactions ---------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def write(self) -> Iterator[PostgresStore]:
-        """One transaction holding the record's write lock: read-check-write is atomic across desks.
-
-        A driver error inside leaves as StoreError; the server rolls back whatever a broken
-        connection left open, so a cut action leaves nothing half-written.
-        """
-        if self.readonly:
-            why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
-            raise ReadOnlyError(f"{self.info.where} is open read-only{why}; changes are not possible")
-        if self._batch:
-            yield from self._savepoint()
-            return
-        self._acting = True
-        try:
-            yield from self._transaction()
-        finally:
-            self._acting = False
-
-    def _transaction(self) -> Iterator[PostgresStore]:
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         import psycopg
 
-        try:
+        query = _placeholders(sql)
+        for attempt in (1, 2):
+            conn = self.conn
             try:
-                self._execute("BEGIN")
+                with self._deadline.within(statement_timeout_ms() / 1000 + 2, conn.fileno()):
+                    return conn.execute(query, params or None)
             except psycopg.OperationalError as exc:
-                # Only BEGIN was sent, so nothing can have been written: a connection the server
-                # dropped while the desk was idle (a restart) is replaced once.
-                fault = self._fault(exc, acting=True)
-                self._acting = False
-                retry = isinstance(fault, StoreUnreachable) and self._may_retry()
-                self._acting = True
-                if not retry:
-                    raise fault from None
-                self._execute("BEGIN")
-            xid = self._one("SELECT pg_current_xact_id()::text FROM pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+                # A connection the server dropped while the desk was idle (a restart): one more
+                # try on a new one, outside any transaction (nothing was sent that could be half-done).
+                if attempt == 2 or not isinstance(self._fault(exc), StoreUnreachable) or not self._may_retry():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _json_text(self, column: str, key: str) -> str:
+        return f"({column}::json ->> '{key}')"
+
+    def _read_error(self, exc: Exception) -> StoreError | None:
+        if isinstance(exc, StoreError):
+            return exc
+        return self._fault(exc) if _is_driver_error(exc) else None
+
+    def _damage(self, exc: Exception) -> bool:
+        from psycopg import errors as e
+
+        return isinstance(exc, (e.DataCorrupted, e.IndexCorrupted))
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        self._execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._in_snapshot = True
+        try:
+            yield
+        finally:
+            self._in_snapshot = False
+            self._rollback()
+
+    def _file_check(self, name: str) -> tuple[str, ...]:
+        if name not in ("integrity_check", "quick_check"):
+            raise ValueError(f"unknown file check {name!r}")
+        return ("ok",)  # the server keeps its own storage sound (checksums, WAL); nothing to ask
+
+    def _last_seq(self) -> int | None:
+        return None  # numbers are taken without gaps (events_next_seq); there is no high-water mark
+
+    def _append_only_guards(self) -> frozenset[str]:
+        rows = self._execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal AND tgenabled != 'D'"
+        )
+        return frozenset(r[0] for r in rows)
+
+    # --- transactions: the hooks of SQLRecord.write -------------------------------------------------
+
+    def _readonly_error(self) -> ReadOnlyError:
+        why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
+        return ReadOnlyError(f"{self.info.where} is open read-only{why}; changes are not possible")
+
+    def _begin_write(self) -> None:
+        """BEGIN, then the record's write lock (transaction-scoped), waiting at most the lock timeout."""
+        import psycopg
+
+        self._beginning = True
+        try:
+            self._execute("BEGIN")  # a stale connection is replaced here, where nothing can be half-done
+        except psycopg.Error as exc:
+            raise self._fault(exc, acting=True) from None
+        finally:
+            self._beginning = False
+        self._acting = True
+        try:
+            if self._waiting_ms is not None:
+                self._execute(f"SET LOCAL lock_timeout = {self._waiting_ms}")
+            row = self._execute(
+                "SELECT pg_current_xact_id()::text FROM pg_advisory_xact_lock(?)", [WRITE_LOCK]
+            ).fetchone()
         except psycopg.Error as exc:
             self._rollback()
             raise self._fault(exc, acting=True) from None
-        try:
-            yield self
-        except BaseException as exc:
-            self._rollback()
-            if isinstance(exc, psycopg.Error):
-                raise self._fault(exc, acting=True) from None
-            if isinstance(exc, StoreUnreachable) and not str(exc).startswith("not recorded"):
-                raise self._unreachable("the connection was lost", acting=True) from None
-            raise
+        self._xid = row[0] if row else ""
+
+    def _commit(self) -> None:
+        import psycopg
+
         try:
             self._execute("COMMIT")
         except psycopg.Error as exc:
             fault = self._fault(exc, acting=True)
-            if not isinstance(fault, StoreUnreachable):
-                self._rollback()
-                raise fault from None
-            # The COMMIT went out and its answer did not come back: it may have been recorded.
-            if self._committed(xid):
-                return
+            if isinstance(fault, StoreUnreachable) and self._xid and self._committed(self._xid):
+                self._acting = False
+                return  # the COMMIT went out and its answer was lost, but it was recorded
             raise fault from None
+        self._acting = False
 
     def _committed(self, xid: str) -> bool:
         """Whether transaction `xid` committed, asked over a new connection; raises the truth, "may
@@ -736,26 +747,8 @@ class PostgresStore:
             ) from None
         return bool(status and status[0] == "committed")
 
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        with self.write():
-            self._batch = True
-            try:
-                yield
-            finally:
-                self._batch = False
-
-    def _savepoint(self) -> Iterator[PostgresStore]:
-        self._execute("SAVEPOINT action")
-        try:
-            yield self
-        except BaseException:
-            self._execute("ROLLBACK TO SAVEPOINT action")
-            self._execute("RELEASE SAVEPOINT action")
-            raise
-        self._execute("RELEASE SAVEPOINT action")
-
     def _rollback(self) -> None:
+        self._acting = False
         conn = self._conn
         if conn is None or conn.closed or conn.broken:
             return  # the server rolls back what a lost connection left open
@@ -763,19 +756,55 @@ class PostgresStore:
             if conn.info.transaction_status != 0:  # not IDLE
                 conn.execute("ROLLBACK")
 
+    def _write_error(self, exc: BaseException) -> StoreError | None:
+        if isinstance(exc, StoreUnreachable) and not str(exc).startswith("not recorded"):
+            return self._unreachable("the connection was lost", acting=True)
+        if isinstance(exc, StoreError):
+            return None
+        return self._fault(exc, acting=True) if _is_driver_error(exc) else None
+
     @contextlib.contextmanager
     def waiting(self, ms: int) -> Iterator[None]:
-        """Wait at most `ms` for the write lock inside the block (see sqlite.Store.waiting)."""
-        self._execute(f"SET lock_timeout = {int(ms)}")
+        """Wait at most `ms` for the write lock inside the block (see sqlite.Store.waiting): set on
+        each transaction begun inside it, so nothing is sent to the server until one is."""
+        self._waiting_ms = int(ms)
         try:
             yield
         finally:
-            with contextlib.suppress(StoreError, Exception):
-                self._execute(f"SET lock_timeout = {busy_timeout_ms()}")
+            self._waiting_ms = None
+
+    @contextlib.contextmanager
+    def bulk_fill(self) -> Iterator[None]:
+        # Generated history need not wait for the WAL flush of every action.
+        self._execute("SET synchronous_commit = off")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                self._execute("SET synchronous_commit = on")
+
+    @contextlib.contextmanager
+    def intake_lock(self) -> Iterator[bool]:
+        """A session-level advisory lock: one desk imports alerts at a time, on every machine; a desk
+        that dies (or loses the server) lets go of it with its connection."""
+        row = self._execute("SELECT pg_try_advisory_lock(?)", [INTAKE_LOCK]).fetchone()
+        got = bool(row and row[0])
+        try:
+            yield got
+        finally:
+            if got:
+                with contextlib.suppress(Exception):
+                    self._execute("SELECT pg_advisory_unlock(?)", [INTAKE_LOCK])
+
+    def backup_to(self, path: Path) -> None:
+        raise StoreError(
+            f"{self.info.where} is a PostgreSQL record: back it up with pg_dump (or copy it into a desk file "
+            f"with `oncall-tui migrate --from {self.info.where} --to {path}`)"
+        )
 
     # --- change detection -----------------------------------------------------------------------
 
-    def data_version(self) -> int:
+    def change_marker(self) -> int:
         """Moves whenever another connection commits: the listener's count, no query at all.
 
         The first call starts the listener. Raises StoreUnreachable while the server is away (the
@@ -788,280 +817,28 @@ class PostgresStore:
             raise self._unreachable("still out of reach")
         return self._marker
 
-    change_marker = data_version
+    data_version = change_marker
+
+    def watch_changes(self, callback: Callable[[], None]) -> bool:
+        """`callback` runs on the listener's thread after each NOTIFY from another connection, and
+        when the server is lost or back: the board re-reads at once instead of at its next tick."""
+        self._on_change = callback
+        with contextlib.suppress(StoreError):
+            self.change_marker()  # starts the listener
+        return True
 
     def _bump(self) -> None:
         with self._marker_lock:
             self._marker += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        if (callback := self._on_change) is not None:
+            with contextlib.suppress(Exception):  # the app may be closing; the tick catches up anyway
+                callback()
 
     def check_same_file(self) -> None:
         """A server has no file to be replaced under the desk."""
-
-    def last_seq(self) -> int:
-        return int(self._one("SELECT COALESCE(MAX(seq), 0) FROM events") or 0)
-
-    @_reads
-    def changes_since(self, seq: int) -> tuple[int, set[int]]:
-        """(the newest sequence number, the incidents whose timeline moved after `seq`)."""
-        rows = self._execute("SELECT seq, incident FROM events WHERE seq > %s ORDER BY seq", [seq]).fetchall()
-        if not rows:
-            return seq, set()
-        return int(rows[-1][0]), {int(r[1]) for r in rows}
-
-    # --- reads ----------------------------------------------------------------------------------
-
-    @_reads
-    def incident_row(self, number: int) -> dict[str, Any] | None:
-        rows = self._query("SELECT * FROM incidents WHERE number = %s", [number])
-        return rows[0] if rows else None
-
-    def incident(self, number: int) -> Incident | None:
-        row = self.incident_row(number)
-        return row_to_incident(row) if row else None
-
-    @_reads
-    def incidents(
-        self, *, include_closed: bool = False, where: str = "", params: Sequence[Any] | None = None
-    ) -> list[Incident]:
-        clauses = [] if include_closed else ["status != 'closed'"]
-        if where:
-            clauses.append(f"({where.replace('?', '%s')})")
-        sql = f"SELECT {_INCIDENT_COLUMNS} FROM incidents"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY number"
-        return [values_to_incident(v) for v in self._execute(sql, list(params or [])).fetchall()]
-
-    @_reads
-    def events(self, number: int) -> list[Event]:
-        return [row_to_event(r) for r in self._query("SELECT * FROM events WHERE incident = %s ORDER BY seq", [number])]
-
-    @_reads
-    def last_event_at(self, number: int) -> datetime | None:
-        at = self._one("SELECT at FROM events WHERE incident = %s ORDER BY seq DESC LIMIT 1", [number])
-        return from_iso(at) if at else None
-
-    @_reads
-    def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:
-        rows = self._query(
-            "SELECT * FROM events WHERE incident = %s AND kind = ANY(%s) ORDER BY seq DESC LIMIT 1",
-            [number, list(kinds)],
-        )
-        return row_to_event(rows[0]) if rows else None
-
-    @_reads
-    def counts_for(self, number: int) -> tuple[int, int]:
-        row = self._execute(
-            "SELECT (SELECT COUNT(*) FROM events WHERE incident = %s), "
-            "(SELECT COUNT(*) FROM action_items WHERE incident = %s)",
-            [number, number],
-        ).fetchone()
-        assert row is not None
-        return int(row[0]), int(row[1])
-
-    @_reads
-    def alertname_of(self, number: int) -> str:
-        row = self._execute(
-            "SELECT COALESCE(i.labels::json ->> 'alertname', e.details::json ->> 'alertname', '') "
-            "FROM incidents i LEFT JOIN events e ON e.incident = i.number AND e.kind = 'declared' "
-            "WHERE i.number = %s ORDER BY e.seq LIMIT 1",
-            [number],
-        ).fetchone()
-        return str(row[0] or "") if row else ""
-
-    @_reads
-    def earlier_alert_incidents(self, number: int, fingerprint: str, alertname: str) -> list[Incident]:
-        sql = (
-            f"SELECT {_INCIDENT_COLUMNS} FROM incidents i WHERE i.source = 'alert' AND i.number < %(n)s AND ("
-            "(%(fp)s != '' AND i.fingerprint = %(fp)s) OR (%(name)s != '' AND "
-            "(i.labels::json ->> 'alertname' = %(name)s OR EXISTS ("
-            "SELECT 1 FROM events e WHERE e.incident = i.number AND e.kind = 'declared' "
-            "AND e.details::json ->> 'alertname' = %(name)s)))) ORDER BY i.number DESC"
-        )
-        params = {"n": number, "fp": fingerprint, "name": alertname}
-        return [values_to_incident(v) for v in self._execute(sql, params).fetchall()]
-
-    @_reads
-    def next_number(self) -> int:
-        return int(self._one("SELECT COALESCE(MAX(number), 0) FROM incidents")) + 1
-
-    @_reads
-    def desk_id(self) -> str:
-        return str(self._one("SELECT value FROM desk_meta WHERE key = 'desk_id'") or "")
-
-    @_reads
-    def alert_silences(self, number: int | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM alert_silences"
-        if number is not None:
-            return self._query(sql + " WHERE incident = %s ORDER BY starts_at, silence_id", [number])
-        return self._query(sql + " ORDER BY incident, starts_at, silence_id")
-
-    @_reads
-    def recorded_breaches(self) -> set[tuple[int, str, str]]:
-        rows = self._execute(
-            "SELECT incident, details::json ->> 'deadline', details::json ->> 'due_at' "
-            "FROM events WHERE kind = 'deadline_breached'"
-        ).fetchall()
-        return {(number, key, due) for number, key, due in rows}
-
-    # --- writes (call inside `write()`) -----------------------------------------------------------
-
-    def put_alert_silence(self, number: int, record: dict[str, Any]) -> None:
-        row = {"incident": number, **record}
-        columns = ", ".join(row)
-        updates = ", ".join(f"{k} = EXCLUDED.{k}" for k in row if k not in ("incident", "silence_id"))
-        self._execute(
-            f"INSERT INTO alert_silences ({columns}) VALUES ({', '.join(['%s'] * len(row))}) "
-            f"ON CONFLICT (incident, silence_id) DO UPDATE SET {updates}",
-            list(row.values()),
-        )
-
-    def insert_incident(self, incident: Incident) -> None:
-        row = incident_to_row(incident)
-        columns = ", ".join(row)
-        self._execute(f"INSERT INTO incidents ({columns}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
-
-    def update_incident(self, number: int, changes: dict[str, Any]) -> None:
-        row = _encode_fields(changes)
-        sets = ", ".join(f"{k} = %s" for k in row)
-        self._execute(f"UPDATE incidents SET {sets} WHERE number = %s", [*row.values(), number])
-
-    def append_event(self, number: int, at: str, actor: str, kind: str, details: dict[str, Any]) -> Event:
-        """Append to the incident's chain and move its head, in the caller's transaction (which
-        holds the write lock, so no other desk can read the same head meanwhile)."""
-        head = self._one("SELECT head_hash FROM incidents WHERE number = %s", [number])
-        prev = head or ""
-        details_json = canonical_json(details)
-        digest = event_hash(prev, number, at, actor, kind, details_json)
-        seq = self._one(
-            "WITH moved AS (UPDATE incidents SET head_hash = %(hash)s WHERE number = %(n)s) "
-            "INSERT INTO events (incident, at, actor, kind, details, prev_hash, hash) "
-            "VALUES (%(n)s, %(at)s, %(actor)s, %(kind)s, %(details)s, %(prev)s, %(hash)s) RETURNING seq",
-            {
-                "n": number,
-                "at": at,
-                "actor": actor,
-                "kind": kind,
-                "details": details_json,
-                "prev": prev,
-                "hash": digest,
-            },
-        )
-        return Event(int(seq), number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
-
-    # --- paging -----------------------------------------------------------------------------------
-
-    def claim_page(self, page: dict[str, Any]) -> bool:
-        """The claim is the INSERT: the key's uniqueness makes it exactly-once across every desk and
-        agent on every machine, in the same transaction that records it."""
-        row = {k: (canonical_json(v) if k in ("message", "result") else v) for k, v in page.items()}
-        cur = self._execute(
-            f"INSERT INTO pages ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))}) ON CONFLICT (key) DO NOTHING",
-            list(row.values()),
-        )
-        return cur.rowcount == 1
-
-    def finish_page(self, key: str, claimer: str, state: str, result: dict[str, Any], at: str) -> bool:
-        cur = self._execute(
-            "UPDATE pages SET state = %s, result = %s, finished_at = %s "
-            "WHERE key = %s AND claimer = %s AND state = 'sending'",
-            [state, canonical_json(result), at, key, claimer],
-        )
-        return cur.rowcount == 1
-
-    def take_over_page(self, key: str, old_claimer: str, new_claimer: str, at: str) -> bool:
-        cur = self._execute(
-            "UPDATE pages SET claimer = %s, claimed_at = %s, resends = resends + 1 "
-            "WHERE key = %s AND claimer = %s AND state = 'sending'",
-            [new_claimer, at, key, old_claimer],
-        )
-        return cur.rowcount == 1
-
-    @_reads
-    def page_rows(self, *, incidents: list[int] | None = None, since: str | None = None) -> list[dict[str, Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if incidents is not None:
-            clauses.append("incident = ANY(%s)")
-            params.append(list(incidents))
-        if since is not None:
-            clauses.append("claimed_at >= %s")
-            params.append(since)
-        sql = "SELECT * FROM pages" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY claimed_at"
-        rows = self._query(sql, params)
-        for r in rows:
-            r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
-        return rows
-
-    @_reads
-    def pages_in_flight(self) -> list[dict[str, Any]]:
-        rows = self._query("SELECT * FROM pages WHERE state = 'sending' ORDER BY claimed_at")
-        for r in rows:
-            r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
-        return rows
-
-    @_reads
-    def open_incident_numbers_with_pages(self) -> list[int]:
-        rows = self._execute(
-            "SELECT DISTINCT p.incident FROM pages p JOIN incidents i ON i.number = p.incident "
-            "WHERE i.status NOT IN ('resolved', 'closed')"
-        ).fetchall()
-        return [r[0] for r in rows]
-
-    def add_override(self, row: dict[str, Any]) -> int:
-        return int(
-            self._one(
-                f"INSERT INTO overrides ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))}) RETURNING id",
-                list(row.values()),
-            )
-        )
-
-    def cancel_override(self, override_id: int, by: str, at: str) -> bool:
-        cur = self._execute(
-            "UPDATE overrides SET cancelled_at = %s, cancelled_by = %s WHERE id = %s AND cancelled_at IS NULL",
-            [at, by, override_id],
-        )
-        return cur.rowcount == 1
-
-    @_reads
-    def override_rows(
-        self, *, ending_after: str | None = None, include_cancelled: bool = False
-    ) -> list[dict[str, Any]]:
-        clauses, params = [], []
-        if ending_after is not None:
-            clauses.append("ends_at > %s")
-            params.append(ending_after)
-        if not include_cancelled:
-            clauses.append("cancelled_at IS NULL")
-        where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        return self._query(f"SELECT * FROM overrides{where} ORDER BY starts_at, id", params)
-
-    @_reads
-    def override_row(self, override_id: int) -> dict[str, Any] | None:
-        rows = self._query("SELECT * FROM overrides WHERE id = %s", [override_id])
-        return rows[0] if rows else None
-
-    def beat(self, row: dict[str, Any]) -> None:
-        self._execute(
-            "INSERT INTO watchers (token, kind, host, pid, actor, pages, started_at, seen_at) "
-            "VALUES (%(token)s, %(kind)s, %(host)s, %(pid)s, %(actor)s, %(pages)s, %(started_at)s, %(seen_at)s) "
-            "ON CONFLICT (token) DO UPDATE SET seen_at = EXCLUDED.seen_at, pages = EXCLUDED.pages",
-            row,
-        )
-
-    def forget_watcher(self, token: str) -> None:
-        self._execute("DELETE FROM watchers WHERE token = %s", [token])
-
-    def forget_watchers_before(self, at: str) -> None:
-        self._execute("DELETE FROM watchers WHERE seen_at < %s", [at])
-
-    @_reads
-    def undone_action_items(self) -> list[dict[str, Any]]:
-        return self._query("SELECT id, incident, title, owner, due FROM action_items WHERE done = 0 ORDER BY due, id")
-
-    @_reads
-    def watcher_rows(self) -> list[dict[str, Any]]:
-        return self._query("SELECT * FROM watchers ORDER BY seen_at DESC")
 
 
 # --- schema -------------------------------------------------------------------------------------
@@ -1190,14 +967,15 @@ class _Listener(threading.Thread):
                 conn.execute(f"LISTEN {CHANNEL}")
                 self.last_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])  # type: ignore[index]
                 backoff = 0.25
+                back = not first or self._store._lost_at is not None
                 if not first:
                     self._store._stale = True  # the store's connection died with the listener's
-                if self._store._lost_at is not None or not first:
-                    self._store._lost_at = None
-                    self._store._bump()  # back: the board re-reads what it missed
                 first = False
+                self._store._lost_at = None
                 self.reachable.set()
                 self.ready.set()
+                if back:
+                    self._store._bump()  # the board re-reads what it missed
                 self._listen(conn)
             except (psycopg.Error, OSError):
                 pass
@@ -1212,6 +990,7 @@ class _Listener(threading.Thread):
         self.reachable.clear()
         if self._store._lost_at is None:
             self._store._lost_at = time.time()
+            self._store._changed()  # the board says so now, not at its next read
         self.ready.set()
 
     def _listen(self, conn: psycopg.Connection[Any]) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen
@@ -112,6 +113,8 @@ class OncallApp(App[int]):
         self.bulk_writes = False  # an alert storm is importing: re-read the record less often
         self._refreshed_at = 0.0
         self._store_problem = ""
+        self._move_pending = False
+        self._pushed = False
         self.locked_writes = LockedWrites(self)
         self._keys = KeyQueue(self, super().on_event)
 
@@ -136,6 +139,27 @@ class OncallApp(App[int]):
         self.call_after_refresh(self._warm_up)
         self.call_after_refresh(_freeze_startup_objects)
         self.set_interval(1, self.tick, name="desk-clock")
+        # A backend that pushes commits (team mode's LISTEN/NOTIFY) wakes the board at once; the
+        # tick's poll stays for the clocks and for a backend that cannot push.
+        self._pushed = self.desk.store.watch_changes(self._moved_elsewhere)
+
+    class RecordMoved(Message):
+        """Another desk committed (or the database server went away or came back)."""
+
+    def _moved_elsewhere(self) -> None:
+        """On the record's listener thread: one message at a time, however fast commits come."""
+        if not self._move_pending:
+            self._move_pending = True
+            self.post_message(self.RecordMoved())
+
+    def on_oncall_app_record_moved(self, _message: RecordMoved) -> None:
+        self._move_pending = False
+        version = self._read_version()
+        changed = version is not None and version != self._data_version
+        if changed and self.bulk_writes and time.monotonic() - self._refreshed_at < BULK_REFRESH_SECONDS:
+            return  # the tick catches up, as it does for a storm on the desk file
+        if changed:
+            self.refresh_incidents()
 
     @property
     def runbooks(self) -> RunbookLibrary:
@@ -174,7 +198,9 @@ class OncallApp(App[int]):
         # few seconds (its first batch, the gravest alerts, at once).
         if changed and self.bulk_writes and time.monotonic() - self._refreshed_at < BULK_REFRESH_SECONDS:
             changed = False
-        if jumped or changed:
+        # The server is back but the board's last read met it still away: read again until one holds.
+        retry = version is not None and self._store_problem == "unreachable"
+        if jumped or changed or retry:
             self.refresh_incidents()
         self.now = now
 

@@ -92,7 +92,7 @@ async def test_the_server_away_and_back(private_postgres, policy, clock):
             server.stop("fast")
             await until(pilot, lambda: board.board_screen.query(ServerAwayBanner), "the banner", 5)
             banner = str(board.board_screen.query_one(ServerAwayBanner).render())
-            assert banner == "Database unreachable since 03:00 — retrying; actions are not recorded."
+            assert banner == "Database unreachable since 03:00:00 — retrying; actions are not recorded."
             # The last state stays on screen and the clocks keep counting.
             assert "INC-1" in board_text(board) and "ack in 5m00s" in board_text(board)
             clock.advance(timedelta(seconds=90))
@@ -104,7 +104,7 @@ async def test_the_server_away_and_back(private_postgres, policy, clock):
             await until(
                 pilot,
                 lambda: any(t.startswith("not recorded: database unreachable") for t in _toasts(board)),
-                "the refusal",
+                f"the refusal among {_toasts(board)}",
             )
             server.start()
             # Another desk writes as soon as the server is back; this board catches up by itself.
