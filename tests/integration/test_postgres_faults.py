@@ -12,6 +12,7 @@ from support.tcp_proxy import TcpProxy
 
 from oncall_tui.desk import Desk
 from oncall_tui.store import NoWriteRights, StoreError, StoreUnreachable
+from oncall_tui.verify import verify_store
 
 pytestmark = pytest.mark.postgres
 
@@ -168,6 +169,7 @@ def test_the_server_stopped_mid_action_leaves_nothing_half_written(private_postg
     try:
         assert fresh.get(inc.number).assignee == ""
         assert [e.kind for e in fresh.timeline(inc.number)] == ["declared", "note"]
+        assert verify_store(fresh.store).ok
     finally:
         fresh.close()
         desk.close()
