@@ -19,9 +19,21 @@ from oncall_tui.model import Status
 from oncall_tui.ui.app import OncallApp
 from oncall_tui.ui.widgets.server_away import ServerAwayBanner
 
-# The pilot suite's own triage test, run again here with the desk on PostgreSQL (the fixtures below).
+# The pilot suite's own triage and review tests, run again here with the desk on PostgreSQL (the
+# fixtures below give them a desk on a fresh database): declare → ack → severity → notes → status →
+# resolve → review, by the same keys, checked the same way.
 sys.path.insert(0, str(Path(__file__).parents[1] / "pilot"))
-test_triage_flow_declare_to_resolve = importlib.import_module("test_board_flow").test_triage_flow_declare_to_resolve
+_flow = importlib.import_module("test_board_flow")
+_review = importlib.import_module("test_review_screens")
+test_triage_flow_declare_to_resolve = _flow.test_triage_flow_declare_to_resolve
+resolved_p0 = _review.resolved_p0
+test_add_edit_and_tick_action_items_by_keys = _review.test_add_edit_and_tick_action_items_by_keys
+test_another_desks_change_is_never_overwritten = _review.test_another_desks_change_is_never_overwritten
+test_a_p0_closes_only_after_its_review = _review.test_a_p0_closes_only_after_its_review
+test_schedule_waive_factors_and_export_by_keys = _review.test_schedule_waive_factors_and_export_by_keys
+test_metrics_screen_shows_the_report_and_cycles_the_period = (
+    _review.test_metrics_screen_shows_the_report_and_cycles_the_period
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -112,8 +124,8 @@ async def test_the_server_away_and_back(private_postgres, policy, clock):
             other.acknowledge(inc.number)
             other.close()
             await until(pilot, lambda: not board.board_screen.query(ServerAwayBanner), "the banner gone", 15)
+            await until(pilot, lambda: any("reachable again" in t for t in _toasts(board)), "the all-clear", 3)
             await until(pilot, lambda: "acknowledged" in board_text(board), "bob's ack", 5)
-            assert any("reachable again" in t for t in _toasts(board))
             assert [e.actor for e in desk.timeline(inc.number)] == ["alice", "bob"]  # alice's `a` was not queued
     finally:
         if not server.running:

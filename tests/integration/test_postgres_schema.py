@@ -153,6 +153,13 @@ def test_the_timeline_is_append_only_for_everyone(pg_url, desk_on_pg):
         assert conn.execute("SELECT actor FROM events").fetchall() == [("alice",)]
 
 
+def test_the_readme_documents_the_role_the_tests_use():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert f"```sql\n{DESK_ROLE_SQL}```" in readme
+
+
 def test_the_documented_desk_role_acts_but_cannot_rewrite_the_timeline(
     postgres_server, pg_database, pg_url, policy, clock
 ):
@@ -180,3 +187,31 @@ def test_the_documented_desk_role_acts_but_cannot_rewrite_the_timeline(
         with postgres_server.admin(pg_database) as conn:
             conn.execute("DROP OWNED BY night_desk")
             conn.execute("DROP ROLE night_desk")
+
+
+def test_the_postgresql_backend_is_a_record(pg_url, postgres_server):
+    from oncall_tui.store import Record
+
+    store = open_record(pg_url)
+    try:
+        assert isinstance(store, Record)
+        assert store.location == f"postgresql://desk@127.0.0.1:{postgres_server.port}/{pg_url.rsplit('/', 1)[1]}"
+        again = store.reopen(readonly=True)
+        assert again.readonly and again.location == store.location  # reopened with the password it had
+        again.close()
+    finally:
+        store.close()
+
+
+def test_one_desk_imports_alerts_at_a_time_across_machines(pg_url):
+    first, second = open_record(pg_url), open_record(pg_url)
+    try:
+        with first.intake_lock() as mine:
+            assert mine
+            with second.intake_lock() as theirs:
+                assert not theirs
+        with second.intake_lock() as theirs:
+            assert theirs  # released with the block
+    finally:
+        first.close()
+        second.close()
