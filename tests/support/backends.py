@@ -72,3 +72,16 @@ def module_record_target(
 def backend(record_target: Path | str) -> str:
     """The name of the backend under test: "sqlite" or "postgresql"."""
     return "sqlite" if isinstance(record_target, Path) else "postgresql"
+
+
+def record_state(target: Path | str) -> dict[str, list[tuple]]:
+    """Every row of the record, table by table, as stored: equal before and after means nothing was
+    lost and nothing half-written (the file's bytes would say so only for SQLite)."""
+    from oncall_tui.store import open_record
+
+    record = open_record(target, readonly=True, create=False)
+    try:
+        with record.snapshot():
+            return {t: [row for _, rows in record.table_batches(t) for row in rows] for t in record.record_tables()}
+    finally:
+        record.close()
