@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "oncall_tui.commands.demo",
     "oncall_tui.commands.compose",
     "oncall_tui.commands.integrity",
+    "oncall_tui.commands.migrate",
     "oncall_tui.commands.followup",
     "oncall_tui.commands.alerts",
     "oncall_tui.commands.paging",

@@ -36,7 +36,7 @@ Rows
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -189,6 +189,36 @@ class Record(Protocol):
     def backup_to(self, path: Path) -> None:
         """A consistent, self-contained copy of the whole record into a new SQLite file at `path`
         (a backend that cannot raises StoreError saying what to use instead)."""
+        ...
+
+    # --- moving a record (`migrate`) --------------------------------------------------------------
+
+    def record_tables(self) -> tuple[str, ...]:
+        """The tables a move copies, in an order that satisfies references."""
+        ...
+
+    def snapshot(self) -> contextlib.AbstractContextManager[None]:
+        """Every read inside the block sees the record as of one moment."""
+        ...
+
+    def table_batches(self, table: str, size: int = 2000) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+        """(columns, rows) of one table, values exactly as stored, a batch at a time."""
+        ...
+
+    def held_rows(self) -> dict[str, int]:
+        """Table → row count of every table that holds anything: empty means a move may land here."""
+        ...
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        """Inside `write()`: rows of another record, verbatim (events keep their seq and hashes)."""
+        ...
+
+    def sequence_marks(self) -> dict[str, int]:
+        """Table → the highest id its sequence ever handed out."""
+        ...
+
+    def set_sequence_marks(self, marks: dict[str, int]) -> None:
+        """Inside `write()`: sequences move on to at least `marks` (the next id is above them)."""
         ...
 
     # --- alert silences ---------------------------------------------------------------------------

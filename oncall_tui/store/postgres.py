@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import Locked, NoWriteRights, ReadOnlyError, StoreError, StoreUnreachable
-from .sql import SQLRecord
+from .sql import SQLRecord, reads
 from .sqlite import MIGRATIONS, busy_timeout_ms
 
 if TYPE_CHECKING:
@@ -90,16 +90,23 @@ CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION oncall_tui_append_only();
 """
 
-# An event's sequence number is the next after the highest, taken under the record's write lock:
-# without gaps, as SQLite's AUTOINCREMENT, because `verify` reads a missing number as an event
-# removed (a PostgreSQL sequence would skip one at every rolled-back append). A copied event keeps
-# the number it brings.
+# An event's sequence number is the next after the highest ever handed out, taken under the
+# record's write lock: without gaps, as SQLite's AUTOINCREMENT, because `verify` reads a missing
+# number as an event removed (a PostgreSQL sequence would skip one at every rolled-back append). The
+# high-water mark (SQLite's sqlite_sequence) lets `verify` see a removed newest event; a copied
+# event keeps the number it brings and moves the mark.
 _NEXT_SEQ = """
+CREATE TABLE oncall_tui_marks (name TEXT PRIMARY KEY, seq BIGINT NOT NULL);
 CREATE FUNCTION oncall_tui_next_seq() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.seq IS NULL THEN
-        NEW.seq := COALESCE((SELECT max(seq) FROM events), 0) + 1;
+        NEW.seq := GREATEST(
+            COALESCE((SELECT max(seq) FROM events), 0),
+            COALESCE((SELECT seq FROM oncall_tui_marks WHERE name = 'events'), 0)
+        ) + 1;
     END IF;
+    INSERT INTO oncall_tui_marks VALUES ('events', NEW.seq)
+        ON CONFLICT (name) DO UPDATE SET seq = GREATEST(oncall_tui_marks.seq, EXCLUDED.seq);
     RETURN NEW;
 END $$;
 CREATE TRIGGER events_next_seq BEFORE INSERT ON events
@@ -681,7 +688,45 @@ class PostgresStore(SQLRecord):
         return ("ok",)  # the server keeps its own storage sound (checksums, WAL); nothing to ask
 
     def _last_seq(self) -> int | None:
-        return None  # numbers are taken without gaps (events_next_seq); there is no high-water mark
+        row = self._execute("SELECT seq FROM oncall_tui_marks WHERE name = 'events'").fetchone()
+        return int(row[0]) if row else None
+
+    # --- moving a record (SQLRecord's copy, PostgreSQL's sequences) -------------------------------
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        conn = self.conn
+        with self._deadline.within(statement_timeout_ms() / 1000 + 2, conn.fileno()), conn.cursor() as cur:
+            cur.executemany(_placeholders(sql), rows)
+
+    @reads
+    def sequence_marks(self) -> dict[str, int]:
+        marks = {}
+        if (events := self._last_seq()) is not None:
+            marks["events"] = events
+        row = self._execute(  # last_value is NULL until the sequence first hands one out
+            "SELECT last_value FROM pg_sequences WHERE schemaname = current_schema() AND sequencename = ?",
+            ["overrides_id_seq"],
+        ).fetchone()
+        if row and row[0] is not None:
+            marks["overrides"] = int(row[0])
+        return marks
+
+    def set_sequence_marks(self, marks: dict[str, int]) -> None:
+        """Inside `write()`: the events' mark, and every id sequence past both the mark it is given
+        and the highest id copied in (SQLite numbers action items without a sequence to copy)."""
+        if "events" in marks:
+            self._execute(
+                "INSERT INTO oncall_tui_marks VALUES ('events', ?) "
+                "ON CONFLICT (name) DO UPDATE SET seq = GREATEST(oncall_tui_marks.seq, EXCLUDED.seq)",
+                [marks["events"]],
+            )
+        for table in ("overrides", "action_items"):
+            self._execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), ?, 1), "
+                f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), ?) > 0)",
+                [marks.get(table, 0), marks.get(table, 0)],
+            )
 
     def _append_only_guards(self) -> frozenset[str]:
         rows = self._execute(

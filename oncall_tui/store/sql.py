@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         def rowcount(self) -> int: ...
         def fetchone(self) -> Any: ...
         def fetchall(self) -> list[Any]: ...
+        def fetchmany(self, size: int = ...) -> list[Any]: ...
         def __iter__(self) -> Iterator[Any]: ...
 
 
@@ -86,6 +87,19 @@ ACTION_ITEM_COLUMNS = "id, incident, title, owner, due, done, created_at, versio
 _CHECK_COLUMNS = "runbook, step, checked, at, actor"
 _OPEN = "status NOT IN ('resolved', 'closed')"
 # The columns a report reads of every incident of its period (`metrics` judges them in Python).
+# Every table of the record, in an order that satisfies references (an incident before its events),
+# with the columns that order each one's rows: what `migrate` copies. Not `watchers`: who is
+# watching is rewritten by every desk and agent within a minute of starting.
+RECORD_TABLES = {
+    "desk_meta": "key",
+    "incidents": "number",
+    "events": "seq",
+    "checks": "incident, runbook, step",
+    "action_items": "id",
+    "alert_silences": "incident, silence_id",
+    "overrides": "id",
+    "pages": "key",
+}
 MILESTONE_COLUMNS = (
     "number, status, severity, started_at, declared_at, acknowledged_at, severity_at, notified_at, "
     "last_update_at, next_update_at, mitigated_at, resolved_at, review_done_at, review_waived, alert_state, live_at"
@@ -146,6 +160,19 @@ class SQLRecord:
 
     def _write_error(self, exc: BaseException) -> StoreError | None:
         """A driver error met inside a transaction, in the user's words; None to let it through."""
+        raise NotImplementedError
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            self._execute(sql, row)
+
+    def sequence_marks(self) -> dict[str, int]:
+        """Table → the highest id its sequence ever handed out (events, overrides): copied with the
+        record, so a removed newest event still shows as a gap after a move."""
+        raise NotImplementedError
+
+    def set_sequence_marks(self, marks: dict[str, int]) -> None:
+        """Inside `write()`: move the sequences on to at least `marks`."""
         raise NotImplementedError
 
     def _damage(self, exc: Exception) -> bool:
@@ -587,6 +614,57 @@ class SQLRecord:
                 f"reading the timeline failed: {exc}", findings=(*found, f"reading the timeline failed: {exc}")
             ) from None
         return TimelineSnapshot(integrity, heads, events, last, rows, guards)
+
+    # --- moving a record (see `migrate`) ---------------------------------------------------------
+
+    def record_tables(self) -> tuple[str, ...]:
+        return tuple(RECORD_TABLES)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside the block sees the record as of one moment."""
+        try:
+            with self._snapshot():
+                yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            error = self._read_error(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    def table_batches(self, table: str, size: int = 2000) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+        """(columns, rows) of one record table, in its key's order, a batch at a time, values as stored."""
+        cursor = self._execute(f"SELECT * FROM {table} ORDER BY {RECORD_TABLES[table]}")
+        columns = [d[0] for d in cursor.description or ()]
+        while rows := cursor.fetchmany(size):
+            yield columns, [tuple(r) for r in rows]
+
+    @reads
+    def held_rows(self) -> dict[str, int]:
+        """Table → rows, for every record table that holds any (the desk's own id aside)."""
+        out = {}
+        for table in RECORD_TABLES:
+            if table != "desk_meta":
+                n = int(self._execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+                if n:
+                    out[table] = n
+        return out
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        """Inside `write()`: store rows of another record verbatim — ids, sequence numbers and hashes
+        as they are. The one way into the timeline besides `append_event`, for a move: the chain
+        arrives already linked, and `verify` proves it on arrival."""
+        if table not in RECORD_TABLES:
+            raise ValueError(f"not a record table: {table!r}")
+        if not columns or not all(c.isidentifier() for c in columns):
+            raise StoreError(f"cannot copy {table}: its columns are not plain names ({', '.join(columns)})")
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        if table == "desk_meta":  # the target made its own id when created: the source's replaces it
+            sql += " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        self._execute_many(sql, rows)
+        return len(rows)
 
     # --- paging -----------------------------------------------------------------------------------
 

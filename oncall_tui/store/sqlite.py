@@ -489,6 +489,24 @@ class Store(SQLRecord):
 
     # --- transactions ---------------------------------------------------------------------------
 
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    @reads
+    def sequence_marks(self) -> dict[str, int]:
+        return {name: int(seq) for name, seq in self.conn.execute("SELECT name, seq FROM sqlite_sequence")}
+
+    def set_sequence_marks(self, marks: dict[str, int]) -> None:
+        for name, seq in marks.items():
+            if name not in ("events", "overrides"):
+                continue
+            # SQLite keeps each AUTOINCREMENT table's high-water mark in sqlite_sequence, one row each.
+            if (
+                self.conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", [seq, name]).rowcount
+                == 0
+            ):
+                self.conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", [name, seq])
+
     # --- transactions: the hooks of SQLRecord.write -------------------------------------------------
 
     def _readonly_error(self) -> ReadOnlyError:

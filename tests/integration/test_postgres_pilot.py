@@ -1,14 +1,12 @@
-"""The board on PostgreSQL, by real key presses: the triage flow as on the desk file, two boards
-on one database seeing each other's changes, and the server going away and coming back."""
+"""The board on PostgreSQL, by real key presses: two boards on one database seeing each other's
+changes, and the server going away and coming back. (The triage flow and the review screens run on
+both backends in tests/pilot, through `record_target`.)"""
 
 from __future__ import annotations
 
-import importlib
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from pilot_helpers import board_text, until
@@ -19,43 +17,12 @@ from oncall_tui.model import Status
 from oncall_tui.ui.app import OncallApp
 from oncall_tui.ui.widgets.server_away import ServerAwayBanner
 
-# The pilot suite's own triage and review tests, run again here with the desk on PostgreSQL (the
-# fixtures below give them a desk on a fresh database): declare → ack → severity → notes → status →
-# resolve → review, by the same keys, checked the same way.
-sys.path.insert(0, str(Path(__file__).parents[1] / "pilot"))
-_flow = importlib.import_module("test_board_flow")
-_review = importlib.import_module("test_review_screens")
-test_triage_flow_declare_to_resolve = _flow.test_triage_flow_declare_to_resolve
-resolved_p0 = _review.resolved_p0
-test_add_edit_and_tick_action_items_by_keys = _review.test_add_edit_and_tick_action_items_by_keys
-test_another_desks_change_is_never_overwritten = _review.test_another_desks_change_is_never_overwritten
-test_a_p0_closes_only_after_its_review = _review.test_a_p0_closes_only_after_its_review
-test_schedule_waive_factors_and_export_by_keys = _review.test_schedule_waive_factors_and_export_by_keys
-test_metrics_screen_shows_the_report_and_cycles_the_period = (
-    _review.test_metrics_screen_shows_the_report_and_cycles_the_period
-)
-
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
 
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
-
-
-@pytest.fixture
-def db_path(pg_url):
-    return pg_url
-
-
-@pytest.fixture
-def desk(desk_on_pg):
-    return desk_on_pg
-
-
-@pytest.fixture
-def app(desk, db_path, clock):
-    return OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
 
 
 def _toasts(board) -> list[str]:

@@ -44,6 +44,7 @@ def test_the_same_tables_and_columns_as_the_desk_file(pg_url, tmp_path):
     open_record(pg_url).close()
     pg = _pg_columns(pg_url)
     assert pg.pop("oncall_tui_schema") == {"application", "version", "migrated_at"}
+    assert pg.pop("oncall_tui_marks") == {"name", "seq"}  # sqlite_sequence's part
     assert pg == _sqlite_columns(tmp_path / "desk.db")
 
 
