@@ -236,7 +236,28 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}'")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3, _migrate_4]
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    """Overrides as an audit trail: what each one was (take, cover, swap), a swap's second half
+    naming its first, and a row that, once written, changes only by being cancelled, once."""
+    db.execute("ALTER TABLE overrides ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE overrides ADD COLUMN swap_of INTEGER REFERENCES overrides(id)")
+    db.execute("CREATE INDEX idx_overrides_swap_of ON overrides (swap_of)")
+    kept = ("id", "schedule", "person", "starts_at", "ends_at", "covering", "reason", "created_by", "created_at")
+    rewritten = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in (*kept, "kind", "swap_of"))
+    db.execute(
+        "CREATE TRIGGER overrides_settled BEFORE UPDATE ON overrides "
+        f"WHEN {rewritten} OR OLD.cancelled_at IS NOT NULL OR NEW.cancelled_at IS NULL OR NEW.cancelled_by = '' "
+        "BEGIN SELECT RAISE(ABORT, 'an override is never rewritten: cancel it (once) and make a new one'); END"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migrate_1,
+    _migrate_2,
+    _migrate_3,
+    _migrate_4,
+    _migrate_5,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -709,6 +730,21 @@ class Store:
     def override_row(self, override_id: int) -> dict[str, Any] | None:
         rows = self._query("SELECT * FROM overrides WHERE id = ?", [override_id])
         return rows[0] if rows else None
+
+    @_reads
+    def override_swap_rows(self, override_id: int) -> list[dict[str, Any]]:
+        """Both halves of the swap `override_id` belongs to (just it, when it is no swap)."""
+        return self._query(
+            "SELECT * FROM overrides WHERE id = ?1 OR swap_of = ?1 "
+            "OR id = (SELECT swap_of FROM overrides WHERE id = ?1) ORDER BY id",
+            [override_id],
+        )
+
+    @_reads
+    def override_history_rows(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every override ever made, newest change first (a cancellation is a change)."""
+        sql = "SELECT * FROM overrides ORDER BY max(created_at, coalesce(cancelled_at, '')) DESC, id DESC"
+        return self._query(sql + (f" LIMIT {int(limit)}" if limit is not None else ""))
 
     def beat(self, row: dict[str, Any]) -> None:
         """A desk or agent says it is alive (its own small transaction)."""
