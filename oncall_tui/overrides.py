@@ -428,7 +428,7 @@ def describe(plan: Plan, roster: Roster, policy: Policy, viewer: tzinfo | None =
 
 
 def entry_text(entry: Entry, roster: Roster, viewer: tzinfo | None = None) -> str:
-    """'#4 alice: Chen Li covers Ava Jones on primary, Tue 01 Dec 12:00 → 16:00 UTC (reason)'."""
+    """'#4: Chen Li covers Ava Jones on primary, 12:00 → 16:00 — reason' (times in `viewer`'s zone)."""
     o = entry.override
     who, whom = _name(roster, o.person), _name(roster, o.covering) if o.covering else ""
     if entry.action == "cancelled":
@@ -440,7 +440,8 @@ def entry_text(entry: Entry, roster: Roster, viewer: tzinfo | None = None) -> st
     else:
         did = f"#{o.id}: {who} takes {o.schedule}"
     start, end = o.starts_at.astimezone(viewer), o.ends_at.astimezone(viewer)
-    same_day = start.date() == end.date()
-    when = f"{start:%a %d %b %H:%M} → {end:%H:%M}" if same_day else f"{start:%a %d %b %H:%M} → {end:%a %d %b %H:%M}"
+    # The day is said once, and not at all when it is the day the entry was written.
+    began = f"{start:%H:%M}" if start.date() == entry.at.astimezone(viewer).date() else f"{start:%a %d %b %H:%M}"
+    when = f"{began} → {end:%H:%M}" if start.date() == end.date() else f"{began} → {end:%a %d %b %H:%M}"
     why = f" — {o.reason}" if o.reason and entry.action != "cancelled" else ""
     return f"{did}, {when}{why}"
