@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
-from .clock import iso
+from .clock import from_iso, iso
 from .desk import ActionRefused, Desk, clean_text
 from .notify.pager import live_overrides, override_from_row
 from .policy import Policy
@@ -93,12 +93,16 @@ def _holders(
     return tuple(found)
 
 
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%a %d %b %H:%M}"
+
+
 def _refuse_overlap(new: Override, existing: Iterable[Override]) -> None:
     clash = check_overlap(new, existing)
     if clash is not None:
         raise ActionRefused(
             f"overlaps override #{clash.id} ({clash.person} on {clash.schedule} "
-            f"{iso(clash.starts_at)} → {iso(clash.ends_at)}); cancel it first or choose other times"
+            f"{_utc(clash.starts_at)} → {_utc(clash.ends_at)} UTC); cancel it first or choose other times"
         )
 
 
@@ -173,7 +177,7 @@ def _shift_of(
                     f"{person} holds {schedule} then through override #{shift.override.id}: cancel it first"
                 )
             return shift.starts_at, shift.ends_at
-    when = f" at {iso(at)}" if at else f" in the next {SWAP_HORIZON.days} days"
+    when = f" at {_utc(at)} UTC" if at else f" in the next {SWAP_HORIZON.days} days"
     raise ActionRefused(f"{roster.people[person].name} has no shift on {schedule}{when}")
 
 
@@ -229,7 +233,7 @@ def plan_cancel(desk: Desk, roster: Roster, override_id: int) -> Plan:
     now = desk.now()
     going = [o for o in map(override_from_row, rows) if o.cancelled_at is None and o.ends_at > now]
     if not going:
-        raise ActionRefused(f"override #{override_id} is over already (it ended {iso(mine['ends_at'])})")
+        raise ActionRefused(f"override #{override_id} is over already (it ended {_utc(from_iso(mine['ends_at']))} UTC)")
     live = live_overrides(desk.store, now)
     gone = {o.id for o in going}
     rest = [o for o in live if o.id not in gone]

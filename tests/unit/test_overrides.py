@@ -187,6 +187,14 @@ def test_cancel_plans_say_who_holds_it_again(setup):
         overrides.plan_cancel(desk, roster, 99)
 
 
+def test_an_override_that_is_over_cannot_be_cancelled(setup, march):
+    desk, roster = setup
+    o = overrides.add(desk, roster, "primary", "chen", hours=2)
+    march.advance(hours=3)
+    with pytest.raises(ActionRefused, match=r"is over already \(it ended Sat 20 Mar 14:00 UTC\)"):
+        overrides.plan_cancel(desk, roster, o.id)
+
+
 def test_schedules_are_found_by_name_or_by_the_level_that_pages_them(setup):
     desk, roster = setup
     for text in ("primary", "1", "L1", "primary on-call"):

@@ -36,12 +36,12 @@ class OverrideForm(FormScreen):
     """Fields, then the live plan; enter makes it when the desk would accept it."""
 
     DEFAULT_CSS = """
-    OverrideForm #plan { height: auto; padding-top: 1; width: 1fr; }
-    OverrideForm.-short #plan { padding-top: 0; }
+    OverrideForm #plan { height: auto; margin-top: 1; padding: 0 1; width: 1fr; background: $boost; }
+    OverrideForm.-short #plan { margin-top: 0; }
     OverrideForm #plan.-refused { color: $text-error; }
     """
     SUBMIT_LABEL = "Make it"
-    HINT = "enter: make the change shown · tab: next field · escape: cancel"
+    HINT = "enter: make the change shown · tab: next · esc: cancel"
 
     def __init__(self, desk: Desk, roster: Roster, now: datetime, values: dict[str, str] | None = None) -> None:
         super().__init__(values)

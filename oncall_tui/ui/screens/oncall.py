@@ -8,6 +8,7 @@ another desk changes it (`app.record_revision`).
 
 from __future__ import annotations
 
+import textwrap
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -104,21 +105,21 @@ def oncall_text(source: RosterSource, desk: Desk, now: datetime, *, days: int = 
     return Content("\n").join(lines)
 
 
-def history_text(desk: Desk, roster: Roster) -> Content:
-    """The overrides' audit trail, newest first: when, who did it, what."""
+def history_text(desk: Desk, roster: Roster, *, width: int = 78) -> Content:
+    """The overrides' audit trail, newest first: when, who did it, what (wrapped under itself)."""
     entries = overrides.history(desk, limit=HISTORY_SHOWN)
     if not entries:
         return Content.styled("  No override yet: t takes the pager, c covers, s swaps.", "$foreground-muted")
     lines = []
     for e in entries:
         style = "$foreground-muted" if e.action == "cancelled" else ""
-        lines.append(
-            Content.assemble(
-                (f"  {e.at.astimezone():%a %d %b %H:%M}  ", "$foreground-muted"),
-                (f"{e.actor:<8} ", "bold"),
-                (overrides.entry_text(e, roster), style),
-            )
+        when_who = Content.assemble(
+            (f"  {e.at.astimezone():%a %d %b %H:%M}  ", "$foreground-muted"), (f"{e.actor:<8} ", "bold")
         )
+        indent = when_who.cell_length
+        wrapped = textwrap.wrap(overrides.entry_text(e, roster), max(20, width - indent)) or [""]
+        lines.append(when_who + Content.styled(wrapped[0], style))
+        lines.extend(Content.styled(" " * indent + rest, style) for rest in wrapped[1:])
     return Content("\n").join(lines)
 
 
@@ -188,10 +189,10 @@ class OnCallScreen(Screen[None]):
         self.at = now = self.app.clock.now()
         self.query_one("#oncall-header", Static).update(f"Who is on call · {now.astimezone():%a %d %b %H:%M %Z}")
         with self.app.reporting():
-            body = self.query_one("#oncall-body", Static)
-            width = body.content_size.width or self.app.size.width - 4
-            body.update(oncall_text(self.source, self.desk, now, width=width))
-            self.query_one("#oncall-history", Static).update(history_text(self.desk, self.source.roster))
+            # The scroll's width, less its padding and a scrollbar (there is one whenever the body is long).
+            width = (self.query_one("#oncall-scroll").size.width or self.app.size.width) - 4
+            self.query_one("#oncall-body", Static).update(oncall_text(self.source, self.desk, now, width=width))
+            self.query_one("#oncall-history", Static).update(history_text(self.desk, self.source.roster, width=width))
 
     # --- actions ------------------------------------------------------------------------------
 
