@@ -8,6 +8,7 @@ __snapshots__/ was looked at before it was accepted.
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Input
 
 from oncall_tui import overrides
 from oncall_tui.clock import FrozenClock
@@ -119,17 +120,43 @@ def make_app(desk, db_path, clock) -> OncallApp:
     return OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
 
 
-def opened(*keys: str):
+async def until(pilot, check, what: str, timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never saw {what!r} within {timeout}s")
+        await pilot.pause(0.05)
+
+
+async def keys_done(pilot) -> None:
+    """Until every key pressed has been handled (the desk's key queue hands them on one by one)."""
+    import time
+
+    queue = pilot.app._keys
+    deadline = time.monotonic() + 10
+    while (queue._keys or (queue._pump is not None and not queue._pump.done())) and time.monotonic() < deadline:
+        await pilot.pause(0.05)
+    for _ in range(3):
+        await pilot.pause()
+
+
+def opened(*keys: str, shown: str = ""):
+    """Open the on-call screen, press `keys`, and wait until the screen in front shows `shown`."""
+
     async def run_before(pilot):
         app = pilot.app
         await pilot.pause()
         await app.workers.wait_for_complete()
-        app.clear_notifications()
         await pilot.press("O")
-        await pilot.pause(0.2)
+        await keys_done(pilot)
         if keys:
             await pilot.press(*keys)
-        await pilot.pause(0.3)
+            await keys_done(pilot)
+        await until(pilot, lambda: shown in screen_text(app), shown)
+        for field in app.screen.query("Input").results(Input):
+            field.cursor_blink = False  # a blinking cursor would make each snapshot a coin toss
         await app.workers.wait_for_complete()
         app.clear_notifications()
         await pilot.pause()
@@ -137,29 +164,48 @@ def opened(*keys: str):
     return run_before
 
 
+def screen_text(app) -> str:
+    return "\n".join(w.render().plain for w in app.screen.query("Static") if hasattr(w.render(), "plain"))
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_oncall_screen_with_the_audit_trail(snap_compare, oncall_desk, db_path, march, size):
-    assert snap_compare(make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened())
+    assert snap_compare(
+        make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened(shown="ava on a night")
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_take_form_shows_the_change(snap_compare, oncall_desk, db_path, march, size):
     keys = ("t", "tab", "tab", *"ben")
-    assert snap_compare(make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened(*keys))
+    shown = "Ava Jones → Ben Okafor"
+    assert snap_compare(
+        make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened(*keys, shown=shown)
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_cover_form_refuses_an_overlap(snap_compare, oncall_desk, db_path, march, size):
     keys = ("c", *"ben", "tab", *"ava", "tab", "tab", "ctrl+a", "ctrl+k", *"22:00")
-    assert snap_compare(make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened(*keys))
+    shown = "overlaps override #2"
+    assert snap_compare(
+        make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened(*keys, shown=shown)
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_swap_form_across_dst(snap_compare, oncall_desk, db_path, march, size):
     keys = ("s", "tab", *"ava", "tab", *"2027-03-30", "tab", *"ben")
-    assert snap_compare(make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened(*keys))
+    shown = "Ava Jones → Ben Okafor"
+    assert snap_compare(
+        make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened(*keys, shown=shown)
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_cancel_confirmation(snap_compare, oncall_desk, db_path, march, size):
-    assert snap_compare(make_app(oncall_desk, db_path, march), terminal_size=size, run_before=opened("x", "enter"))
+    assert snap_compare(
+        make_app(oncall_desk, db_path, march),
+        terminal_size=size,
+        run_before=opened("x", "enter", shown="Chen Li → Ava Jones"),
+    )
