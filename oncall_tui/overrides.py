@@ -254,7 +254,7 @@ def commit(desk: Desk, plan: Plan) -> list[Override]:
         return cancel(desk, plan.changes[0].override.id)
     store = desk.store
     made: list[Override] = []
-    with store.write():
+    with store.batch():  # the overrides and what they tell open incidents: one transaction
         now = desk.now()
         live = live_overrides(store, now)
         for change in plan.changes:
@@ -277,6 +277,7 @@ def commit(desk: Desk, plan: Plan) -> list[Override]:
                 }
             )
             made.append(replace(new, id=oid, created_by=desk.actor, created_at=now))
+        _tell_open_incidents(desk, live, [*live, *made], now, made[0].id, "made")
     return [_reread(desk, o.id) for o in made]
 
 
@@ -325,18 +326,53 @@ def swap(
 def cancel(desk: Desk, override_id: int) -> list[Override]:
     """Cancel `override_id`, and the other half of its swap with it, in one transaction."""
     store = desk.store
-    with store.write():
+    with store.batch():
         rows = store.override_swap_rows(override_id)
         mine = next((r for r in rows if r["id"] == override_id), None)
         if mine is None:
             raise ActionRefused(f"no override #{override_id}")
         if mine["cancelled_at"]:
             raise ActionRefused(f"override #{override_id} was already cancelled by {mine['cancelled_by']}")
-        at = iso(desk.now())
+        now = desk.now()
+        before = live_overrides(store, now)
         ids = [r["id"] for r in rows if not r["cancelled_at"]]
         for oid in ids:
-            store.cancel_override(oid, desk.actor, at)
+            store.cancel_override(oid, desk.actor, iso(now))
+        _tell_open_incidents(desk, before, live_overrides(store, now), now, override_id, "cancelled")
     return [_reread(desk, oid) for oid in ids]
+
+
+def _tell_open_incidents(
+    desk: Desk, before: Sequence[Override], after: Sequence[Override], now: datetime, override_id: int, action: str
+) -> None:
+    """An override that moves who holds a level now moves who gets the next page about every open,
+    unacknowledged incident: each one's timeline says so (inside the override's transaction)."""
+    from .roster import RosterSource
+
+    roster = RosterSource(desk.policy).get()
+    moved = []
+    for tier in desk.policy.escalation:
+        if tier.schedule in roster.schedules:
+            was, now_held = roster.holder(tier.schedule, now, before), roster.holder(tier.schedule, now, after)
+            if was != now_held:
+                moved.append((tier.level, tier.schedule, was, now_held))
+    if not moved:
+        return
+    for inc in desk.incidents():
+        if inc.acknowledged_at is not None or not inc.is_open:
+            continue
+        for level, schedule, was, who in moved:
+            details = {
+                "override": override_id,
+                "action": action,
+                "level": level,
+                "schedule": schedule,
+                "from": was or "",
+                "from_name": _name(roster, was),
+                "to": who or "",
+                "to_name": _name(roster, who),
+            }
+            desk.append(inc.number, "override_moved_page", details)
 
 
 def _reread(desk: Desk, override_id: int) -> Override:

@@ -273,3 +273,26 @@ def test_the_cli_swaps_lists_the_history_and_cancels_both_halves(setup, db_path,
     assert "Sat 20 Mar 22:00 → Sun 21 Mar 06:00 Europe/Berlin" in out
     status, _, err = run("override", "add", "primary", "chen", "--from", "-2h", "--until", "+1h")
     assert status == 1 and "is in the past" in err
+
+
+def test_an_override_that_moves_the_next_page_says_so_on_each_open_unacknowledged_incident(setup, march):
+    from oncall_tui.event_text import describe
+
+    desk, roster = setup
+    waiting = desk.declare("Login failures", severity="P1")
+    handled = desk.declare("Slow search", severity="P2")
+    desk.acknowledge(handled.number)
+    later = overrides.add(desk, roster, "primary", "ben", starts_at=at("2027-03-21T00:00Z"), hours=2)
+    assert [e.kind for e in desk.timeline(waiting.number)] == ["declared"]  # nothing moves now
+    taken = overrides.add(desk, roster, "primary", "chen", hours=2)
+    (moved,) = [e for e in desk.timeline(waiting.number) if e.kind == "override_moved_page"]
+    assert moved.actor == "alice" and moved.details["to"] == "chen" and moved.details["from"] == "ava"
+    assert describe(moved)[0] == (
+        f"Override #{taken.id} made: Primary On-Call is Chen Li now (was Ava Jones); the next page goes to Chen Li"
+    )
+    assert "override_moved_page" not in [e.kind for e in desk.timeline(handled.number)]
+    overrides.cancel(desk, taken.id)
+    back = [e for e in desk.timeline(waiting.number) if e.kind == "override_moved_page"][-1]
+    assert (back.details["action"], back.details["to"]) == ("cancelled", "ava")
+    overrides.cancel(desk, later.id)  # not in effect now: no line
+    assert len([e for e in desk.timeline(waiting.number) if e.kind == "override_moved_page"]) == 2
