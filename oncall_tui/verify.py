@@ -18,15 +18,16 @@ a healthy chain look broken.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import format_id
 from .replay import Disagreement, derive, disagreements
-from .store import Store, StoreError, describe_db_error, event_hash
+from .store import Damaged, event_hash
+
+if TYPE_CHECKING:
+    from .store import Record
 
 PROBLEMS = ("edited", "removed", "reordered", "inserted", "newest_removed", "incident_missing")
 
@@ -378,37 +379,20 @@ def check_all(
 # --- reading a desk file -----------------------------------------------------------------------
 
 
-def verify_store(store: Store, *, file_check: str | None = "integrity_check", replay: bool = True) -> Report:
+def verify_store(store: Record, *, file_check: str | None = "integrity_check", replay: bool = True) -> Report:
     """Check every chain, and the file with SQLite's `integrity_check` (or the cheaper `quick_check`,
     which skips matching indexes to tables), all in one snapshot. With `replay`, each incident whose
     chain holds has its events replayed and its row compared with what they say."""
     if file_check not in (None, "integrity_check", "quick_check"):
         raise ValueError(f"unknown file check {file_check!r}")
-    conn = store.conn
-    integrity: tuple[str, ...] = ("ok",)
     try:
-        conn.execute("BEGIN")  # one snapshot: a desk committing meanwhile cannot split a chain
-        try:
-            if file_check:
-                integrity = _file_check(conn, file_check)
-            heads = dict(conn.execute("SELECT number, head_hash FROM incidents"))
-            rows = conn.execute(
-                "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events ORDER BY incident, seq"
-            )
-            events = [StoredEvent(*r) for r in rows]
-            last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-            stored = {r["number"]: r for r in store._query("SELECT * FROM incidents")} if replay else {}
-            triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("COMMIT")
-    except sqlite3.DatabaseError as exc:
-        if not _damaged(exc):
-            raise StoreError(describe_db_error(store.info.path, exc)) from None
+        snap = store.timeline_snapshot(file_check=file_check, with_rows=replay)
+    except Damaged as exc:
         # Damage is a finding, not a failure to check: report it (the timeline could not be read).
-        found = integrity if integrity != ("ok",) else ()
-        return Report((), (), (*found, f"reading the timeline failed: {exc}"), True)
-    chains, absent = check_all(heads, events, last[0] if last else None)
+        return Report((), (), exc.findings, True)
+    events = [StoredEvent(*r) for r in snap.events]
+    integrity, stored, triggers = snap.integrity, snap.rows, snap.guards
+    chains, absent = check_all(snap.heads, events, snap.last_seq)
     edited = _replayed(chains, events, stored) if replay else ()
     missing = tuple(t for t in APPEND_ONLY_TRIGGERS if t not in triggers)
     return Report(chains, absent, integrity, file_check is not None, edited, missing)
@@ -443,20 +427,6 @@ def _replayed(
         if found:
             out.append(RowMismatch(chain.incident, tuple(found)))
     return tuple(out)
-
-
-def _file_check(conn: sqlite3.Connection, pragma: str) -> tuple[str, ...]:
-    try:
-        return tuple(r[0] for r in conn.execute(f"PRAGMA {pragma}"))
-    except sqlite3.DatabaseError as exc:
-        if not _damaged(exc):
-            raise
-        return (str(exc),)  # so damaged that SQLite's own check gave up
-
-
-def _damaged(exc: sqlite3.DatabaseError) -> bool:
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def quick_status(desk: Any) -> Report:

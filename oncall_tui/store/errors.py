@@ -23,3 +23,12 @@ class Locked(StoreError):
 class FileReplaced(StoreError):
     """The path no longer names the file this desk opened: it, its -wal or its -shm was deleted or
     replaced meanwhile. Writing on would go into an unlinked file and be lost, so nothing is."""
+
+
+class Damaged(StoreError):
+    """The stored data itself cannot be read (a damaged page, a file that is not a database):
+    for `verify` a finding to report, with what the engine's own check said."""
+
+    def __init__(self, message: str, *, findings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.findings = findings or (message,)

@@ -149,7 +149,7 @@ async def test_another_desks_changes_appear_on_the_next_tick_and_cost_one_pragma
         app.tick()
         await pilot.pause()
         fetched = [s.split(" FROM ")[1] for s in statements if s.startswith("SELECT number, title,")]
-        assert fetched == ["incidents WHERE (number IN (1,2)) ORDER BY number"]  # just those two, whole
+        assert fetched == ["incidents WHERE number IN (1,2) ORDER BY number"]  # just those two, whole
         rows = board_rows(app)
         assert [r.split()[0] for r in rows] == ["INC-2", "INC-1"]
         assert "acknowledged" in rows[1]

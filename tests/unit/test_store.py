@@ -268,6 +268,29 @@ def test_data_version_changes_when_another_connection_commits(db_path, policy, c
     assert desk.data_version() == changed
 
 
+def test_changes_since_names_the_incidents_whose_timeline_moved(db_path, policy, clock, desk):
+    first, second = desk.declare("Login failures"), desk.declare("Checkout slow")
+    seq, changed = desk.store.changes_since(0)
+    assert changed == {first.number, second.number}
+    assert desk.store.changes_since(seq) == (seq, frozenset())
+
+    marker = desk.store.change_marker()
+    other = Desk.open(db_path, policy=policy, clock=clock, actor="bob")
+    try:
+        other.acknowledge(second.number)
+        # A commit that touches no incident (a watcher's heartbeat) moves the marker, not the timeline.
+        with other.store.write():
+            other.store.beat(
+                {"token": "t", "kind": "desk", "host": "h", "pid": 1, "actor": "bob", "pages": 0}
+                | {"started_at": "2026-11-27T03:00:00Z", "seen_at": "2026-11-27T03:00:00Z"}
+            )
+    finally:
+        other.close()
+    assert desk.store.change_marker() != marker
+    now, changed = desk.store.changes_since(seq)
+    assert now > seq and changed == {second.number}
+
+
 def test_a_second_desk_sees_the_first_ones_actions(db_path, policy, clock, desk):
     other = Desk.open(db_path, policy=policy, clock=clock, actor="bob")
     try:

@@ -873,7 +873,7 @@ class BoardScreen(Screen[None]):
 def _record_breaches(desk: Desk, breaches: list[Breach]) -> int:
     """Write `breaches` from a worker thread, on its own connection (a Store is not shared between
     threads); its commit moves the file's data_version, so the next tick shows them on the timeline."""
-    own = Desk.open(desk.store.info.path, policy=desk.policy, clock=desk.clock, actor=desk.actor)
+    own = Desk.open(desk.store.location, policy=desk.policy, clock=desk.clock, actor=desk.actor)
     try:
         return record_all(own, breaches)
     finally:
