@@ -43,12 +43,16 @@ class OverrideForm(FormScreen):
     SUBMIT_LABEL = "Make it"
     HINT = "enter: make the change shown · tab: next · esc: cancel"
 
-    def __init__(self, desk: Desk, roster: Roster, now: datetime, values: dict[str, str] | None = None) -> None:
+    def __init__(self, desk: Desk, roster: Roster, values: dict[str, str] | None = None) -> None:
         super().__init__(values)
         self.desk = desk
         self.roster = roster
-        self.now = now
         self.plan: overrides.Plan | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The desk's clock at this key: 'now' and '+4h' mean from now, however long the form is open."""
+        return self.desk.now()
 
     def field_widget(self, name: str, placeholder: str) -> Widget:
         widget = super().field_widget(name, placeholder)
@@ -100,7 +104,7 @@ class OverrideForm(FormScreen):
 
 
 class TakeForm(OverrideForm):
-    """ "I've got it": the viewer holds a schedule from now for a few hours."""
+    """Take the pager ("I've got it"): the viewer holds a schedule from now for a few hours."""
 
     TITLE_TEXT = "Take the pager now"
     SUBMIT_LABEL = "Take it"
@@ -138,9 +142,9 @@ class CoverForm(OverrideForm):
 
     def make_plan(self) -> overrides.Plan:
         schedule = self.schedule()
-        zone = self.zone(schedule)
-        start = parse_at(self.field("from") or "now", self.now, zone)
-        until = parse_at(self.field("until"), self.now, zone, base=start, bare_hours=True)
+        zone, now = self.zone(schedule), self.now
+        start = parse_at(self.field("from") or "now", now, zone)
+        until = parse_at(self.field("until"), now, zone, base=start, bare_hours=True)
         return overrides.plan_add(
             self.desk,
             self.roster,

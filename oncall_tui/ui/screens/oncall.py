@@ -240,7 +240,7 @@ class OnCallScreen(Screen[None]):
         from ..dialogs.override_forms import TakeForm
 
         values = self._defaults(roster) | {"until": "4"}
-        self.app.push_screen(TakeForm(self.desk, roster, self.app.clock.now(), values), self._make)
+        self.app.push_screen(TakeForm(self.desk, roster, values), self._make)
 
     def action_cover(self) -> None:
         if (roster := self._roster()) is None:
@@ -248,7 +248,7 @@ class OnCallScreen(Screen[None]):
         from ..dialogs.override_forms import CoverForm
 
         values = self._defaults(roster) | {"from": "now", "until": "+4h"}
-        self.app.push_screen(CoverForm(self.desk, roster, self.app.clock.now(), values), self._make)
+        self.app.push_screen(CoverForm(self.desk, roster, values), self._make)
 
     def action_swap(self) -> None:
         if (roster := self._roster()) is None:
@@ -257,7 +257,7 @@ class OnCallScreen(Screen[None]):
 
         values = self._defaults(roster)
         values = {"schedule": values["schedule"], "first": values["person"]}
-        self.app.push_screen(SwapForm(self.desk, roster, self.app.clock.now(), values), self._make)
+        self.app.push_screen(SwapForm(self.desk, roster, values), self._make)
 
     def action_cancel_override(self) -> None:
         if (roster := self._roster()) is None:
