@@ -488,6 +488,9 @@ class Store(SQLRecord):
         connection's own commits, which the writer knows about anyway (ask `changes_since`)."""
         return self.data_version()
 
+    def watch_changes(self, callback: Callable[[], None]) -> bool:
+        return False  # nothing pushes a commit to a file's readers: the tick polls data_version
+
     def check_same_file(self) -> None:
         """Raise FileReplaced when the path (or its -wal/-shm) is no longer the file opened.
 

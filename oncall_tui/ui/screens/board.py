@@ -28,7 +28,7 @@ from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
-from ...paths import config_dir
+from ...paths import config_dir, target_name
 from ...tenants import editable_text
 from ..board_model import BoardRow
 from ..breaches import Breach, BreachWatcher, record_all
@@ -266,7 +266,7 @@ class BoardScreen(Screen[None]):
         options = app.options
         status = DeskStatus(
             self.board,
-            options.db_path.name,
+            target_name(options.db_path),
             self.desk.actor,
             readonly=self.desk.readonly,
             demo=options.demo,
@@ -331,6 +331,19 @@ class BoardScreen(Screen[None]):
                 timeout=10,
                 markup=False,
             )
+
+    def server_away(self, since: datetime) -> None:
+        """The database server is out of reach: say so across the top until it is back."""
+        from ..widgets.server_away import ServerAwayBanner
+
+        if not self.query(ServerAwayBanner):
+            self.mount(ServerAwayBanner(since), before=self.query_one("#main"))
+
+    def server_back(self) -> None:
+        from ..widgets.server_away import ServerAwayBanner
+
+        for banner in self.query(ServerAwayBanner):
+            banner.remove()
 
     def _check_integrity(self) -> None:
         from ..widgets.integrity_banner import IntegrityBanner, integrity_problem
@@ -873,7 +886,7 @@ class BoardScreen(Screen[None]):
 def _record_breaches(desk: Desk, breaches: list[Breach]) -> int:
     """Write `breaches` from a worker thread, on its own connection (a Store is not shared between
     threads); its commit moves the file's data_version, so the next tick shows them on the timeline."""
-    own = Desk.open(desk.store.location, policy=desk.policy, clock=desk.clock, actor=desk.actor)
+    own = desk.reopen()
     try:
         return record_all(own, breaches)
     finally:

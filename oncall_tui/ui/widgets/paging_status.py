@@ -131,11 +131,7 @@ class PagingStatus(Widget):
         from ...roster import RosterSource, holdings
 
         if self._pager is None:
-            desk = Desk.open(
-                self.desk.store.location,
-                policy=self.desk.policy,
-                clock=self.desk.clock,
-                actor=self.desk.actor,
+            desk = self.desk.reopen(
                 readonly=self.desk.readonly,
             )
             self._pager = Pager(desk, RosterSource(self.desk.policy), kind="desk")
@@ -254,9 +250,7 @@ class PagingStatus(Widget):
         from ...notify.pager import Pager
         from ...roster import RosterSource
 
-        desk = Desk.open(
-            self.desk.store.location, policy=self.desk.policy, clock=self.desk.clock, actor=self.desk.actor
-        )
+        desk = self.desk.reopen()
         pager = Pager(desk, RosterSource(self.desk.policy), kind="desk")
         try:
             outcome = pager.page_now(number, level=level, person=person)
