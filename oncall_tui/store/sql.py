@@ -751,6 +751,23 @@ class SQLRecord:
         rows = self._query("SELECT * FROM overrides WHERE id = ?", [override_id])
         return rows[0] if rows else None
 
+    @reads
+    def override_swap_rows(self, override_id: int) -> list[dict[str, Any]]:
+        """Both halves of the swap `override_id` belongs to (just it, when it is no swap)."""
+        return self._query(
+            "SELECT * FROM overrides WHERE id = ? OR swap_of = ? "
+            "OR id = (SELECT swap_of FROM overrides WHERE id = ?) ORDER BY id",
+            [override_id, override_id, override_id],
+        )
+
+    @reads
+    def override_history_rows(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every override, the most recently changed first (a cancellation is its latest change)."""
+        sql = "SELECT * FROM overrides ORDER BY COALESCE(cancelled_at, created_at) DESC, id DESC"
+        if limit is None:
+            return self._query(sql)
+        return self._query(sql + " LIMIT ?", [int(limit)])
+
     # --- who is watching --------------------------------------------------------------------------
 
     def beat(self, row: dict[str, Any]) -> None:

@@ -219,7 +219,28 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}'")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3, _migrate_4]
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    """Overrides as an audit trail: what each one was (take, cover, swap), a swap's second half
+    naming its first, and a row that, once written, changes only by being cancelled, once."""
+    db.execute("ALTER TABLE overrides ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE overrides ADD COLUMN swap_of INTEGER REFERENCES overrides(id)")
+    db.execute("CREATE INDEX idx_overrides_swap_of ON overrides (swap_of)")
+    kept = ("id", "schedule", "person", "starts_at", "ends_at", "covering", "reason", "created_by", "created_at")
+    rewritten = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in (*kept, "kind", "swap_of"))
+    db.execute(
+        "CREATE TRIGGER overrides_settled BEFORE UPDATE ON overrides "
+        f"WHEN {rewritten} OR OLD.cancelled_at IS NOT NULL OR NEW.cancelled_at IS NULL OR NEW.cancelled_by = '' "
+        "BEGIN SELECT RAISE(ABORT, 'an override is never rewritten: cancel it (once) and make a new one'); END"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migrate_1,
+    _migrate_2,
+    _migrate_3,
+    _migrate_4,
+    _migrate_5,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

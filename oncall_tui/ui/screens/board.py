@@ -139,7 +139,7 @@ class BoardScreen(Screen[None]):
             "On call",
             show=False,
             id="app.oncall",
-            tooltip="Who is on call: each level now and next, every schedule's next two weeks",
+            tooltip="Who is on call: each level now and next, two weeks ahead; take the pager, cover, swap, cancel",
         ),
         Binding(
             "b",
