@@ -471,12 +471,7 @@ class Desk:
             nonlocal written
             if due_at > now:  # never a breach of a deadline still to come (a desk whose clock ran ahead)
                 return None
-            seen = self.store.conn.execute(
-                "SELECT 1 FROM events WHERE incident = ? AND kind = 'deadline_breached' "
-                "AND json_extract(details, '$.deadline') = ? AND json_extract(details, '$.due_at') = ?",
-                [number, key, due],
-            ).fetchone()
-            if seen:
+            if self.store.breach_recorded(number, key, due):
                 return None
             written = True
             return {}, {"deadline": key, "label": label, "due_at": due}
@@ -536,13 +531,10 @@ class Desk:
         """(timeline events, action items) of one incident: what the process checklist reads."""
         return self.store.counts_for(number)
 
-    def checked_counts(self) -> dict[tuple[int, str], int]:
-        """(incident, runbook) → number of ticked steps, for the board's progress column."""
-        with self.store.reading() as conn:
-            rows = conn.execute(
-                "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
-            ).fetchall()
-        return {(r[0], r[1]): r[2] for r in rows}
+    def checked_counts(self, incidents: list[int] | None = None) -> dict[tuple[int, str], int]:
+        """(incident, runbook) → number of ticked steps, for the board's progress column: of the open
+        incidents, or of `incidents` whatever their status."""
+        return self.store.checked_counts(incidents)
 
     # --- helpers --------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from .errors import FileReplaced, Locked, ReadOnlyError, StoreError
 if TYPE_CHECKING:
     import sqlite_utils
 
+_CHUNK = 500  # bound parameters per `IN (…)`: far below SQLite's limit, and plans stay index lookups
 APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
 BUSY_TIMEOUT_MS = 5000
 
@@ -236,7 +237,42 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}'")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3, _migrate_4]
+# The open-incident filter, spelled exactly as the partial indexes below spell it: SQLite uses a partial
+# index only for a query whose WHERE holds its condition term for term.
+OPEN = "status != 'closed'"
+# The breach dedupe key, spelled as `events_breaches` indexes it.
+_BREACH_KEY = "json_extract(details, '$.deadline'), json_extract(details, '$.due_at')"
+
+
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    """A desk with years of history: indexes that fit the board's questions, and what the startup
+    integrity check has already verified (so it checks only what is new).
+
+    - `incidents_open`: the open incidents, the board's every read (`status != 'closed'` cannot use
+      the status index; on 100k closed incidents it was a full scan).
+    - `events_breaches`: "is this breach on the timeline already?", partial over breach events only
+      and keyed by what identifies one; it was planned on the `kind` index (every breach ever written).
+    - `verified_heads`: per incident, the newest event the startup check found intact; the check
+      walks only events after it, and a full `oncall-tui verify` still walks everything.
+    """
+    db.execute(f"CREATE INDEX incidents_open ON incidents(number) WHERE {OPEN}")
+    db.execute(f"CREATE INDEX events_breaches ON events(incident, {_BREACH_KEY}) WHERE kind = 'deadline_breached'")
+    db.execute(
+        """CREATE TABLE verified_heads (
+            incident INTEGER PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migrate_1,
+    _migrate_2,
+    _migrate_3,
+    _migrate_4,
+    _migrate_5,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -374,6 +410,13 @@ class Store:
         return cls(conn, info)
 
     def close(self) -> None:
+        if not self.readonly:
+            # SQLite's advice for a connection that ran queries: refresh the planner's statistics
+            # where they went stale (bounded by analysis_limit, so milliseconds even at 100k).
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA busy_timeout = 0")  # another desk writing: skip it, never wait
+                self.conn.execute("PRAGMA analysis_limit = 400")
+                self.conn.execute("PRAGMA optimize")
         self.conn.close()
 
     @property
@@ -409,7 +452,8 @@ class Store:
         top = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         if top <= seq:
             return int(top), frozenset()
-        rows = self.conn.execute("SELECT DISTINCT incident FROM events WHERE seq > ?", [seq])
+        # NOT INDEXED: a range of the rowid, never a walk of the (incident, seq) index.
+        rows = self.conn.execute("SELECT incident FROM events NOT INDEXED WHERE seq > ?", [seq])
         return int(top), frozenset(r[0] for r in rows)
 
     def check_same_file(self) -> None:
@@ -469,13 +513,29 @@ class Store:
                 raise StoreError(describe_db_error(self.info.path, exc)) from None
 
     @_reads
-    def recorded_breaches(self) -> set[tuple[int, str, str]]:
-        """(incident, deadline key, due_at) of every breach already on a timeline."""
-        rows = self.conn.execute(
-            "SELECT incident, json_extract(details, '$.deadline'), json_extract(details, '$.due_at') "
-            "FROM events WHERE kind = 'deadline_breached'"
-        )
-        return {(number, key, due) for number, key, due in rows}
+    def recorded_breaches(self, incidents: Sequence[int] | None = None) -> set[tuple[int, str, str]]:
+        """(incident, deadline key, due_at) of the breaches already on the timelines of `incidents`
+        (every incident's when None); read from `events_breaches` alone, never the events."""
+        # INDEXED BY: without statistics the planner prefers the `kind` index (every breach ever).
+        sql = f"SELECT incident, {_BREACH_KEY} FROM events INDEXED BY events_breaches WHERE kind = 'deadline_breached'"
+        if incidents is None:
+            return {(number, key, due) for number, key, due in self.conn.execute(sql)}
+        found: set[tuple[int, str, str]] = set()
+        wanted = sorted(set(incidents))
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            rows = self.conn.execute(sql + f" AND incident IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((number, key, due) for number, key, due in rows)
+        return found
+
+    def breach_recorded(self, number: int, key: str, due_at: str) -> bool:
+        """Whether this breach is on the incident's timeline already (inside `write()`: the dedupe)."""
+        row = self.conn.execute(
+            "SELECT 1 FROM events INDEXED BY events_breaches WHERE incident = ? AND kind = 'deadline_breached' "
+            "AND json_extract(details, '$.deadline') = ? AND json_extract(details, '$.due_at') = ?",
+            [number, key, due_at],
+        ).fetchone()
+        return row is not None
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -516,6 +576,43 @@ class Store:
     # --- reads ----------------------------------------------------------------------------------
 
     @_reads
+    def checked_counts(self, incidents: Sequence[int] | None = None) -> dict[tuple[int, str], int]:
+        """(incident, runbook) → ticked steps, for the board's progress column: of the open incidents
+        (driven by `incidents_open`, so a history of closed ones costs nothing), or of `incidents`."""
+        if incidents is None:
+            rows = self.conn.execute(
+                # CROSS JOIN fixes the order: open incidents first, then their checks by primary key
+                # (left to itself the planner walks every check ever ticked).
+                "SELECT c.incident, c.runbook, COUNT(*) FROM incidents AS i INDEXED BY incidents_open "
+                f"CROSS JOIN checks AS c ON c.incident = i.number WHERE i.{OPEN} AND c.checked = 1 "
+                "GROUP BY c.incident, c.runbook"
+            )
+            return {(r[0], r[1]): r[2] for r in rows}
+        out: dict[tuple[int, str], int] = {}
+        wanted = sorted(set(incidents))
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            rows = self.conn.execute(
+                "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 "
+                f"AND incident IN ({','.join('?' * len(chunk))}) GROUP BY incident, runbook",
+                chunk,
+            )
+            out.update({(r[0], r[1]): r[2] for r in rows})
+        return out
+
+    @_reads
+    def incidents_by_number(self, numbers: Sequence[int]) -> list[Incident]:
+        """The incidents named, whatever their status, in number order (the board's re-read of the
+        ones whose timeline moved)."""
+        out: list[Incident] = []
+        wanted = sorted(set(numbers))
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            sql = f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE number IN ({','.join('?' * len(chunk))})"
+            out.extend(values_to_incident(v) for v in self.conn.execute(sql + " ORDER BY number", chunk))
+        return out
+
+    @_reads
     def incident_row(self, number: int) -> dict[str, Any] | None:
         rows = self._query("SELECT * FROM incidents WHERE number = ?", [number])
         return rows[0] if rows else None
@@ -528,7 +625,7 @@ class Store:
     def incidents(
         self, *, include_closed: bool = False, where: str = "", params: Sequence[Any] | None = None
     ) -> list[Incident]:
-        clauses = [] if include_closed else ["status != 'closed'"]
+        clauses = [] if include_closed else [OPEN]
         if where:
             clauses.append(f"({where})")
         sql = f"SELECT {_INCIDENT_COLUMNS} FROM incidents"
