@@ -742,6 +742,115 @@ class Store:
         assert seq is not None  # set by every INSERT into a rowid table
         return Event(seq, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
 
+    def append_history(self, incidents: Sequence[dict[str, Any]], events: Sequence[Sequence[Any]]) -> None:
+        """Bulk-write generated history (inside `write()`): incident rows as stored, and events as
+        (incident, at, actor, kind, details, prev_hash, hash) with their chains already hashed."""
+        if incidents:
+            columns = list(incidents[0])
+            self.conn.executemany(
+                f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                ([row[c] for c in columns] for row in incidents),
+            )
+        self.conn.executemany(
+            "INSERT INTO events (incident, at, actor, kind, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?)", events
+        )
+
+    # --- what the startup check has verified ------------------------------------------------------
+
+    @_reads
+    def verified_through(self) -> int:
+        """Every event up to this sequence number was found intact by the startup check (0: none)."""
+        row = self.conn.execute("SELECT value FROM desk_meta WHERE key = 'verified_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    def stream_events(self, *, after: int = 0, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Events after sequence `after`, as stored (seq, incident, at, actor, kind, details,
+        prev_hash, hash), by incident then sequence, fetched `batch` at a time: a million events
+        walk in bounded memory. Run it inside `snapshot()` for a consistent view."""
+        sql = "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events"
+        if after:
+            sql += " WHERE seq > ?"  # the newest few: a range of the rowid, sorted
+        cursor = self.conn.execute(sql + " ORDER BY incident, seq", [after] if after else [])
+        try:
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        except sqlite3.Error as exc:
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
+        finally:
+            cursor.close()
+
+    def stream_heads(self, *, batch: int = 5000) -> Iterator[tuple[int, str, str | None]]:
+        """(incident, its head hash, the head the startup check last verified or None), by number."""
+        cursor = self.conn.execute(
+            "SELECT i.number, COALESCE(i.head_hash, ''), v.hash FROM incidents i "
+            "LEFT JOIN verified_heads v ON v.incident = i.number ORDER BY i.number"
+        )
+        try:
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        except sqlite3.Error as exc:
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
+        finally:
+            cursor.close()
+
+    @_reads
+    def verified_heads(self, incidents: Sequence[int]) -> dict[int, str]:
+        """incident → the head hash the startup check last found intact."""
+        out: dict[int, str] = {}
+        wanted = sorted(set(incidents))
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.conn.execute(f"SELECT incident, hash FROM verified_heads WHERE incident IN ({marks})", chunk)
+            )
+        return dict(out)
+
+    def remember_verified(self, heads: Sequence[tuple[int, int, str]], through: int) -> None:
+        """Record (incident, seq, hash) heads found intact and the sequence checked up to (inside
+        `write()`): the next startup checks only what comes after."""
+        self.conn.executemany(
+            "INSERT INTO verified_heads (incident, seq, hash) VALUES (?, ?, ?) "
+            "ON CONFLICT(incident) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            heads,
+        )
+        self.conn.execute(
+            "INSERT INTO desk_meta (key, value) VALUES ('verified_seq', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(through)],
+        )
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One read transaction: what is read inside sees the file at one instant, however many
+        desks commit meanwhile (a chain cannot be split between two reads)."""
+        try:
+            self.conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise StoreError(describe_db_error(self.info.path, exc)) from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("COMMIT")
+
+    @_reads
+    def file_check(self, pragma: str = "quick_check") -> tuple[str, ...]:
+        """SQLite's own check of the file: ("ok",) or what it found (damage it could not read past too)."""
+        if pragma not in ("quick_check", "integrity_check"):
+            raise ValueError(f"unknown file check {pragma!r}")
+        try:
+            return tuple(r[0] for r in self.conn.execute(f"PRAGMA {pragma}"))
+        except sqlite3.DatabaseError as exc:
+            if _code(exc) not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+                raise
+            return (str(exc),)
+
+    def note_sound(self) -> None:
+        """The file passed `quick_check` just now (the startup check, on its own connection): this
+        Store's first write need not run it again on the event loop."""
+        self._sound = True
+
     # --- paging (call the writes inside `write()`) -----------------------------------------------
 
     def claim_page(self, page: dict[str, Any]) -> bool:

@@ -351,10 +351,38 @@ class BoardScreen(Screen[None]):
             )
 
     def _check_integrity(self) -> None:
-        from ..widgets.integrity_banner import IntegrityBanner, integrity_problem
+        """Check what is new in the record since the last start, in a worker: on a desk with years
+        of history the board answers at once, and the status line shows how far the check got."""
+        from textual.worker import get_current_worker
 
-        if problem := integrity_problem(self.desk):  # a tampered or damaged record: say so all session
+        from ..widgets.integrity_banner import check_in_background
+
+        app, status = self.app, self.query_one(DeskStatus)
+
+        def progress(done: int, total: int) -> None:
+            app.call_from_thread(status.show_checking, done, total)
+
+        def check() -> None:
+            worker = get_current_worker()
+            found = check_in_background(
+                self.desk.store.info.path,
+                readonly=self.desk.readonly,
+                progress=progress,
+                should_stop=lambda: worker.is_cancelled,
+            )
+            if found is not None and not worker.is_cancelled:
+                app.call_from_thread(self._integrity_checked, found.problem)
+
+        self.run_worker(check, name="startup integrity check", group="integrity", thread=True, exit_on_error=False)
+
+    def _integrity_checked(self, problem: str | None) -> None:
+        from ..widgets.integrity_banner import IntegrityBanner
+
+        self.query_one(DeskStatus).show_checking(None, None)
+        if problem:  # a tampered or damaged record: say so all session
             self.mount(IntegrityBanner(problem), before=self.query_one("#main"))
+        else:
+            self.desk.store.note_sound()  # quick_check passed: the first write need not run it again
 
     # --- time and data ------------------------------------------------------------------------------
 

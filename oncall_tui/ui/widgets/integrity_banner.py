@@ -1,18 +1,21 @@
 """A red line across the top of the desk when its record cannot be trusted.
 
-Checked once at startup (`verify.quick_status`): a broken hash chain means someone changed the
-timeline behind the desk's back, and a damaged file means the next write may fail. Either stays on
-screen for the whole session, unlike a notification that scrolls away at 3 a.m.
+Checked at startup, in a worker, for what is new since the last start (`startup_check`): a broken
+hash chain means someone changed the timeline behind the desk's back, and a damaged file means the
+next write may fail. Either stays on screen for the whole session, unlike a notification that
+scrolls away at 3 a.m.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from textual.content import Content
 from textual.widgets import Static
 
-from ...desk import Desk
-from ...store import StoreError
-from ...verify import quick_status
+from ...startup_check import StartupCheck, check_since_last
+from ...store import Store, StoreError
 
 
 class IntegrityBanner(Static):
@@ -34,10 +37,18 @@ class IntegrityBanner(Static):
         super().__init__(text, id="integrity-banner")
 
 
-def integrity_problem(desk: Desk) -> str | None:
-    """What is wrong with the desk's record, in one line, or None when it holds."""
+def check_in_background(
+    path: Path, *, readonly: bool, progress: Callable[[int, int], None], should_stop: Callable[[], bool]
+) -> StartupCheck | None:
+    """The startup check (see startup_check.py) on its own connection, for a worker thread: what is
+    new since the last start, in slices that leave the event loop its frames."""
     try:
-        report = quick_status(desk)
+        store = Store.open(path, readonly=readonly, create=False)
     except StoreError as exc:
-        return f"the database could not be checked ({exc})"
-    return None if report.ok else report.summary()
+        return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
+    try:
+        return check_since_last(store, progress=progress, should_stop=should_stop)
+    except StoreError as exc:
+        return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
+    finally:
+        store.close()
