@@ -8,7 +8,7 @@ keep, byte for byte, is in `chain`.
 from __future__ import annotations
 
 from .chain import canonical_json, event_hash
-from .errors import FileReplaced, Locked, ReadOnlyError, StoreError
+from .errors import Damaged, FileReplaced, Locked, ReadOnlyError, StoreError
 from .sqlite import (
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
@@ -34,6 +34,7 @@ __all__ = [
     "INCIDENT_TIME_FIELDS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Damaged",
     "FileReplaced",
     "Locked",
     "OpenInfo",

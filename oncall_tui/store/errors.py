@@ -23,3 +23,7 @@ class Locked(StoreError):
 class FileReplaced(StoreError):
     """The path no longer names the file this desk opened: it, its -wal or its -shm was deleted or
     replaced meanwhile. Writing on would go into an unlinked file and be lost, so nothing is."""
+
+
+class Damaged(StoreError):
+    """A read met a damaged page (or a file that is no database): `verify` reports it as a finding."""

@@ -29,7 +29,7 @@ from ..clock import from_iso
 from ..model import Event, Incident, Severity, Status
 from ..terminal_text import printable, printable_value
 from .chain import canonical_json, event_hash
-from .errors import FileReplaced, Locked, ReadOnlyError, StoreError
+from .errors import Damaged, FileReplaced, Locked, ReadOnlyError, StoreError
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -757,6 +757,23 @@ class Store:
 
     # --- what the startup check has verified ------------------------------------------------------
 
+    def _stream(
+        self, sql: str, params: Sequence[Any], batch: int, *, names: list[str] | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of a query fetched `batch` at a time (bounded memory however many); a damaged
+        page met on the way raises Damaged, any other database error StoreError."""
+        try:
+            cursor = self.conn.execute(sql, params)
+            if names is not None:
+                names.extend(sys.intern(d[0]) for d in cursor.description)
+            try:
+                while rows := cursor.fetchmany(batch):
+                    yield from rows
+            finally:
+                cursor.close()
+        except sqlite3.Error as exc:
+            raise _stream_error(self.info.path, exc) from None
+
     @_reads
     def verified_through(self) -> int:
         """Every event up to this sequence number was found intact by the startup check (0: none)."""
@@ -770,28 +787,45 @@ class Store:
         sql = "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events"
         if after:
             sql += " WHERE seq > ?"  # the newest few: a range of the rowid, sorted
-        cursor = self.conn.execute(sql + " ORDER BY incident, seq", [after] if after else [])
-        try:
-            while rows := cursor.fetchmany(batch):
-                yield from rows
-        except sqlite3.Error as exc:
-            raise StoreError(describe_db_error(self.info.path, exc)) from None
-        finally:
-            cursor.close()
+        return self._stream(sql + " ORDER BY incident, seq", [after] if after else [], batch)
 
     def stream_heads(self, *, batch: int = 5000) -> Iterator[tuple[int, str, str | None]]:
         """(incident, its head hash, the head the startup check last verified or None), by number."""
-        cursor = self.conn.execute(
+        return self._stream(
             "SELECT i.number, COALESCE(i.head_hash, ''), v.hash FROM incidents i "
-            "LEFT JOIN verified_heads v ON v.incident = i.number ORDER BY i.number"
+            "LEFT JOIN verified_heads v ON v.incident = i.number ORDER BY i.number",
+            [],
+            batch,
         )
-        try:
-            while rows := cursor.fetchmany(batch):
-                yield from rows
-        except sqlite3.Error as exc:
-            raise StoreError(describe_db_error(self.info.path, exc)) from None
-        finally:
-            cursor.close()
+
+    def stream_incident_rows(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every incident row as stored (raw column values), by number, `batch` at a time."""
+        names: list[str] = []
+        for row in self._stream("SELECT * FROM incidents ORDER BY number", [], batch, names=names):
+            yield dict(zip(names, row))
+
+    def stream_seqs(self, *, batch: int = 20_000) -> Iterator[int]:
+        """Every event's sequence number, in order (the rowid alone: no event is read)."""
+        return (row[0] for row in self._stream("SELECT seq FROM events ORDER BY seq", [], batch))
+
+    @_reads
+    def last_seq_issued(self) -> int | None:
+        """The highest sequence number ever handed out (SQLite's own counter), None before any."""
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return int(row[0]) if row else None
+
+    @_reads
+    def event_by_hash(self, digest: str) -> tuple[Any, ...] | None:
+        """The stored event with this hash, or None (a full scan: for explaining a break only)."""
+        row = self.conn.execute(
+            "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events WHERE hash = ? LIMIT 1",
+            [digest],
+        ).fetchone()
+        return tuple(row) if row else None
+
+    @_reads
+    def trigger_names(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
 
     @_reads
     def verified_heads(self, incidents: Sequence[int]) -> dict[int, str]:
@@ -1081,6 +1115,11 @@ _FILE_ERRORS = {
     sqlite3.SQLITE_NOTADB,
     sqlite3.SQLITE_PERM,
 }
+
+
+def _stream_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    damaged = _code(exc) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return (Damaged if damaged else StoreError)(describe_db_error(path, exc))
 
 
 def is_file_error(exc: sqlite3.Error) -> bool:
