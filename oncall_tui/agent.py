@@ -68,7 +68,7 @@ class Agent:
 
     def start(self) -> None:
         roster = self.roster.get()
-        where = self.desk.store.info.path
+        where = self.desk.store.location
         if roster.configured:
             self.say(
                 f"agent {self.pager.token} watching {where}: paging {len(roster.people)} people, "

@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import os
 import re
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ from .desk import Desk
 from .lifecycle import ActionRefused
 from .paths import default_db_path, demo_db_path
 from .policy import PolicyError, load_policy
-from .store import StoreError, describe_db_error, is_file_error
+from .store import StoreError
 
 # Each module has `register(subparsers, common)`; its subcommands set `func(args) -> int`.
 COMMAND_MODULES = (
@@ -33,6 +32,7 @@ COMMAND_MODULES = (
     "oncall_tui.commands.demo",
     "oncall_tui.commands.compose",
     "oncall_tui.commands.integrity",
+    "oncall_tui.commands.migrate",
     "oncall_tui.commands.followup",
     "oncall_tui.commands.alerts",
     "oncall_tui.commands.paging",
@@ -195,12 +195,6 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
         # `oncall-tui show INC-1 | head`: the reader left; stay quiet like other Unix tools, and
         # point stdout at /dev/null so the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_ERROR
-    except sqlite3.DatabaseError as exc:
-        # A command reading the file directly (not through Store) met a damaged or locked file.
-        if not is_file_error(exc):
-            raise
-        _fail(describe_db_error(db_path(args), exc))
         return EXIT_ERROR
     except (ActionRefused, StoreError, PolicyError, ValueError, OSError) as exc:
         _fail(str(exc))

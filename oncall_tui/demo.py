@@ -206,10 +206,7 @@ def seed_bulk(desk: Desk, count: int, *, seed: int = 7, open_share: float = 1.0,
     """
     rng = random.Random(seed)
     s = _script(desk)
-    conn = desk.store.conn
-    # Generated history need not survive power loss; a bulk fill with fsync per action would take minutes.
-    conn.execute("PRAGMA synchronous = OFF")
-    try:
+    with desk.store.bulk_fill():
         for _ in range(count):
             title, services, symptom = rng.choice(_TITLES)
             age = rng.uniform(1, span_days * 1440) if span_days else rng.uniform(1, 600)
@@ -231,5 +228,3 @@ def seed_bulk(desk: Desk, count: int, *, seed: int = 7, open_share: float = 1.0,
                     d.edit(inc.number, "root_cause", "Generated")
                     d.edit(inc.number, "resolution", "Generated")
                     d.move(inc.number, Status.RESOLVED)
-    finally:
-        conn.execute("PRAGMA synchronous = FULL")

@@ -1,7 +1,7 @@
 """The desk: every action an engineer (or the alert poller) takes on an incident.
 
-`Desk` ties a `Store`, a `Policy` and a `Clock` together. Each action is one transaction that
-reads the incident under SQLite's write lock, checks the process allows it (raising `ActionRefused`)
+`Desk` ties a `Record`, a `Policy` and a `Clock` together. Each action is one transaction that
+reads the incident under the record's write lock, checks the process allows it (raising `ActionRefused`)
 and that no other desk got there first (raising `Conflict`, which says who did what and when), then
 writes the new state and appends the timeline event. The UI, the CLI and the alert intake all go
 through here; nothing else writes to the file.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, SystemClock, format_duration, format_local, iso
 from .deadlines import Deadlines, compute
@@ -20,10 +20,13 @@ from .lifecycle import ActionRefused, check_move, next_status
 from .model import EDITABLE_FIELDS, EDITABLE_TIMES, Event, Incident, Severity, Status, format_id
 from .paths import current_actor
 from .policy import Policy, load_policy
-from .store import Store, StoreError
+from .store import StoreError, open_record
 from .tenants import Tenants, editable_text, parse_tenants
 from .terminal_text import printable
 from .when import SKEW, check_start, parse_past
+
+if TYPE_CHECKING:
+    from .store import Record
 
 __all__ = ["ActionRefused", "Conflict", "Desk", "NotFound", "StoreError"]
 
@@ -63,7 +66,7 @@ Decision = tuple[Change, dict[str, Any]] | None
 
 
 class Desk:
-    def __init__(self, store: Store, policy: Policy, clock: Clock | None = None, actor: str | None = None) -> None:
+    def __init__(self, store: Record, policy: Policy, clock: Clock | None = None, actor: str | None = None) -> None:
         self.store = store
         self.policy = policy
         self.clock = clock or SystemClock()
@@ -80,7 +83,7 @@ class Desk:
         actor: str | None = None,
         readonly: bool = False,
     ) -> Desk:
-        return cls(Store.open(path, readonly=readonly), policy or load_policy(), clock, actor)
+        return cls(open_record(path, readonly=readonly), policy or load_policy(), clock, actor)
 
     def close(self) -> None:
         self.store.close()
@@ -113,8 +116,7 @@ class Desk:
         return self.store.data_version()
 
     def find_by_fingerprint(self, fingerprint: str, *, open_only: bool = True) -> Incident | None:
-        where = "fingerprint = ?"
-        found = self.store.incidents(include_closed=not open_only, where=where, params=[fingerprint])
+        found = self.store.incidents_with_fingerprint(fingerprint, include_closed=not open_only)
         if open_only:
             found = [i for i in found if i.is_open]
         return found[-1] if found else None
@@ -495,18 +497,9 @@ class Desk:
         the step as the screen numbers it (`section`, `ordinal`: "Investigation, step 5")."""
 
         def decide(inc: Incident, now: datetime) -> Decision:
-            row = self.store.conn.execute(
-                "SELECT checked FROM checks WHERE incident = ? AND runbook = ? AND step = ?",
-                [number, runbook, step],
-            ).fetchone()
-            if bool(row and row[0]) == checked:
+            if self.store.step_checked(number, runbook, step) == checked:
                 return None
-            self.store.conn.execute(
-                "INSERT INTO checks (incident, runbook, step, checked, at, actor) VALUES (?,?,?,?,?,?) "
-                "ON CONFLICT(incident, runbook, step) DO UPDATE SET checked = excluded.checked, "
-                "at = excluded.at, actor = excluded.actor",
-                [number, runbook, step, int(checked), iso(now), self.actor],
-            )
+            self.store.set_step(number, runbook, step, checked, iso(now), self.actor)
             details: dict[str, Any] = {
                 "runbook": runbook,
                 "version": version,
@@ -521,11 +514,7 @@ class Desk:
         return self.act(number, "runbook_step", decide)
 
     def checked_steps(self, number: int, runbook: str) -> set[int]:
-        with self.store.reading() as conn:
-            rows = conn.execute(
-                "SELECT step FROM checks WHERE incident = ? AND runbook = ? AND checked = 1", [number, runbook]
-            ).fetchall()
-        return {r[0] for r in rows}
+        return self.store.checked_steps(number, runbook)
 
     def context_counts(self, number: int) -> tuple[int, int]:
         """(timeline events, action items) of one incident: what the process checklist reads."""

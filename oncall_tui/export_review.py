@@ -315,13 +315,7 @@ def _template_line(tb: TracebackType | None) -> str:
 def export_document(desk: Desk, number: int, now: datetime | None = None) -> dict[str, Any]:
     now = now or desk.now()
     inc = desk.get(number)
-    with desk.store.reading() as conn:
-        rows = conn.execute(
-            "SELECT runbook, step, checked, at, actor FROM checks WHERE incident = ? ORDER BY runbook, step", [number]
-        ).fetchall()
-    checks = [dict(zip(("runbook", "step", "checked", "at", "actor"), r)) for r in rows]
-    for c in checks:
-        c["checked"] = bool(c["checked"])
+    checks = desk.store.check_rows(number)
     state = review.state(desk, inc)
     return {
         "format": FORMAT,

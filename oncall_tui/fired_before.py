@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .model import Incident
-from .store import Store
+
+if TYPE_CHECKING:
+    from .store import Record
 
 SHOWN = 3  # the detail pane names this many; the count covers all
 
@@ -50,7 +53,7 @@ class FiredBefore:
         return [p for p in self.past if p.incident.root_cause or p.incident.resolution][:SHOWN]
 
 
-def fired_before(store: Store, incident: Incident) -> FiredBefore | None:
+def fired_before(store: Record, incident: Incident) -> FiredBefore | None:
     """None for a manual incident; otherwise the earlier ones (possibly none)."""
     if incident.source != "alert":
         return None

@@ -24,7 +24,7 @@ from .clock import FrozenClock, from_iso, iso
 from .desk import Desk
 from .model import Severity, Status
 from .policy import Policy
-from .store import Store, canonical_json, event_hash
+from .store import Record, Store, canonical_json, event_hash
 
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 _TITLES = (
@@ -135,7 +135,6 @@ def _shapes(policy: Policy) -> list[_Shape]:
         clock = FrozenClock(start)
         desk = Desk(Store.open(Path(folder) / "shapes.db"), policy, clock, actor="ava")
         try:
-            desk.store.conn.execute("PRAGMA synchronous = OFF")
             shapes = []
             for number in _play(desk, clock, start):
                 row = desk.store.incident_row(number)
@@ -164,7 +163,7 @@ def _shapes(policy: Policy) -> list[_Shape]:
 
 
 def generate_history(
-    store: Store,
+    store: Record,
     policy: Policy,
     count: int,
     *,
@@ -180,39 +179,35 @@ def generate_history(
     shapes = _shapes(policy)
     number = store.next_number()
     span = max(0.0, days * 86400 - 3 * 86400)
-    store.conn.execute("PRAGMA synchronous = OFF")
     written = 0
-    try:
-        with store.write():
-            while written < count:
-                rows: list[dict[str, Any]] = []
-                events: list[tuple[int, str, str, str, str, str, str]] = []
-                for _ in range(min(_BATCH, count - written)):
-                    shape = rng.choice(shapes)
-                    began = now - timedelta(days=days, seconds=-int(rng.uniform(0, span)))
-                    delta = began - shape.started
-                    times = [iso(moment + delta) for moment in shape.instants]
-                    title = rng.choice(_TITLES).format(t=rng.choice(_TENANTS))
-                    quoted = json.dumps(title, ensure_ascii=False)[1:-1]
-                    prev = ""
-                    for at, actor, kind, pieces in shape.events:
-                        text = "".join(
-                            p if type(p) is str else quoted if p is None else times[p]  # type: ignore[index]
-                            for p in pieces
-                        )
-                        digest = event_hash(prev, number, times[at], actor, kind, text)
-                        events.append((number, times[at], actor, kind, text, prev, digest))
-                        prev = digest
-                    row = {
-                        column: value if what == "value" else times[value] if what == "instant" else title
-                        for column, what, value in shape.row
-                    }
-                    rows.append(row | {"number": number, "head_hash": prev})
-                    number += 1
-                store.append_history(rows, events)
-                written += len(rows)
-                if progress is not None:
-                    progress(written)
-    finally:
-        store.conn.execute("PRAGMA synchronous = FULL")
+    with store.bulk_fill(), store.write():
+        while written < count:
+            rows: list[dict[str, Any]] = []
+            events: list[tuple[int, str, str, str, str, str, str]] = []
+            for _ in range(min(_BATCH, count - written)):
+                shape = rng.choice(shapes)
+                began = now - timedelta(days=days, seconds=-int(rng.uniform(0, span)))
+                delta = began - shape.started
+                times = [iso(moment + delta) for moment in shape.instants]
+                title = rng.choice(_TITLES).format(t=rng.choice(_TENANTS))
+                quoted = json.dumps(title, ensure_ascii=False)[1:-1]
+                prev = ""
+                for at, actor, kind, pieces in shape.events:
+                    text = "".join(
+                        p if type(p) is str else quoted if p is None else times[p]  # type: ignore[index]
+                        for p in pieces
+                    )
+                    digest = event_hash(prev, number, times[at], actor, kind, text)
+                    events.append((number, times[at], actor, kind, text, prev, digest))
+                    prev = digest
+                row = {
+                    column: value if what == "value" else times[value] if what == "instant" else title
+                    for column, what, value in shape.row
+                }
+                rows.append(row | {"number": number, "head_hash": prev})
+                number += 1
+            store.append_history(rows, events)
+            written += len(rows)
+            if progress is not None:
+                progress(written)
     return written

@@ -1,9 +1,10 @@
 """How the desk is doing over a period: counts, time to acknowledge and resolve, missed deadlines.
 
-SQL selects the period and turns instants into integers for the durations; the deadlines are judged
-by their own rules (`deadlines.DEADLINE_KINDS`), the very functions the board's clocks run, over just
-the milestone columns: a report over 10,000 incidents never builds 10,000 `Incident` objects or
-walks their timelines.
+The store hands over the milestone columns of the period's incidents; everything else is judged
+here, in Python: the durations in integer milliseconds, and the deadlines by their own rules
+(`deadlines.DEADLINE_KINDS`), the very functions the board's clocks run — no deadline maths in SQL,
+so every backend reports alike. A report over 10,000 incidents never builds 10,000 `Incident`
+objects or walks their timelines.
 
 Which incidents a period holds: those that *started* in it (`since` ≤ started_at < `until`), all
 times UTC. Durations run from the start time (which may be back-dated to when the outage began) to
@@ -30,11 +31,10 @@ its job, not an obligation someone missed (a missed acknowledgement, which is, i
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import deadlines
 from .clock import format_duration, iso, parse_instant
@@ -42,18 +42,12 @@ from .deadlines import State
 from .model import Severity, Status
 from .policy import Policy
 
+if TYPE_CHECKING:
+    from .store import Record
+
 UTC = UTC
 SEVERITY_KEYS = ("P0", "P1", "P2", "P3", "undetermined")
 DEFAULT_DAYS = 30
-
-# An instant stored as ISO-8601 text → integer milliseconds since the Unix epoch. SQLite keeps
-# julianday internally in whole milliseconds, so the round trip is exact, and comparing integers
-# avoids both float noise at a deadline's exact boundary and text comparison of '…00Z' vs '…00.5Z'.
-_MS = "CAST(round((julianday({0}) - 2440587.5) * 86400000.0) AS INTEGER)"
-
-
-def _ms(col: str) -> str:
-    return _MS.format(col)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,42 +115,35 @@ def period_ending(now: datetime, days: int = DEFAULT_DAYS) -> Period:
     return Period(end - timedelta(days=days), end)
 
 
-def build(conn: sqlite3.Connection, policy: Policy, now: datetime, period: Period) -> Report:
-    bounds = {"since": _epoch_ms(period.since), "until": _epoch_ms(period.until)}
-    inc_filter = f"{_ms('started_at')} >= :since AND {_ms('started_at')} < :until"
-
-    # One scan: SQL filters and turns the instants into integers; Python only adds up small tuples.
-    rows = conn.execute(
-        f"""
-        SELECT COALESCE(NULLIF(severity, ''), 'undetermined'), status NOT IN ('resolved', 'closed'),
-               date(started_at), date(started_at, '-6 days', 'weekday 1'),
-               {_ms("acknowledged_at")} - s, {_ms("resolved_at")} - s
-        FROM (SELECT *, {_ms("started_at")} AS s FROM incidents) WHERE s >= :since AND s < :until
-        """,
-        bounds,
-    ).fetchall()
+def build(store: Record, policy: Policy, now: datetime, period: Period) -> Report:
+    milestones = _milestones(store, period)
     by_severity = dict.fromkeys(SEVERITY_KEYS, 0)
-    per_day_counts: dict[str, int] = {}
-    week_acks: dict[str, list[int]] = {}
+    per_day_counts: dict[date, int] = {}
+    week_acks: dict[date, list[int]] = {}
     acks, fixes = [], []
     open_ = 0
-    for sev, is_open, day, monday, ack, fix in rows:
+    for m in milestones:
+        sev = m.severity.value if m.severity else "undetermined"
         by_severity[sev] = by_severity.get(sev, 0) + 1
-        open_ += is_open
+        open_ += m.status not in _CLOSED
+        day = m.started_at.astimezone(UTC).date()
         per_day_counts[day] = per_day_counts.get(day, 0) + 1
-        if ack is not None:
+        start = _epoch_ms(m.started_at)
+        if m.acknowledged_at is not None:
+            ack = _epoch_ms(m.acknowledged_at) - start
             acks.append(ack)
-            week_acks.setdefault(monday, []).append(ack)
-        if fix is not None:
-            fixes.append(fix)
-    total = len(rows)
+            week_acks.setdefault(day - timedelta(days=day.weekday()), []).append(ack)
+        if m.resolved_at is not None:
+            fixes.append(_epoch_ms(m.resolved_at) - start)
+    total = len(milestones)
 
-    per_day = [(d, per_day_counts.get(d.isoformat(), 0)) for d in period.days]
+    per_day = [(d, per_day_counts.get(d, 0)) for d in period.days]
     per_week = []
     for monday in sorted({d - timedelta(days=d.weekday()) for d in period.days}):
-        values = week_acks.get(monday.isoformat(), [])
+        values = week_acks.get(monday, [])
         per_week.append(WeekPoint(monday, len(values), sum(values) / len(values) / 1000 if values else None))
 
+    numbers = {m.number: m for m in milestones}
     return Report(
         period,
         now,
@@ -165,11 +152,14 @@ def build(conn: sqlite3.Connection, policy: Policy, now: datetime, period: Perio
         open_,
         _stats(acks, total),
         _stats(fixes, total),
-        _breaches(conn, policy, now, inc_filter, bounds),
-        _items(conn, now, inc_filter, bounds),
+        _breaches(store, policy, now, period, milestones, numbers),
+        _items(store, now, numbers),
         per_day,
         per_week,
     )
+
+
+_CLOSED = (Status.RESOLVED, Status.CLOSED)
 
 
 def _stats(values_ms: list[int], total: int) -> DurationStats:
@@ -209,13 +199,19 @@ class _Milestones(NamedTuple):
         return self.status.is_open
 
 
-_MILESTONE_COLUMNS = ", ".join(_Milestones._fields)
-
-
-def _milestones(conn: sqlite3.Connection, inc_filter: str, bounds: dict[str, Any]) -> Iterator[_Milestones]:
+def _milestones(store: Record, period: Period) -> list[_Milestones]:
+    """The incidents that started in the period, as milestone tuples. The store filters on the
+    start time's text, widened by two days either side (an instant written with an offset sorts by
+    its local date); the exact instant is judged here, in milliseconds."""
     statuses = {s.value: s for s in Status}
     severities = {s.value: s for s in Severity}
     t = _instant
+    since, until = _epoch_ms(period.since), _epoch_ms(period.until)
+    rows = store.milestone_rows(
+        (period.since - _SLACK).astimezone(UTC).date().isoformat(),
+        (period.until + _SLACK).astimezone(UTC).date().isoformat(),
+    )
+    out = []
     for (
         n,
         st,
@@ -233,26 +229,35 @@ def _milestones(conn: sqlite3.Connection, inc_filter: str, bounds: dict[str, Any
         waived,
         alert_state,
         live,
-    ) in conn.execute(f"SELECT {_MILESTONE_COLUMNS} FROM incidents WHERE {inc_filter}", bounds):
+    ) in rows:
+        started = t(s)
+        if not since <= _epoch_ms(started) < until:
+            continue
         # Spelled out rather than looped: this runs for every incident of the period.
-        yield _Milestones(
-            n,
-            statuses[st],
-            severities.get(sev),
-            t(s),
-            t(d),
-            ack and t(ack),
-            sev_at and t(sev_at),
-            notified and t(notified),
-            last and t(last),
-            next_ and t(next_),
-            mitigated and t(mitigated),
-            resolved and t(resolved),
-            reviewed and t(reviewed),
-            waived or "",
-            alert_state or "",
-            live and t(live),
+        out.append(
+            _Milestones(
+                n,
+                statuses[st],
+                severities.get(sev),
+                started,
+                t(d),
+                ack and t(ack),
+                sev_at and t(sev_at),
+                notified and t(notified),
+                last and t(last),
+                next_ and t(next_),
+                mitigated and t(mitigated),
+                resolved and t(resolved),
+                reviewed and t(reviewed),
+                waived or "",
+                alert_state or "",
+                live and t(live),
+            )
         )
+    return out
+
+
+_SLACK = timedelta(days=2)
 
 
 def _instant(text: str) -> datetime:
@@ -261,12 +266,13 @@ def _instant(text: str) -> datetime:
 
 
 def computed_breaches(
-    conn: sqlite3.Connection, policy: Policy, now: datetime, inc_filter: str, bounds: dict[str, Any]
+    store: Record, policy: Policy, now: datetime, period: Period, milestones: list[_Milestones] | None = None
 ) -> Iterator[tuple[int, str, int, str]]:
-    """(number, key, due in epoch ms, severity key) of every deadline its rule judges breached now."""
+    """(number, key, due in epoch ms, severity key) of every deadline its rule judges breached now,
+    over the incidents that started in the period."""
     rules = [(kind, kind.rule) for kind in deadlines.DEADLINE_KINDS]
     breached = State.BREACHED
-    for m in _milestones(conn, inc_filter, bounds):
+    for m in _milestones(store, period) if milestones is None else milestones:
         for kind, rule in rules:
             d = rule(kind, m, policy, now)
             if d.state is breached and d.due_at is not None:
@@ -274,29 +280,31 @@ def computed_breaches(
 
 
 def _breaches(
-    conn: sqlite3.Connection, policy: Policy, now: datetime, inc_filter: str, bounds: dict[str, Any]
+    store: Record,
+    policy: Policy,
+    now: datetime,
+    period: Period,
+    milestones: list[_Milestones],
+    numbers: dict[int, _Milestones],
 ) -> Breaches:
     # (number, key, due) → (severity key, recorded on the timeline): each breach counted once.
     found: dict[tuple[int, str, int | None], tuple[str, bool]] = {}
-    for number, key, due, sev in computed_breaches(conn, policy, now, inc_filter, bounds):
+    for number, key, due, sev in computed_breaches(store, policy, now, period, milestones):
         found[number, key, due] = (sev, False)
-    recorded = conn.execute(
-        f"""
-        SELECT e.incident, json_extract(e.details, '$.deadline'), json_extract(e.details, '$.due_at'),
-               COALESCE(NULLIF(i.severity, ''), 'undetermined')
-        FROM events e JOIN incidents i ON i.number = e.incident
-        WHERE e.kind = 'deadline_breached' AND {inc_filter}
-        """,
-        bounds,
+    recorded = store.breach_event_rows(
+        (period.since - _SLACK).astimezone(UTC).date().isoformat(),
+        (period.until + _SLACK).astimezone(UTC).date().isoformat(),
     )
-    for number, key, due_text, sev in recorded:
-        if key is None or str(key).startswith("escalate:"):
+    for number, deadline, due_text in recorded:
+        m = numbers.get(number)
+        if m is None or deadline is None or str(deadline).startswith("escalate:"):
             continue
+        severity = str(m.severity.value) if m.severity else "undetermined"
         try:
             due_ms = _epoch_ms(_instant(due_text)) if due_text else None
         except ValueError:
             due_ms = None  # a due time damaged by hand: still a breach a desk saw, counted once
-        found[number, str(key), due_ms] = (sev, True)
+        found[number, str(deadline), due_ms] = (severity, True)
     by_kind: dict[str, dict[str, int]] = {}
     recorded_n = 0
     for (_, key, _), (sev, seen) in found.items():
@@ -316,17 +324,18 @@ def deadline_label(key: str) -> str:
     return found.label if found is not None else key
 
 
-def _items(conn: sqlite3.Connection, now: datetime, inc_filter: str, bounds: dict[str, Any]) -> ItemCounts:
-    row = conn.execute(
-        f"""
-        SELECT COALESCE(SUM(done = 0), 0),
-               COALESCE(SUM(done = 0 AND due != '' AND due < :today), 0),
-               COALESCE(SUM(done = 1), 0)
-        FROM action_items WHERE incident IN (SELECT number FROM incidents WHERE {inc_filter})
-        """,
-        {**bounds, "today": now.astimezone(UTC).date().isoformat()},
-    ).fetchone()
-    return ItemCounts(*row)
+def _items(store: Record, now: datetime, numbers: dict[int, _Milestones]) -> ItemCounts:
+    today = now.astimezone(UTC).date().isoformat()
+    open_ = overdue = done = 0
+    for number, is_done, due in store.action_item_states():
+        if number not in numbers:
+            continue
+        if is_done:
+            done += 1
+        else:
+            open_ += 1
+            overdue += due != "" and due < today
+    return ItemCounts(open_, overdue, done)
 
 
 def _epoch_ms(moment: datetime) -> int:

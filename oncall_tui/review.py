@@ -11,7 +11,6 @@ silently overwritten.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -68,21 +67,11 @@ class Scheduled:
 
 
 def items(desk: Desk, number: int) -> list[ActionItem]:
-    with desk.store.reading() as conn:
-        rows = conn.execute(
-            "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items "
-            "WHERE incident = ? ORDER BY id",
-            [number],
-        ).fetchall()
-    return [_item(r) for r in rows]
+    return [_item(r) for r in desk.store.action_items(number)]
 
 
 def item(desk: Desk, item_id: int) -> ActionItem:
-    with desk.store.reading() as conn:
-        row = conn.execute(
-            "SELECT id, incident, title, owner, due, done, created_at, version FROM action_items WHERE id = ?",
-            [item_id],
-        ).fetchone()
+    row = desk.store.action_item(item_id)
     if row is None:
         raise NotFound(f"no action item #{item_id}")
     return _item(row)
@@ -217,13 +206,7 @@ def add_item(desk: Desk, number: int, title: str, *, owner: str = "", due: date 
     created: list[int] = []
 
     def decide(inc: Incident, now: datetime) -> Decision:
-        cur = desk.store.conn.execute(
-            "INSERT INTO action_items (incident, title, owner, due, done, created_at, version) "
-            "VALUES (?, ?, ?, ?, 0, ?, 1)",
-            [inc.number, text, who, _due_text(due), iso(now)],
-        )
-        item_id = cur.lastrowid
-        assert item_id is not None  # set by every INSERT into a rowid table
+        item_id = desk.store.add_action_item(inc.number, text, who, _due_text(due), iso(now))
         created.append(item_id)
         return {}, {"item": item_id, "title": text, "owner": who, "due": _due_text(due)}
 
@@ -260,11 +243,7 @@ def edit_item(
         changes = {k: {"from": row[k] or "", "to": v} for k, v in wanted.items() if (row[k] or "") != v}
         if not changes:
             return None
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        desk.store.conn.execute(
-            f"UPDATE action_items SET {sets}, version = version + 1 WHERE id = ?",
-            [*(c["to"] for c in changes.values()), item_id],
-        )
+        desk.store.update_action_item(item_id, {k: c["to"] for k, c in changes.items()})
         return {}, {"item": item_id, "title": changes.get("title", {}).get("to", row["title"]), "changes": changes}
 
     desk.act(current.incident, "action_item_edited", decide)
@@ -280,9 +259,7 @@ def set_done(desk: Desk, item_id: int, done: bool, *, expected_version: int | No
         row = _locked_row(desk, inc, item_id, expected_version, now)
         if bool(row["done"]) == done:
             return None
-        desk.store.conn.execute(
-            "UPDATE action_items SET done = ?, version = version + 1 WHERE id = ?", [int(done), item_id]
-        )
+        desk.store.update_action_item(item_id, {"done": done})
         return {}, {"item": item_id, "title": row["title"]}
 
     desk.act(current.incident, kind, decide)
@@ -291,20 +268,11 @@ def set_done(desk: Desk, item_id: int, done: bool, *, expected_version: int | No
 
 def _locked_row(desk: Desk, inc: Incident, item_id: int, expected: int | None, now: datetime) -> dict[str, Any]:
     """The item as it is under the write lock; Conflict when it moved on since the person looked."""
-    cur = desk.store.conn.execute(
-        "SELECT id, title, owner, due, done, version FROM action_items WHERE id = ? AND incident = ?",
-        [item_id, inc.number],
-    )
-    row = cur.fetchone()
-    if row is None:
+    data = desk.store.locked_action_item(item_id, inc.number)
+    if data is None:
         raise NotFound(f"no action item #{item_id} on {inc.id}")
-    data = dict(zip((c[0] for c in cur.description), row))
     if expected is not None and data["version"] != expected:
-        last = desk.store.conn.execute(
-            f"SELECT actor, at, kind FROM events WHERE incident = ? AND kind IN ({','.join('?' * len(ITEM_KINDS))}) "
-            "AND json_extract(details, '$.item') = ? ORDER BY seq DESC LIMIT 1",
-            [inc.number, *ITEM_KINDS, item_id],
-        ).fetchone()
+        last = desk.store.last_item_event(inc.number, item_id, ITEM_KINDS)
         if last is None:
             raise Conflict(f"action item #{item_id} changed meanwhile; look again before retrying")
         what = last[2].removeprefix("action_item_")
@@ -340,16 +308,16 @@ def parse_attendees(text: str) -> list[str]:
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _item(row: Sequence[Any]) -> ActionItem:
+def _item(row: dict[str, Any]) -> ActionItem:
     return ActionItem(
-        id=row[0],
-        incident=row[1],
-        title=printable(row[2] or ""),  # shown in a terminal: see terminal_text
-        owner=printable(row[3] or ""),
-        due=date.fromisoformat(row[4]) if row[4] else None,
-        done=bool(row[5]),
-        created_at=from_iso(row[6]),
-        version=row[7],
+        id=row["id"],
+        incident=row["incident"],
+        title=printable(row["title"] or ""),  # shown in a terminal: see terminal_text
+        owner=printable(row["owner"] or ""),
+        due=date.fromisoformat(row["due"]) if row["due"] else None,
+        done=bool(row["done"]),
+        created_at=from_iso(row["created_at"]),
+        version=row["version"],
     )
 
 

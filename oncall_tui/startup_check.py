@@ -20,7 +20,7 @@ from itertools import groupby
 from operator import itemgetter
 
 from .model import format_id
-from .store import Store, StoreError, event_hash
+from .store import Record, StoreError, event_hash
 from .verify import Break, StoredEvent, check_chain
 
 SLICE_SECONDS = 0.004  # of hashing, then as long with the GIL free: the board keeps its frames
@@ -61,7 +61,7 @@ def _walk_from(incident: int, start: str, events: list[StoredEvent]) -> Break | 
 
 
 def check_since_last(
-    store: Store,
+    store: Record,
     *,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,

@@ -22,11 +22,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .model import format_id
 from .replay import Disagreement, derive, disagreements
-from .store import Damaged, Store, event_hash
+from .store import Damaged, event_hash
+
+if TYPE_CHECKING:
+    from .store import Record
 
 PROBLEMS = ("edited", "removed", "reordered", "inserted", "newest_removed", "incident_missing")
 
@@ -384,7 +387,7 @@ def check_all(
 # --- reading a desk file -----------------------------------------------------------------------
 
 
-def verify_store(store: Store, *, file_check: str | None = "integrity_check", replay: bool = True) -> Report:
+def verify_store(store: Record, *, file_check: str | None = "integrity_check", replay: bool = True) -> Report:
     """Check every chain, and the file with SQLite's `integrity_check` (or the cheaper `quick_check`,
     which skips matching indexes to tables), all in one snapshot. With `replay`, each incident whose
     chain holds has its events replayed and its row compared with what they say.
@@ -412,11 +415,11 @@ def verify_store(store: Store, *, file_check: str | None = "integrity_check", re
                 chains.append(chain)
                 if replay and chain.holds and (mismatch := _replayed(row, events)) is not None:
                     edited.append(mismatch)
-            triggers = store.trigger_names()
+            triggers = store.append_only_guards()
     except Damaged as exc:
         # Damage is a finding, not a failure to check: report it (the timeline could not be read).
         found = integrity if integrity != ("ok",) else ()
-        return Report((), (), (*found, f"reading the timeline failed: {exc}"), True)
+        return Report((), (), (*found, *exc.findings), True)
     missing = tuple(t for t in APPEND_ONLY_TRIGGERS if t not in triggers)
     return Report(tuple(chains), tuple(sorted(absent)), integrity, file_check is not None, tuple(edited), missing)
 
@@ -437,7 +440,7 @@ def _absent(seqs: Iterable[int], last: int | None) -> set[int]:
 class _ByHash:
     """`everywhere` for `check_chain`, asked only to explain a broken link: one lookup per break."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Record) -> None:
         self.store = store
 
     def get(self, digest: str, /) -> StoredEvent | None:

@@ -90,3 +90,7 @@ def extra_deadline_kind(monkeypatch):
     )
     monkeypatch.setattr(deadlines, "DEADLINE_KINDS", (*deadlines.DEADLINE_KINDS, kind))
     return kind
+
+
+# Backend-parametrised records (tests/support/backends.py): the same test on a desk file and on PostgreSQL.
+from support.backends import backend, module_record_target, record_target  # noqa: E402, F401

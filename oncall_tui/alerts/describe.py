@@ -115,7 +115,7 @@ def alert_facts(store: Any, incident: Any) -> dict[str, Any] | None:
     until when, whether it is this desk's own). None for an incident typed by hand.
 
     One source for the detail pane, `oncall-tui show` (text and JSON) and the export document.
-    `store` is the desk's `Store`; `incident` an `Incident`.
+    `store` is the desk's `Record`; `incident` an `Incident`.
     """
     if incident.source != "alert":
         return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import re
 import sys
 import time
@@ -48,17 +47,9 @@ from .reconcile import (
     refused,
 )
 
-try:
-    import fcntl
-
-    HAVE_FLOCK = True
-except ImportError:  # pragma: no cover - Windows: one desk per file is all it gets
-    HAVE_FLOCK = False
-
 BATCH = 100  # steps per transaction in a storm: one fsync each, and the board sees progress between them
 BREATH_SECONDS = 0.02  # between a storm's batches
 SLICE_SECONDS = 0.004  # of a batch's work, then as long with the GIL free
-_RESOLVED_WITH_SILENCE = "source = 'alert' AND COALESCE(silence_id, '') != '' AND status IN ('resolved', 'closed')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +93,7 @@ def intake_for(
     matcher = runbook_matcher(library, policy)
     if not own_connection:
         return Intake(desk, clients, matcher=matcher)
-    mine = Desk.open(desk.store.info.path, policy=desk.policy, clock=desk.clock, actor=desk.actor)
+    mine = Desk.open(desk.store.location, policy=desk.policy, clock=desk.clock, actor=desk.actor)
     made = Intake(mine, clients, matcher=matcher)
     made.owns_desk = True
     return made
@@ -433,7 +424,7 @@ class Intake:
                     changes.append(change)
             except (AlertSourceError, ActionRefused) as exc:
                 problems.append(f"{incident.id}: could not renew its silence: {exc}")
-        for incident in self.desk.store.incidents(include_closed=True, where=_RESOLVED_WITH_SILENCE):
+        for incident in self.desk.store.resolved_alert_incidents_with_silence():
             try:
                 if (change := await self.unsilence(incident)) is not None:
                     changes.append(change)
@@ -736,22 +727,6 @@ def silences_due(
     return due
 
 
-@contextlib.contextmanager
-def intake_lock(desk: Desk) -> Iterator[bool]:
-    """True while this desk may import; False when another desk on the same file is at it."""
-    path = desk.store.info.path
-    try:
-        fd = os.open(path.with_name(path.name + ".intake.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        fd = None  # a directory we cannot write: the desk is read-only there anyway
-    try:
-        if fd is not None and HAVE_FLOCK:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-        yield True
-    finally:
-        if fd is not None:
-            os.close(fd)
+def intake_lock(desk: Desk) -> contextlib.AbstractContextManager[bool]:
+    """True while this desk may import; False when another desk on the same record is at it."""
+    return desk.store.intake_lock()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +31,6 @@ from ..clock import iso
 from ..desk import ActionRefused, Decision, Desk
 from ..model import Incident, Severity, Status, format_id
 from ..policy import AlertPolicy
-from ..store import StoreError
 from ..tenants import merge as merge_tenants
 from ..tenants import tenants_from_labels
 from .describe import describe_alert_event, plain
@@ -45,7 +43,6 @@ HISTORY_KINDS = (*MEMBER_KINDS, "silenced_elsewhere", "silence_created", "silenc
 # An on-call desk's acknowledgement silence (this one's or another's): "INC-4 acknowledged by …".
 DESK_SILENCE = re.compile(r"^(INC-\d+) acknowledged by .* on the on-call desk")
 _RANK = {Severity.P0: 0, Severity.P1: 1, Severity.P2: 2, Severity.P3: 3}
-_OPEN_ALERT_INCIDENTS = "source = 'alert' AND status NOT IN ('resolved', 'closed')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,37 +136,22 @@ def load_tracked(desk: Desk) -> dict[str, Tracked]:
     """
     tracked: dict[str, Tracked] = {}
     by_number: dict[int, Tracked] = {}
-    marks = ",".join("?" * len(HISTORY_KINDS))
-    try:
-        rows = desk.store.conn.execute(
-            "SELECT number, fingerprint, COALESCE(alert_state, ''), COALESCE(silence_id, ''), "
-            "acknowledged_at IS NOT NULL, COALESCE(labels, '{}'), severity, status "
-            f"FROM incidents WHERE {_OPEN_ALERT_INCIDENTS} ORDER BY number"
-        ).fetchall()
-        # Should a race ever leave two open incidents on one key, the newer one takes the alerts.
-        for number, key, state, silence, acked, labels, severity, status in rows:
-            parsed = json.loads(labels) if labels != "{}" else {}
-            tracked[key] = by_number[number] = Tracked(
-                number,
-                state,
-                silence,
-                bool(acked),
-                bool(parsed),
-                severity=Severity(severity) if severity else None,
-                status=Status(status),
-                labels=parsed,
-            )
-        if not by_number:
-            return tracked
-        events = desk.store.conn.execute(
-            "SELECT incident, kind, json_extract(details, '$.alerts'), json_extract(details, '$.silence_id'), "
-            "json_extract(details, '$.reason') "
-            f"FROM events WHERE kind IN ({marks}) AND incident IN "
-            f"(SELECT number FROM incidents WHERE {_OPEN_ALERT_INCIDENTS}) ORDER BY seq",
-            HISTORY_KINDS,
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{desk.store.info.path}: cannot read the incidents ({exc})") from None
+    # Should a race ever leave two open incidents on one key, the newer one takes the alerts.
+    for number, key, state, silence, acked, labels, severity, status in desk.store.open_alert_rows():
+        parsed = json.loads(labels) if labels != "{}" else {}
+        tracked[key] = by_number[number] = Tracked(
+            number,
+            state,
+            silence,
+            acked,
+            bool(parsed),
+            severity=Severity(severity) if severity else None,
+            status=Status(status),
+            labels=parsed,
+        )
+    if not by_number:
+        return tracked
+    events = desk.store.open_alert_history(HISTORY_KINDS)
     for number, kind, alerts, silence_id, reason in events:
         if (t := by_number.get(number)) is not None:
             t.replay(kind, json.loads(alerts) if alerts else None, silence_id, reason)

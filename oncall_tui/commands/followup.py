@@ -146,7 +146,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     if until - since > timedelta(days=3660):
         raise ValueError("the period is longer than ten years; narrow --since/--until")
-    report = metrics.build(desk.store.conn, desk.policy, now, metrics.Period(since, until))
+    report = metrics.build(desk.store, desk.policy, now, metrics.Period(since, until))
     if args.json:
         print(json.dumps(metrics.report_dict(report), indent=2, ensure_ascii=False))
     else:

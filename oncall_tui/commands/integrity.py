@@ -6,11 +6,14 @@ import argparse
 import contextlib
 import json
 import os
-import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..store import Store, StoreError, describe_db_error
+from ..store import StoreError, is_server_target, open_record
 from ..verify import Report, verify_store
+
+if TYPE_CHECKING:
+    from ..store import Record
 
 # 0: every chain holds; 1: the file could not be checked (the usual one-line error);
 # 3: the file was read and something in it does not hold. Scripts and cron can tell these apart.
@@ -48,11 +51,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.set_defaults(func=cmd_backup)
 
 
-def _source(args: argparse.Namespace) -> Store:
+def _source(args: argparse.Namespace) -> Record:
     from ..cli import db_path
 
     # Read-only: checking or copying the evidence must never change it (nor migrate it).
-    return Store.open(db_path(args), readonly=True)
+    return open_record(db_path(args), readonly=True)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -62,7 +65,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps({"database": str(store.info.path), **report.as_dict()}, indent=2))
+        print(json.dumps({"database": str(store.location), **report.as_dict()}, indent=2))
     else:
         print("\n".join(report.lines(every_chain=args.verbose)))
     return 0 if report.ok else EXIT_BROKEN
@@ -74,8 +77,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     dest: Path = args.file.expanduser()
     store = _source(args)
     try:
-        source = store.info.path
-        if dest.exists() and dest.resolve() == source.resolve():
+        source = store.location
+        if dest.exists() and not is_server_target(source) and dest.resolve() == Path(source).resolve():
             raise CliError("the backup must go to another file than the desk itself")
         if dest.is_dir():
             raise CliError(f"{dest} is a directory; name the backup file, e.g. {dest / 'desk-backup.db'}")
@@ -85,7 +88,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             raise CliError(f"{dest.parent}: no such folder")
         partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
         try:
-            _copy(store, partial)
+            store.backup_to(partial)
             report = _check_copy(partial)
             os.replace(partial, dest)
             _fsync_dir(dest.parent)
@@ -110,27 +113,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0 if report.ok else EXIT_BROKEN
 
 
-def _copy(store: Store, partial: Path) -> None:
-    """One backup step over all pages: a single read snapshot, which in WAL mode does not block the
-    desks writing meanwhile (a multi-step backup would restart whenever one of them commits)."""
-    try:
-        target = sqlite3.connect(partial, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot create {partial.parent / partial.name}: {exc}") from None
-    try:
-        store.conn.backup(target)
-        # A self-contained single file: no -wal beside it to forget when it is moved or mailed.
-        target.execute("PRAGMA journal_mode = DELETE")
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(describe_db_error(partial, exc)) from None
-    finally:
-        target.close()
-    with open(partial, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
 def _check_copy(partial: Path) -> Report:
-    copy = Store.open(partial, readonly=True)
+    copy = open_record(partial, readonly=True)
     try:
         report = verify_store(copy)
     finally:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import from_iso, iso
 from ..deadlines import compute
@@ -35,8 +35,10 @@ from ..paging import PageIntent, PageRecord, compose, decide, records_by_inciden
 from ..policy import Policy
 from ..roster import RosterSource, Target, resolve
 from ..schedules import Override, Person, Roster
-from ..store import Store
 from . import channels
+
+if TYPE_CHECKING:
+    from ..store import Record
 
 Sender = Callable[..., channels.ChannelResult]
 HOST = socket.gethostname()
@@ -82,7 +84,7 @@ def record_from_row(row: dict[str, Any]) -> PageRecord:
     )
 
 
-def live_overrides(store: Store, now: datetime) -> list[Override]:
+def live_overrides(store: Record, now: datetime) -> list[Override]:
     return [override_from_row(r) for r in store.override_rows(ending_after=iso(now - timedelta(days=1)))]
 
 
@@ -306,7 +308,7 @@ class Pager:
         delivered = any(r.delivered for r in results)
         state = "delivered" if delivered else "failed"
         summary = "; ".join(r.summary for r in results)
-        store = Store.open(self.desk.store.info.path)
+        store = self.desk.store.reopen()
         try:
             at = iso(self.desk.now())
             with store.write():

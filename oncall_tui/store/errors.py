@@ -26,4 +26,9 @@ class FileReplaced(StoreError):
 
 
 class Damaged(StoreError):
-    """A read met a damaged page (or a file that is no database): `verify` reports it as a finding."""
+    """The stored data itself cannot be read (a damaged page, a file that is not a database):
+    for `verify` a finding to report, with what the engine's own check said."""
+
+    def __init__(self, message: str, *, findings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.findings = findings or (message,)

@@ -1,12 +1,15 @@
-"""The desk's SQLite file: schema, migrations, the append-only hash-chained timeline.
+"""The desk's SQLite file: the embedded backend, for one machine.
 
-One file. sqlite-utils builds and migrates the schema; everyday reads and writes are plain `sqlite3`
-calls, so opening the desk does not pay for importing sqlite-utils (a third of the board's startup
-budget) unless the file needs creating or migrating. Every action is one `BEGIN IMMEDIATE` transaction that reads
-the incident, checks it, writes the new state and appends the event, so two desks on the same file
-serialise on SQLite's own lock and the second sees what the first did. Durability: WAL with
-`synchronous=FULL`, because in WAL mode NORMAL may lose the last committed transactions on power loss,
-and a timeline that forgets an acknowledgement is worse than a few milliseconds per action.
+One file. The queries every engine shares are in `sql.SQLRecord`; this module holds what only SQLite
+has: the schema and its migrations (sqlite-utils builds them; everyday reads and writes are plain
+`sqlite3` calls, so opening the desk does not pay for importing sqlite-utils — a third of the board's
+startup budget — unless the file needs creating or migrating), the PRAGMAs, `data_version`, the
+backup API, the intake lock file and the checks that the file is still the one opened. Every action
+is one `BEGIN IMMEDIATE` transaction that reads the incident, checks it, writes the new state and
+appends the event, so two desks on the same file serialise on SQLite's own lock and the second sees
+what the first did. Durability: WAL with `synchronous=FULL`, because in WAL mode NORMAL may lose the
+last committed transactions on power loss, and a timeline that forgets an acknowledgement is worse
+than a few milliseconds per action.
 """
 
 from __future__ import annotations
@@ -14,27 +17,24 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import json
 import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..clock import from_iso
-from ..model import Event, Incident, Severity, Status
-from ..terminal_text import printable, printable_value
-from .chain import canonical_json, event_hash
-from .errors import Damaged, FileReplaced, Locked, ReadOnlyError, StoreError
+from .errors import FileReplaced, Locked, ReadOnlyError, StoreError
+from .rows import (
+    INCIDENT_TIME_FIELDS,
+)
+from .sql import SQLRecord, reads
 
 if TYPE_CHECKING:
     import sqlite_utils
 
-_CHUNK = 500  # bound parameters per `IN (…)`: far below SQLite's limit, and plans stay index lookups
 APPLICATION_ID = 0x4F4E4341  # "ONCA": marks a file as an oncall-tui desk
 BUSY_TIMEOUT_MS = 5000
 
@@ -48,24 +48,6 @@ def busy_timeout_ms() -> int:
     from ..schema import env_whole_number
 
     return env_whole_number("ONCALL_TUI_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS, low=0, high=600_000, unit="milliseconds")
-
-
-INCIDENT_TIME_FIELDS = (
-    "started_at",
-    "declared_at",
-    "acknowledged_at",
-    "severity_at",
-    "notified_at",
-    "last_update_at",
-    "next_update_at",
-    "mitigated_at",
-    "resolved_at",
-    "closed_at",
-    "review_scheduled_for",
-    "review_done_at",
-    "live_at",
-)
-INCIDENT_JSON_FIELDS = ("services", "labels", "tenants", "roles")
 
 
 # --- migrations -------------------------------------------------------------------------------
@@ -237,10 +219,7 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}'")
 
 
-# The open-incident filter, spelled exactly as the partial indexes below spell it: SQLite uses a partial
-# index only for a query whose WHERE holds its condition term for term.
-OPEN = "status != 'closed'"
-# The breach dedupe key, spelled as `events_breaches` indexes it.
+# The breach dedupe key, spelled as `events_breaches` indexes it (and as `_json_text` writes it).
 _BREACH_KEY = "json_extract(details, '$.deadline'), json_extract(details, '$.due_at')"
 
 
@@ -249,21 +228,15 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
     integrity check has already verified (so it checks only what is new).
 
     - `incidents_open`: the open incidents, the board's every read (`status != 'closed'` cannot use
-      the status index; on 100k closed incidents it was a full scan).
+      the status index; on 100k closed incidents it was a full scan). Partial: SQLite uses it for a
+      query whose WHERE holds `status != 'closed'` term for term, as the shared SQL writes it.
     - `events_breaches`: "is this breach on the timeline already?", partial over breach events only
       and keyed by what identifies one; it was planned on the `kind` index (every breach ever written).
-    - `verified_heads`: per incident, the newest event the startup check found intact; the check
-      walks only events after it, and a full `oncall-tui verify` still walks everything.
+    - `verified_heads`: per incident, the newest event the startup check found intact.
     """
-    db.execute(f"CREATE INDEX incidents_open ON incidents(number) WHERE {OPEN}")
+    db.execute("CREATE INDEX incidents_open ON incidents(number) WHERE status != 'closed'")
     db.execute(f"CREATE INDEX events_breaches ON events(incident, {_BREACH_KEY}) WHERE kind = 'deadline_breached'")
-    db.execute(
-        """CREATE TABLE verified_heads (
-            incident INTEGER PRIMARY KEY,
-            seq INTEGER NOT NULL,
-            hash TEXT NOT NULL
-        )"""
-    )
+    db.execute("CREATE TABLE verified_heads (incident INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL)")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
@@ -276,25 +249,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _reads(method: Callable[P, R]) -> Callable[P, R]:
-    """A read that meets a damaged or vanished file (or any other database error) raises StoreError
-    with a clear message, so the board can show it instead of crashing mid-outage."""
-
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except sqlite3.ProgrammingError:  # the connection was closed under the reader
-            raise StoreError(f"{args[0].info.path}: the desk's connection to the file is closed") from None  # type: ignore[attr-defined]
-        except sqlite3.Error as exc:
-            raise StoreError(describe_db_error(args[0].info.path, exc)) from None  # type: ignore[attr-defined]
-
-    return functools.wraps(method)(wrapper)
-
-
 @dataclass(frozen=True, slots=True)
 class OpenInfo:
     path: Path
@@ -304,13 +258,12 @@ class OpenInfo:
     why_readonly: str = ""  # set when the file was opened read-only because it cannot be written
 
 
-class Store:
+class Store(SQLRecord):
     """A desk database file. Not thread-safe: one Store per thread."""
 
     def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
         self.conn = conn
         self.info = info
-        self._batch = False  # inside `batch()`: each write() is a savepoint of one transaction
         # What the path and its sidecars were when opened: (device, inode) per file that existed.
         self._identity = _identities(info.path)
         self._sound = False  # quick_check passed: checked once, before this Store's first write
@@ -352,11 +305,49 @@ class Store:
 
         return sqlite_utils.Database(self.conn)
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.conn.execute(sql, params)
-        # Interned, so `Incident(**row)` matches keywords by identity, not by comparing strings.
-        names = [sys.intern(d[0]) for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+    # --- the dialect hooks of SQLRecord ---------------------------------------------------------
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def _json_text(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{key}')"
+
+    def _read_error(self, exc: Exception) -> StoreError | None:
+        if isinstance(exc, sqlite3.ProgrammingError):  # the connection was closed under the reader
+            return StoreError(f"{self.info.path}: the desk's connection to the file is closed")
+        if isinstance(exc, sqlite3.Error):
+            return StoreError(describe_db_error(self.info.path, exc))
+        return None
+
+    def _damage(self, exc: Exception) -> bool:
+        return isinstance(exc, sqlite3.DatabaseError) and _code(exc) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        self.conn.execute("BEGIN")  # a deferred read transaction: one snapshot of the WAL
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("COMMIT")
+
+    def _file_check(self, name: str) -> tuple[str, ...]:
+        if name not in ("integrity_check", "quick_check"):
+            raise ValueError(f"unknown file check {name!r}")
+        try:
+            return tuple(r[0] for r in self.conn.execute(f"PRAGMA {name}"))
+        except sqlite3.DatabaseError as exc:
+            if not self._damage(exc):
+                raise
+            return (str(exc),)  # so damaged that SQLite's own check gave up
+
+    def _last_seq(self) -> int | None:
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return int(row[0]) if row else None
+
+    def _append_only_guards(self) -> frozenset[str]:
+        return frozenset(r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
 
     # --- opening --------------------------------------------------------------------------------
 
@@ -412,27 +403,96 @@ class Store:
     def close(self) -> None:
         if not self.readonly:
             # SQLite's advice for a connection that ran queries: refresh the planner's statistics
-            # where they went stale (bounded by analysis_limit, so milliseconds even at 100k).
+            # where they went stale (bounded by analysis_limit: milliseconds even at 100k).
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("PRAGMA busy_timeout = 0")  # another desk writing: skip it, never wait
                 self.conn.execute("PRAGMA analysis_limit = 400")
                 self.conn.execute("PRAGMA optimize")
         self.conn.close()
 
+    def reopen(self, *, readonly: bool = False) -> Store:
+        return Store.open(self.info.path, readonly=readonly or self.readonly)
+
+    @property
+    def location(self) -> str:
+        return str(self.info.path)
+
     @property
     def readonly(self) -> bool:
         return self.info.readonly
 
+    @property
+    def why_readonly(self) -> str:
+        return self.info.why_readonly
+
+    @property
+    def created(self) -> bool:
+        return self.info.created
+
+    @property
+    def migrated_from(self) -> int:
+        return self.info.migrated_from
+
+    @contextlib.contextmanager
+    def bulk_fill(self) -> Iterator[None]:
+        # Generated history need not survive power loss; a bulk fill with fsync per action would take minutes.
+        self.conn.execute("PRAGMA synchronous = OFF")
+        try:
+            yield
+        finally:
+            self.conn.execute("PRAGMA synchronous = FULL")
+
+    @contextlib.contextmanager
+    def intake_lock(self) -> Iterator[bool]:
+        """A lock file beside the desk: `flock` on it is per open file, so desks in other processes
+        (and other threads' desks in this one) on the same file are told apart."""
+        path = self.info.path
+        try:
+            fd = os.open(path.with_name(path.name + ".intake.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            fd = None  # a directory we cannot write: the desk is read-only there anyway
+        try:
+            if fd is not None and _HAVE_FLOCK:
+                import fcntl
+
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+            yield True
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def backup_to(self, path: Path) -> None:
+        """One backup step over all pages: a single read snapshot, which in WAL mode does not block the
+        desks writing meanwhile (a multi-step backup would restart whenever one of them commits)."""
+        try:
+            target = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot create {path.parent / path.name}: {exc}") from None
+        try:
+            self.conn.backup(target)
+            # A self-contained single file: no -wal beside it to forget when it is moved or mailed.
+            target.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(describe_db_error(path, exc)) from None
+        finally:
+            target.close()
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+
     # --- change detection -------------------------------------------------------------------------
 
-    @_reads
+    @reads
     def data_version(self) -> int:
         """Changes whenever another connection commits to the file: one cheap pragma, no table scan."""
         self.check_same_file()
         version: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
         return version
 
-    @_reads
+    @reads
     def change_marker(self) -> int:
         """A number that moves when anything may have changed in the record since it was last read
         (another connection committed): the cheap first question of every tick. SQLite's
@@ -440,21 +500,31 @@ class Store:
         connection's own commits, which the writer knows about anyway (ask `changes_since`)."""
         return self.data_version()
 
-    @_reads
-    def changes_since(self, seq: int) -> tuple[int, frozenset[int]]:
-        """(the highest timeline sequence number now, the incidents with an event after `seq`).
+    # --- plans that fit (see tests/unit/test_query_plans.py) --------------------------------------
 
-        Every change to an incident appends to its timeline, so the incidents whose events moved past
-        `seq` are exactly the ones to read again; a commit that touched no incident (a watcher's
-        heartbeat, a page's bookkeeping) answers an empty set. Two index range reads on `seq`, the
-        events' rowid: a few microseconds whatever the size of the history.
-        """
+    # Without statistics the planner prefers the `kind` index (every breach ever) to the one made
+    # for these questions.
+    _breach_events = "events INDEXED BY events_breaches"
+    # CROSS JOIN fixes the order: the open incidents first (their partial index), then their checks
+    # by primary key; left to itself the planner walks every check ever ticked.
+    _open_checks_sql = (
+        "SELECT c.incident, c.runbook, COUNT(*) FROM incidents AS i INDEXED BY incidents_open "
+        "CROSS JOIN checks AS c ON c.incident = i.number WHERE i.status != 'closed' AND c.checked = 1 "
+        "GROUP BY c.incident, c.runbook"
+    )
+
+    @reads
+    def changes_since(self, seq: int) -> tuple[int, frozenset[int]]:
+        """As the shared SQL's, planned as a range of the rowid (the planner would rather walk the
+        whole (incident, seq) index for a DISTINCT)."""
         top = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         if top <= seq:
             return int(top), frozenset()
-        # NOT INDEXED: a range of the rowid, never a walk of the (incident, seq) index.
         rows = self.conn.execute("SELECT incident FROM events NOT INDEXED WHERE seq > ?", [seq])
         return int(top), frozenset(r[0] for r in rows)
+
+    def note_sound(self) -> None:
+        self._sound = True
 
     def check_same_file(self) -> None:
         """Raise FileReplaced when the path (or its -wal/-shm) is no longer the file opened.
@@ -475,16 +545,33 @@ class Store:
 
     # --- transactions ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: takes the write lock up front so read-check-write is atomic
-        across processes, waiting up to the busy timeout for another desk to finish."""
-        if self.readonly:
-            why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
-            raise ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
-        if self._batch:
-            yield from self._savepoint()
-            return
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    @reads
+    def sequence_marks(self) -> dict[str, int]:
+        return {name: int(seq) for name, seq in self.conn.execute("SELECT name, seq FROM sqlite_sequence")}
+
+    def set_sequence_marks(self, marks: dict[str, int]) -> None:
+        for name, seq in marks.items():
+            if name not in ("events", "overrides"):
+                continue
+            # SQLite keeps each AUTOINCREMENT table's high-water mark in sqlite_sequence, one row each.
+            if (
+                self.conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", [seq, name]).rowcount
+                == 0
+            ):
+                self.conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", [name, seq])
+
+    # --- transactions: the hooks of SQLRecord.write -------------------------------------------------
+
+    def _readonly_error(self) -> ReadOnlyError:
+        why = f" ({self.info.why_readonly})" if self.info.why_readonly else ""
+        return ReadOnlyError(f"{self.info.path} is open read-only{why}; changes are not possible")
+
+    def _begin_write(self) -> None:
+        """IMMEDIATE takes the write lock up front, so read-check-write is atomic across processes,
+        waiting up to the busy timeout for another desk to finish."""
         self.check_same_file()
         if not self._sound:
             self._check_sound()
@@ -495,77 +582,28 @@ class Store:
             raise error(describe_db_error(self.info.path, exc, waited_ms=self._waiting_ms)) from None
         except sqlite3.Error as exc:
             raise StoreError(describe_db_error(self.info.path, exc)) from None
-        try:
-            yield self.conn
-        except BaseException as exc:
-            self._rollback()
-            # A damaged page, a full disk or an I/O error met halfway through an action is about the
-            # file, not the action: say so in the user's terms instead of crashing the desk. No
-            # sqlite3 error leaves the store: callers handle StoreError only.
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(describe_db_error(self.info.path, exc)) from None
-            raise
-        else:
-            try:
-                self.conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise StoreError(describe_db_error(self.info.path, exc)) from None
 
-    @_reads
-    def recorded_breaches(self, incidents: Sequence[int] | None = None) -> set[tuple[int, str, str]]:
-        """(incident, deadline key, due_at) of the breaches already on the timelines of `incidents`
-        (every incident's when None); read from `events_breaches` alone, never the events."""
-        # INDEXED BY: without statistics the planner prefers the `kind` index (every breach ever).
-        sql = f"SELECT incident, {_BREACH_KEY} FROM events INDEXED BY events_breaches WHERE kind = 'deadline_breached'"
-        if incidents is None:
-            return {(number, key, due) for number, key, due in self.conn.execute(sql)}
-        found: set[tuple[int, str, str]] = set()
-        wanted = sorted(set(incidents))
-        for at in range(0, len(wanted), _CHUNK):
-            chunk = wanted[at : at + _CHUNK]
-            rows = self.conn.execute(sql + f" AND incident IN ({','.join('?' * len(chunk))})", chunk)
-            found.update((number, key, due) for number, key, due in rows)
-        return found
+    def _write_handle(self) -> sqlite3.Connection:
+        return self.conn
 
-    def breach_recorded(self, number: int, key: str, due_at: str) -> bool:
-        """Whether this breach is on the incident's timeline already (inside `write()`: the dedupe)."""
-        row = self.conn.execute(
-            "SELECT 1 FROM events INDEXED BY events_breaches WHERE incident = ? AND kind = 'deadline_breached' "
-            "AND json_extract(details, '$.deadline') = ? AND json_extract(details, '$.due_at') = ?",
-            [number, key, due_at],
-        ).fetchone()
-        return row is not None
+    def _commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def _write_error(self, exc: BaseException) -> StoreError | None:
+        # A damaged page, a full disk or an I/O error met halfway through an action is about the
+        # file, not the action: say so in the user's terms instead of crashing the desk.
+        if isinstance(exc, sqlite3.Error):
+            return StoreError(describe_db_error(self.info.path, exc))
+        return None
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
-        """The door for a read made with the connection itself (a report, a narrow query): a
-        database error in it leaves as StoreError, like every read the store makes."""
+        """The connection itself, for tests and exploration (the code reads through named methods):
+        a database error in it leaves as StoreError, like every read the store makes."""
         try:
             yield self.conn
         except sqlite3.Error as exc:
             raise StoreError(describe_db_error(self.info.path, exc)) from None
-
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Many actions as one durable transaction (an alert storm's hundreds of declarations would
-        otherwise pay one fsync each); an action refused inside it is undone alone, to its savepoint."""
-        with self.write():
-            self._batch = True
-            try:
-                yield
-            finally:
-                self._batch = False
-
-    def _savepoint(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("SAVEPOINT action")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK TO action")
-            self.conn.execute("RELEASE action")
-            raise
-        self.conn.execute("RELEASE action")
 
     def _rollback(self) -> None:
         # On a damaged file ROLLBACK can fail too; the original error is the one worth reporting.
@@ -573,431 +611,9 @@ class Store:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
 
-    # --- reads ----------------------------------------------------------------------------------
-
-    @_reads
-    def checked_counts(self, incidents: Sequence[int] | None = None) -> dict[tuple[int, str], int]:
-        """(incident, runbook) → ticked steps, for the board's progress column: of the open incidents
-        (driven by `incidents_open`, so a history of closed ones costs nothing), or of `incidents`."""
-        if incidents is None:
-            rows = self.conn.execute(
-                # CROSS JOIN fixes the order: open incidents first, then their checks by primary key
-                # (left to itself the planner walks every check ever ticked).
-                "SELECT c.incident, c.runbook, COUNT(*) FROM incidents AS i INDEXED BY incidents_open "
-                f"CROSS JOIN checks AS c ON c.incident = i.number WHERE i.{OPEN} AND c.checked = 1 "
-                "GROUP BY c.incident, c.runbook"
-            )
-            return {(r[0], r[1]): r[2] for r in rows}
-        out: dict[tuple[int, str], int] = {}
-        wanted = sorted(set(incidents))
-        for at in range(0, len(wanted), _CHUNK):
-            chunk = wanted[at : at + _CHUNK]
-            rows = self.conn.execute(
-                "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 "
-                f"AND incident IN ({','.join('?' * len(chunk))}) GROUP BY incident, runbook",
-                chunk,
-            )
-            out.update({(r[0], r[1]): r[2] for r in rows})
-        return out
-
-    @_reads
-    def incidents_by_number(self, numbers: Sequence[int]) -> list[Incident]:
-        """The incidents named, whatever their status, in number order (the board's re-read of the
-        ones whose timeline moved)."""
-        out: list[Incident] = []
-        wanted = sorted(set(numbers))
-        for at in range(0, len(wanted), _CHUNK):
-            chunk = wanted[at : at + _CHUNK]
-            sql = f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE number IN ({','.join('?' * len(chunk))})"
-            out.extend(values_to_incident(v) for v in self.conn.execute(sql + " ORDER BY number", chunk))
-        return out
-
-    @_reads
-    def incident_row(self, number: int) -> dict[str, Any] | None:
-        rows = self._query("SELECT * FROM incidents WHERE number = ?", [number])
-        return rows[0] if rows else None
-
-    def incident(self, number: int) -> Incident | None:
-        row = self.incident_row(number)
-        return row_to_incident(row) if row else None
-
-    @_reads
-    def incidents(
-        self, *, include_closed: bool = False, where: str = "", params: Sequence[Any] | None = None
-    ) -> list[Incident]:
-        clauses = [] if include_closed else [OPEN]
-        if where:
-            clauses.append(f"({where})")
-        sql = f"SELECT {_INCIDENT_COLUMNS} FROM incidents"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY number"
-        return [values_to_incident(v) for v in self.conn.execute(sql, params or [])]
-
-    @_reads
-    def events(self, number: int) -> list[Event]:
-        return [row_to_event(r) for r in self._query("SELECT * FROM events WHERE incident = ? ORDER BY seq", [number])]
-
-    def last_event_at(self, number: int) -> datetime | None:
-        """When the incident's newest event was written; called inside `write()`, before an append."""
-        row = self.conn.execute(
-            "SELECT at FROM events WHERE incident = ? ORDER BY seq DESC LIMIT 1", [number]
-        ).fetchone()
-        return from_iso(row[0]) if row else None
-
-    @_reads
-    def last_event(self, number: int, kinds: tuple[str, ...]) -> Event | None:
-        marks = ",".join("?" * len(kinds))
-        rows = self._query(
-            f"SELECT * FROM events WHERE incident = ? AND kind IN ({marks}) ORDER BY seq DESC LIMIT 1",
-            [number, *kinds],
-        )
-        return row_to_event(rows[0]) if rows else None
-
-    @_reads
-    def counts_for(self, number: int) -> tuple[int, int]:
-        """(timeline events, action items) of one incident."""
-        row = self.conn.execute(
-            "SELECT (SELECT COUNT(*) FROM events WHERE incident = ?), (SELECT COUNT(*) FROM action_items WHERE incident = ?)",
-            [number, number],
-        ).fetchone()
-        return int(row[0]), int(row[1])
-
-    @_reads
-    def alertname_of(self, number: int) -> str:
-        """The alert an alert-born incident was declared from, as its `declared` event recorded it."""
-        row = self.conn.execute(
-            "SELECT COALESCE(json_extract(i.labels, '$.alertname'), json_extract(e.details, '$.alertname'), '') "
-            "FROM incidents i LEFT JOIN events e ON e.incident = i.number AND e.kind = 'declared' "
-            "WHERE i.number = ? ORDER BY e.seq LIMIT 1",
-            [number],
-        ).fetchone()
-        return str(row[0] or "") if row else ""
-
-    @_reads
-    def earlier_alert_incidents(self, number: int, fingerprint: str, alertname: str) -> list[Incident]:
-        """Alert-born incidents declared before `number` from the same alert (fingerprint or group key)
-        or an alert of the same name, newest first: what "has this fired before?" reads."""
-        sql = (
-            f"SELECT {_INCIDENT_COLUMNS} FROM incidents i WHERE i.source = 'alert' AND i.number < ? AND ("
-            "(? != '' AND i.fingerprint = ?) OR (? != '' AND (json_extract(i.labels, '$.alertname') = ? OR EXISTS ("
-            "SELECT 1 FROM events e WHERE e.incident = i.number AND e.kind = 'declared' "
-            "AND json_extract(e.details, '$.alertname') = ?)))) ORDER BY i.number DESC"
-        )
-        params = [number, fingerprint, fingerprint, alertname, alertname, alertname]
-        return [values_to_incident(v) for v in self.conn.execute(sql, params)]
-
-    @_reads
-    def next_number(self) -> int:
-        last: int = self.conn.execute("SELECT COALESCE(MAX(number), 0) FROM incidents").fetchone()[0]
-        return last + 1
-
-    @_reads
-    def desk_id(self) -> str:
-        """This file's random id: the desk's own Alertmanager silences carry it in their comment."""
-        row = self.conn.execute("SELECT value FROM desk_meta WHERE key = 'desk_id'").fetchone()
-        return row[0] if row else ""
-
-    @_reads
-    def alert_silences(self, number: int | None = None) -> list[dict[str, Any]]:
-        """The silences seen over an incident's alerts (all incidents' when `number` is None)."""
-        sql = "SELECT * FROM alert_silences"
-        if number is not None:
-            return self._query(sql + " WHERE incident = ? ORDER BY starts_at, silence_id", [number])
-        return self._query(sql + " ORDER BY incident, starts_at, silence_id")
-
-    # --- writes (call inside `write()`) -----------------------------------------------------------
-
-    def put_alert_silence(self, number: int, record: dict[str, Any]) -> None:
-        """Insert or update what the desk knows of one silence over one incident's alerts."""
-        row = {"incident": number, **record}
-        columns = ", ".join(row)
-        self.conn.execute(
-            f"INSERT OR REPLACE INTO alert_silences ({columns}) VALUES ({', '.join('?' * len(row))})",
-            list(row.values()),
-        )
-
-    def insert_incident(self, incident: Incident) -> None:
-        row = incident_to_row(incident)
-        columns = ", ".join(row)
-        self.conn.execute(f"INSERT INTO incidents ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
-
-    def update_incident(self, number: int, changes: dict[str, Any]) -> None:
-        row = _encode_fields(changes)
-        sets = ", ".join(f"{k} = ?" for k in row)
-        self.conn.execute(f"UPDATE incidents SET {sets} WHERE number = ?", [*row.values(), number])
-
-    def append_event(self, number: int, at: str, actor: str, kind: str, details: dict[str, Any]) -> Event:
-        """Append to the incident's chain and move its head; the caller's transaction makes both one."""
-        head = self.conn.execute("SELECT head_hash FROM incidents WHERE number = ?", [number]).fetchone()
-        prev = (head[0] or "") if head else ""
-        details_json = canonical_json(details)
-        digest = event_hash(prev, number, at, actor, kind, details_json)
-        cur = self.conn.execute(
-            "INSERT INTO events (incident, at, actor, kind, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
-            [number, at, actor, kind, details_json, prev, digest],
-        )
-        self.conn.execute("UPDATE incidents SET head_hash = ? WHERE number = ?", [digest, number])
-        seq = cur.lastrowid
-        assert seq is not None  # set by every INSERT into a rowid table
-        return Event(seq, number, from_iso(at), actor, kind, json.loads(details_json), prev, digest)
-
-    def append_history(self, incidents: Sequence[dict[str, Any]], events: Sequence[Sequence[Any]]) -> None:
-        """Bulk-write generated history (inside `write()`): incident rows as stored, and events as
-        (incident, at, actor, kind, details, prev_hash, hash) with their chains already hashed."""
-        if incidents:
-            columns = list(incidents[0])
-            self.conn.executemany(
-                f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                ([row[c] for c in columns] for row in incidents),
-            )
-        self.conn.executemany(
-            "INSERT INTO events (incident, at, actor, kind, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?)", events
-        )
-
-    # --- what the startup check has verified ------------------------------------------------------
-
-    def _stream(
-        self, sql: str, params: Sequence[Any], batch: int, *, names: list[str] | None = None
-    ) -> Iterator[tuple[Any, ...]]:
-        """The rows of a query fetched `batch` at a time (bounded memory however many); a damaged
-        page met on the way raises Damaged, any other database error StoreError."""
-        try:
-            cursor = self.conn.execute(sql, params)
-            if names is not None:
-                names.extend(sys.intern(d[0]) for d in cursor.description)
-            try:
-                while rows := cursor.fetchmany(batch):
-                    yield from rows
-            finally:
-                cursor.close()
-        except sqlite3.Error as exc:
-            raise _stream_error(self.info.path, exc) from None
-
-    @_reads
-    def verified_through(self) -> int:
-        """Every event up to this sequence number was found intact by the startup check (0: none)."""
-        row = self.conn.execute("SELECT value FROM desk_meta WHERE key = 'verified_seq'").fetchone()
-        return int(row[0]) if row else 0
-
-    def stream_events(self, *, after: int = 0, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
-        """Events after sequence `after`, as stored (seq, incident, at, actor, kind, details,
-        prev_hash, hash), by incident then sequence, fetched `batch` at a time: a million events
-        walk in bounded memory. Run it inside `snapshot()` for a consistent view."""
-        sql = "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events"
-        if after:
-            sql += " WHERE seq > ?"  # the newest few: a range of the rowid, sorted
-        return self._stream(sql + " ORDER BY incident, seq", [after] if after else [], batch)
-
-    def stream_heads(self, *, batch: int = 5000) -> Iterator[tuple[int, str, str | None]]:
-        """(incident, its head hash, the head the startup check last verified or None), by number."""
-        return self._stream(
-            "SELECT i.number, COALESCE(i.head_hash, ''), v.hash FROM incidents i "
-            "LEFT JOIN verified_heads v ON v.incident = i.number ORDER BY i.number",
-            [],
-            batch,
-        )
-
-    def stream_incident_rows(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
-        """Every incident row as stored (raw column values), by number, `batch` at a time."""
-        names: list[str] = []
-        for row in self._stream("SELECT * FROM incidents ORDER BY number", [], batch, names=names):
-            yield dict(zip(names, row))
-
-    def stream_seqs(self, *, batch: int = 20_000) -> Iterator[int]:
-        """Every event's sequence number, in order (the rowid alone: no event is read)."""
-        return (row[0] for row in self._stream("SELECT seq FROM events ORDER BY seq", [], batch))
-
-    @_reads
-    def last_seq_issued(self) -> int | None:
-        """The highest sequence number ever handed out (SQLite's own counter), None before any."""
-        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        return int(row[0]) if row else None
-
-    @_reads
-    def event_by_hash(self, digest: str) -> tuple[Any, ...] | None:
-        """The stored event with this hash, or None (a full scan: for explaining a break only)."""
-        row = self.conn.execute(
-            "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events WHERE hash = ? LIMIT 1",
-            [digest],
-        ).fetchone()
-        return tuple(row) if row else None
-
-    @_reads
-    def trigger_names(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-
-    @_reads
-    def verified_heads(self, incidents: Sequence[int]) -> dict[int, str]:
-        """incident → the head hash the startup check last found intact."""
-        out: dict[int, str] = {}
-        wanted = sorted(set(incidents))
-        for at in range(0, len(wanted), _CHUNK):
-            chunk = wanted[at : at + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            out.update(
-                self.conn.execute(f"SELECT incident, hash FROM verified_heads WHERE incident IN ({marks})", chunk)
-            )
-        return dict(out)
-
-    def remember_verified(self, heads: Sequence[tuple[int, int, str]], through: int) -> None:
-        """Record (incident, seq, hash) heads found intact and the sequence checked up to (inside
-        `write()`): the next startup checks only what comes after."""
-        self.conn.executemany(
-            "INSERT INTO verified_heads (incident, seq, hash) VALUES (?, ?, ?) "
-            "ON CONFLICT(incident) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            heads,
-        )
-        self.conn.execute(
-            "INSERT INTO desk_meta (key, value) VALUES ('verified_seq', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [str(through)],
-        )
-
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """One read transaction: what is read inside sees the file at one instant, however many
-        desks commit meanwhile (a chain cannot be split between two reads)."""
-        try:
-            self.conn.execute("BEGIN")
-        except sqlite3.Error as exc:
-            raise StoreError(describe_db_error(self.info.path, exc)) from None
-        try:
-            yield
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                self.conn.execute("COMMIT")
-
-    @_reads
-    def file_check(self, pragma: str = "quick_check") -> tuple[str, ...]:
-        """SQLite's own check of the file: ("ok",) or what it found (damage it could not read past too)."""
-        if pragma not in ("quick_check", "integrity_check"):
-            raise ValueError(f"unknown file check {pragma!r}")
-        try:
-            return tuple(r[0] for r in self.conn.execute(f"PRAGMA {pragma}"))
-        except sqlite3.DatabaseError as exc:
-            if _code(exc) not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-                raise
-            return (str(exc),)
-
-    def note_sound(self) -> None:
-        """The file passed `quick_check` just now (the startup check, on its own connection): this
-        Store's first write need not run it again on the event loop."""
-        self._sound = True
-
-    # --- paging (call the writes inside `write()`) -----------------------------------------------
-
-    def claim_page(self, page: dict[str, Any]) -> bool:
-        """Record a page as being sent by `page['claimer']`; False if any process claimed it first."""
-        row = {k: (canonical_json(v) if k in ("message", "result") else v) for k, v in page.items()}
-        cur = self.conn.execute(
-            f"INSERT OR IGNORE INTO pages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
-        )
-        return cur.rowcount == 1
-
-    def finish_page(self, key: str, claimer: str, state: str, result: dict[str, Any], at: str) -> bool:
-        cur = self.conn.execute(
-            "UPDATE pages SET state = ?, result = ?, finished_at = ? WHERE key = ? AND claimer = ? AND state = 'sending'",
-            [state, canonical_json(result), at, key, claimer],
-        )
-        return cur.rowcount == 1
-
-    def take_over_page(self, key: str, old_claimer: str, new_claimer: str, at: str) -> bool:
-        """Move a page whose sender died to `new_claimer`; False if another process took it first."""
-        cur = self.conn.execute(
-            "UPDATE pages SET claimer = ?, claimed_at = ?, resends = resends + 1 "
-            "WHERE key = ? AND claimer = ? AND state = 'sending'",
-            [new_claimer, at, key, old_claimer],
-        )
-        return cur.rowcount == 1
-
-    @_reads
-    def page_rows(self, *, incidents: list[int] | None = None, since: str | None = None) -> list[dict[str, Any]]:
-        clauses: list[str] = []
-        params: list[int | str] = []
-        if incidents is not None:
-            clauses.append(f"incident IN ({','.join('?' * len(incidents))})")
-            params.extend(incidents)
-        if since is not None:
-            clauses.append("claimed_at >= ?")
-            params.append(since)
-        sql = "SELECT * FROM pages" + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY claimed_at"
-        rows = self._query(sql, params)
-        for r in rows:
-            r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
-        return rows
-
-    @_reads
-    def pages_in_flight(self) -> list[dict[str, Any]]:
-        rows = self._query("SELECT * FROM pages WHERE state = 'sending' ORDER BY claimed_at")
-        for r in rows:
-            r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
-        return rows
-
-    @_reads
-    def open_incident_numbers_with_pages(self) -> list[int]:
-        rows = self.conn.execute(
-            "SELECT DISTINCT p.incident FROM pages p JOIN incidents i ON i.number = p.incident "
-            "WHERE i.status NOT IN ('resolved', 'closed')"
-        )
-        return [r[0] for r in rows]
-
-    def add_override(self, row: dict[str, Any]) -> int:
-        cur = self.conn.execute(
-            f"INSERT INTO overrides ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
-        )
-        return int(cur.lastrowid or 0)
-
-    def cancel_override(self, override_id: int, by: str, at: str) -> bool:
-        cur = self.conn.execute(
-            "UPDATE overrides SET cancelled_at = ?, cancelled_by = ? WHERE id = ? AND cancelled_at IS NULL",
-            [at, by, override_id],
-        )
-        return cur.rowcount == 1
-
-    @_reads
-    def override_rows(
-        self, *, ending_after: str | None = None, include_cancelled: bool = False
-    ) -> list[dict[str, Any]]:
-        clauses, params = [], []
-        if ending_after is not None:
-            clauses.append("ends_at > ?")
-            params.append(ending_after)
-        if not include_cancelled:
-            clauses.append("cancelled_at IS NULL")
-        where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        return self._query(f"SELECT * FROM overrides{where} ORDER BY starts_at, id", params)
-
-    @_reads
-    def override_row(self, override_id: int) -> dict[str, Any] | None:
-        rows = self._query("SELECT * FROM overrides WHERE id = ?", [override_id])
-        return rows[0] if rows else None
-
-    def beat(self, row: dict[str, Any]) -> None:
-        """A desk or agent says it is alive (its own small transaction)."""
-        self.conn.execute(
-            "INSERT INTO watchers (token, kind, host, pid, actor, pages, started_at, seen_at) "
-            "VALUES (:token, :kind, :host, :pid, :actor, :pages, :started_at, :seen_at) "
-            "ON CONFLICT(token) DO UPDATE SET seen_at = excluded.seen_at, pages = excluded.pages",
-            row,
-        )
-
-    def forget_watcher(self, token: str) -> None:
-        self.conn.execute("DELETE FROM watchers WHERE token = ?", [token])
-
-    def forget_watchers_before(self, at: str) -> None:
-        self.conn.execute("DELETE FROM watchers WHERE seen_at < ?", [at])
-
-    @_reads
-    def undone_action_items(self) -> list[dict[str, Any]]:
-        return self._query("SELECT id, incident, title, owner, due FROM action_items WHERE done = 0 ORDER BY due, id")
-
-    @_reads
-    def watcher_rows(self) -> list[dict[str, Any]]:
-        return self._query("SELECT * FROM watchers ORDER BY seen_at DESC")
-
 
 _SIDECARS = ("", "-wal", "-shm")
+_HAVE_FLOCK = sys.platform != "win32"
 
 
 def _identities(path: Path) -> dict[str, tuple[int, int]]:
@@ -1117,11 +733,6 @@ _FILE_ERRORS = {
 }
 
 
-def _stream_error(path: Path, exc: sqlite3.Error) -> StoreError:
-    damaged = _code(exc) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-    return (Damaged if damaged else StoreError)(describe_db_error(path, exc))
-
-
 def is_file_error(exc: sqlite3.Error) -> bool:
     return _code(exc) in _FILE_ERRORS
 
@@ -1218,92 +829,3 @@ def _prepare(conn: sqlite3.Connection, path: Path, *, readonly: bool, created: b
                 conn.execute("ROLLBACK")
             raise
     return OpenInfo(path, False, created, start)
-
-
-# --- row mapping -------------------------------------------------------------------------------
-
-
-def _encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    from ..clock import iso
-
-    out: dict[str, Any] = {}
-    for key, value in fields.items():
-        if key in INCIDENT_TIME_FIELDS:
-            out[key] = iso(value)
-        elif key in ("services", "tenants"):
-            out[key] = json.dumps(list(value))
-        elif key in ("labels", "roles"):
-            out[key] = canonical_json(dict(value))
-        elif key in ("severity", "status"):
-            out[key] = value.value if value is not None else None
-        else:
-            out[key] = value
-    return out
-
-
-def incident_to_row(incident: Incident) -> dict[str, Any]:
-    from dataclasses import fields
-
-    return _encode_fields({f.name: getattr(incident, f.name) for f in fields(incident)})
-
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(Incident))
-_INCIDENT_COLUMNS = ", ".join(_FIELDS)
-_TIME_AT = tuple(_FIELDS.index(name) for name in INCIDENT_TIME_FIELDS)
-_TEXT_AT = tuple(
-    i
-    for i, name in enumerate(_FIELDS)
-    if name
-    not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version", "tenant_count")
-)
-_SERVICES_AT, _LABELS_AT = _FIELDS.index("services"), _FIELDS.index("labels")
-_TENANTS_AT, _ROLES_AT, _TENANT_COUNT_AT = (
-    _FIELDS.index("tenants"),
-    _FIELDS.index("roles"),
-    _FIELDS.index("tenant_count"),
-)
-_STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
-
-
-def values_to_incident(row: Sequence[Any]) -> Incident:
-    """An incident from a row selected as `_INCIDENT_COLUMNS`: the bulk read behind the board, whose
-    first frame waits for every open incident to be decoded — hence positions, not names."""
-    values = list(row)
-    for i in _TIME_AT:
-        if (text := values[i]) is not None:
-            values[i] = from_iso(text)
-    # What was stored by another writer is shown as text only (see terminal_text): cleaned here, on
-    # the way out, so the board, the CLI and every export print nothing that drives the terminal.
-    for i in _TEXT_AT:
-        if (text := values[i]) is None:
-            values[i] = ""
-        elif not text.isprintable():
-            values[i] = printable(text)
-    services, labels = values[_SERVICES_AT], values[_LABELS_AT]
-    values[_SERVICES_AT] = tuple(printable_value(json.loads(services))) if services and services != "[]" else ()
-    # Labels stay exact (a silence must match the alert byte for byte); whoever shows one cleans it.
-    values[_LABELS_AT] = json.loads(labels) if labels and labels != "{}" else {}
-    tenants, roles = values[_TENANTS_AT], values[_ROLES_AT]
-    values[_TENANTS_AT] = tuple(json.loads(tenants)) if tenants and tenants != "[]" else ()
-    values[_ROLES_AT] = json.loads(roles) if roles and roles != "{}" else {}
-    values[_TENANT_COUNT_AT] = values[_TENANT_COUNT_AT] or 0
-    values[_STATUS_AT] = Status(values[_STATUS_AT])
-    values[_SEVERITY_AT] = Severity(values[_SEVERITY_AT]) if values[_SEVERITY_AT] else None
-    return Incident(*values)
-
-
-def row_to_incident(row: dict[str, Any]) -> Incident:
-    return values_to_incident(tuple(row[name] for name in _FIELDS))
-
-
-def row_to_event(row: dict[str, Any]) -> Event:
-    return Event(
-        seq=row["seq"],
-        incident=row["incident"],
-        at=from_iso(row["at"]),
-        actor=printable(row["actor"]),
-        kind=printable(row["kind"]),
-        details=printable_value(json.loads(row["details"])),
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )

@@ -23,24 +23,16 @@ class IncidentSource:
 
     def read_some(self, numbers: Iterable[int]) -> list[Incident]:
         """Re-read the incidents named (whatever their status), keeping the rest as known."""
-        incidents = self.desk.store.incidents_by_number(list(numbers))
+        incidents = self.desk.store.incidents_numbered(list(numbers))
         self._known.update((incident.number, incident) for incident in incidents)
         return incidents
-
-    def forget(self, numbers: Iterable[int]) -> None:
-        for number in numbers:
-            self._known.pop(number, None)
 
     def read(self, *, include_closed: bool) -> list[Incident]:
         if not self._known:  # the first read (the board's first frame waits for it): one query
             incidents = self.desk.store.incidents(include_closed=include_closed)
             self._known = {incident.number: incident for incident in incidents}
             return incidents
-        sql = "SELECT number, version, head_hash FROM incidents"
-        if not include_closed:
-            sql += " WHERE status != 'closed'"
-        with self.desk.store.reading() as conn:
-            marks = conn.execute(sql + " ORDER BY number").fetchall()
+        marks = self.desk.store.incident_marks(include_closed=include_closed)
         stale = [
             number
             for number, version, head in marks
@@ -48,8 +40,7 @@ class IncidentSource:
         ]
         for start in range(0, len(stale), _CHUNK):
             chunk = stale[start : start + _CHUNK]
-            where = f"number IN ({','.join('?' * len(chunk))})"
-            for incident in self.desk.store.incidents(include_closed=True, where=where, params=chunk):
+            for incident in self.desk.store.incidents_numbered(chunk):
                 self._known[incident.number] = incident
         wanted = {number for number, _, _ in marks}
         if len(self._known) != len(wanted):

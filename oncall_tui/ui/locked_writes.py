@@ -47,7 +47,7 @@ class LockedWrites:
     def _write(self) -> None:
         """In a thread, with its own connection (a Store is not shared between threads)."""
         app, own = self.app, self.app.desk
-        desk = Desk.open(own.store.info.path, policy=own.policy, clock=own.clock, actor=own.actor)
+        desk = Desk.open(own.store.location, policy=own.policy, clock=own.clock, actor=own.actor)
         try:
             while self._waiting:
                 name, args, kwargs, then = self._waiting[0]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.backends import record_state
 
 from oncall_tui.desk import ActionRefused, Desk
 from oncall_tui.model import EDITABLE_FIELDS
@@ -28,7 +29,7 @@ from oncall_tui.store import SCHEMA_VERSION
 SEED = 8
 
 
-def _desk_file(db: Path, clock, policy) -> None:
+def _desk_file(db: Path | str, clock, policy) -> None:
     """A real desk with some history: two incidents, one acknowledged, a dozen long notes."""
     desk = Desk.open(db, policy=policy, clock=clock, actor="alice")
     one = desk.declare("Login failures", severity="P1", services=["identity"])
@@ -391,9 +392,19 @@ def _declare(desk: Desk, field_name: str, value: str):
     return desk.declare("Login failures", **{field_name: value})
 
 
+# --- text a terminal would obey: the same on every backend -------------------------------------------
+
+
 @pytest.fixture
-def history(healthy, clock, policy) -> Iterator[Desk]:
-    desk = Desk.open(healthy, policy=policy, clock=clock, actor="alice")
+def healthy_record(record_target, clock, policy) -> Path | str:
+    """`healthy`, on each backend (a desk file, a PostgreSQL database)."""
+    _desk_file(record_target, clock, policy)
+    return record_target
+
+
+@pytest.fixture
+def history(healthy_record, clock, policy) -> Iterator[Desk]:
+    desk = Desk.open(healthy_record, policy=policy, clock=clock, actor="alice")
     yield desk
     desk.close()
 
@@ -421,8 +432,8 @@ def test_control_characters_are_stripped_on_every_edit(field_name, history: Desk
     assert _plain(history.timeline(1)[-1].details["to"]) == f"a{CLEAN}b"
 
 
-def test_an_actor_name_cannot_drive_the_terminal_either(healthy, clock, policy):
-    desk = Desk.open(healthy, policy=policy, clock=clock, actor=f"mal{HOSTILE}lory")
+def test_an_actor_name_cannot_drive_the_terminal_either(healthy_record, clock, policy):
+    desk = Desk.open(healthy_record, policy=policy, clock=clock, actor=f"mal{HOSTILE}lory")
     desk.note(1, "hello")
     assert desk.timeline(1)[-1].actor == f"mal{CLEAN}lory"
     desk.close()
@@ -431,8 +442,8 @@ def test_an_actor_name_cannot_drive_the_terminal_either(healthy, clock, policy):
 @pytest.mark.parametrize(
     "field_name", [*EDITABLE_FIELDS, "note", "declare:title", "declare:impact", "declare:services"]
 )
-def test_very_long_text_is_refused_in_every_field(field_name, history: Desk, healthy):
-    before = _snapshot(healthy)
+def test_very_long_text_is_refused_in_every_field(field_name, history: Desk, healthy_record):
+    before = record_state(healthy_record)
     name = field_name.split(":")[-1]
     limit = 20_000 if name == "note" else _limit(name)
     with pytest.raises(
@@ -444,7 +455,7 @@ def test_very_long_text_is_refused_in_every_field(field_name, history: Desk, hea
             _declare(history, name, "v" * (limit + 1))
         else:
             history.edit(1, name, "v" * (limit + 1))
-    assert _snapshot(healthy) == before
+    assert record_state(healthy_record) == before
 
 
 CLI_TEXT = [
@@ -460,23 +471,23 @@ CLI_TEXT = [
 @pytest.mark.parametrize(
     "args, status, message", CLI_TEXT, ids=["declare", "note", "edit", "long-title", "long-note", "long-edit"]
 )
-def test_hostile_text_on_the_command_line(args, status, message, healthy, run_cli):
-    before = _snapshot(healthy)
-    run = run_cli("--db", str(healthy), *args)
+def test_hostile_text_on_the_command_line(args, status, message, healthy_record, run_cli):
+    before = record_state(healthy_record)
+    run = run_cli("--db", str(healthy_record), *args)
     assert run.status == status, run.err
     if message:
         _assert_one_clean_line(run, re.escape(message))
-        assert _snapshot(healthy) == before
+        assert record_state(healthy_record) == before
         return
-    shown = run_cli("--db", str(healthy), "show", args[1] if args[0] != "declare" else "INC-3", "--json").out
+    shown = run_cli("--db", str(healthy_record), "show", args[1] if args[0] != "declare" else "INC-3", "--json").out
     assert not any(c in shown for c in ("\\u001b", "\\u009b", "\\u202e", "\\u0007", "\\b"))
     assert CLEAN in json.loads(shown)["title" if args[0] == "declare" else "timeline"].__str__()
 
 
-def test_undecodable_bytes_on_the_command_line_are_kept_visible(healthy, run_cli):
-    run = run_cli("--db", str(healthy), "note", "INC-1", os.fsdecode(b"caf\xe9 latin-1"))
+def test_undecodable_bytes_on_the_command_line_are_kept_visible(healthy_record, run_cli):
+    run = run_cli("--db", str(healthy_record), "note", "INC-1", os.fsdecode(b"caf\xe9 latin-1"))
     assert run.status == 0, run.err
-    shown = json.loads(run_cli("--db", str(healthy), "show", "INC-1", "--json").out)
+    shown = json.loads(run_cli("--db", str(healthy_record), "show", "INC-1", "--json").out)
     assert shown["timeline"][-1]["details"] == {"text": "caf\ufffd latin-1"}
 
 

@@ -1,5 +1,5 @@
 """Two desks on the same incidents at the same moment: no update lost, none written twice, and
-every loser told who got there first."""
+every loser told who got there first. On both backends (`module_record_target`)."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ def _kind(record: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def raced(tmp_path_factory):
-    """One race, run once for the module: the tests below read its outcome from different sides."""
-    db = tmp_path_factory.mktemp("race") / "desk.db"
+def raced(module_record_target):
+    """One race, run once for the module (per backend): the tests below read its outcome from different sides."""
+    db = module_record_target
     policy = load_policy(use_user_config=False)
     setup = Desk.open(db, policy=policy, actor="setup")
     for title in ("Login failures", "Checkout latency", "Disk filling"):

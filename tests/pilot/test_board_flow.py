@@ -22,6 +22,12 @@ def anyio_backend():
     return "asyncio"
 
 
+@pytest.fixture
+def db_path(record_target):
+    """On both backends: the desk (conftest's, opened on `db_path`) is a file or a PostgreSQL database."""
+    return record_target
+
+
 def board_text(app: OncallApp) -> list[str]:
     board = app.board_screen.board
     return [board.render_line(y).text.rstrip() for y in range(board.size.height)]

@@ -26,6 +26,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
+def db_path(record_target):
+    """On both backends: the desk (conftest's, opened on `db_path`) is a file or a PostgreSQL database."""
+    return record_target
+
+
+@pytest.fixture
 def resolved_p0(desk, clock) -> int:
     inc = desk.declare("Login failures", severity="P0", services=["identity"])
     clock.advance(minutes=2)

@@ -88,7 +88,7 @@ def test_a_new_kind_is_counted_by_the_report(extra_deadline_kind, desk, clock):
     clock.advance(minutes=10)
     desk.record_message(on_time.number, template="initial", via="clipboard", text="[P1] Search slow")
     period = metrics.Period(start - timedelta(days=1), start + timedelta(days=1))
-    report = metrics.build(desk.store.conn, desk.policy, clock.now(), period)
+    report = metrics.build(desk.store, desk.policy, clock.now(), period)
     assert report.breaches.by_kind["status_page"]["P1"] == 1
     assert "  Post to the status page" in metrics.format_report(report)
     assert metrics.report_dict(report)["deadline_breaches"]["by_kind"]["status_page"]["P1"] == 1

@@ -114,7 +114,7 @@ def history(desk: Desk, clock: FrozenClock) -> Desk:
 
 @pytest.fixture
 def report(history: Desk) -> metrics.Report:
-    return metrics.build(history.store.conn, history.policy, NOW, PERIOD)
+    return metrics.build(history.store, history.policy, NOW, PERIOD)
 
 
 def test_counts_incidents_that_started_in_the_period_by_severity(report):
@@ -171,7 +171,7 @@ def test_series_for_the_chart(report):
 
 def test_an_empty_period_reports_zeros_not_errors(history):
     empty = metrics.Period(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 8, tzinfo=UTC))
-    report = metrics.build(history.store.conn, history.policy, NOW, empty)
+    report = metrics.build(history.store, history.policy, NOW, empty)
     assert report.total == 0
     assert report.acknowledge == metrics.DurationStats(0, 0, None, None)
     assert report.breaches.total == 0
@@ -244,9 +244,7 @@ def _python_breaches(incidents: list[Incident], policy, now: datetime) -> set[tu
 
 
 def _report_breaches(desk: Desk, now: datetime, period: metrics.Period) -> set[tuple[int, str, int]]:
-    bounds = {"since": round(period.since.timestamp() * 1000), "until": round(period.until.timestamp() * 1000)}
-    inc_filter = f"{metrics._ms('started_at')} >= :since AND {metrics._ms('started_at')} < :until"
-    found = metrics.computed_breaches(desk.store.conn, desk.policy, now, inc_filter, bounds)
+    found = metrics.computed_breaches(desk.store, desk.policy, now, period)
     return {(number, key, due) for number, key, due, _ in found}
 
 

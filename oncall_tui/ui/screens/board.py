@@ -365,8 +365,7 @@ class BoardScreen(Screen[None]):
         def check() -> None:
             worker = get_current_worker()
             found = check_in_background(
-                self.desk.store.info.path,
-                readonly=self.desk.readonly,
+                self.desk.store,
                 progress=progress,
                 should_stop=lambda: worker.is_cancelled,
             )
@@ -972,7 +971,7 @@ class BoardScreen(Screen[None]):
 def _record_breaches(desk: Desk, breaches: list[Breach]) -> int:
     """Write `breaches` from a worker thread, on its own connection (a Store is not shared between
     threads); its commit moves the file's data_version, so the next tick shows them on the timeline."""
-    own = Desk.open(desk.store.info.path, policy=desk.policy, clock=desk.clock, actor=desk.actor)
+    own = Desk.open(desk.store.location, policy=desk.policy, clock=desk.clock, actor=desk.actor)
     try:
         return record_all(own, breaches)
     finally:

@@ -100,8 +100,7 @@ class MetricsScreen(Screen[None]):
         now = self.now
         period = metrics.period_ending(now, self.days)
         with self.app.reporting():
-            with self.desk.store.reading() as conn:
-                self.report = metrics.build(conn, self.desk.policy, now, period)
+            self.report = metrics.build(self.desk.store, self.desk.policy, now, period)
             self._paint(self.report)
 
     def action_close(self) -> None:

@@ -9,13 +9,12 @@ scrolls away at 3 a.m.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from textual.content import Content
 from textual.widgets import Static
 
 from ...startup_check import StartupCheck, check_since_last
-from ...store import Store, StoreError
+from ...store import Record, StoreError
 
 
 class IntegrityBanner(Static):
@@ -38,17 +37,17 @@ class IntegrityBanner(Static):
 
 
 def check_in_background(
-    path: Path, *, readonly: bool, progress: Callable[[int, int], None], should_stop: Callable[[], bool]
+    record: Record, *, progress: Callable[[int, int], None], should_stop: Callable[[], bool]
 ) -> StartupCheck | None:
-    """The startup check (see startup_check.py) on its own connection, for a worker thread: what is
-    new since the last start, in slices that leave the event loop its frames."""
+    """The startup check (see startup_check.py) on a connection of its own, for a worker thread:
+    what is new since the last start, in slices that leave the event loop its frames."""
     try:
-        store = Store.open(path, readonly=readonly, create=False)
+        own = record.reopen(readonly=record.readonly)
     except StoreError as exc:
         return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
     try:
-        return check_since_last(store, progress=progress, should_stop=should_stop)
+        return check_since_last(own, progress=progress, should_stop=should_stop)
     except StoreError as exc:
         return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
     finally:
-        store.close()
+        own.close()

@@ -131,7 +131,7 @@ class PagingStatus(Widget):
 
         if self._pager is None:
             desk = Desk.open(
-                self.desk.store.info.path,
+                self.desk.store.location,
                 policy=self.desk.policy,
                 clock=self.desk.clock,
                 actor=self.desk.actor,
@@ -242,7 +242,7 @@ class PagingStatus(Widget):
         from ...roster import RosterSource
 
         desk = Desk.open(
-            self.desk.store.info.path, policy=self.desk.policy, clock=self.desk.clock, actor=self.desk.actor
+            self.desk.store.location, policy=self.desk.policy, clock=self.desk.clock, actor=self.desk.actor
         )
         pager = Pager(desk, RosterSource(self.desk.policy), kind="desk")
         try:

@@ -1,0 +1,123 @@
+"""Rows and values: how an incident and an event are stored, the same on every backend.
+
+Instants are ISO-8601 text ending in Z, lists and mappings canonical JSON text, enums their values:
+so a record moves between engines byte for byte, and its hash chain with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..clock import from_iso
+from ..model import Event, Incident, Severity, Status
+from ..terminal_text import printable, printable_value
+from .chain import canonical_json
+
+INCIDENT_TIME_FIELDS = (
+    "started_at",
+    "declared_at",
+    "acknowledged_at",
+    "severity_at",
+    "notified_at",
+    "last_update_at",
+    "next_update_at",
+    "mitigated_at",
+    "resolved_at",
+    "closed_at",
+    "review_scheduled_for",
+    "review_done_at",
+    "live_at",
+)
+INCIDENT_JSON_FIELDS = ("services", "labels", "tenants", "roles")
+
+
+# --- row mapping -------------------------------------------------------------------------------
+
+
+def encode_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    from ..clock import iso
+
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key in INCIDENT_TIME_FIELDS:
+            out[key] = iso(value)
+        elif key in ("services", "tenants"):
+            out[key] = json.dumps(list(value))
+        elif key in ("labels", "roles"):
+            out[key] = canonical_json(dict(value))
+        elif key in ("severity", "status"):
+            out[key] = value.value if value is not None else None
+        else:
+            out[key] = value
+    return out
+
+
+def incident_to_row(incident: Incident) -> dict[str, Any]:
+    from dataclasses import fields
+
+    return encode_fields({f.name: getattr(incident, f.name) for f in fields(incident)})
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Incident))
+INCIDENT_COLUMNS = ", ".join(_FIELDS)
+_TIME_AT = tuple(_FIELDS.index(name) for name in INCIDENT_TIME_FIELDS)
+_TEXT_AT = tuple(
+    i
+    for i, name in enumerate(_FIELDS)
+    if name
+    not in (*INCIDENT_TIME_FIELDS, *INCIDENT_JSON_FIELDS, "severity", "status", "number", "version", "tenant_count")
+)
+_SERVICES_AT, _LABELS_AT = _FIELDS.index("services"), _FIELDS.index("labels")
+_TENANTS_AT, _ROLES_AT, _TENANT_COUNT_AT = (
+    _FIELDS.index("tenants"),
+    _FIELDS.index("roles"),
+    _FIELDS.index("tenant_count"),
+)
+_STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
+
+
+def values_to_incident(row: Sequence[Any]) -> Incident:
+    """An incident from a row selected as `INCIDENT_COLUMNS`: the bulk read behind the board, whose
+    first frame waits for every open incident to be decoded — hence positions, not names."""
+    values = list(row)
+    for i in _TIME_AT:
+        if (text := values[i]) is not None:
+            values[i] = from_iso(text)
+    # What was stored by another writer is shown as text only (see terminal_text): cleaned here, on
+    # the way out, so the board, the CLI and every export print nothing that drives the terminal.
+    for i in _TEXT_AT:
+        if (text := values[i]) is None:
+            values[i] = ""
+        elif not text.isprintable():
+            values[i] = printable(text)
+    services, labels = values[_SERVICES_AT], values[_LABELS_AT]
+    values[_SERVICES_AT] = tuple(printable_value(json.loads(services))) if services and services != "[]" else ()
+    # Labels stay exact (a silence must match the alert byte for byte); whoever shows one cleans it.
+    values[_LABELS_AT] = json.loads(labels) if labels and labels != "{}" else {}
+    tenants, roles = values[_TENANTS_AT], values[_ROLES_AT]
+    values[_TENANTS_AT] = tuple(json.loads(tenants)) if tenants and tenants != "[]" else ()
+    values[_ROLES_AT] = json.loads(roles) if roles and roles != "{}" else {}
+    values[_TENANT_COUNT_AT] = values[_TENANT_COUNT_AT] or 0
+    values[_STATUS_AT] = Status(values[_STATUS_AT])
+    values[_SEVERITY_AT] = Severity(values[_SEVERITY_AT]) if values[_SEVERITY_AT] else None
+    return Incident(*values)
+
+
+def row_to_incident(row: dict[str, Any]) -> Incident:
+    return values_to_incident(tuple(row[name] for name in _FIELDS))
+
+
+def row_to_event(row: dict[str, Any]) -> Event:
+    return Event(
+        seq=row["seq"],
+        incident=row["incident"],
+        at=from_iso(row["at"]),
+        actor=printable(row["actor"]),
+        kind=printable(row["kind"]),
+        details=printable_value(json.loads(row["details"])),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
