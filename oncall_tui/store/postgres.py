@@ -144,6 +144,13 @@ _TIME_COLUMNS = (
     "closed_at TEXT, review_scheduled_for TEXT, review_done_at TEXT"
 )
 
+# Every column but the cancel's: an override, once written, changes only by being cancelled, once.
+_OVERRIDE_KEPT = (
+    *("id", "schedule", "person", "starts_at", "ends_at", "covering", "reason"),
+    *("created_by", "created_at", "kind", "swap_of"),
+)
+_OVERRIDE_REWRITTEN = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in _OVERRIDE_KEPT)
+
 PG_MIGRATIONS: list[str] = [
     # 1: incidents, the hash-chained timeline, runbook checks, action items.
     f"""
@@ -232,6 +239,30 @@ PG_MIGRATIONS: list[str] = [
     ALTER TABLE incidents ADD COLUMN tenants TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE incidents ADD COLUMN tenant_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}';
+    """,
+    # 5: overrides as an audit trail (what each was, a swap's halves), changed only by one cancel.
+    f"""
+    ALTER TABLE overrides ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    ALTER TABLE overrides ADD COLUMN swap_of BIGINT REFERENCES overrides(id);
+    CREATE INDEX idx_overrides_swap_of ON overrides (swap_of);
+    CREATE FUNCTION oncall_tui_overrides_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF {_OVERRIDE_REWRITTEN} OR OLD.cancelled_at IS NOT NULL OR NEW.cancelled_at IS NULL
+           OR NEW.cancelled_by = '' THEN
+            RAISE EXCEPTION 'an override is never rewritten: cancel it (once) and make a new one'
+                USING ERRCODE = 'restrict_violation';
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER overrides_settled BEFORE UPDATE ON overrides
+        FOR EACH ROW EXECUTE FUNCTION oncall_tui_overrides_settled();
+    """,
+    # 6: indexes for a desk with years of history, and what the startup check has verified.
+    """
+    CREATE INDEX incidents_open ON incidents (number) WHERE status != 'closed';
+    CREATE INDEX events_breaches ON events (incident, (details::json ->> 'deadline'), (details::json ->> 'due_at'))
+        WHERE kind = 'deadline_breached';
+    CREATE TABLE verified_heads (incident INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
     """,
 ]
 SCHEMA_VERSION = len(PG_MIGRATIONS)
