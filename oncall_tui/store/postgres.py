@@ -670,7 +670,7 @@ class PostgresStore(SQLRecord):
         listener = self._listener
         # The listener checks its own connection when told of a loss: a quick answer when the
         # server is up (a restart dropped only idle connections), a short wait when it is not.
-        return listener is None or listener.reachable.wait(1.0)
+        return listener is None or listener.reachable.wait(0.3)
 
     # --- SQLRecord's dialect hooks ----------------------------------------------------------------
 
@@ -680,13 +680,15 @@ class PostgresStore(SQLRecord):
         query = _placeholders(sql)
         for attempt in (1, 2):
             conn = self.conn
+            known_away = self._lost_at is not None  # the listener already saw the server go
             try:
                 with self._deadline.within(statement_timeout_ms() / 1000 + 2, conn.fileno()):
                     return conn.execute(query, params or None)
             except psycopg.OperationalError as exc:
                 # A connection the server dropped while the desk was idle (a restart): one more
                 # try on a new one, outside any transaction (nothing was sent that could be half-done).
-                if attempt == 2 or not isinstance(self._fault(exc), StoreUnreachable) or not self._may_retry():
+                fault = self._fault(exc)
+                if attempt == 2 or known_away or not isinstance(fault, StoreUnreachable) or not self._may_retry():
                     raise
         raise AssertionError("unreachable")
 
