@@ -48,11 +48,6 @@ WRITE_LOCK = 0x4F4E4341
 INTAKE_LOCK = WRITE_LOCK + 1
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000
-SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres_target(target: object) -> bool:
-    return isinstance(target, str) and target.startswith(SCHEMES)
 
 
 def connect_timeout_s() -> int:
@@ -589,10 +584,6 @@ class PostgresStore(SQLRecord):
     def migrated_from(self) -> int:
         return self.info.migrated_from
 
-    @property
-    def unreachable_since(self) -> float | None:
-        return self._lost_at
-
     # --- the connection -------------------------------------------------------------------------
 
     @property
@@ -1009,7 +1000,6 @@ class _Listener(threading.Thread):
         self._wake_r, self._wake_w = os.pipe()
         self.ready = threading.Event()  # the first connection attempt is over (either way)
         self.reachable = threading.Event()
-        self.last_seq = 0  # the newest event sequence number a NOTIFY carried
 
     def stop(self) -> None:
         self._stopping.set()
@@ -1017,6 +1007,8 @@ class _Listener(threading.Thread):
             os.write(self._wake_w, b"s")
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout=3)
+        if self.is_alive():
+            return  # still inside a connect to a silent server: it ends on its own; its pipe stays open
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -1043,7 +1035,6 @@ class _Listener(threading.Thread):
                 continue
             try:
                 conn.execute(f"LISTEN {CHANNEL}")
-                self.last_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])  # type: ignore[index]
                 backoff = 0.25
                 back = not first or self._store._lost_at is not None
                 if not first:
@@ -1086,10 +1077,9 @@ class _Listener(threading.Thread):
                 continue
             pgconn.consume_input()  # raises when the server closed the connection
             moved = False
+            # The payload ("events:<seq>", "pages:", …) says what moved; the board asks
+            # `changes_since` its own last sequence number, which also covers what NOTIFY missed.
             while (note := pgconn.notifies()) is not None:
-                table, _, seq = note.extra.decode("utf-8", "replace").partition(":")
-                if table == "events" and seq.isdigit():
-                    self.last_seq = max(self.last_seq, int(seq))
                 moved = moved or note.be_pid != self._store._pid  # this desk's own commits are no news
             if moved:
                 self._store._bump()
