@@ -651,9 +651,9 @@ class PostgresStore(SQLRecord):
                 self._listener.lost()
         return error
 
-    def _may_retry(self) -> bool:
+    def _may_retry(self, *, known_away: bool) -> bool:
         """After a lost connection outside a transaction: is a second try worth it (and quick)?"""
-        if self._acting or self._in_snapshot or self._timed_out:
+        if known_away or self._acting or self._in_snapshot or self._timed_out:
             return False  # a server that is silent (not gone) would make the second try as slow
         conn = self._conn
         if conn is not None and not (conn.closed or conn.broken):
@@ -669,17 +669,23 @@ class PostgresStore(SQLRecord):
         import psycopg
 
         query = _placeholders(sql)
+        # The listener already lost the server before this call: the board's banner says so, and an
+        # action must be refused at once rather than after waiting for a reconnect that is not coming.
+        listener = self._listener
+        known_away = listener is not None and not listener.reachable.is_set()
         for attempt in (1, 2):
             conn = self.conn
-            known_away = self._lost_at is not None  # the listener already saw the server go
             try:
                 with self._deadline.within(statement_timeout_ms() / 1000 + 2, conn.fileno()):
                     return conn.execute(query, params or None)
             except psycopg.OperationalError as exc:
                 # A connection the server dropped while the desk was idle (a restart): one more
                 # try on a new one, outside any transaction (nothing was sent that could be half-done).
-                fault = self._fault(exc)
-                if attempt == 2 or known_away or not isinstance(fault, StoreUnreachable) or not self._may_retry():
+                if (
+                    attempt == 2
+                    or not isinstance(self._fault(exc), StoreUnreachable)
+                    or not self._may_retry(known_away=known_away)
+                ):
                     raise
         raise AssertionError("unreachable")
 
