@@ -144,6 +144,24 @@ _TIME_COLUMNS = (
     "closed_at TEXT, review_scheduled_for TEXT, review_done_at TEXT"
 )
 
+# What an override keeps once written (migration 5's trigger compares these, NEW against OLD).
+_OVERRIDE_KEPT = ", ".join(
+    f"@.{c}"
+    for c in (
+        "id",
+        "schedule",
+        "person",
+        "starts_at",
+        "ends_at",
+        "covering",
+        "reason",
+        "created_by",
+        "created_at",
+        "kind",
+        "swap_of",
+    )
+)
+
 PG_MIGRATIONS: list[str] = [
     # 1: incidents, the hash-chained timeline, runbook checks, action items.
     f"""
@@ -232,6 +250,24 @@ PG_MIGRATIONS: list[str] = [
     ALTER TABLE incidents ADD COLUMN tenants TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE incidents ADD COLUMN tenant_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}';
+    """,
+    # 5: overrides as an audit trail: the kind, a swap's second half naming its first, and a row
+    # that changes only by being cancelled, once.
+    f"""
+    ALTER TABLE overrides ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    ALTER TABLE overrides ADD COLUMN swap_of BIGINT;
+    CREATE INDEX idx_overrides_swap_of ON overrides (swap_of);
+    CREATE FUNCTION oncall_tui_overrides_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF ({_OVERRIDE_KEPT.replace("@", "NEW")}) IS DISTINCT FROM ({_OVERRIDE_KEPT.replace("@", "OLD")})
+           OR OLD.cancelled_at IS NOT NULL OR NEW.cancelled_at IS NULL OR NEW.cancelled_by = '' THEN
+            RAISE EXCEPTION 'an override is never rewritten: cancel it (once) and make a new one'
+                USING ERRCODE = 'restrict_violation';
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER overrides_settled BEFORE UPDATE ON overrides
+        FOR EACH ROW EXECUTE FUNCTION oncall_tui_overrides_settled();
     """,
 ]
 SCHEMA_VERSION = len(PG_MIGRATIONS)

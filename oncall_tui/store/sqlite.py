@@ -223,7 +223,7 @@ def _migrate_5(db: sqlite_utils.Database) -> None:
     """Overrides as an audit trail: what each one was (take, cover, swap), a swap's second half
     naming its first, and a row that, once written, changes only by being cancelled, once."""
     db.execute("ALTER TABLE overrides ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
-    db.execute("ALTER TABLE overrides ADD COLUMN swap_of INTEGER REFERENCES overrides(id)")
+    db.execute("ALTER TABLE overrides ADD COLUMN swap_of INTEGER")
     db.execute("CREATE INDEX idx_overrides_swap_of ON overrides (swap_of)")
     kept = ("id", "schedule", "person", "starts_at", "ends_at", "covering", "reason", "created_by", "created_at")
     rewritten = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in (*kept, "kind", "swap_of"))
