@@ -74,8 +74,9 @@ class BreachWatcher:
 def record_all(desk: Desk, breaches: list[Breach]) -> int:
     """Write each breach to its incident's timeline unless it is there already; returns how many
     were new. Meant for a worker thread with its own `Desk`: a first look at a busy file can mean
-    hundreds of small transactions, and every later start one query."""
-    recorded = desk.store.recorded_breaches()
+    hundreds of small transactions, and every later start one query (of these incidents' breaches
+    only: a history of them is not read again for each batch)."""
+    recorded = desk.store.recorded_breaches([b.number for b in breaches])
     fresh = [b for b in breaches if (b.number, b.key, iso(b.due_at)) not in recorded]
     written = 0
     # An alert storm of hour-old alerts breaches thousands of clocks at once: a few hundred per

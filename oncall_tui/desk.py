@@ -525,9 +525,10 @@ class Desk:
         """(timeline events, action items) of one incident: what the process checklist reads."""
         return self.store.counts_for(number)
 
-    def checked_counts(self) -> dict[tuple[int, str], int]:
-        """(incident, runbook) → number of ticked steps, for the board's progress column."""
-        return self.store.checked_counts()
+    def checked_counts(self, incidents: list[int] | None = None) -> dict[tuple[int, str], int]:
+        """(incident, runbook) → number of ticked steps, for the board's progress column: of the open
+        incidents, or of `incidents` whatever their status."""
+        return self.store.checked_counts(incidents)
 
     # --- helpers --------------------------------------------------------------------------------
 

@@ -18,9 +18,11 @@ a healthy chain look broken.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from itertools import groupby
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .model import format_id
 from .replay import Disagreement, derive, disagreements
@@ -30,6 +32,12 @@ if TYPE_CHECKING:
     from .store import Record
 
 PROBLEMS = ("edited", "removed", "reordered", "inserted", "newest_removed", "incident_missing")
+
+
+class Lookup(Protocol):
+    """Where a hash is found in the whole timeline (a dict of them, or a query per question)."""
+
+    def get(self, digest: str, /) -> StoredEvent | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +251,7 @@ def check_chain(
     head_hash: str | None,
     events: Sequence[StoredEvent],
     absent: set[int],
-    everywhere: dict[str, StoredEvent] | None = None,
+    everywhere: Lookup | None = None,
 ) -> Chain:
     """Walk one incident's events (in seq order) and report the first one that does not hold.
 
@@ -274,7 +282,7 @@ def _broken_link(
     i: int,
     place: dict[str, int],
     absent: set[int],
-    everywhere: dict[str, StoredEvent],
+    everywhere: Lookup,
 ) -> Break:
     e = events[i]
     linked = place.get(e.prev_hash)
@@ -382,51 +390,117 @@ def check_all(
 def verify_store(store: Record, *, file_check: str | None = "integrity_check", replay: bool = True) -> Report:
     """Check every chain, and the file with SQLite's `integrity_check` (or the cheaper `quick_check`,
     which skips matching indexes to tables), all in one snapshot. With `replay`, each incident whose
-    chain holds has its events replayed and its row compared with what they say."""
+    chain holds has its events replayed and its row compared with what they say.
+
+    Streams: incidents and events are read in number order, one incident's timeline at a time, so a
+    million events are checked in the memory of the longest timeline (plus one small `Chain` per
+    incident for the report).
+    """
     if file_check not in (None, "integrity_check", "quick_check"):
         raise ValueError(f"unknown file check {file_check!r}")
+    integrity: tuple[str, ...] = ("ok",)
+    chains: list[Chain] = []
+    edited: list[RowMismatch] = []
     try:
-        snap = store.timeline_snapshot(file_check=file_check, with_rows=replay)
+        with store.snapshot():  # one snapshot: a desk committing meanwhile cannot split a chain
+            if file_check:
+                integrity = store.file_check(file_check)
+            absent = _absent(store.stream_seqs(), store.last_seq_issued())
+            elsewhere = _ByHash(store)
+            for number, row, events in _by_incident(store.stream_incident_rows(), store.stream_events()):
+                if row is None:
+                    chains.append(_orphans(number, events))
+                    continue
+                chain = check_chain(number, row["head_hash"], events, absent, elsewhere)
+                chains.append(chain)
+                if replay and chain.holds and (mismatch := _replayed(row, events)) is not None:
+                    edited.append(mismatch)
+            triggers = store.append_only_guards()
     except Damaged as exc:
         # Damage is a finding, not a failure to check: report it (the timeline could not be read).
-        return Report((), (), exc.findings, True)
-    events = [StoredEvent(*r) for r in snap.events]
-    integrity, stored, triggers = snap.integrity, snap.rows, snap.guards
-    chains, absent = check_all(snap.heads, events, snap.last_seq)
-    edited = _replayed(chains, events, stored) if replay else ()
+        found = integrity if integrity != ("ok",) else ()
+        return Report((), (), (*found, *exc.findings), True)
     missing = tuple(t for t in APPEND_ONLY_TRIGGERS if t not in triggers)
-    return Report(chains, absent, integrity, file_check is not None, edited, missing)
+    return Report(tuple(chains), tuple(sorted(absent)), integrity, file_check is not None, tuple(edited), missing)
 
 
-def _replayed(
-    chains: Sequence[Chain], events: Sequence[StoredEvent], rows: dict[int, dict[str, Any]]
-) -> tuple[RowMismatch, ...]:
-    """Rows whose intact timeline says otherwise (a broken chain is already reported as such)."""
+def _absent(seqs: Iterable[int], last: int | None) -> set[int]:
+    """The sequence numbers handed out and no longer in the file (few, unless events were removed)."""
+    absent: set[int] = set()
+    expected = 1
+    for seq in seqs:
+        if seq > expected:
+            absent.update(range(expected, seq))
+        expected = seq + 1
+    if last is not None and last >= expected:
+        absent.update(range(expected, last + 1))
+    return absent
+
+
+class _ByHash:
+    """`everywhere` for `check_chain`, asked only to explain a broken link: one lookup per break."""
+
+    def __init__(self, store: Record) -> None:
+        self.store = store
+
+    def get(self, digest: str, /) -> StoredEvent | None:
+        row = self.store.event_by_hash(digest) if digest else None
+        return StoredEvent(*row) if row is not None else None
+
+
+def _by_incident(
+    rows: Iterator[dict[str, Any]], events: Iterable[tuple[Any, ...]]
+) -> Iterator[tuple[int, dict[str, Any] | None, list[StoredEvent]]]:
+    """(number, its row or None when the incident is gone, its events), in number order: a merge of
+    the two streams, both sorted by incident."""
+    row = next(rows, None)
+    for number, group in groupby(events, key=itemgetter(1)):
+        while row is not None and row["number"] < number:
+            yield row["number"], row, []
+            row = next(rows, None)
+        timeline = [StoredEvent(*e) for e in group]
+        if row is not None and row["number"] == number:
+            yield number, row, timeline
+            row = next(rows, None)
+        else:
+            yield number, None, timeline
+    while row is not None:
+        yield row["number"], row, []
+        row = next(rows, None)
+
+
+def _orphans(number: int, events: list[StoredEvent]) -> Chain:
+    return Chain(
+        number,
+        len(events),
+        "",
+        Break(
+            number,
+            "incident_missing",
+            events[0].seq,
+            1,
+            detail=f"{len(events)} timeline event(s) remain but the incident itself was deleted",
+        ),
+    )
+
+
+def _replayed(row: dict[str, Any], events: Sequence[StoredEvent]) -> RowMismatch | None:
+    """The row, if its intact timeline says otherwise (a broken chain is already reported as such)."""
     import json
 
-    by_incident: dict[int, list[StoredEvent]] = {}
+    replayed = []
     for e in events:
-        by_incident.setdefault(e.incident, []).append(e)
-    out = []
-    for chain in chains:
-        row = rows.get(chain.incident)
-        if not chain.holds or row is None:
-            continue
-        replayed = []
-        for e in by_incident.get(chain.incident, ()):
-            try:
-                details = json.loads(e.details)
-            except ValueError:
-                details = {}
-            replayed.append((e.kind, e.at, e.actor, details if isinstance(details, dict) else {}))
         try:
-            services = json.loads(row.get("services") or "[]")
+            details = json.loads(e.details)
         except ValueError:
-            services = [str(row.get("services"))]
-        found = disagreements({**row, "services": services}, derive(replayed))
-        if found:
-            out.append(RowMismatch(chain.incident, tuple(found)))
-    return tuple(out)
+            details = {}
+        replayed.append((e.kind, e.at, e.actor, details if isinstance(details, dict) else {}))
+    try:
+        services = json.loads(row.get("services") or "[]")
+    except ValueError:
+        services = [str(row.get("services"))]
+    found = disagreements({**row, "services": services}, derive(replayed))
+    return RowMismatch(int(row["number"]), tuple(found)) if found else None
 
 
 def quick_status(desk: Any) -> Report:

@@ -10,6 +10,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     p.add_argument("--count", type=int, default=0, help="add this many generated incidents too")
     p.add_argument("--days", type=float, default=0.0, help="spread the generated ones over this many days")
     p.add_argument("--open-share", type=float, default=1.0, help="fraction of generated incidents left open")
+    p.add_argument(
+        "--closed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N closed incidents over the past two years (--days), with valid chains: a desk with history",
+    )
     p.set_defaults(func=cmd_demo)
 
 
@@ -20,7 +27,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not getattr(args, "db", None):
         raise CliError("demo writes into a database you name: pass --db PATH (your own desk is never filled)")
     desk = open_desk(args)
-    if desk.store.next_number() == 1:
+    if args.closed < 0 or args.count < 0:
+        raise CliError("--closed and --count take a number of incidents, 0 or more")
+    empty = desk.store.next_number() == 1
+    if args.closed:
+        import sys
+
+        from ..history import generate_history
+
+        def progress(done: int) -> None:
+            print(f"\r{done:,} of {args.closed:,} closed incidents", end="", file=sys.stderr, flush=True)
+
+        # History first, so the demo's open incidents are the newest numbers, as on a real desk.
+        generate_history(
+            desk.store, desk.policy, args.closed, now=desk.now(), days=args.days or 730.0, progress=progress
+        )
+        print(file=sys.stderr)
+    if empty:
         seed_demo(desk)
     if args.count:
         seed_bulk(desk, args.count, open_share=args.open_share, span_days=args.days)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import sys
+from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ..clock import format_duration, format_local
@@ -119,16 +122,31 @@ def urgency_key(desk: Desk, incident: Incident, now: datetime) -> tuple[int, flo
     return (0 if breached else 1, due, sev, incident.number)
 
 
+def _by_urgency(desk: Desk, now: datetime, *, closed_too: bool) -> Iterator[Incident]:
+    """The incidents most urgent first, streamed: the not-closed ones sorted in memory (a night's
+    worth), merged with the closed ones in the order the record reads them — a closed incident has
+    no running clock, so its place is by severity, then number — never all of history at once."""
+    key = partial(urgency_key, desk, now=now)
+    current = sorted(desk.store.stream_incidents(closed=False), key=key)
+    if not closed_too:
+        return iter(current)
+    return heapq.merge(current, desk.store.stream_incidents(closed=True, by_severity=True), key=key)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     desk = _desk(args)
     now = desk.now()
-    incidents = sorted(desk.incidents(include_closed=args.all), key=lambda i: urgency_key(desk, i, now))
     if args.json:
-        out = []
-        for inc in incidents:
-            out.append({**incident_dict(inc), **deadlines_dict(desk.deadlines(inc, now))})
-        print(json.dumps(out, indent=2))
+        # As json.dumps(list, indent=2) writes it, one incident at a time (100k closed: bounded memory).
+        out = sys.stdout
+        first = True
+        for inc in _by_urgency(desk, now, closed_too=args.all):
+            item = json.dumps({**incident_dict(inc), **deadlines_dict(desk.deadlines(inc, now))}, indent=2)
+            out.write(("[\n" if first else ",\n") + "  " + item.replace("\n", "\n  "))
+            first = False
+        out.write("[]\n" if first else "\n]\n")
         return 0
+    incidents = list(_by_urgency(desk, now, closed_too=args.all))
     if not incidents:
         print("No open incidents." if not args.all else "No incidents.")
         return 0

@@ -175,7 +175,10 @@ class Record(Protocol):
         """Inside `write()`: link to the head, store, move the head (see the module's docstring)."""
         ...
 
-    def recorded_breaches(self) -> set[tuple[int, str, str]]: ...
+    def recorded_breaches(self, incidents: Sequence[int] | None = None) -> set[tuple[int, str, str]]:
+        """(incident, deadline key, due_at) of the breaches on `incidents`' timelines (all when None)."""
+        ...
+
     def breach_recorded(self, number: int, key: str, due_at: str) -> bool:
         """Inside `write()`."""
         ...
@@ -184,6 +187,65 @@ class Record(Protocol):
         """All chains in one snapshot, for `verify`. `file_check` names the engine's own storage
         check ("integrity_check", "quick_check"; a backend without one reports ("ok",)). Raises
         Damaged when the stored data cannot be read."""
+        ...
+
+    # --- streaming reads and the startup check (bounded memory at any size) ----------------------
+
+    def stream_events(self, *, after: int = 0, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Events after `after` as stored (seq, incident, at, actor, kind, details, prev_hash, hash),
+        by incident then seq, fetched a batch at a time; Damaged when stored data cannot be read."""
+        ...
+
+    def stream_incident_rows(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every incident row as stored, by number."""
+        ...
+
+    def stream_incidents(self, *, closed: bool, by_severity: bool = False, batch: int = 1000) -> Iterator[Incident]:
+        """The closed (or the other) incidents, by number, or by severity (undetermined, P0…P3) then number."""
+        ...
+
+    def stream_seqs(self, *, batch: int = 20_000) -> Iterator[int]:
+        """Every event's sequence number, in order."""
+        ...
+
+    def stream_heads(self, *, batch: int = 5000) -> Iterator[tuple[int, str, str | None]]:
+        """(incident, head hash, the head the startup check last verified or None), by number."""
+        ...
+
+    def last_seq_issued(self) -> int | None:
+        """The highest seq ever handed out, when the engine remembers it (a removed newest event leaves a gap)."""
+        ...
+
+    def append_only_guards(self) -> frozenset[str]:
+        """The names of the append-only guards (triggers) the record holds."""
+        ...
+
+    def file_check(self, name: str = "quick_check") -> tuple[str, ...]:
+        """The engine's own storage check ("integrity_check", "quick_check"): ("ok",) or what it found."""
+        ...
+
+    def event_by_hash(self, digest: str) -> tuple[Any, ...] | None:
+        """The stored event with this hash (to explain a broken link: may scan)."""
+        ...
+
+    def verified_through(self) -> int:
+        """The seq up to which the startup check found every event intact (0: never checked)."""
+        ...
+
+    def verified_heads(self, incidents: Sequence[int]) -> dict[int, str]:
+        """incident → the head hash the startup check last found intact."""
+        ...
+
+    def remember_verified(self, heads: Sequence[tuple[int, int, str]], through: int) -> None:
+        """Inside `write()`: (incident, seq, hash) heads found intact, and the seq checked up to."""
+        ...
+
+    def note_sound(self) -> None:
+        """The storage passed its engine's check on another connection: skip it before the first write."""
+        ...
+
+    def append_history(self, incidents: Sequence[dict[str, Any]], events: Sequence[Sequence[Any]]) -> None:
+        """Inside `write()`: generated history, rows as stored and events already hashed."""
         ...
 
     def backup_to(self, path: Path) -> None:
@@ -234,7 +296,10 @@ class Record(Protocol):
     def step_checked(self, number: int, runbook: str, step: int) -> bool: ...
     def set_step(self, number: int, runbook: str, step: int, checked: bool, at: str, actor: str) -> None: ...
     def checked_steps(self, number: int, runbook: str) -> set[int]: ...
-    def checked_counts(self) -> dict[tuple[int, str], int]: ...
+    def checked_counts(self, incidents: Sequence[int] | None = None) -> dict[tuple[int, str], int]:
+        """Ticked steps per (incident, runbook): of the open incidents, or of `incidents`."""
+        ...
+
     def check_rows(self, number: int) -> list[dict[str, Any]]: ...
     def action_items(self, number: int) -> list[dict[str, Any]]: ...
     def action_item(self, item_id: int) -> dict[str, Any] | None: ...

@@ -144,23 +144,12 @@ _TIME_COLUMNS = (
     "closed_at TEXT, review_scheduled_for TEXT, review_done_at TEXT"
 )
 
-# What an override keeps once written (migration 5's trigger compares these, NEW against OLD).
-_OVERRIDE_KEPT = ", ".join(
-    f"@.{c}"
-    for c in (
-        "id",
-        "schedule",
-        "person",
-        "starts_at",
-        "ends_at",
-        "covering",
-        "reason",
-        "created_by",
-        "created_at",
-        "kind",
-        "swap_of",
-    )
+# Every column but the cancel's: an override, once written, changes only by being cancelled, once.
+_OVERRIDE_KEPT = (
+    *("id", "schedule", "person", "starts_at", "ends_at", "covering", "reason"),
+    *("created_by", "created_at", "kind", "swap_of"),
 )
+_OVERRIDE_REWRITTEN = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in _OVERRIDE_KEPT)
 
 PG_MIGRATIONS: list[str] = [
     # 1: incidents, the hash-chained timeline, runbook checks, action items.
@@ -251,16 +240,15 @@ PG_MIGRATIONS: list[str] = [
     ALTER TABLE incidents ADD COLUMN tenant_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}';
     """,
-    # 5: overrides as an audit trail: the kind, a swap's second half naming its first, and a row
-    # that changes only by being cancelled, once.
+    # 5: overrides as an audit trail (what each was, a swap's halves), changed only by one cancel.
     f"""
     ALTER TABLE overrides ADD COLUMN kind TEXT NOT NULL DEFAULT '';
-    ALTER TABLE overrides ADD COLUMN swap_of BIGINT;
+    ALTER TABLE overrides ADD COLUMN swap_of BIGINT REFERENCES overrides(id);
     CREATE INDEX idx_overrides_swap_of ON overrides (swap_of);
     CREATE FUNCTION oncall_tui_overrides_settled() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF ({_OVERRIDE_KEPT.replace("@", "NEW")}) IS DISTINCT FROM ({_OVERRIDE_KEPT.replace("@", "OLD")})
-           OR OLD.cancelled_at IS NOT NULL OR NEW.cancelled_at IS NULL OR NEW.cancelled_by = '' THEN
+        IF {_OVERRIDE_REWRITTEN} OR OLD.cancelled_at IS NOT NULL OR NEW.cancelled_at IS NULL
+           OR NEW.cancelled_by = '' THEN
             RAISE EXCEPTION 'an override is never rewritten: cancel it (once) and make a new one'
                 USING ERRCODE = 'restrict_violation';
         END IF;
@@ -268,6 +256,13 @@ PG_MIGRATIONS: list[str] = [
     END $$;
     CREATE TRIGGER overrides_settled BEFORE UPDATE ON overrides
         FOR EACH ROW EXECUTE FUNCTION oncall_tui_overrides_settled();
+    """,
+    # 6: indexes for a desk with years of history, and what the startup check has verified.
+    """
+    CREATE INDEX incidents_open ON incidents (number) WHERE status != 'closed';
+    CREATE INDEX events_breaches ON events (incident, (details::json ->> 'deadline'), (details::json ->> 'due_at'))
+        WHERE kind = 'deadline_breached';
+    CREATE TABLE verified_heads (incident INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
     """,
 ]
 SCHEMA_VERSION = len(PG_MIGRATIONS)
@@ -665,9 +660,9 @@ class PostgresStore(SQLRecord):
                 self._listener.lost()
         return error
 
-    def _may_retry(self) -> bool:
+    def _may_retry(self, *, known_away: bool) -> bool:
         """After a lost connection outside a transaction: is a second try worth it (and quick)?"""
-        if self._acting or self._in_snapshot or self._timed_out:
+        if known_away or self._acting or self._in_snapshot or self._timed_out:
             return False  # a server that is silent (not gone) would make the second try as slow
         conn = self._conn
         if conn is not None and not (conn.closed or conn.broken):
@@ -683,6 +678,10 @@ class PostgresStore(SQLRecord):
         import psycopg
 
         query = _placeholders(sql)
+        # The listener already lost the server before this call: the board's banner says so, and an
+        # action must be refused at once rather than after waiting for a reconnect that is not coming.
+        listener = self._listener
+        known_away = listener is not None and not listener.reachable.is_set()
         for attempt in (1, 2):
             conn = self.conn
             try:
@@ -691,7 +690,11 @@ class PostgresStore(SQLRecord):
             except psycopg.OperationalError as exc:
                 # A connection the server dropped while the desk was idle (a restart): one more
                 # try on a new one, outside any transaction (nothing was sent that could be half-done).
-                if attempt == 2 or not isinstance(self._fault(exc), StoreUnreachable) or not self._may_retry():
+                if (
+                    attempt == 2
+                    or not isinstance(self._fault(exc), StoreUnreachable)
+                    or not self._may_retry(known_away=known_away)
+                ):
                     raise
         raise AssertionError("unreachable")
 

@@ -17,7 +17,6 @@ subclasses it and supplies the few things engines spell differently:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import json
 import sys
@@ -30,7 +29,7 @@ from ..clock import from_iso
 from ..model import Event, Incident
 from .chain import canonical_json, event_hash
 from .errors import Damaged, ReadOnlyError, StoreError
-from .rows import INCIDENT_COLUMNS, encode_fields, incident_to_row, row_to_event, values_to_incident
+from .rows import INCIDENT_COLUMNS, encode_fields, incident_to_row, row_to_event, row_to_incident, values_to_incident
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -252,7 +251,7 @@ class SQLRecord:
 
     def incident(self, number: int) -> Incident | None:
         row = self.incident_row(number)
-        return values_to_incident(tuple(row[name] for name in _FIELD_NAMES)) if row else None
+        return row_to_incident(row) if row else None
 
     def _incidents(self, where: str, params: Sequence[Any] = ()) -> list[Incident]:
         sql = f"SELECT {INCIDENT_COLUMNS} FROM incidents" + (f" WHERE {where}" if where else "") + " ORDER BY number"
@@ -396,20 +395,32 @@ class SQLRecord:
         return int(row[0]), int(row[1])
 
     @reads
-    def recorded_breaches(self) -> set[tuple[int, str, str]]:
-        """(incident, deadline key, due_at) of every breach already on a timeline."""
+    def recorded_breaches(self, incidents: Sequence[int] | None = None) -> set[tuple[int, str, str]]:
+        """(incident, deadline key, due_at) of the breaches already on the timelines of `incidents`
+        (of every incident when None): a batch of breaches asks about its own incidents only."""
         j = self._json_text
-        rows = self._execute(
-            f"SELECT incident, {j('details', 'deadline')}, {j('details', 'due_at')} FROM events WHERE kind = 'deadline_breached'"
+        sql = (
+            f"SELECT incident, {j('details', 'deadline')}, {j('details', 'due_at')} FROM {self._breach_events} "
+            "WHERE kind = 'deadline_breached'"
         )
-        return {(number, key, due) for number, key, due in rows}
+        if incidents is None:
+            return {(number, key, due) for number, key, due in self._execute(sql)}
+        found: set[tuple[int, str, str]] = set()
+        for chunk in _chunks(incidents):
+            rows = self._execute(sql + f" AND incident IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((number, key, due) for number, key, due in rows)
+        return found
+
+    # How the breach questions name the events table: a backend may point its planner at the index
+    # that fits them (SQLite: `events INDEXED BY events_breaches`).
+    _breach_events = "events"
 
     def breach_recorded(self, number: int, key: str, due_at: str) -> bool:
         """This breach (deadline key, due time) is on the incident's timeline already; inside `write()`."""
         j = self._json_text
         return (
             self._execute(
-                "SELECT 1 FROM events WHERE incident = ? AND kind = 'deadline_breached' "
+                f"SELECT 1 FROM {self._breach_events} WHERE incident = ? AND kind = 'deadline_breached' "
                 f"AND {j('details', 'deadline')} = ? AND {j('details', 'due_at')} = ?",
                 [number, key, due_at],
             ).fetchone()
@@ -493,12 +504,26 @@ class SQLRecord:
         return {r[0] for r in rows}
 
     @reads
-    def checked_counts(self) -> dict[tuple[int, str], int]:
-        """(incident, runbook) → number of ticked steps, for the board's progress column."""
-        rows = self._execute(
-            "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 GROUP BY incident, runbook"
-        )
-        return {(r[0], r[1]): r[2] for r in rows}
+    def checked_counts(self, incidents: Sequence[int] | None = None) -> dict[tuple[int, str], int]:
+        """(incident, runbook) → ticked steps, for the board's progress column: of the open incidents
+        (a history of closed ones costs nothing), or of `incidents` whatever their status."""
+        if incidents is None:
+            rows = self._execute(self._open_checks_sql)
+            return {(r[0], r[1]): r[2] for r in rows}
+        out: dict[tuple[int, str], int] = {}
+        for chunk in _chunks(incidents):
+            rows = self._execute(
+                "SELECT incident, runbook, COUNT(*) FROM checks WHERE checked = 1 "
+                f"AND incident IN ({','.join('?' * len(chunk))}) GROUP BY incident, runbook",
+                chunk,
+            )
+            out.update({(r[0], r[1]): r[2] for r in rows})
+        return out
+
+    _open_checks_sql = (
+        "SELECT c.incident, c.runbook, COUNT(*) FROM incidents i JOIN checks c ON c.incident = i.number "
+        "WHERE i.status != 'closed' AND c.checked = 1 GROUP BY c.incident, c.runbook"
+    )
 
     @reads
     def check_rows(self, number: int) -> list[dict[str, Any]]:
@@ -614,6 +639,137 @@ class SQLRecord:
                 f"reading the timeline failed: {exc}", findings=(*found, f"reading the timeline failed: {exc}")
             ) from None
         return TimelineSnapshot(integrity, heads, events, last, rows, guards)
+
+    # --- the startup check and the streaming reads (bounded memory at any size) ----------------
+
+    def _stream(self, sql: str, params: Sequence[Any], batch: int, *, names: list[str] | None = None) -> Iterator[Any]:
+        """The rows of a query fetched `batch` at a time (bounded memory however many); stored data
+        that cannot be read raises Damaged, any other database error StoreError."""
+        try:
+            cursor = self._execute(sql, params)
+            if names is not None:
+                names.extend(sys.intern(d[0]) for d in cursor.description or ())
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        except StoreError:
+            raise
+        except Exception as exc:
+            if self._damage(exc):
+                raise Damaged(f"reading the timeline failed: {exc}") from None
+            error = self._read_error(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    def stream_events(self, *, after: int = 0, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
+        """Events after sequence `after` as stored (seq, incident, at, actor, kind, details,
+        prev_hash, hash), by incident then sequence: a million events walk in bounded memory.
+        Read inside `snapshot()` for one consistent view."""
+        sql = "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events"
+        if after:
+            sql += " WHERE seq > ?"  # the newest few
+        return self._stream(sql + " ORDER BY incident, seq", [after] if after else [], batch)
+
+    def stream_incident_rows(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every incident row as stored (raw column values), by number."""
+        names: list[str] = []
+        for row in self._stream("SELECT * FROM incidents ORDER BY number", [], batch, names=names):
+            yield dict(zip(names, row))
+
+    def stream_incidents(self, *, closed: bool, by_severity: bool = False, batch: int = 1000) -> Iterator[Incident]:
+        """The closed (or the not closed) incidents, by number — or by severity (P0 first, undetermined
+        before all) then number, the order `list` gives incidents without a running deadline."""
+        order = "number"
+        if by_severity:
+            order = "CASE WHEN severity IS NULL THEN -1 ELSE CAST(SUBSTR(severity, 2) AS INTEGER) END, number"
+        where = "status = 'closed'" if closed else "status != 'closed'"
+        sql = f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE {where} ORDER BY {order}"
+        return (values_to_incident(v) for v in self._stream(sql, [], batch))
+
+    def stream_seqs(self, *, batch: int = 20_000) -> Iterator[int]:
+        """Every event's sequence number, in order (no event is read)."""
+        return (row[0] for row in self._stream("SELECT seq FROM events ORDER BY seq", [], batch))
+
+    def stream_heads(self, *, batch: int = 5000) -> Iterator[tuple[int, str, str | None]]:
+        """(incident, its head hash, the head the startup check last verified or None), by number."""
+        return self._stream(
+            "SELECT i.number, COALESCE(i.head_hash, ''), v.hash FROM incidents i "
+            "LEFT JOIN verified_heads v ON v.incident = i.number ORDER BY i.number",
+            [],
+            batch,
+        )
+
+    @reads
+    def last_seq_issued(self) -> int | None:
+        """The highest sequence number ever handed out, when the engine remembers it."""
+        return self._last_seq()
+
+    @reads
+    def append_only_guards(self) -> frozenset[str]:
+        return self._append_only_guards()
+
+    @reads
+    def file_check(self, name: str = "quick_check") -> tuple[str, ...]:
+        """The engine's own check of its storage: ("ok",) or what it found."""
+        return self._file_check(name)
+
+    @reads
+    def event_by_hash(self, digest: str) -> tuple[Any, ...] | None:
+        """The stored event with this hash, or None (a scan: only to explain a broken link)."""
+        row = self._execute(
+            "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events WHERE hash = ? LIMIT 1",
+            [digest],
+        ).fetchone()
+        return tuple(row) if row else None
+
+    @reads
+    def verified_through(self) -> int:
+        """Every event up to this sequence number was found intact by the startup check (0: none)."""
+        row = self._execute("SELECT value FROM desk_meta WHERE key = 'verified_seq'").fetchone()
+        return int(row[0]) if row else 0
+
+    @reads
+    def verified_heads(self, incidents: Sequence[int]) -> dict[int, str]:
+        """incident → the head hash the startup check last found intact."""
+        out: dict[int, str] = {}
+        for chunk in _chunks(incidents):
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                (r[0], r[1])
+                for r in self._execute(f"SELECT incident, hash FROM verified_heads WHERE incident IN ({marks})", chunk)
+            )
+        return out
+
+    def remember_verified(self, heads: Sequence[tuple[int, int, str]], through: int) -> None:
+        """Inside `write()`: the (incident, seq, hash) heads found intact, and the sequence checked
+        up to; the next startup check walks only what comes after."""
+        self._execute_many(
+            "INSERT INTO verified_heads (incident, seq, hash) VALUES (?, ?, ?) "
+            "ON CONFLICT (incident) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            heads,
+        )
+        self._execute(
+            "INSERT INTO desk_meta (key, value) VALUES ('verified_seq', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [str(through)],
+        )
+
+    def note_sound(self) -> None:
+        """The storage passed its engine's check just now, on another connection: the first write
+        need not check it again (SQLite runs quick_check before a Store's first write)."""
+
+    def append_history(self, incidents: Sequence[dict[str, Any]], events: Sequence[Sequence[Any]]) -> None:
+        """Inside `write()`: bulk-write generated history — incident rows as stored, and events as
+        (incident, at, actor, kind, details, prev_hash, hash) with their chains already hashed."""
+        if incidents:
+            columns = list(incidents[0])
+            self._execute_many(
+                f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                [[row[c] for c in columns] for row in incidents],
+            )
+        self._execute_many(
+            "INSERT INTO events (incident, at, actor, kind, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?)", events
+        )
 
     # --- moving a record (see `migrate`) ---------------------------------------------------------
 
@@ -791,10 +947,16 @@ class SQLRecord:
         return self._query("SELECT * FROM watchers ORDER BY seen_at DESC")
 
 
+_CHUNK = 500  # bound parameters per `IN (…)`: far below every engine's limit, and plans stay lookups
+
+
+def _chunks(numbers: Sequence[int]) -> Iterator[list[int]]:
+    wanted = sorted(set(numbers))
+    for at in range(0, len(wanted), _CHUNK):
+        yield wanted[at : at + _CHUNK]
+
+
 def _decoded_pages(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
     return rows
-
-
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Incident))

@@ -4,21 +4,25 @@ The app holds the desk (the one door to the record), the options, the clock, the
 and the one error-to-toast adapter. The board, with its bindings and actions, is its default
 screen (`screens/board.py`); the others are pushed on top of it.
 
-One `set_interval(1, tick)` drives all time on screen: it checks SQLite's `data_version` (another
-desk's changes appear within a second at the cost of one pragma) and moves `now`. Screens and
-widgets watch the app rather than being called by it:
+One `set_interval(1, tick)` drives all time on screen: it asks the record's `change_marker()`
+(another desk's changes appear within a second at the cost of one pragma) and moves `now`. Screens
+and widgets watch the app rather than being called by it:
 
 - `now`: the clock moved; countdowns and ages repaint.
-- `record_revision`: the record changed (another desk committed, or this desk wrote: its own
-  commits do not move `data_version`, so a write ends with `refresh_incidents()`); views re-read it.
+- `record_revision`: incidents changed (another desk committed, or this desk wrote: its own
+  commits do not move the marker, so a write ends with `refresh_incidents()`); `take_changes()`
+  says which — the incidents whose timeline moved past the sequence number last seen — and views
+  re-read those alone. A commit that touched no incident (a watcher's heartbeat, a page's
+  bookkeeping) moves `record_touched` instead: the detail pane looks again, the board does not.
 """
 
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -99,6 +103,7 @@ class OncallApp(App[int]):
     # widgets that show these watch them and repaint only themselves.
     now: reactive[datetime] = reactive(datetime.min, init=False, repaint=False)
     record_revision: reactive[int] = reactive(0, init=False, repaint=False)
+    record_touched: reactive[int] = reactive(0, init=False, repaint=False)
 
     def __init__(self, desk: Desk, options: DeskOptions, *, clock: Clock | None = None) -> None:
         super().__init__()
@@ -109,7 +114,9 @@ class OncallApp(App[int]):
         self.board_screen = BoardScreen(desk)
         self.clock_watch = ClockWatch()  # the wall clock being set, told from time passing
         self._runbooks: RunbookLibrary | None = None  # read after the first frame (see `runbooks`)
-        self._data_version: int | None = None
+        self._marker: int | None = None  # the record's change marker when last looked at
+        self._seq = 0  # the highest timeline sequence number read
+        self._changes: set[int] | None = set()  # incidents to re-read (None: all of them)
         self.bulk_writes = False  # an alert storm is importing: re-read the record less often
         self._refreshed_at = 0.0
         self._store_problem = ""
@@ -127,7 +134,10 @@ class OncallApp(App[int]):
         await super().on_event(event)
 
     def get_default_screen(self) -> BoardScreen:
-        self._data_version = self._read_version()  # before the board's first read: no change is missed
+        # Before the board's first read, so no change is missed.
+        self._marker = self._read_marker()
+        with suppress(StoreError):  # the board's first read meets it too, and says so
+            self._seq = self.desk.store.changes_since(sys.maxsize)[0]  # the top, and nothing read
         return self.board_screen
 
     def on_mount(self) -> None:
@@ -154,8 +164,8 @@ class OncallApp(App[int]):
 
     def on_oncall_app_record_moved(self, _message: RecordMoved) -> None:
         self._move_pending = False
-        version = self._read_version()
-        changed = version is not None and version != self._data_version
+        marker = self._read_marker()
+        changed = marker is not None and marker != self._marker
         if changed and self.bulk_writes and time.monotonic() - self._refreshed_at < BULK_REFRESH_SECONDS:
             return  # the tick catches up, as it does for a storm on the desk file
         if changed:
@@ -191,16 +201,18 @@ class OncallApp(App[int]):
         """The one clock: poll for other desks' changes, then move `now` (countdowns, breaches)."""
         now = self.clock.now()
         jumped = self._clock_jumped(now)
-        version = self._read_version()
-        changed = version is not None and version != self._data_version
+        marker = self._read_marker()
+        changed = marker is not None and marker != self._marker
         # An alert storm commits a batch every fraction of a second; re-reading thousands of rows
         # at each tick would leave no time for keys. While one imports, the board catches up every
         # few seconds (its first batch, the gravest alerts, at once).
         if changed and self.bulk_writes and time.monotonic() - self._refreshed_at < BULK_REFRESH_SECONDS:
             changed = False
         # The server is back but the board's last read met it still away: read again until one holds.
-        retry = version is not None and self._store_problem == "unreachable"
-        if jumped or changed or retry:
+        retry = marker is not None and self._store_problem == "unreachable"
+        if jumped:
+            self.refresh_incidents(everything=True)
+        elif changed or retry:
             self.refresh_incidents()
         self.now = now
 
@@ -216,19 +228,40 @@ class OncallApp(App[int]):
         self.board_screen.clock_was_set()
         return True
 
-    def refresh_incidents(self) -> None:
-        """The record changed: every view of it re-reads it (the board and the detail at once)."""
+    def refresh_incidents(self, *, everything: bool = False) -> None:
+        """The record may have changed: the views re-read the incidents whose timeline moved (all of
+        them with `everything`), or, when a commit touched no incident, only the detail looks again."""
         self._refreshed_at = time.monotonic()
-        self._data_version = self._read_version()
+        self._marker = self._read_marker()
+        moved: frozenset[int] | None
+        try:
+            top, moved = self.desk.store.changes_since(self._seq)
+        except StoreError:
+            top, moved = self._seq, None  # the views' own read meets the error and says so
+        if top < self._seq:  # the timeline went back: the file was restored from a backup
+            moved = None
+        self._seq = max(self._seq, top) if moved is not None else top
+        if everything or moved is None:
+            self._changes = None
+        elif not moved:
+            self.record_touched += 1
+            return
+        elif self._changes is not None:
+            self._changes |= moved
         self.record_revision += 1
+
+    def take_changes(self) -> set[int] | None:
+        """The incidents changed since the last call (None: re-read them all), for the board."""
+        changes, self._changes = self._changes, set()
+        return changes
 
     def go_to(self, number: int) -> None:
         """Show incident `number` on the board (the command palette's "Go to")."""
         self.board_screen.go_to(number)
 
-    def _read_version(self) -> int | None:
+    def _read_marker(self) -> int | None:
         try:
-            return self.desk.data_version()
+            return self.desk.store.change_marker()
         except StoreError as exc:
             self.record_unreadable(exc)
             return None

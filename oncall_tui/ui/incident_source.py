@@ -8,6 +8,8 @@ instead of decoding every open incident.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..desk import Desk
 from ..model import Incident
 
@@ -18,6 +20,12 @@ class IncidentSource:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
         self._known: dict[int, Incident] = {}
+
+    def read_some(self, numbers: Iterable[int]) -> list[Incident]:
+        """Re-read the incidents named (whatever their status), keeping the rest as known."""
+        incidents = self.desk.store.incidents_numbered(list(numbers))
+        self._known.update((incident.number, incident) for incident in incidents)
+        return incidents
 
     def read(self, *, include_closed: bool) -> list[Incident]:
         if not self._known:  # the first read (the board's first frame waits for it): one query

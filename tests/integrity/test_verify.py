@@ -220,7 +220,9 @@ async def test_the_board_warns_about_a_broken_chain_for_the_whole_session(histor
         t.sql("UPDATE events SET actor = 'mallory' WHERE seq = ?", target)
     app = OncallApp(history, DeskOptions(db_path=db_path), clock=clock)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()  # the check runs after the first frame
+        await pilot.pause()  # the check runs after the first frame, in a worker
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         banner = app.query_one(IntegrityBanner)
         text = str(banner.render())
         assert text == (
@@ -240,5 +242,7 @@ async def test_an_intact_desk_shows_no_warning(history: Desk, db_path, clock):
 
     app = OncallApp(history, DeskOptions(db_path=db_path), clock=clock)
     async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert not app.query("#integrity-banner")

@@ -153,6 +153,17 @@ async def test_another_desks_changes_appear_on_the_next_tick_and_cost_one_pragma
         rows = board_rows(app)
         assert [r.split()[0] for r in rows] == ["INC-2", "INC-1"]
         assert "acknowledged" in rows[1]
+
+        # A commit that touches no incident (the paging watcher's heartbeat) re-reads none.
+        with other_desk.store.write():
+            other_desk.store.beat(
+                {"token": "w", "kind": "agent", "host": "h", "pid": 1, "actor": "bob", "pages": 0}
+                | {"started_at": "2026-11-27T03:00:00Z", "seen_at": "2026-11-27T03:00:05Z"}
+            )
+        statements.clear()
+        app.tick()
+        await pilot.pause()
+        assert not [s for s in statements if s.startswith("SELECT number, title,") or "FROM checks" in s]
         desk.store.conn.set_trace_callback(None)
 
 
@@ -194,6 +205,42 @@ async def test_a_deadline_running_out_while_open_toasts_rings_and_is_written_onc
         await pilot.pause()
         assert bells == [1]
         assert len([e for e in desk.timeline(1) if e.kind == "deadline_breached"]) == 2
+
+
+async def test_a_burst_of_breaches_is_one_toast_one_bell_and_b_lists_them(desk, clock, make_app):
+    for i in range(12):
+        desk.declare(f"Storm alert {i}", severity="P3")
+    desk.declare("Calm one", severity="P3")
+    desk.acknowledge(13)
+    app = make_app(desk)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        bells = count_bells(app)
+        clock.advance(minutes=5, seconds=1)  # twelve ack clocks (and their escalations) run out at once
+        app.tick()
+        await pilot.pause()
+        notes = [t for t in toasts(app) if "breached" in t or "missed" in t]
+        assert len(notes) == 1, notes
+        assert "24 deadlines breached in the last minute, on 12 incidents — press B to list them" in notes[0]
+        assert bells == [1]
+
+        clock.advance(seconds=20)
+        desk.declare("One more", severity="P3")
+        app.refresh_incidents()
+        clock.advance(minutes=5, seconds=1)
+        app.tick()
+        await pilot.pause()
+        notes = [t for t in toasts(app) if "breached" in t or "missed" in t]
+        assert len(notes) == 1 and "26 deadlines breached" in notes[0], notes  # the same toast, updated
+        assert bells == [1]  # the same burst
+
+        await pilot.press("B")
+        await pilot.pause()
+        shown = [r.incident.title for r in app.board_screen.board.model.rows]
+        assert len(shown) == 13 and "Calm one" not in shown
+        await pilot.press("B")
+        await pilot.pause()
+        assert len(app.board_screen.board.model.rows) == 14
+        await app.workers.wait_for_complete()
 
 
 async def test_a_deadline_running_out_behind_a_dialog_rings_at_once_and_toasts_when_it_closes(desk, clock, make_app):

@@ -13,6 +13,8 @@ Adding an action: a `Binding` with a description (and a tooltip for the help scr
 
 from __future__ import annotations
 
+import contextlib
+import time
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -21,9 +23,11 @@ from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.notifications import Notification, Notify
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
+from ...breach_news import BreachNews
 from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
 from ...lifecycle import check_move, next_status
@@ -42,6 +46,8 @@ from ..widgets.status_bar import DeskStatus
 if TYPE_CHECKING:
     from ..app import OncallApp
     from ..dialogs.forms import Declaration
+
+RELOAD_SLICE = 200  # changed incidents re-read per frame: about 10 ms of decoding and deadlines
 
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
@@ -200,6 +206,14 @@ class BoardScreen(Screen[None]):
         ),
         Binding("c", "toggle_closed", "Closed", show=False, id="board.closed", tooltip="Show or hide closed incidents"),
         Binding(
+            "B",
+            "breached",
+            "Breached",
+            show=False,
+            id="board.breached",
+            tooltip="Only the incidents with a missed deadline (the filter is:breached); again: all of them",
+        ),
+        Binding(
             "i",
             "toggle_maintenance",
             "Maintenance",
@@ -251,9 +265,12 @@ class BoardScreen(Screen[None]):
         self.board = IncidentBoard(desk.policy, id="board")
         self.breaches = BreachWatcher()
         self._source = IncidentSource(desk)
-        self._checked: dict[tuple[int, str], int] = {}
+        self._checked: dict[tuple[int, str], int] = {}  # ticked runbook steps, of `_checked_for`
+        self._checked_for: set[int] = set()
+        self._pending: set[int] = set()  # changed incidents still to re-read (a storm's, in slices)
         self._runbooks_seen = -1
-        self._held_breaches: list[Breach] = []  # run out while a dialog was open: toasted after it
+        self.news = BreachNews(desk.policy)
+        self._news_toast: Notification | None = None  # the one toast breach news is shown in
         self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
 
     def compose(self) -> ComposeResult:
@@ -309,6 +326,7 @@ class BoardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.board, "highlighted", self._board_moved, init=False)
         self.watch(self.app, "record_revision", self._record_changed, init=False)
+        self.watch(self.app, "record_touched", self._record_touched, init=False)
         self.watch(self.app, "now", self._tick, init=False)
         self._reload(startup=True)
         # After the first frame, which shows every incident and its clocks: the runbooks (the STEPS
@@ -346,25 +364,46 @@ class BoardScreen(Screen[None]):
             banner.remove()
 
     def _check_integrity(self) -> None:
-        from ..widgets.integrity_banner import IntegrityBanner, integrity_problem
+        """Check what is new in the record since the last start, in a worker: on a desk with years
+        of history the board answers at once, and the status line shows how far the check got."""
+        from textual.worker import get_current_worker
 
-        if problem := integrity_problem(self.desk):  # a tampered or damaged record: say so all session
+        from ..widgets.integrity_banner import check_in_background
+
+        app, status = self.app, self.query_one(DeskStatus)
+
+        def progress(done: int, total: int) -> None:
+            app.call_from_thread(status.show_checking, done, total)
+
+        def check() -> None:
+            worker = get_current_worker()
+            found = check_in_background(
+                self.desk.store,
+                progress=progress,
+                should_stop=lambda: worker.is_cancelled,
+            )
+            if found is not None and not worker.is_cancelled:
+                app.call_from_thread(self._integrity_checked, found.problem)
+
+        self.run_worker(check, name="startup integrity check", group="integrity", thread=True, exit_on_error=False)
+
+    def _integrity_checked(self, problem: str | None) -> None:
+        from ..widgets.integrity_banner import IntegrityBanner
+
+        self.query_one(DeskStatus).show_checking(None, None)
+        if problem:  # a tampered or damaged record: say so all session
             self.mount(IntegrityBanner(problem), before=self.query_one("#main"))
+        else:
+            self.desk.store.note_sound()  # quick_check passed: the first write need not run it again
 
     # --- time and data ------------------------------------------------------------------------------
 
     def _tick(self, now: datetime) -> None:
         """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
         self._announce(self._new_breaches(self.board.advance(now)))
-        self._toast_held()
 
     def on_screen_resume(self) -> None:
-        self._toast_held()  # the dialog that held them back just closed
-
-    def _toast_held(self) -> None:
-        if self._held_breaches and not isinstance(self.app.screen, ModalScreen):
-            held, self._held_breaches = self._held_breaches, []
-            self._toast_breaches(held)
+        self._show_news()  # the dialog that held it back just closed
 
     def clock_was_set(self) -> None:
         """The wall clock jumped: every row is rebuilt from the new now, none from the old one."""
@@ -375,14 +414,73 @@ class BoardScreen(Screen[None]):
         return [] if self.app.clock_watch.holding else self.breaches.observe(rows)
 
     def _record_changed(self, _revision: int) -> None:
-        self._reload()
+        changes = self.app.take_changes()
+        if changes is None:
+            self._reload()
+            return
+        draining = bool(self._pending)
+        self._pending |= changes
+        if not draining:
+            self._drain()
+
+    def _record_touched(self, _touched: int) -> None:
+        """A commit that changed no incident (a silence seen, a page sent): the detail looks again."""
+        self._show_selected()
+
+    def _drain(self) -> None:
+        """Re-read a slice of the changed incidents, and the next slice after the next frame: an
+        alert storm's thousands of new incidents reach the board while keys are still answered."""
+        if not self._pending:
+            return
+        numbers = sorted(self._pending)[:RELOAD_SLICE]
+        self._pending.difference_update(numbers)
+        self._reload_some(numbers)
+        if self._pending:
+            self.call_after_refresh(self._drain)
+
+    def _catch_up(self) -> None:
+        """Re-read every changed incident now (an action needs the board as it is)."""
+        numbers, self._pending = sorted(self._pending), set()
+        if numbers:
+            self._reload_some(numbers)
+
+    def _shown(self, incident: Incident) -> bool:
+        return (self.board.show_closed or incident.status is not Status.CLOSED) and (
+            self.show_maintenance or incident.alert_state != "maintenance"
+        )
+
+    def _reload_some(self, numbers: list[int]) -> None:
+        """Re-read the incidents whose timeline moved; the rest of the board stays as it is."""
+        app = self.app
+        try:
+            incidents = self._source.read_some(numbers)
+            counts = self.desk.checked_counts(numbers)
+        except StoreError as exc:
+            self._pending.update(numbers)  # read again once the file answers
+            app.record_unreadable(exc)
+            return
+        app.record_readable()
+        wanted = set(numbers)
+        for key in [k for k in self._checked if k[0] in wanted]:
+            del self._checked[key]
+        self._checked.update(counts)
+        self._checked_for.update(numbers)
+        shown = [i for i in incidents if self._shown(i)]
+        found = {i.number for i in shown}
+        gone = [n for n in numbers if n not in found]
+        rebuilt = self.board.update(shown, gone, app.clock.now())
+        self._announce(self._new_breaches(rebuilt))
+        self._show_selected()
+        self.query_one(DeskStatus).refresh()
 
     def _reload(self, *, startup: bool = False) -> None:
         """Re-read the incidents so the board and the detail show the record as it is now."""
         app = self.app
+        self._pending.clear()
         try:
             incidents = self._source.read(include_closed=self.board.show_closed)
-            self._checked = self.desk.checked_counts()
+            self._checked = self.desk.checked_counts()  # of the open ones; closed ones when shown
+            self._checked_for = {i.number for i in incidents if i.status is not Status.CLOSED}
             if not self.show_maintenance:  # arrived silenced or inhibited: behind `i`, no clock runs
                 incidents = [i for i in incidents if i.alert_state != "maintenance"]
         except StoreError as exc:
@@ -401,6 +499,10 @@ class BoardScreen(Screen[None]):
         self.query_one(DeskStatus).refresh()
 
     def _progress_label(self, incident: Incident) -> str | None:
+        if incident.number not in self._checked_for:  # a closed incident, shown on request
+            with self.app.reporting():
+                self._checked.update(self.desk.checked_counts([incident.number]))
+                self._checked_for.add(incident.number)
         progress = self.app.runbooks.progress(incident, self._checked)
         return str(progress) if progress is not None else None
 
@@ -419,7 +521,9 @@ class BoardScreen(Screen[None]):
     def go_to(self, number: int) -> None:
         """Select an incident, clearing the filter or showing closed ones if that hides it."""
         if self.board.model.get(number) is None:
-            self._reload()  # just declared: not on the board yet, which does not make it closed
+            # Just declared: not on the board yet, which does not make it closed.
+            self.app.refresh_incidents()
+            self._catch_up()
         if self.board.model.get(number) is None and not (self.board.show_closed and self.show_maintenance):
             self.board.show_closed = self.show_maintenance = True
             self._reload()
@@ -431,63 +535,51 @@ class BoardScreen(Screen[None]):
     # --- breaches -----------------------------------------------------------------------------------
 
     def _announce(self, breaches: list[Breach]) -> None:
-        """A deadline ran out while the desk was open: tell the engineer, ring once, write it down.
-
-        While a dialog is open the toasts wait for it to close (they would cover the form being
-        filled in for up to 15 s); the bell rings and the breach is written at once.
-        """
+        """Deadlines ran out while the desk was open: ring once per burst, say so in one toast, write
+        them down. The toast says what the last minute held (a storm is a count, not a hundred
+        toasts) and sits over the detail, never the board; while a dialog is open it waits."""
         if not breaches:
             return
-        if isinstance(self.app.screen, ModalScreen):
-            self._held_breaches.extend(breaches)
-        else:
-            self._toast_breaches(breaches)
-        self.app.bell()
+        if self.news.add(breaches, time.monotonic()):
+            self.app.bell()
+        self._show_news()
         if not self.desk.readonly:
             self._record_in_background(breaches)
 
-    def _toast_breaches(self, breaches: list[Breach]) -> None:
-        policy = self.desk.policy
-        if self.has_class("-short") and len(breaches) > 1:
-            # 24 lines: one toast, not three stacked over the clocks; the Clocks tab has the rest.
-            names = ", ".join(dict.fromkeys(b.incident_id for b in breaches))
-            self.notify(
-                f"{len(breaches)} deadlines missed: {names}",
-                title="Deadline breached",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
+    def _show_news(self) -> None:
+        if isinstance(self.app.screen, ModalScreen):
+            return  # over a form being filled in it would hide the form; shown when it closes
+        news = self.news.announcement(time.monotonic())
+        if news is None or (self._news_toast is not None and self._news_toast.message == news.text):
             return
-        for b in breaches[:3]:
-            if b.key.startswith("escalate:"):
-                tier = next((t for t in policy.escalation if t.key == b.key), None)
-                level = tier.level if tier else b.label.removeprefix("Escalate to ")
-                who = f" — call {tier.contact} now" if tier and tier.contact else ""
-                text = f"{b.incident_id}: escalated to {level}{who}"
-            else:
-                text = f"{b.incident_id}: {b.label} deadline missed"
-            self.notify(text, title="Deadline breached", severity="error", timeout=15, markup=False)
-        if len(breaches) > 3:
-            self.notify(
-                f"…and {len(breaches) - 3} more deadlines missed",
-                title="Deadline breached",
-                severity="error",
-                timeout=15,
-            )
+        self._toast(Notification(news.text, "Deadline breached", "error", 15))
+
+    def _toast(self, notification: Notification) -> None:
+        """Show `notification` in the board's one slot for breach news, replacing what it held."""
+        self._dismiss_news()
+        self._news_toast = notification
+        self.app.post_message(Notify(notification))
+
+    def _dismiss_news(self) -> None:
+        if self._news_toast is not None:
+            # Textual has no public way to take one toast back; its own bookkeeping does it.
+            with contextlib.suppress(KeyError):
+                self.app._unnotify(self._news_toast)
+            self._news_toast = None
+
+    def on_screen_suspend(self) -> None:
+        self._dismiss_news()  # a dialog opened: the toast would cover its right edge (80x24)
 
     def _record_quietly(self, breaches: list[Breach]) -> None:
         """Breaches that happened before the desk opened: one summary, written in the background."""
         if not breaches:
             return
         incidents = len({b.number for b in breaches})
-        self.notify(
+        text = (
             f"{len(breaches)} deadline{'s' if len(breaches) != 1 else ''} had already run out on {incidents} "
-            f"incident{'s' if incidents != 1 else ''} when the desk opened; each one's Clocks tab says which.",
-            title="Missed deadlines",
-            severity="warning",
-            timeout=10,
+            f"incident{'s' if incidents != 1 else ''} when the desk opened; each one's Clocks tab says which."
         )
+        self._toast(Notification(text, "Missed deadlines", "warning", 10))
         if not self.desk.readonly:
             self._record_in_background(breaches)
 
@@ -842,6 +934,12 @@ class BoardScreen(Screen[None]):
     def action_clear_filter(self) -> None:
         self.board.set_filter(BoardFilter())
         self.query_one(DeskStatus).refresh()
+
+    def action_breached(self) -> None:
+        shown = self.board.model.filter.text.strip() == "is:breached"
+        self.board.set_filter(BoardFilter() if shown else BoardFilter.parse("is:breached"))
+        self.query_one(DeskStatus).refresh()
+        self._dismiss_news()  # read: the list is on the board now
 
     def action_toggle_closed(self) -> None:
         self.board.show_closed = not self.board.show_closed

@@ -207,6 +207,13 @@ class IncidentBoard(ScrollView, can_focus=True):
         self._rearranged()
         return recomputed
 
+    def update(self, incidents: list[Incident], gone: list[int], now: datetime) -> list[BoardRow]:
+        """Show a re-read of some incidents, and drop `gone`; returns their rebuilt rows."""
+        self._set_now(now)
+        rebuilt = self.model.update(incidents, gone, now)
+        self._rearranged()
+        return rebuilt
+
     def advance(self, now: datetime) -> list[BoardRow]:
         """One clock tick: repaint the countdowns that changed; re-sort only if a deadline changed state."""
         self._set_now(now)

@@ -1,18 +1,20 @@
 """A red line across the top of the desk when its record cannot be trusted.
 
-Checked once at startup (`verify.quick_status`): a broken hash chain means someone changed the
-timeline behind the desk's back, and a damaged file means the next write may fail. Either stays on
-screen for the whole session, unlike a notification that scrolls away at 3 a.m.
+Checked at startup, in a worker, for what is new since the last start (`startup_check`): a broken
+hash chain means someone changed the timeline behind the desk's back, and a damaged file means the
+next write may fail. Either stays on screen for the whole session, unlike a notification that
+scrolls away at 3 a.m.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.content import Content
 from textual.widgets import Static
 
-from ...desk import Desk
-from ...store import StoreError
-from ...verify import quick_status
+from ...startup_check import StartupCheck, check_since_last
+from ...store import Record, StoreError
 
 
 class IntegrityBanner(Static):
@@ -34,10 +36,18 @@ class IntegrityBanner(Static):
         super().__init__(text, id="integrity-banner")
 
 
-def integrity_problem(desk: Desk) -> str | None:
-    """What is wrong with the desk's record, in one line, or None when it holds."""
+def check_in_background(
+    record: Record, *, progress: Callable[[int, int], None], should_stop: Callable[[], bool]
+) -> StartupCheck | None:
+    """The startup check (see startup_check.py) on a connection of its own, for a worker thread:
+    what is new since the last start, in slices that leave the event loop its frames."""
     try:
-        report = quick_status(desk)
+        own = record.reopen(readonly=record.readonly)
     except StoreError as exc:
-        return f"the database could not be checked ({exc})"
-    return None if report.ok else report.summary()
+        return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
+    try:
+        return check_since_last(own, progress=progress, should_stop=should_stop)
+    except StoreError as exc:
+        return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
+    finally:
+        own.close()

@@ -43,6 +43,12 @@ class DeskStatus(Widget):
         self.actor = actor
         self.readonly = readonly
         self._counted: tuple[int, tuple[int, int, int]] | None = None
+        self._checking = ""  # the startup integrity check's progress, while it runs
+
+    def show_checking(self, done: int | None, total: int | None) -> None:
+        """How far the startup integrity check got (None: it finished)."""
+        self._checking = f"checking the record {100 * done // max(1, total)}%" if done is not None and total else ""
+        self.refresh()
 
     def on_mount(self) -> None:
         self.watch(self.app, "now", self._tick, init=False)
@@ -143,4 +149,6 @@ class DeskStatus(Widget):
             if hint:
                 how = " (--alertmanager URL turns them on)" if hint == "long" else " (--alertmanager URL)"
                 left.append((how, "$foreground-muted"))
+        if self._checking:  # the startup integrity check, while it runs
+            left.append((f"  {self._checking}", "$foreground-muted"))
         return Content.assemble(*left)
