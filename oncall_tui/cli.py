@@ -21,7 +21,7 @@ from . import __version__
 from .clock import Clock, SystemClock
 from .desk import Desk
 from .lifecycle import ActionRefused
-from .paths import default_db_path, demo_db_path
+from .paths import db_target, default_db_path, demo_db_path
 from .policy import PolicyError, load_policy
 from .store import StoreError
 
@@ -65,10 +65,11 @@ def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--db",
-        type=Path,
+        type=db_target,
         default=argparse.SUPPRESS,
-        metavar="PATH",
-        help="desk database file (default: $ONCALL_TUI_DB, else ~/.local/share/oncall-tui/desk.db)",
+        metavar="PATH|URL",
+        help="desk database file, or postgresql://user@host/db for team mode "
+        "(default: $ONCALL_TUI_DB, else ~/.local/share/oncall-tui/desk.db)",
     )
     common.add_argument(
         "--policy",
@@ -152,9 +153,9 @@ def _board_args(argv: list[str]) -> argparse.Namespace | None:
     return args
 
 
-def db_path(args: argparse.Namespace) -> Path:
+def db_path(args: argparse.Namespace) -> Path | str:
     if db := getattr(args, "db", None):
-        return Path(db)
+        return db_target(db)
     if getattr(args, "demo", False):
         return demo_db_path()
     return default_db_path()

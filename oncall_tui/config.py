@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .paths import config_dir, default_db_path, demo_db_path
+from .paths import config_dir, db_target, default_db_path, demo_db_path
 from .schema import ConfigError, Table, read_toml, single_file
 
 
 @dataclass(frozen=True, slots=True)
 class DeskOptions:
-    db_path: Path
+    db_path: Path | str  # a desk file, or a PostgreSQL URL (team mode)
     policy_path: Path | None = None
     runbook_dirs: tuple[Path, ...] = ()
     template_dirs: tuple[Path, ...] = ()
@@ -109,7 +109,7 @@ def options_from_args(args: argparse.Namespace) -> DeskOptions:
         section.get("urls", section.get("url"))
     )
     return DeskOptions(
-        db_path=Path(db),
+        db_path=db_target(db),
         policy_path=getattr(args, "policy", None),
         runbook_dirs=tuple(runbooks),
         template_dirs=tuple(templates),

@@ -85,6 +85,11 @@ class Desk:
     ) -> Desk:
         return cls(open_record(path, readonly=readonly), policy or load_policy(), clock, actor)
 
+    def reopen(self, *, readonly: bool = False) -> Desk:
+        """The same desk on a connection of its own, for another thread (the record's credentials
+        travel with it: a server's location is shown without its password)."""
+        return Desk(self.store.reopen(readonly=readonly), self.policy, self.clock, self.actor)
+
     def close(self) -> None:
         self.store.close()
 

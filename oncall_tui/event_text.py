@@ -252,8 +252,20 @@ def _page_resent(d: Details, tz: tzinfo | None) -> Line:
     return f"Page to {d.get('person', '?')} resent: {d.get('note', '')}", "warning"
 
 
+def _override_moved_page(d: Details, tz: tzinfo | None) -> Line:
+    done = "cancelled" if d.get("action") == "cancelled" else "made"
+    was = d.get("from_name") or "nobody"
+    who = d.get("to_name") or "nobody"
+    return (
+        f"Override #{d.get('override', '?')} {done}: {d.get('level', '?')} is {who} now (was {was}); "
+        f"the next page goes to {who}",
+        "warning",
+    )
+
+
 _DESCRIBERS: dict[str, Callable[[Details, tzinfo | None], Line]] = {
     "page": _page,
+    "override_moved_page": _override_moved_page,
     "page_result": _page_result,
     "page_resent": _page_resent,
     "declared": _declared,

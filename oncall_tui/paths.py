@@ -28,12 +28,32 @@ def config_dir() -> Path:
     return Path(base).expanduser() / "oncall-tui"
 
 
-def default_db_path() -> Path:
-    """$ONCALL_TUI_DB, else the XDG data dir."""
+def default_db_path() -> Path | str:
+    """$ONCALL_TUI_DB, else the XDG data dir; a `postgresql://` URL there (team mode) stays a URL."""
     if env := os.environ.get("ONCALL_TUI_DB"):
-        return Path(env).expanduser()
+        return db_target(env)
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base).expanduser() / "oncall-tui" / "desk.db"
+
+
+def db_target(value: str | Path) -> Path | str:
+    """What `--db` or $ONCALL_TUI_DB names: a PostgreSQL server's URL as is, else a desk file's path."""
+    if isinstance(value, str) and value.startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value).expanduser()
+
+
+def target_name(target: Path | str) -> str:
+    """A short name for the record, for the status bar: the file's name, or db@host (never a password)."""
+    if isinstance(target, Path):
+        return target.name
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(target)
+        return f"{url.path.lstrip('/') or url.username or 'postgres'}@{url.hostname or 'localhost'}"
+    except ValueError:
+        return "postgresql"
 
 
 def demo_db_path() -> Path:

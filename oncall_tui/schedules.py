@@ -195,6 +195,8 @@ class Override:
     created_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancelled_by: str = ""
+    kind: str = ""  # "take", "cover" or "swap" ("" on rows made before the desk said)
+    swap_of: int | None = None  # a swap's second half names its first
 
     def covers(self, moment: datetime) -> bool:
         return self.cancelled_at is None and self.starts_at <= moment < self.ends_at

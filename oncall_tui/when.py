@@ -4,7 +4,10 @@ Two directions, one grammar:
 - when something began (an incident's start): `parse_past` reads '-20m', '20m ago', '1h30m', '03:12'
   (the last such time of day), or an ISO-8601 instant;
 - when something is promised (the next update, a review meeting): `parse_future` reads 'in 30m',
-  '45 min', '1h 30m', '03:45' (the next such time of day), or an ISO-8601 instant.
+  '45 min', '1h 30m', '03:45' (the next such time of day), or an ISO-8601 instant;
+- when an override begins or ends (who holds the pager): `parse_at` reads 'now', '+4h', '4h30m',
+  '03:00' (the next such time of day) or an ISO-8601 instant, counting from a base (the end of a
+  cover counts from its start, so 'from 22:00 until +8h' is the night).
 
 Both refuse the absurd with a message that says what they accept: a start more than `MAX_PAST` ago
 or in the future (beyond `SKEW`, what two machines' clocks may disagree by), a promise more than
@@ -35,8 +38,12 @@ _AHEAD = re.compile(
 )
 _CLOCK = re.compile(r"^(?:at\s+)?(?P<h>\d{1,2}):(?P<m>\d{2})$", re.IGNORECASE)
 
+# '+4h', '4h', 'in 1h30m', '+2d': an override's span, counted on from its base.
+_SPAN = re.compile(r"^(?:\+|in\s+)?\s*((?:\d+\s*[dhm]\s*)+)$", re.IGNORECASE)
+
 PAST_FORMS = "-20m, 20m ago, 03:12 or an ISO time like 2026-11-27T03:12Z"
 FUTURE_FORMS = "in 30m, 45 min, 03:45 or an ISO time"
+AT_FORMS = "now, +4h, 03:00 or an ISO time like 2027-03-28T10:00"
 
 
 def parse_past(text: str, now: datetime, tz: tzinfo | None = None) -> datetime | None:
@@ -84,6 +91,47 @@ def parse_future(text: str, now: datetime, tz: tzinfo | None = None) -> datetime
     if at - now > MAX_FUTURE:
         raise InputError(f"{raw} is more than {MAX_FUTURE.days} days ahead")
     return at
+
+
+def parse_at(
+    text: str, now: datetime, tz: tzinfo | None = None, *, base: datetime | None = None, bare_hours: bool = False
+) -> datetime:
+    """When an override begins or ends: never before `now` (beyond `SKEW`), at most `MAX_FUTURE`
+    ahead. Spans and times of day count from `base` (default `now`); `bare_hours` reads '4' as 4h.
+    Raises InputError with a message for the user."""
+    raw = " ".join(text.strip().split())
+    start = base or now
+    if not raw:
+        raise InputError(f"empty: say when, e.g. {AT_FORMS}")
+    if raw.lower() == "now":
+        return now
+    if bare_hours and re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        hours = float(raw)
+        if hours <= 0 or hours * 3600 > MAX_FUTURE.total_seconds():
+            raise InputError(f"{raw} hours: give a number of hours between 0 and {MAX_FUTURE.days * 24}")
+        at = start + timedelta(hours=hours)
+    elif match := _SPAN.match(raw):
+        seconds = sum(int(amount) * _UNITS[unit.lower()] for amount, unit in _PART.findall(match.group(1)))
+        if not seconds:
+            raise InputError(f"{raw} is no time at all: say how long, e.g. +4h")
+        if seconds > MAX_FUTURE.total_seconds():
+            raise InputError(f"{raw} is more than {MAX_FUTURE.days} days ahead")
+        at = start + timedelta(seconds=seconds)
+    elif match := _CLOCK.match(raw):
+        local = start.astimezone(tz)
+        at = datetime.combine(local.date(), _time_of_day(match, raw), local.tzinfo)
+        if at <= local:
+            at += timedelta(days=1)  # wall-clock arithmetic: in a named zone, 10:00 stays 10:00 across DST
+        at = at.astimezone(now.tzinfo)
+    elif raw.startswith("-") or raw.lower().endswith("ago"):
+        raise InputError(f"{raw} is in the past: an override starts now or later")
+    else:
+        at = _instant(raw, tz, AT_FORMS)
+    if at < now - SKEW:
+        raise InputError(f"{raw} is in the past ({format_duration((now - at).total_seconds())} ago)")
+    if at - now > MAX_FUTURE:
+        raise InputError(f"{raw} is more than {MAX_FUTURE.days} days ahead")
+    return max(at, now)
 
 
 def check_start(started: datetime, now: datetime, what: str = "the start time") -> datetime:

@@ -92,5 +92,8 @@ def extra_deadline_kind(monkeypatch):
     return kind
 
 
-# Backend-parametrised records (tests/support/backends.py): the same test on a desk file and on PostgreSQL.
+# A real PostgreSQL for the team-mode tests (tests/support/postgres.py: the server per session, a
+# database per test), and backend-parametrised records (tests/support/backends.py: the same test on
+# a desk file and on PostgreSQL).
 from support.backends import backend, module_record_target, record_target  # noqa: E402, F401
+from support.postgres import desk_on_pg, pg_database, pg_url, postgres_server, private_postgres  # noqa: E402, F401

@@ -93,7 +93,7 @@ def intake_for(
     matcher = runbook_matcher(library, policy)
     if not own_connection:
         return Intake(desk, clients, matcher=matcher)
-    mine = Desk.open(desk.store.location, policy=desk.policy, clock=desk.clock, actor=desk.actor)
+    mine = desk.reopen()
     made = Intake(mine, clients, matcher=matcher)
     made.owns_desk = True
     return made

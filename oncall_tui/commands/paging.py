@@ -13,6 +13,7 @@ from ..clock import format_local, iso, parse_instant
 from ..model import parse_id
 
 if TYPE_CHECKING:
+    from .. import overrides
     from ..desk import Desk
     from ..roster import RosterSource
     from ..schedules import Override, Roster
@@ -36,14 +37,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     q.add_argument("--days", type=int, default=14)
     q.set_defaults(func=cmd_schedule_show)
 
-    p = sub.add_parser("override", parents=[common], help="take the pager or cover for someone; list; cancel")
+    p = sub.add_parser(
+        "override", parents=[common], help="take the pager, cover for someone, swap shifts; list, history, cancel"
+    )
     osub = p.add_subparsers(dest="override_command", metavar="ACTION", required=True)
     q = osub.add_parser("add", parents=[common], help="PERSON holds SCHEDULE for a while")
     q.add_argument("schedule")
     q.add_argument("person")
     q.add_argument("--hours", type=float, help="for this many hours")
-    q.add_argument("--from", dest="starts", help="start (ISO-8601; default now)")
-    q.add_argument("--until", help="end (ISO-8601), instead of --hours")
+    q.add_argument("--from", dest="starts", help="start: now, +2h, 22:00 or ISO-8601 (default now)")
+    q.add_argument("--until", help="end, instead of --hours: +8h (after --from), 06:00 or ISO-8601")
     q.add_argument("--covering", default="", help="whom they cover")
     q.add_argument("--reason", default="")
     q.set_defaults(func=cmd_override_add)
@@ -53,11 +56,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
     q.add_argument("--as", dest="person", help="your handle in people.toml (default: $ONCALL_TUI_USER)")
     q.add_argument("--reason", default="")
     q.set_defaults(func=cmd_override_take)
+    q = osub.add_parser(
+        "swap",
+        parents=[common],
+        help="PERSON_A takes PERSON_B's shift of SCHEDULE and B takes A's (cancelled together)",
+    )
+    q.add_argument("schedule")
+    q.add_argument("first", metavar="PERSON_A")
+    q.add_argument("second", metavar="PERSON_B")
+    q.add_argument("--first-at", help="A's shift holding this time (default: A's current or next shift)")
+    q.add_argument("--second-at", help="B's shift holding this time (default: B's current or next shift)")
+    q.add_argument("--reason", default="")
+    q.set_defaults(func=cmd_override_swap)
+    q = osub.add_parser("history", parents=[common], help="every override made, swapped, cancelled: who and when")
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--limit", type=int, default=None, help="only the newest N entries")
+    q.set_defaults(func=cmd_override_history)
     q = osub.add_parser("list", parents=[common], help="live overrides (--all: every one ever, with who cancelled)")
     q.add_argument("--all", action="store_true")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_override_list)
-    q = osub.add_parser("cancel", parents=[common], help="reverse an override")
+    q = osub.add_parser("cancel", parents=[common], help="reverse an override (both halves of a swap)")
     q.add_argument("id", type=int)
     q.set_defaults(func=cmd_override_cancel)
 
@@ -265,23 +284,87 @@ def _override_line(o: Override) -> str:
     )
 
 
+def _printed(desk: Desk, roster: Roster, plan: overrides.Plan, made: list[Override]) -> None:
+    from .. import overrides
+
+    for o in made:
+        print(_override_line(o))
+    for line in overrides.describe(plan, roster, desk.policy):
+        print(f"  {line}")
+
+
 def cmd_override_add(args: argparse.Namespace) -> int:
     from .. import overrides
+    from ..when import parse_at
 
     desk = _desk(args)
     _, roster = _roster(desk)
-    o = overrides.add(
+    now = desk.now()
+    zone = roster.schedules[args.schedule].zone if args.schedule in roster.schedules else None
+    starts = parse_at(args.starts, now, zone) if args.starts else None
+    plan = overrides.plan_add(
         desk,
         roster,
         args.schedule,
         args.person,
-        starts_at=parse_instant(args.starts) if args.starts else None,
-        ends_at=parse_instant(args.until) if args.until else None,
+        starts_at=starts,
+        ends_at=parse_at(args.until, now, zone, base=starts) if args.until else None,
         hours=args.hours,
         covering=args.covering,
         reason=args.reason,
     )
-    print(_override_line(o))
+    _printed(desk, roster, plan, overrides.commit(desk, plan))
+    return 0
+
+
+def cmd_override_swap(args: argparse.Namespace) -> int:
+    from .. import overrides
+    from ..when import parse_at
+
+    desk = _desk(args)
+    _, roster = _roster(desk)
+    now = desk.now()
+    zone = roster.schedules[args.schedule].zone if args.schedule in roster.schedules else None
+    plan = overrides.plan_swap(
+        desk,
+        roster,
+        args.schedule,
+        args.first,
+        args.second,
+        first_at=parse_at(args.first_at, now, zone) if args.first_at else None,
+        second_at=parse_at(args.second_at, now, zone) if args.second_at else None,
+        reason=args.reason,
+    )
+    _printed(desk, roster, plan, overrides.commit(desk, plan))
+    return 0
+
+
+def cmd_override_history(args: argparse.Namespace) -> int:
+    from .. import overrides
+
+    desk = _desk(args)
+    _, roster = _roster(desk)
+    entries = overrides.history(desk, limit=args.limit)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "at": iso(e.at),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "override": _override_json(e.override),
+                    }
+                    for e in entries
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not entries:
+        print("No overrides yet.")
+    for e in entries:
+        print(f"{_when(e.at)}  {e.actor:<10} {overrides.entry_text(e, roster)}")
     return 0
 
 
@@ -298,27 +381,7 @@ def cmd_override_list(args: argparse.Namespace) -> int:
 
     found = overrides.listed(_desk(args), include_past=args.all)
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": o.id,
-                        "schedule": o.schedule,
-                        "person": o.person,
-                        "starts_at": iso(o.starts_at),
-                        "ends_at": iso(o.ends_at),
-                        "covering": o.covering,
-                        "reason": o.reason,
-                        "created_by": o.created_by,
-                        "created_at": iso(o.created_at),
-                        "cancelled_at": iso(o.cancelled_at),
-                        "cancelled_by": o.cancelled_by,
-                    }
-                    for o in found
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps([_override_json(o) for o in found], indent=2))
         return 0
     if not found:
         print("No overrides." if args.all else "No live overrides.")
@@ -327,11 +390,34 @@ def cmd_override_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _override_json(o: Override) -> dict[str, object]:
+    return {
+        "id": o.id,
+        "kind": o.kind,
+        "schedule": o.schedule,
+        "person": o.person,
+        "starts_at": iso(o.starts_at),
+        "ends_at": iso(o.ends_at),
+        "covering": o.covering,
+        "reason": o.reason,
+        "swap_of": o.swap_of,
+        "created_by": o.created_by,
+        "created_at": iso(o.created_at),
+        "cancelled_at": iso(o.cancelled_at),
+        "cancelled_by": o.cancelled_by,
+    }
+
+
 def cmd_override_cancel(args: argparse.Namespace) -> int:
     from .. import overrides
 
-    o = overrides.cancel(_desk(args), args.id)
-    print(f"override #{o.id} cancelled: {o.schedule} goes back to its rotation")
+    desk = _desk(args)
+    _, roster = _roster(desk)
+    plan = overrides.plan_cancel(desk, roster, args.id)
+    for o in overrides.cancel(desk, args.id):
+        print(f"override #{o.id} cancelled: {o.schedule} goes back to its rotation")
+    for line in overrides.describe(plan, roster, desk.policy):
+        print(f"  {line}")
     return 0
 
 

@@ -87,7 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from ..demo import seed_demo
         from ..paths import fresh_demo_file
 
-        fresh_demo_file(options.db_path)
+        fresh_demo_file(Path(options.db_path))
         desk = Desk.open(options.db_path, policy=load_policy(options.policy_path), clock=args.clock)
         seed_demo(desk)
         desk.close()

@@ -65,6 +65,8 @@ def override_from_row(row: dict[str, Any]) -> Override:
         created_at=from_iso(row.get("created_at")),
         cancelled_at=from_iso(row.get("cancelled_at")),
         cancelled_by=row.get("cancelled_by") or "",
+        kind=row.get("kind") or "",
+        swap_of=row.get("swap_of"),
     )
 
 

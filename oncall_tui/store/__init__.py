@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .chain import canonical_json, event_hash
-from .errors import Damaged, FileReplaced, Locked, ReadOnlyError, StoreError
+from .errors import Damaged, FileReplaced, Locked, NoWriteRights, ReadOnlyError, StoreError, StoreUnreachable
 from .opening import is_server_target, open_record
 from .rows import (
     INCIDENT_JSON_FIELDS,
@@ -45,11 +45,13 @@ __all__ = [
     "Damaged",
     "FileReplaced",
     "Locked",
+    "NoWriteRights",
     "OpenInfo",
     "ReadOnlyError",
     "Record",
     "Store",
     "StoreError",
+    "StoreUnreachable",
     "TimelineSnapshot",
     "busy_timeout_ms",
     "canonical_json",

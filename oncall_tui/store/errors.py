@@ -32,3 +32,16 @@ class Damaged(StoreError):
     def __init__(self, message: str, *, findings: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.findings = findings or (message,)
+
+
+class StoreUnreachable(StoreError):
+    """The database server cannot be reached (refused, silent, or gone mid-action): nothing was
+    written by the action that met it, and the desk retries by itself."""
+
+    def __init__(self, message: str, *, since: float | None = None) -> None:
+        super().__init__(message)
+        self.since = since  # time.time() when this desk lost the server, for "unreachable since 03:12"
+
+
+class NoWriteRights(ReadOnlyError):
+    """The database role the desk logs in as may read the record but not write it."""

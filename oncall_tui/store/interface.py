@@ -36,7 +36,7 @@ Rows
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -110,6 +110,12 @@ class Record(Protocol):
         """A number that moves when anything may have changed since it was last read (another
         connection committed): the cheap first question of every tick. It need not move for this
         connection's own commits."""
+        ...
+
+    def watch_changes(self, callback: Callable[[], None]) -> bool:
+        """Have `callback` called, from another thread, as soon as `change_marker` may have moved,
+        so a board need not wait for its next tick; False when the backend cannot push (SQLite:
+        the tick's poll is one pragma anyway)."""
         ...
 
     def changes_since(self, seq: int) -> tuple[int, frozenset[int]]:
@@ -325,6 +331,8 @@ class Record(Protocol):
         self, *, ending_after: str | None = None, include_cancelled: bool = False
     ) -> list[dict[str, Any]]: ...
     def override_row(self, override_id: int) -> dict[str, Any] | None: ...
+    def override_swap_rows(self, override_id: int) -> list[dict[str, Any]]: ...
+    def override_history_rows(self, *, limit: int | None = None) -> list[dict[str, Any]]: ...
     def beat(self, row: dict[str, Any]) -> None: ...
     def forget_watcher(self, token: str) -> None: ...
     def forget_watchers_before(self, at: str) -> None: ...

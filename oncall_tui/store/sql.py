@@ -17,7 +17,6 @@ subclasses it and supplies the few things engines spell differently:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import json
 import sys
@@ -30,7 +29,7 @@ from ..clock import from_iso
 from ..model import Event, Incident
 from .chain import canonical_json, event_hash
 from .errors import Damaged, ReadOnlyError, StoreError
-from .rows import INCIDENT_COLUMNS, encode_fields, incident_to_row, row_to_event, values_to_incident
+from .rows import INCIDENT_COLUMNS, encode_fields, incident_to_row, row_to_event, row_to_incident, values_to_incident
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -252,7 +251,7 @@ class SQLRecord:
 
     def incident(self, number: int) -> Incident | None:
         row = self.incident_row(number)
-        return values_to_incident(tuple(row[name] for name in _FIELD_NAMES)) if row else None
+        return row_to_incident(row) if row else None
 
     def _incidents(self, where: str, params: Sequence[Any] = ()) -> list[Incident]:
         sql = f"SELECT {INCIDENT_COLUMNS} FROM incidents" + (f" WHERE {where}" if where else "") + " ORDER BY number"
@@ -929,6 +928,23 @@ class SQLRecord:
         rows = self._query("SELECT * FROM overrides WHERE id = ?", [override_id])
         return rows[0] if rows else None
 
+    @reads
+    def override_swap_rows(self, override_id: int) -> list[dict[str, Any]]:
+        """Both halves of the swap `override_id` belongs to (just it, when it is no swap)."""
+        return self._query(
+            "SELECT * FROM overrides WHERE id = ? OR swap_of = ? "
+            "OR id = (SELECT swap_of FROM overrides WHERE id = ?) ORDER BY id",
+            [override_id, override_id, override_id],
+        )
+
+    @reads
+    def override_history_rows(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every override, the most recently changed first (a cancellation is its latest change)."""
+        sql = "SELECT * FROM overrides ORDER BY COALESCE(cancelled_at, created_at) DESC, id DESC"
+        if limit is None:
+            return self._query(sql)
+        return self._query(sql + " LIMIT ?", [int(limit)])
+
     # --- who is watching --------------------------------------------------------------------------
 
     def beat(self, row: dict[str, Any]) -> None:
@@ -964,6 +980,3 @@ def _decoded_pages(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         r["message"], r["result"] = json.loads(r["message"]), json.loads(r["result"])
     return rows
-
-
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Incident))

@@ -219,11 +219,26 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE incidents ADD COLUMN roles TEXT NOT NULL DEFAULT '{}'")
 
 
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    """Overrides as an audit trail: what each one was (take, cover, swap), a swap's second half
+    naming its first, and a row that, once written, changes only by being cancelled, once."""
+    db.execute("ALTER TABLE overrides ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE overrides ADD COLUMN swap_of INTEGER REFERENCES overrides(id)")
+    db.execute("CREATE INDEX idx_overrides_swap_of ON overrides (swap_of)")
+    kept = ("id", "schedule", "person", "starts_at", "ends_at", "covering", "reason", "created_by", "created_at")
+    rewritten = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in (*kept, "kind", "swap_of"))
+    db.execute(
+        "CREATE TRIGGER overrides_settled BEFORE UPDATE ON overrides "
+        f"WHEN {rewritten} OR OLD.cancelled_at IS NOT NULL OR NEW.cancelled_at IS NULL OR NEW.cancelled_by = '' "
+        "BEGIN SELECT RAISE(ABORT, 'an override is never rewritten: cancel it (once) and make a new one'); END"
+    )
+
+
 # The breach dedupe key, spelled as `events_breaches` indexes it (and as `_json_text` writes it).
 _BREACH_KEY = "json_extract(details, '$.deadline'), json_extract(details, '$.due_at')"
 
 
-def _migrate_5(db: sqlite_utils.Database) -> None:
+def _migrate_6(db: sqlite_utils.Database) -> None:
     """A desk with years of history: indexes that fit the board's questions, and what the startup
     integrity check has already verified (so it checks only what is new).
 
@@ -245,6 +260,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migrate_3,
     _migrate_4,
     _migrate_5,
+    _migrate_6,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -499,6 +515,9 @@ class Store(SQLRecord):
         `PRAGMA data_version` answers without touching a table; it does not move for this
         connection's own commits, which the writer knows about anyway (ask `changes_since`)."""
         return self.data_version()
+
+    def watch_changes(self, callback: Callable[[], None]) -> bool:
+        return False  # nothing pushes a commit to a file's readers: the tick polls data_version
 
     # --- plans that fit (see tests/unit/test_query_plans.py) --------------------------------------
 

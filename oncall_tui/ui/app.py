@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen
@@ -38,7 +39,7 @@ from ..clock import Clock, ClockWatch
 from ..config import DeskOptions
 from ..desk import Conflict, Desk, StoreError
 from ..errors import DeskError
-from ..store import Locked
+from ..store import Locked, StoreUnreachable
 from .key_queue import KeyQueue
 from .locked_writes import FIRST_TRY_MS, LockedWrites
 from .screens.board import BoardScreen
@@ -60,6 +61,7 @@ _ON_DEMAND = (
     "dialogs.severity_picker",
     "screens.help",
     "widgets.integrity_banner",
+    "widgets.server_away",
     "widgets.runbook_pane",
     "widgets.timeline",
 )
@@ -118,6 +120,8 @@ class OncallApp(App[int]):
         self.bulk_writes = False  # an alert storm is importing: re-read the record less often
         self._refreshed_at = 0.0
         self._store_problem = ""
+        self._move_pending = False
+        self._pushed = False
         self.locked_writes = LockedWrites(self)
         self._keys = KeyQueue(self, super().on_event)
 
@@ -145,6 +149,27 @@ class OncallApp(App[int]):
         self.call_after_refresh(self._warm_up)
         self.call_after_refresh(_freeze_startup_objects)
         self.set_interval(1, self.tick, name="desk-clock")
+        # A backend that pushes commits (team mode's LISTEN/NOTIFY) wakes the board at once; the
+        # tick's poll stays for the clocks and for a backend that cannot push.
+        self._pushed = self.desk.store.watch_changes(self._moved_elsewhere)
+
+    class RecordMoved(Message):
+        """Another desk committed (or the database server went away or came back)."""
+
+    def _moved_elsewhere(self) -> None:
+        """On the record's listener thread: one message at a time, however fast commits come."""
+        if not self._move_pending:
+            self._move_pending = True
+            self.post_message(self.RecordMoved())
+
+    def on_oncall_app_record_moved(self, _message: RecordMoved) -> None:
+        self._move_pending = False
+        marker = self._read_marker()
+        changed = marker is not None and marker != self._marker
+        if changed and self.bulk_writes and time.monotonic() - self._refreshed_at < BULK_REFRESH_SECONDS:
+            return  # the tick catches up, as it does for a storm on the desk file
+        if changed:
+            self.refresh_incidents()
 
     @property
     def runbooks(self) -> RunbookLibrary:
@@ -183,9 +208,11 @@ class OncallApp(App[int]):
         # few seconds (its first batch, the gravest alerts, at once).
         if changed and self.bulk_writes and time.monotonic() - self._refreshed_at < BULK_REFRESH_SECONDS:
             changed = False
+        # The server is back but the board's last read met it still away: read again until one holds.
+        retry = marker is not None and self._store_problem == "unreachable"
         if jumped:
             self.refresh_incidents(everything=True)
-        elif changed:
+        elif changed or retry:
             self.refresh_incidents()
         self.now = now
 
@@ -240,13 +267,24 @@ class OncallApp(App[int]):
             return None
 
     def record_unreadable(self, exc: StoreError) -> None:
-        """The database cannot be read: say so once per problem, not once per second."""
+        """The database cannot be read: say so once per problem, not once per second.
+
+        A server out of reach (team mode) gets a banner that stays until it is back, rather than a
+        toast: the board goes on showing what it last read, and that must not pass for the present."""
+        if isinstance(exc, StoreUnreachable):
+            self.board_screen.server_away(self.clock.now())
+            self._store_problem = "unreachable"
+            return
         if str(exc) != self._store_problem:
             self._store_problem = str(exc)
             self.report(exc, timeout=20)
 
     def record_readable(self) -> None:
-        if self._store_problem:
+        if self._store_problem == "unreachable":
+            self._store_problem = ""
+            self.board_screen.server_back()
+            self.notify("The database is reachable again; the board has caught up.", title="Database")
+        elif self._store_problem:
             self._store_problem = ""
             self.notify("The database is readable again.", title="Database")
 
@@ -254,6 +292,8 @@ class OncallApp(App[int]):
 
     def report(self, error: DeskError, *, title: str | None = None, timeout: float | None = None) -> None:
         """The one place a desk error becomes a notification: its message as is, under its title."""
+        if isinstance(error, StoreUnreachable):  # an action met the outage first: the banner too
+            self.record_unreadable(error)
         heading, severity = title or error.title, cast(SeverityLevel, error.severity)
         if isinstance(error, Conflict):
             # The conflict may be with this very desk (a second `a`): then it is no news from elsewhere.

@@ -4,17 +4,23 @@ A key that opens a prompt (n, a, e…) is followed by the keys typed after it on
 up and focused, so type-ahead reaches it. Textual forwards each key to the focused widget as it
 arrives; in one read of `nfirst note\\r` the text would reach the board before the prompt existed,
 and be lost.
+
+Escape and the key after it, typed quickly or sent in one write (`tmux send-keys Escape q`), reach
+the desk as one byte sequence that the terminal protocol reads as Alt+that key. The desk binds no
+Alt key, so such a key is what the user typed: Escape, then the key (`escape_then`). Escape closes
+the help, q then quits, as meant; an Alt key a screen does bind is left alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from typing import Any
 
 from textual import events
 from textual.app import App
+from textual.keys import _character_to_key
 from textual.message_pump import MessagePump
 
 # The longest a key waits for the one before it to settle (see KeyQueue._settled).
@@ -31,6 +37,15 @@ def _idle(pump: MessagePump) -> bool:
     unfinished until its handler returned)."""
     queue: asyncio.Queue[object] = pump._message_queue
     return queue.empty() and not getattr(queue, "_unfinished_tasks", 0) and not pump._next_callbacks
+
+
+def escape_then(key: events.Key, bound: Container[str]) -> tuple[events.Key, events.Key] | None:
+    """Escape and the plain key, for an Alt+key nothing in `bound` answers to; else None."""
+    char = key.character
+    if not key.key.startswith("alt+") or key.key in bound or not char or len(char) != 1 or not char.isprintable():
+        return None
+    name = char if char.isalnum() else _character_to_key(char)
+    return events.Key("escape", "\x1b"), events.Key(name, char)
 
 
 class KeyQueue:
@@ -52,6 +67,9 @@ class KeyQueue:
         try:
             while self._keys:
                 event = self._keys.popleft()
+                if (keys := escape_then(event, app.screen.active_bindings)) is not None:
+                    self._keys.extendleft(reversed(keys))  # read as typed, against the screen now in front
+                    continue
                 target = app.focused or app.screen
                 await self.dispatch(event)
                 # Characters typed into a text field cannot change the screen: they go straight on,

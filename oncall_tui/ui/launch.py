@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from pathlib import Path
 
 from ..config import options_from_args
 from ..desk import Desk
@@ -32,7 +33,7 @@ def _launch(args: argparse.Namespace) -> int:
     try:
         options = options_from_args(args)
         if options.demo and not getattr(args, "db", None):
-            fresh_demo_file(options.db_path)
+            fresh_demo_file(Path(options.db_path))
         wall = bool(getattr(args, "wall", False))
         # The wall never writes: its store is opened read-only (a fresh demo is seeded first).
         desk = Desk.open(

@@ -11,7 +11,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..desk import Desk
 from ..errors import DeskError
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ class LockedWrites:
     def _write(self) -> None:
         """In a thread, with its own connection (a Store is not shared between threads)."""
         app, own = self.app, self.app.desk
-        desk = Desk.open(own.store.location, policy=own.policy, clock=own.clock, actor=own.actor)
+        desk = own.reopen()
         try:
             while self._waiting:
                 name, args, kwargs, then = self._waiting[0]

@@ -185,3 +185,12 @@ def _running(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state != "Z"
+
+
+def test_escape_then_q_in_one_write_closes_the_help_and_quits(terminal, tmp_path):
+    """`send-keys Escape q` reaches the desk as one read, which the terminal protocol calls Alt+q."""
+    start_board(terminal, tmp_path / "desk.db", size=(80, 24))
+    terminal.keys("?")
+    terminal.wait_for(lambda s: "oncall-tui — keys" in s, "the help")
+    terminal.tmux("send-keys", "-t", "desk", "Escape", "q")
+    terminal.wait_for(lambda s: "? Help" not in s and "oncall-tui — keys" not in s, "the desk to quit")

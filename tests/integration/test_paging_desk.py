@@ -90,7 +90,7 @@ async def test_an_open_desk_pages_shows_who_holds_the_pager_and_pages_by_hand(db
         await pilot.press("O")
         await pilot.pause(0.1)
         body = app.screen.query_one("#oncall-body").render().plain
-        assert "primary (Europe/Berlin) — next 14 days" in body and primary.name in body
+        assert "primary — next 14 days  (UTC; Europe/Berlin in brackets)" in body and primary.name in body
         await pilot.press("escape")
 
 

@@ -25,7 +25,7 @@ from paging_fixtures import POLICY, write_config
 from oncall_tui.clock import SystemClock, from_iso
 from oncall_tui.desk import Desk
 from oncall_tui.policy import load_policy
-from oncall_tui.store import Store
+from oncall_tui.store import open_record
 
 CHILD = Path(__file__).with_name("paging_child.py")
 PAUSE = 1.0
@@ -35,7 +35,13 @@ INCIDENTS = 15
 pytestmark = pytest.mark.slow
 
 
-def start(db: Path, config: Path) -> subprocess.Popen:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request, tmp_path):
+    """The record the processes share: a desk file, or a PostgreSQL database (desks on many hosts)."""
+    return tmp_path / "desk.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
+def start(db: Path | str, config: Path) -> subprocess.Popen:
     env = {**os.environ, "ONCALL_TUI_PAGE_PAUSE": str(PAUSE)}
     proc = subprocess.Popen(
         [sys.executable, str(CHILD), str(db), str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
@@ -44,13 +50,12 @@ def start(db: Path, config: Path) -> subprocess.Popen:
     return proc
 
 
-def test_three_processes_and_twenty_kills_send_each_page_exactly_once(tmp_path, smtp):
+def test_three_processes_and_twenty_kills_send_each_page_exactly_once(tmp_path, smtp, db):
     config = write_config(
         tmp_path / "config",
         urls={h: smtp.url(f"{h}@example.com") for h in ("ava", "ben", "chen")},
         policy=POLICY.replace("repeat_minutes = 5", "repeat_minutes = 600"),
     )
-    db = tmp_path / "desk.db"
     policy = load_policy(config / "policy.toml")
     desk = Desk.open(db, policy=policy, clock=SystemClock(), actor="test")
     procs = [start(db, config) for _ in range(3)]
@@ -80,7 +85,7 @@ def test_three_processes_and_twenty_kills_send_each_page_exactly_once(tmp_path, 
         for p in procs:
             p.kill()
             p.wait()
-    pages = Store.open(db).page_rows()
+    pages = open_record(db).page_rows()
     assert len(pages) == INCIDENTS and all(p["state"] == "delivered" for p in pages), pages
     subjects = sorted(m.subject for m in smtp.mails)
     expected = sorted(f"[P1] INC-{n} Outage {n - 1}" for n in range(1, INCIDENTS + 1))
@@ -94,9 +99,9 @@ def test_three_processes_and_twenty_kills_send_each_page_exactly_once(tmp_path, 
     desk.close()
 
 
-def _victim(db: Path, procs: list[subprocess.Popen], rng: random.Random) -> subprocess.Popen | None:
+def _victim(db: Path | str, procs: list[subprocess.Popen], rng: random.Random) -> subprocess.Popen | None:
     """A process inside its claim-to-send pause, else (one time in three) one holding no page."""
-    store = Store.open(db)
+    store = open_record(db)
     try:
         flying = store.pages_in_flight()
     finally:
@@ -118,10 +123,10 @@ def _victim(db: Path, procs: list[subprocess.Popen], rng: random.Random) -> subp
     return None
 
 
-def _settle(db: Path, timeout: float) -> None:
+def _settle(db: Path | str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        store = Store.open(db)
+        store = open_record(db)
         try:
             if not store.pages_in_flight() and len(store.page_rows()) >= INCIDENTS:
                 return

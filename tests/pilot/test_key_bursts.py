@@ -58,3 +58,41 @@ async def test_escape_in_a_burst_cancels_only_its_prompt(app, desk):
         await burst(pilot, "n", *"never mind", "escape", "n", *"kept", "enter")
         await _settle(pilot)
         assert _notes(desk) == ["kept"]
+
+
+def _terminal_keys(data: str) -> list:
+    """The key events Textual's own terminal parser makes of `data` read at once (as from one write)."""
+    import time
+
+    from textual._xterm_parser import XTermParser
+
+    parser = XTermParser()
+    keys = list(parser.feed(data))
+    time.sleep(0.15)  # past the escape delay: what the parser waited for did not come
+    return keys + list(parser.tick())
+
+
+async def test_escape_and_q_in_one_write_close_the_help_then_quit(app):
+    keys = _terminal_keys("\x1bq")
+    assert [k.key for k in keys] == ["alt+q"]  # what the terminal protocol makes of them
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("question_mark")
+        await _settle(pilot)
+        assert type(app.screen).__name__ == "HelpScreen"
+        for key in keys:
+            app.post_message(key)
+        await _settle(pilot)
+        assert app.return_code == 0 and not app.is_running  # escape closed the help, q quit
+
+
+async def test_escape_and_a_letter_in_one_write_cancel_the_prompt_then_act_on_the_board(app, desk):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("n", *"never mind")
+        await _settle(pilot)
+        for key in _terminal_keys("\x1ba"):  # alt+a: escape, then a (acknowledge)
+            app.post_message(key)
+        await _settle(pilot)
+        assert app.screen is app.board_screen and _notes(desk) == []
+        assert desk.get(1).status is Status.ACKNOWLEDGED

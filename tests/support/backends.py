@@ -34,7 +34,7 @@ def _postgres_server(request: pytest.FixtureRequest):  # -> support.postgres.Pos
 
 
 @contextlib.contextmanager
-def _database(request: pytest.FixtureRequest) -> Iterator[str]:
+def postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
     server = _postgres_server(request)
     name = server.create_database()
     try:
@@ -52,7 +52,7 @@ def record_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pa
     if request.param == "sqlite":
         yield tmp_path / "desk.db"
         return
-    with _database(request) as url:
+    with postgres_database(request) as url:
         yield url
 
 
@@ -64,7 +64,7 @@ def module_record_target(
     if request.param == "sqlite":
         yield tmp_path_factory.mktemp("record") / "desk.db"
         return
-    with _database(request) as url:
+    with postgres_database(request) as url:
         yield url
 
 

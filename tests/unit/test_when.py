@@ -101,3 +101,58 @@ def test_promised_times_that_are_refused(clock, text, message):
     with pytest.raises(ValueError, match=message):
         parse_future(text, clock.now())
     assert MAX_FUTURE.days == 366
+
+
+# --- when an override begins or ends ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "base", "expected"),
+    [
+        ("now", None, "2026-11-27T03:00:00Z"),
+        ("+4h", None, "2026-11-27T07:00:00Z"),
+        ("4h30m", None, "2026-11-27T07:30:00Z"),
+        ("in 2d", None, "2026-11-29T03:00:00Z"),
+        ("4", None, "2026-11-27T07:00:00Z"),  # a bare number is hours where the field asks for hours
+        ("02:00", None, "2026-11-28T02:00:00Z"),  # the next 02:00
+        ("+8h", "2026-11-27T22:00:00Z", "2026-11-28T06:00:00Z"),  # an end counts from the start
+        ("06:00", "2026-11-27T22:00:00Z", "2026-11-28T06:00:00Z"),
+        ("2026-11-27T10:00+01:00", None, "2026-11-27T09:00:00Z"),
+    ],
+)
+def test_override_times_people_type(clock, text, base, expected):
+    from oncall_tui.when import parse_at
+
+    start = parse_instant(base) if base else None
+    assert parse_at(text, clock.now(), base=start, bare_hours=True) == parse_instant(expected)
+
+
+def test_a_time_of_day_in_the_schedules_zone_keeps_its_wall_clock_across_dst():
+    from zoneinfo import ZoneInfo
+
+    from oncall_tui.when import parse_at
+
+    saturday = parse_instant("2027-03-27T12:00:00Z")  # Berlin switches to CEST that night
+    assert parse_at("10:00", saturday, ZoneInfo("Europe/Berlin"), base=saturday + timedelta(hours=12)) == (
+        parse_instant("2027-03-28T08:00:00Z")
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty: say when"),
+        ("-2h", "-2h is in the past: an override starts now or later"),
+        ("2h ago", "in the past"),
+        ("0h", "no time at all"),
+        ("2026-11-26T00:00Z", "is in the past (1d03h ago)"),
+        ("+400d", "+400d is more than 366 days ahead"),
+        ("someday", "cannot read 'someday' as a time: use now, +4h, 03:00 or an ISO time"),
+    ],
+)
+def test_override_times_that_make_no_sense(clock, text, message):
+    from oncall_tui.when import parse_at
+
+    with pytest.raises(ValueError) as caught:
+        parse_at(text, clock.now())
+    assert message in str(caught.value)

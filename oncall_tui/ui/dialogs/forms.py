@@ -164,6 +164,7 @@ class FormScreen(ModalScreen):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     TITLE_TEXT = ""
     SUBMIT_LABEL = "Save"
+    HINT = "enter / ctrl+s: save · tab: next field · escape: cancel"
     FIELDS: tuple[tuple[str, str, str], ...] = ()  # (id, label, placeholder)
 
     def __init__(self, values: dict[str, str] | None = None) -> None:
@@ -183,7 +184,7 @@ class FormScreen(ModalScreen):
                     yield self.field_widget(name, placeholder)
                     yield Static("", classes="error", id=f"error-{name}", markup=False)
             with Horizontal(classes="buttons"):
-                yield Static("enter / ctrl+s: save · tab: next field · escape: cancel", classes="hint")
+                yield Static(self.HINT, classes="hint")
                 yield Button(self.SUBMIT_LABEL, id="submit", variant="primary", compact=True)
 
     def field(self, name: str) -> str:

@@ -33,7 +33,7 @@ from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
-from ...paths import config_dir
+from ...paths import config_dir, target_name
 from ...tenants import editable_text
 from ..board_model import BoardRow
 from ..breaches import Breach, BreachWatcher, record_all
@@ -149,7 +149,7 @@ class BoardScreen(Screen[None]):
             "On call",
             show=False,
             id="app.oncall",
-            tooltip="Who is on call: each level now and next, every schedule's next two weeks",
+            tooltip="Who is on call: each level now and next, two weeks ahead; take the pager, cover, swap, cancel",
         ),
         Binding(
             "b",
@@ -290,7 +290,7 @@ class BoardScreen(Screen[None]):
         options = app.options
         status = DeskStatus(
             self.board,
-            options.db_path.name,
+            target_name(options.db_path),
             self.desk.actor,
             readonly=self.desk.readonly,
             demo=options.demo,
@@ -356,6 +356,19 @@ class BoardScreen(Screen[None]):
                 timeout=10,
                 markup=False,
             )
+
+    def server_away(self, since: datetime) -> None:
+        """The database server is out of reach: say so across the top until it is back."""
+        from ..widgets.server_away import ServerAwayBanner
+
+        if not self.query(ServerAwayBanner):
+            self.mount(ServerAwayBanner(since), before=self.query_one("#main"))
+
+    def server_back(self) -> None:
+        from ..widgets.server_away import ServerAwayBanner
+
+        for banner in self.query(ServerAwayBanner):
+            banner.remove()
 
     def _check_integrity(self) -> None:
         """Check what is new in the record since the last start, in a worker: on a desk with years
@@ -596,8 +609,7 @@ class BoardScreen(Screen[None]):
 
     def _record_queued(self) -> int:
         written = 0
-        desk = self.desk
-        own = Desk(desk.store.reopen(), desk.policy, desk.clock, desk.actor)  # a Store is not shared across threads
+        own = self.desk.reopen()  # a Store is not shared across threads
         try:
             while True:
                 with self._recording_lock:

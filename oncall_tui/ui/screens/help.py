@@ -53,6 +53,11 @@ SCREEN_LEGENDS: dict[str, list[tuple[str, str, str]]] = {
     "MetricsScreen": [
         ("missed", "$text-warning", "deadlines the timeline records as missed, per kind"),
     ],
+    "OnCallScreen": [
+        ("accent name", "$text-accent", "an override holds the pager there (its number and who made it follow)"),
+        ("nobody", "$text-error bold", "a gap: no layer and no override covers that stretch; nobody is paged"),
+        ("muted line", "$foreground-muted", "on the audit trail: a cancellation"),
+    ],
     "RunbookLibraryScreen": [
         ("⚠ warnings", "$text-warning", "files the library skipped or read with problems (at the bottom)"),
     ],
@@ -161,5 +166,6 @@ def _screen_title(screen: Screen) -> str:
         "ReviewScreen": "review screen",
         "MetricsScreen": "metrics screen",
         "RunbookLibraryScreen": "runbook library",
+        "OnCallScreen": "on-call screen",
     }
     return words.get(type(screen).__name__) or type(screen).__name__.removesuffix("Screen").lower()

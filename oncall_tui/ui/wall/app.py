@@ -153,7 +153,7 @@ class WallScreen(Screen[None]):
         roster = source.get()
         found: dict[str, tuple[str, datetime | None, str]] = {}
         if roster.configured:
-            desk = Desk.open(self.desk.store.location, policy=self.desk.policy, clock=self.clock, readonly=True)
+            desk = Desk(self.desk.store.reopen(readonly=True), self.desk.policy, self.clock)
             try:
                 overrides = live_overrides(desk.store, now)
             finally:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ...notify.pager import Pager
 
 COMPACT_BELOW = 110
+PAGING_MAX_WIDTH = 60  # its share of the top line, at most (see PagingStatus's CSS)
 
 
 class TopLine(Horizontal):
@@ -130,11 +131,7 @@ class PagingStatus(Widget):
         from ...roster import RosterSource, holdings
 
         if self._pager is None:
-            desk = Desk.open(
-                self.desk.store.location,
-                policy=self.desk.policy,
-                clock=self.desk.clock,
-                actor=self.desk.actor,
+            desk = self.desk.reopen(
                 readonly=self.desk.readonly,
             )
             self._pager = Pager(desk, RosterSource(self.desk.policy), kind="desk")
@@ -214,12 +211,24 @@ class PagingStatus(Widget):
             return Content.styled("☎ …", "$foreground-muted")
         if not v.configured:
             return Content.styled("☎ paging off" if compact else "☎ paging off: no people.toml", "$text-warning")
+        # The most detail that fits its share of the line; a name is shortened to the first name,
+        # never cut mid-word (the line's max-width would cut it).
+        budget = PAGING_MAX_WIDTH - 2 if not compact else max(16, self.app.size.width - 56)
+        steps = [(False, True, True), (False, False, True), (False, False, False), (True, False, False)]
+        line = Content("")
+        for first_name, duration, long_agent in steps[3:] if compact else steps:
+            line = self._line(v, first_name=first_name, duration=duration, long_agent=long_agent)
+            if line.cell_length <= budget:
+                break
+        return line
+
+    def _line(self, v: PagingView, *, first_name: bool, duration: bool, long_agent: bool) -> Content:
         parts: list[tuple[str, str]] = []
         first = v.holders[0] if v.holders else None
         if first and first.person:
-            name = first.person.split()[0] if compact else first.person
+            name = first.person.split()[0] if first_name else first.person
             parts.append((f"☎ {name}", "bold"))
-            if first.until and not compact:
+            if first.until and duration and v.at is not None:
                 left = format_duration((first.until - v.at).total_seconds())
                 parts.append((f" {left}", "$foreground-muted"))
         else:
@@ -228,7 +237,7 @@ class PagingStatus(Widget):
         if v.agents:
             parts.append(("agent ✓", "$text-success"))
         elif v.pagers and not self.desk.readonly:
-            parts.append(("no agent" if compact else "no agent: pages while open", "$text-warning"))
+            parts.append(("no agent: pages while open" if long_agent else "no agent", "$text-warning"))
         else:
             parts.append(("nobody will be paged", "$text-error bold"))
         return Content.assemble(*parts)
@@ -241,9 +250,7 @@ class PagingStatus(Widget):
         from ...notify.pager import Pager
         from ...roster import RosterSource
 
-        desk = Desk.open(
-            self.desk.store.location, policy=self.desk.policy, clock=self.desk.clock, actor=self.desk.actor
-        )
+        desk = self.desk.reopen()
         pager = Pager(desk, RosterSource(self.desk.policy), kind="desk")
         try:
             outcome = pager.page_now(number, level=level, person=person)

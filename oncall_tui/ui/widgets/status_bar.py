@@ -72,48 +72,83 @@ class DeskStatus(Widget):
         return self._counted[1]
 
     def render(self) -> Content:
+        """The line at the most detail that fits whole. What goes first: the Alertmanager hint, the
+        file's name, the long words, the actor (whole), "alerts: off", the product's name, the long
+        counts. The clock and the counts stay; nothing is cut mid-word."""
+        width = self.content_size.width
+        wide = width >= 100
+        now = self.app.now
+        clock = Content.assemble(
+            (format_local(now, with_date=False), "bold"), (" " + now.astimezone().strftime("%Z"), "$foreground-muted")
+        )
+        actor = Content.styled(f"{self.actor}  ", "$foreground-muted")
+        # (file name, hint, long words, actor, alerts: off, product name, long counts)
+        steps = [
+            (True, "long", True, True, True, True, True),
+            (True, "short", True, True, True, True, True),
+            (True, "", True, True, True, True, True),
+            (False, "", True, True, True, True, True),
+            (False, "", False, True, True, True, True),
+            (False, "", False, False, True, True, True),
+            (False, "", False, False, False, True, True),
+            (False, "", False, False, False, False, True),
+            (False, "", False, False, False, False, False),
+        ]
+        if not wide:  # a narrow line starts where the wide one ended up: short words, no name, no actor
+            steps = steps[5:]
+        left, right = Content(""), clock
+        for db_name, hint, long_words, with_actor, alerts, product, long_counts in steps:
+            left = self._left(
+                db_name=db_name, hint=hint, long_words=long_words, alerts=alerts, product=product, counts=long_counts
+            )
+            right = actor + clock if with_actor else clock
+            if left.cell_length + 2 + right.cell_length <= width:
+                break
+        space = width - right.cell_length
+        if left.cell_length > space - 1:  # a terminal too narrow for even the counts: cut between words
+            plain = left.plain[: max(0, space - 2)]
+            cut = plain.rfind(" ") if " " in plain else len(plain)
+            left = left[:cut].rstrip() + Content("…")
+        return left + Content(" " * max(1, space - left.cell_length)) + right
+
+    def _left(
+        self, *, db_name: bool, hint: str, long_words: bool, alerts: bool, product: bool, counts: bool
+    ) -> Content:
         model = self.board.model
         open_count, breached, unacked = self._counts()
-        # Narrow terminals keep what matters at 3 a.m.: the counts, the filter and the time.
-        wide = self.content_size.width >= 100
-        left = [("oncall-tui", "bold")]
-        if wide:
-            left.append((f" {self.db_name}", "$foreground-muted"))
+        head = [("oncall-tui", "bold")] if product else []
+        if db_name:
+            head.append((self.db_name, "$foreground-muted"))
         if self.demo:  # a demo board must never be mistaken for the real desk
-            left.append((" DEMO", "$text-accent bold"))
+            head.append(("DEMO", "$text-accent bold"))
         if self.readonly:
-            left.append((" read-only", "$text-warning bold"))
-        left.append(("  ", ""))
+            head.append(("read-only", "$text-warning bold"))
+        left: list[tuple[str, str]] = []
+        for i, part in enumerate(head):
+            left.extend([(" ", ""), part] if i else [part])
+        if left:
+            left.append(("  ", ""))
         if not open_count:
-            left.append(("no open incidents", "$text-success"))
+            left.append(("no open incidents" if counts else "none open", "$text-success"))
         else:
             left.append((f"{open_count} open", "bold"))
             if breached:
                 left.append((" · ", ""))
-                left.append((f"!! {breached} breached", "$text-error bold"))
+                left.append((f"!! {breached} breached" if counts else f"!! {breached}", "$text-error bold"))
             if unacked:
                 left.append((" · ", ""))
-                left.append((f"{unacked} {'unacknowledged' if wide else 'unacked'}", "$text-warning"))
+                left.append((f"{unacked} {'unacknowledged' if long_words else 'unacked'}", "$text-warning"))
         if model.filter.active:
-            shown = f"{len(model.rows)} shown" if wide else str(len(model.rows))
+            shown = f"{len(model.rows)} shown" if long_words else str(len(model.rows))
             left.append((f"  filter: {model.filter.text} ({shown})", "$text-accent"))
         if self.board.show_closed:  # `c` is on: the board holds more than the open incidents
             left.append(("  +closed", "$text-accent bold"))
-        if self.alerts is False:
+        if self.alerts is False and alerts:
             # No Alertmanager: alerts reach nobody through this desk, and a newcomer should know how.
-            how = " (--alertmanager URL turns them on)" if wide else ""
             left.append(("  alerts: off", "$text-warning"))
-            left.append((how, "$foreground-muted"))
-        if self._checking:
+            if hint:
+                how = " (--alertmanager URL turns them on)" if hint == "long" else " (--alertmanager URL)"
+                left.append((how, "$foreground-muted"))
+        if self._checking:  # the startup integrity check, while it runs
             left.append((f"  {self._checking}", "$foreground-muted"))
-        now = self.app.now
-        right = Content.assemble(
-            (f"{self.actor}  " if wide else "", "$foreground-muted"),
-            (format_local(now, with_date=False), "bold"),
-            (" " + now.astimezone().strftime("%Z"), "$foreground-muted"),
-        )
-        left_content = Content.assemble(*left)
-        space = self.content_size.width - right.cell_length
-        if left_content.cell_length > space - 1:
-            left_content = left_content.truncate(max(0, space - 1), ellipsis=True)
-        return left_content + Content(" " * max(1, space - left_content.cell_length)) + right
+        return Content.assemble(*left)
