@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .breaches import Breach
+from .model import format_id
 from .policy import Policy
 
 WINDOW_SECONDS = 60.0  # "in the last minute"; and a minute without a breach ends a burst
@@ -35,6 +36,7 @@ class BreachNews:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._recent: deque[tuple[float, Breach]] = deque()
+        self._per_incident: dict[int, int] = {}  # breaches in the window, per incident
         self._last_at: float | None = None
 
     def add(self, breaches: Iterable[Breach], at: float) -> bool:
@@ -44,29 +46,36 @@ class BreachNews:
             return False
         starts = self._last_at is None or at - self._last_at >= WINDOW_SECONDS
         self._last_at = at
-        self._recent.extend((at, b) for b in fresh)
+        for b in fresh:
+            self._recent.append((at, b))
+            self._per_incident[b.number] = self._per_incident.get(b.number, 0) + 1
         self._forget(at)
         return starts
 
     def _forget(self, at: float) -> None:
         while self._recent and at - self._recent[0][0] >= WINDOW_SECONDS:
-            self._recent.popleft()
+            _, old = self._recent.popleft()
+            left = self._per_incident[old.number] - 1
+            if left:
+                self._per_incident[old.number] = left
+            else:
+                del self._per_incident[old.number]
 
     def announcement(self, at: float) -> Announcement | None:
         """One line for the breaches of the last minute, or None when there were none."""
         self._forget(at)
-        breaches = [b for _, b in self._recent]
-        if not breaches:
+        count = len(self._recent)  # kept up as breaches come and go: a storm's thousands cost nothing here
+        if not count:
             return None
-        if len(breaches) <= NAMED_AT_MOST:  # each one said, escalations with whom to call
-            return Announcement("\n".join(self._one(b) for b in breaches), len(breaches))
-        incidents = list(dict.fromkeys(b.incident_id for b in breaches))
-        if len(incidents) <= NAMED_AT_MOST:
-            return Announcement(f"{len(breaches)} deadlines missed: {', '.join(incidents)}", len(breaches))
+        if count <= NAMED_AT_MOST:  # each one said, escalations with whom to call
+            return Announcement("\n".join(self._one(b) for _, b in self._recent), count)
+        if len(self._per_incident) <= NAMED_AT_MOST:
+            names = ", ".join(format_id(n) for n in dict.fromkeys(b.number for _, b in self._recent))
+            return Announcement(f"{count} deadlines missed: {names}", count)
         return Announcement(
-            f"{len(breaches)} deadlines breached in the last minute, on {len(incidents)} incidents — "
+            f"{count} deadlines breached in the last minute, on {len(self._per_incident)} incidents — "
             "press B to list them",
-            len(breaches),
+            count,
         )
 
     def _one(self, b: Breach) -> str:

@@ -7,7 +7,7 @@ clock that can be missed again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -71,7 +71,7 @@ class BreachWatcher:
         return new
 
 
-def record_all(desk: Desk, breaches: list[Breach]) -> int:
+def record_all(desk: Desk, breaches: list[Breach], *, breathe: Callable[[], None] | None = None) -> int:
     """Write each breach to its incident's timeline unless it is there already; returns how many
     were new. Meant for a worker thread with its own `Desk`: a first look at a busy file can mean
     hundreds of small transactions, and every later start one query (of these incidents' breaches
@@ -86,4 +86,6 @@ def record_all(desk: Desk, breaches: list[Breach]) -> int:
             for b in fresh[at : at + 200]:
                 if desk.record_breach(b.number, b.key, b.label, b.due_at):
                     written += 1
+                if breathe is not None:  # a worker sharing the GIL with a screen lets it paint
+                    breathe()
     return written

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from .store import Record
 
 SHOWN = 3  # the detail pane names this many; the count covers all
+# The newest this many are read and ranked; beyond them only counted. An alert storm leaves
+# thousands of namesakes, and reading them all cost 600 ms at every move of the board's cursor.
+RANKED = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +37,17 @@ class Past:
 @dataclass(frozen=True, slots=True)
 class FiredBefore:
     alertname: str
-    past: tuple[Past, ...]  # most alike first, then newest first
+    past: tuple[Past, ...]  # most alike first, then newest first (the RANKED newest)
+    total: int | None = None  # how many there are, when more than were read
+    same_total: int | None = None
 
     @property
     def count(self) -> int:
-        return len(self.past)
+        return self.total if self.total is not None else len(self.past)
 
     @property
     def same_alert_count(self) -> int:
-        return sum(1 for p in self.past if p.same_alert)
+        return self.same_total if self.same_total is not None else sum(1 for p in self.past if p.same_alert)
 
     @property
     def last(self) -> Past | None:
@@ -58,8 +63,11 @@ def fired_before(store: Record, incident: Incident) -> FiredBefore | None:
     if incident.source != "alert":
         return None
     alertname = store.alertname_of(incident.number)
-    found = store.earlier_alert_incidents(incident.number, incident.fingerprint, alertname)
-    return FiredBefore(alertname, rank(incident, found))
+    found = store.earlier_alert_incidents(incident.number, incident.fingerprint, alertname, limit=RANKED)
+    if len(found) < RANKED:
+        return FiredBefore(alertname, rank(incident, found))
+    total, same = store.earlier_alert_count(incident.number, incident.fingerprint, alertname)
+    return FiredBefore(alertname, rank(incident, found), total, same)
 
 
 def rank(incident: Incident, earlier: list[Incident]) -> tuple[Past, ...]:

@@ -305,19 +305,39 @@ class SQLRecord:
         ).fetchone()
         return str(row[0] or "") if row else ""
 
-    @reads
-    def earlier_alert_incidents(self, number: int, fingerprint: str, alertname: str) -> list[Incident]:
-        """Alert-born incidents declared before `number` from the same alert (fingerprint or group key)
-        or an alert of the same name, newest first: what "has this fired before?" reads."""
-        columns = ", ".join(f"i.{c.strip()}" for c in INCIDENT_COLUMNS.split(","))
-        sql = (
-            f"SELECT {columns} FROM incidents i WHERE i.source = 'alert' AND i.number < ? AND ("
+    def _earlier_alerts_where(self) -> str:
+        return (
+            "i.source = 'alert' AND i.number < ? AND ("
             f"(? != '' AND i.fingerprint = ?) OR (? != '' AND ({self._json_text('i.labels', 'alertname')} = ? OR EXISTS ("
             "SELECT 1 FROM events e WHERE e.incident = i.number AND e.kind = 'declared' "
-            f"AND {self._json_text('e.details', 'alertname')} = ?)))) ORDER BY i.number DESC"
+            f"AND {self._json_text('e.details', 'alertname')} = ?))))"
         )
-        params = [number, fingerprint, fingerprint, alertname, alertname, alertname]
+
+    @reads
+    def earlier_alert_incidents(
+        self, number: int, fingerprint: str, alertname: str, *, limit: int | None = None
+    ) -> list[Incident]:
+        """Alert-born incidents declared before `number` from the same alert (fingerprint or group key)
+        or an alert of the same name, newest first (the `limit` newest): what "has this fired
+        before?" reads."""
+        columns = ", ".join(f"i.{c.strip()}" for c in INCIDENT_COLUMNS.split(","))
+        sql = f"SELECT {columns} FROM incidents i WHERE {self._earlier_alerts_where()} ORDER BY i.number DESC"
+        params: list[Any] = [number, fingerprint, fingerprint, alertname, alertname, alertname]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         return [values_to_incident(v) for v in self._execute(sql, params)]
+
+    @reads
+    def earlier_alert_count(self, number: int, fingerprint: str, alertname: str) -> tuple[int, int]:
+        """(how many `earlier_alert_incidents` there are, how many of them share the fingerprint),
+        counted without reading them."""
+        row = self._execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN ? != '' AND i.fingerprint = ? THEN 1 ELSE 0 END), 0) "
+            f"FROM incidents i WHERE {self._earlier_alerts_where()}",
+            [fingerprint, fingerprint, number, fingerprint, fingerprint, alertname, alertname, alertname],
+        ).fetchone()
+        return int(row[0]), int(row[1])
 
     @reads
     def open_alert_rows(self) -> list[tuple[int, str, str, str, bool, str, str | None, str]]:

@@ -207,6 +207,14 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def when_created(callback) -> None:
     """Call `callback(app)` as the desk's app is constructed, without importing anything first: the
     CLI must start exactly as `oncall-tui` does (same imports, in the same order)."""
@@ -298,6 +306,7 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
                 def finish_idle() -> None:
                     cpu0, wall0 = results.pop("idle_start")
                     results["idle_cpu_pct"] = 100 * (cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
+                    results["rss_mb"] = rss_mb()
                     app.exit()
 
                 app.set_timer(3, measure_idle)  # let startup work (breach check, first toasts) settle

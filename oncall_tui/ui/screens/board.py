@@ -14,9 +14,10 @@ Adding an action: a `Binding` with a description (and a tooltip for the help scr
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import getters
@@ -47,7 +48,10 @@ if TYPE_CHECKING:
     from ..app import OncallApp
     from ..dialogs.forms import Declaration
 
-RELOAD_SLICE = 200  # changed incidents re-read per frame: about 10 ms of decoding and deadlines
+RELOAD_SLICE = 50  # changed incidents re-read at a time: a few ms of decoding and deadlines
+DRAIN_GAP_SECONDS = 0.03  # between slices: two frames for keys and repaints
+RECORD_SLICE = 200  # breaches written per transaction by the recorder
+BREATHE_SECONDS = 0.004
 
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
@@ -269,6 +273,9 @@ class BoardScreen(Screen[None]):
         self._checked_for: set[int] = set()
         self._pending: set[int] = set()  # changed incidents still to re-read (a storm's, in slices)
         self._runbooks_seen = -1
+        self._to_record: list[Breach] = []  # breaches for the recorder (a worker thread) to write
+        self._recording = False
+        self._recording_lock = threading.Lock()
         self.news = BreachNews(desk.policy)
         self._news_toast: Notification | None = None  # the one toast breach news is shown in
         self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
@@ -428,15 +435,17 @@ class BoardScreen(Screen[None]):
         self._show_selected()
 
     def _drain(self) -> None:
-        """Re-read a slice of the changed incidents, and the next slice after the next frame: an
-        alert storm's thousands of new incidents reach the board while keys are still answered."""
+        """Re-read a slice of the changed incidents, and the next slice a little later: an alert
+        storm's thousands of new incidents reach the board while keys are still answered."""
         if not self._pending:
             return
         numbers = sorted(self._pending)[:RELOAD_SLICE]
         self._pending.difference_update(numbers)
         self._reload_some(numbers)
         if self._pending:
-            self.call_after_refresh(self._drain)
+            # A timer, not a callback after the next frame: between slices the screen is idle, so
+            # the key queue (which waits for quiet before the next key) is never held up by them.
+            self.set_timer(DRAIN_GAP_SECONDS, self._drain)
 
     def _catch_up(self) -> None:
         """Re-read every changed incident now (an action needs the board as it is)."""
@@ -470,7 +479,8 @@ class BoardScreen(Screen[None]):
         gone = [n for n in numbers if n not in found]
         rebuilt = self.board.update(shown, gone, app.clock.now())
         self._announce(self._new_breaches(rebuilt))
-        self._show_selected()
+        if self.selected in wanted:  # (a selection that moved is shown by watch_selected)
+            self._show_selected()
         self.query_one(DeskStatus).refresh()
 
     def _reload(self, *, startup: bool = False) -> None:
@@ -584,15 +594,36 @@ class BoardScreen(Screen[None]):
             self._record_in_background(breaches)
 
     def _record_in_background(self, breaches: list[Breach]) -> None:
-        # Off the clock's path: each new breach is a durable (fsync'd) transaction. Run by the app,
-        # whose worker handler reports a failure whatever screen is on top.
+        """Off the clock's path: each new breach is a durable (fsync'd) write. One worker at a time
+        drains the queue (a storm's thousands of breaches would otherwise start a thread per tick,
+        all contending for the GIL with the board), in slices that leave the event loop its frames.
+        Run by the app, whose worker handler reports a failure whatever screen is on top."""
+        with self._recording_lock:
+            self._to_record.extend(breaches)
+            if self._recording:
+                return
+            self._recording = True
         self.app.run_worker(
-            partial(_record_breaches, self.desk, breaches),
-            name="_record_in_background",
-            group="breaches",
-            thread=True,
-            exit_on_error=False,
+            self._record_queued, name="_record_in_background", group="breaches", thread=True, exit_on_error=False
         )
+
+    def _record_queued(self) -> int:
+        written = 0
+        own = self.desk.reopen()  # a Store is not shared across threads
+        try:
+            while True:
+                with self._recording_lock:
+                    batch, self._to_record = self._to_record[:RECORD_SLICE], self._to_record[RECORD_SLICE:]
+                    if not batch:
+                        self._recording = False
+                        return written
+                written += record_all(own, batch, breathe=_breather())
+        except BaseException:
+            with self._recording_lock:
+                self._recording = False
+            raise
+        finally:
+            own.close()
 
     # --- triage actions -----------------------------------------------------------------------------
 
@@ -981,11 +1012,14 @@ class BoardScreen(Screen[None]):
         return True
 
 
-def _record_breaches(desk: Desk, breaches: list[Breach]) -> int:
-    """Write `breaches` from a worker thread, on its own connection (a Store is not shared between
-    threads); its commit moves the file's data_version, so the next tick shows them on the timeline."""
-    own = desk.reopen()
-    try:
-        return record_all(own, breaches)
-    finally:
-        own.close()
+def _breather() -> Callable[[], None]:
+    """Every few milliseconds of a worker's Python work, as long asleep with the GIL free: the
+    board's frames and keys do not wait for the recorder."""
+    started = [time.perf_counter()]
+
+    def breathe() -> None:
+        if time.perf_counter() - started[0] > BREATHE_SECONDS:
+            time.sleep(BREATHE_SECONDS)
+            started[0] = time.perf_counter()
+
+    return breathe

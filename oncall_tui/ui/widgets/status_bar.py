@@ -42,7 +42,6 @@ class DeskStatus(Widget):
         self.db_name = db_name
         self.actor = actor
         self.readonly = readonly
-        self._counted: tuple[int, tuple[int, int, int]] | None = None
         self._checking = ""  # the startup integrity check's progress, while it runs
 
     def show_checking(self, done: int | None, total: int | None) -> None:
@@ -57,19 +56,8 @@ class DeskStatus(Widget):
         self.refresh()
 
     def _counts(self) -> tuple[int, int, int]:
-        """(open, breached, unacknowledged), counted again only when the board's rows changed."""
-        model = self.board.model
-        if self._counted is None or self._counted[0] != model.revision:
-            open_rows = [r for r in model.all_rows() if r.incident.is_open]
-            self._counted = (
-                model.revision,
-                (
-                    len(open_rows),
-                    sum(1 for r in open_rows if r.breached),
-                    sum(1 for r in open_rows if r.incident.acknowledged_at is None),
-                ),
-            )
-        return self._counted[1]
+        """(open, breached, unacknowledged): the board model keeps them as its rows change."""
+        return self.board.model.counts
 
     def render(self) -> Content:
         """The line at the most detail that fits whole. What goes first: the Alertmanager hint, the

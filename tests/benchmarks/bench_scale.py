@@ -1,0 +1,196 @@
+"""Issue 19's table: the desk at 1k open, 10k open, and 1k open on top of 100k closed incidents,
+each figure beside a bare Textual app measured in the same run (real pty, 120x40).
+
+    .venv/bin/python tests/benchmarks/bench_scale.py [--sizes 1k,10k,history] [--runs 5] [--keep DIR]
+
+Rows: first frame (ms, and x bare); key → painted frame (median / p95, x bare); a clock tick with
+its repaint (median / p95, the board maximised at 120x204 on a frozen clock moved a second per
+tick, so deadlines run out and breaches are written as on a live desk; beside Textual's own floor
+for as many changed lines); idle CPU (% of a core, x bare); RSS settled (MB, x bare); and the CLI's
+reads (`list --json`, `verify`, `report`: seconds and peak MB, beside the bare app's first frame
+and RSS). The desks are built with the history generator (`oncall-tui demo --closed`) and the
+board benchmark's own desk builder for the open incidents; `--keep DIR` keeps and reuses them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parent))
+
+import bench_board as bb  # noqa: E402  (the pty driver, the instrumented apps, the desk builder)
+
+SIZES = {"1k": (1000, 0), "10k": (10_000, 0), "history": (1000, 100_000)}
+LABELS = {"1k": "1k open", "10k": "10k open", "history": "1k open + 100k closed"}
+GOALS = {
+    "first frame": "≤ 1.5x (≤ 2x at 10k)",
+    "key → painted": "≤ 4 ms, p95 ≤ 33 ms",
+    "tick incl. repaint": "≤ 5 ms",
+    "idle CPU": "≤ 1 %",
+    "RSS settled": "< 60 MB",
+    "list --json": "streaming, < 100 MB",
+    "verify": "streaming, < 100 MB",
+    "report": "< 1 s at 100k",
+}
+
+
+def build(path: Path, open_count: int, closed: int) -> None:
+    if closed:
+        from oncall_tui.desk import Desk
+        from oncall_tui.history import generate_history
+        from oncall_tui.policy import load_policy
+
+        policy = load_policy(use_user_config=False)
+        desk = Desk.open(path, policy=policy)
+        try:
+            generate_history(desk.store, policy, closed, now=datetime.now(UTC) - timedelta(days=1))
+        finally:
+            desk.close()
+    bb.build_desk(path, open_count)
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else float("nan")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def cli(db: Path, *command: str) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one `oncall-tui` command on `db`."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oncall_tui.cli", "--db", str(db), *command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "ONCALL_TUI_USER": "bench"},
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    took = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):  # verify exits 1 for a broken chain, which is still a figure
+        raise RuntimeError(f"{' '.join(command)} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return took, usage.ru_maxrss / 1024
+
+
+def measure(db: Path, runs: int, keys: int, idle: float) -> dict:
+    size = (120, 40)
+    paint: dict[str, list[float]] = {"bare": [], "board": []}
+    for _ in range(runs):  # interleaved: both see the same machine load
+        for name in paint:
+            paint[name].append(bb.run_child("first-paint", name, db, size)["first_paint_s"] * 1000)
+    key_runs = {name: bb.run_child("keys", name, db, size, keys=keys)["key_ms"] for name in ("bare", "board")}
+    tall = (120, 204)
+    ticks = bb.run_child("tick", "board", db, tall, seconds=4)["tick_ms"]
+    floor = bb.run_child("tick", "floor", db, tall, seconds=4)["tick_ms"]
+    idles = {name: bb.run_child("idle", name, db, size, seconds=idle) for name in ("bare", "board")}
+    return {
+        "paint": paint,
+        "keys": key_runs,
+        "ticks": ticks,
+        "floor": floor,
+        "idle": {n: r["idle_cpu_pct"] for n, r in idles.items()},
+        "rss": {n: r["rss_mb"] for n, r in idles.items()},
+        "list": cli(db, "list", "--json", *(["--all"] if "history" in db.name else [])),
+        "verify": cli(db, "verify"),
+        "report": cli(db, "report"),
+    }
+
+
+def table(results: dict[str, dict]) -> list[str]:
+    names = list(results)
+    out = [f"{'measure':<24}" + "".join(f"{LABELS[n]:>30}" for n in names) + "   goal"]
+
+    def row(label: str, cell) -> None:
+        out.append(f"{label:<24}" + "".join(f"{cell(results[n]):>30}" for n in names) + f"   {GOALS.get(label, '')}")
+
+    def paint(r: dict) -> str:
+        board, bare = median(r["paint"]["board"]), median(r["paint"]["bare"])
+        return f"{board:.0f} ms ({board / bare:.2f}x bare)"
+
+    def keys(r: dict) -> str:
+        k, bare = r["keys"]["board"], r["keys"]["bare"]
+        return f"{median(k):.1f} / {p95(k):.1f} ms ({median(k) / median(bare):.1f}x)"
+
+    def tick(r: dict) -> str:
+        t, f = r["ticks"], r["floor"]
+        return f"{median(t):.1f} / {p95(t):.1f} ms ({median(t) / median(f):.1f}x floor)"
+
+    def idle(r: dict) -> str:
+        return f"{r['idle']['board']:.2f} % ({r['idle']['board'] / max(r['idle']['bare'], 0.01):.1f}x)"
+
+    def rss(r: dict) -> str:
+        return f"{r['rss']['board']:.0f} MB ({r['rss']['board'] / r['rss']['bare']:.2f}x)"
+
+    def command(name: str):
+        def cell(r: dict) -> str:
+            took, peak = r[name]
+            return f"{took:.2f} s, {peak:.0f} MB ({peak / r['rss']['bare']:.1f}x)"
+
+        return cell
+
+    row("first frame", paint)
+    row("key → painted", keys)
+    row("tick incl. repaint", tick)
+    row("idle CPU", idle)
+    row("RSS settled", rss)
+    row("list --json", command("list"))
+    row("verify", command("verify"))
+    row("report", command("report"))
+    out.append(
+        "bare Textual app, same run: "
+        + "; ".join(
+            f"{LABELS[n]}: first frame {median(results[n]['paint']['bare']):.0f} ms, key "
+            f"{median(results[n]['keys']['bare']):.1f} ms, idle {results[n]['idle']['bare']:.2f} %, "
+            f"RSS {results[n]['rss']['bare']:.0f} MB"
+            for n in names
+        )
+    )
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1k,10k,history", help="which desks: 1k, 10k, history")
+    parser.add_argument("--runs", type=int, default=5, help="first-frame runs per app")
+    parser.add_argument("--keys", type=int, default=60, help="down arrows per app")
+    parser.add_argument("--idle", type=float, default=10, help="seconds of idle measurement")
+    parser.add_argument("--keep", type=Path, help="keep the desks in this folder (and reuse them)")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args()
+    import compileall
+
+    import oncall_tui
+
+    compileall.compile_dir(Path(oncall_tui.__file__).parent, quiet=1)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="oncall-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in args.sizes.split(","):
+        open_count, closed = SIZES[name]
+        db = work / f"{name}.db"
+        if not db.exists():
+            began = time.perf_counter()
+            build(db, open_count, closed)
+            print(f"{LABELS[name]}: built in {time.perf_counter() - began:.0f} s", flush=True)
+        results[name] = measure(db, args.runs, args.keys, args.idle)
+        print(f"{LABELS[name]}: measured", flush=True)
+    print("\n".join(table(results)))
+    if args.json:
+        args.json.write_text(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
