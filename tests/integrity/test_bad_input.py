@@ -54,9 +54,16 @@ def random_bytes(tmp: Path, db: Path) -> dict:
 
 
 def garbage_in_the_middle(tmp: Path, db: Path) -> dict:
-    size = db.stat().st_size
+    # One whole page in the middle of the timeline: asked of SQLite, not guessed from the file's
+    # size (the middle of the file may hold the schema's overflow, and then nothing opens at all).
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf'")]
+    finally:
+        conn.close()
     with db.open("r+b") as fh:
-        fh.seek(size // 2 // 4096 * 4096)  # one whole page in the middle of the timeline
+        fh.seek((sorted(pages)[len(pages) // 2] - 1) * 4096)
         fh.write(random.Random(SEED).randbytes(4096))
     return {}
 

@@ -179,6 +179,8 @@ class OnCallScreen(Screen[None]):
     def on_mount(self) -> None:
         self.call_after_refresh(self.show)  # once laid out: the body packs its lines to its width
         self.watch(self.app, "record_revision", lambda _: self.show(), init=False)
+        # An override touches no incident: the app says so with record_touched, not record_revision.
+        self.watch(self.app, "record_touched", lambda _: self.show(), init=False)
         self.query_one("#oncall-scroll").focus()
 
     def on_resize(self) -> None:
