@@ -56,6 +56,23 @@ def target_name(target: Path | str) -> str:
         return "postgresql"
 
 
+def shown_target(target: Path | str) -> str:
+    """The record as a message may show it: a path as is, a server's URL without its password."""
+    if isinstance(target, Path):
+        return str(target)
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        url = urlsplit(target)
+        host = url.hostname or ""
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        netloc = (f"{url.username}@" if url.username else "") + host + (f":{url.port}" if url.port else "")
+        return urlunsplit((url.scheme, netloc, url.path, "", ""))
+    except ValueError:
+        return "postgresql://…"
+
+
 def demo_db_path() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base).expanduser() / "oncall-tui" / "demo.db"

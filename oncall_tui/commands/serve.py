@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -96,6 +97,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # Each tab runs this. With --db named, --demo only marks the desk DEMO: it neither wipes nor reseeds it.
     argv = [sys.executable, "-m", "oncall_tui.cli", "--db", str(options.db_path)]
+    if isinstance(options.db_path, str):
+        # A server's URL may hold a password: the tabs inherit it from the environment, where the
+        # process list does not show it.
+        os.environ["ONCALL_TUI_DB"] = options.db_path
+        argv = argv[:3]
     if options.demo:
         argv.append("--demo")
     if options.policy_path:
@@ -124,7 +130,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = (args.public_url or f"http://{_url_host(host)}:{port}").rstrip("/")
     if warning := exposure_warning(host, args.public_url):
         print(f"oncall-tui: {warning}", file=sys.stderr)
-    print(f"Serving the {what} of {options.db_path} on {host}:{port}, at most {max_sessions} tabs at once.")
+    from ..paths import shown_target
+
+    print(
+        f"Serving the {what} of {shown_target(options.db_path)} on {host}:{port}, at most {max_sessions} tabs at once."
+    )
     print("Each link below opens it as that person; anyone with a link can act under that name:")
     if tokens_note:
         print(f"({tokens_note})")

@@ -48,11 +48,6 @@ WRITE_LOCK = 0x4F4E4341
 INTAKE_LOCK = WRITE_LOCK + 1
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000
-SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres_target(target: object) -> bool:
-    return isinstance(target, str) and target.startswith(SCHEMES)
 
 
 def connect_timeout_s() -> int:
@@ -589,10 +584,6 @@ class PostgresStore(SQLRecord):
     def migrated_from(self) -> int:
         return self.info.migrated_from
 
-    @property
-    def unreachable_since(self) -> float | None:
-        return self._lost_at
-
     # --- the connection -------------------------------------------------------------------------
 
     @property
@@ -670,7 +661,7 @@ class PostgresStore(SQLRecord):
         listener = self._listener
         # The listener checks its own connection when told of a loss: a quick answer when the
         # server is up (a restart dropped only idle connections), a short wait when it is not.
-        return listener is None or listener.reachable.wait(1.0)
+        return listener is None or listener.reachable.wait(0.3)
 
     # --- SQLRecord's dialect hooks ----------------------------------------------------------------
 
@@ -1015,7 +1006,6 @@ class _Listener(threading.Thread):
         self._wake_r, self._wake_w = os.pipe()
         self.ready = threading.Event()  # the first connection attempt is over (either way)
         self.reachable = threading.Event()
-        self.last_seq = 0  # the newest event sequence number a NOTIFY carried
 
     def stop(self) -> None:
         self._stopping.set()
@@ -1023,6 +1013,8 @@ class _Listener(threading.Thread):
             os.write(self._wake_w, b"s")
         if self.is_alive() and threading.current_thread() is not self:
             self.join(timeout=3)
+        if self.is_alive():
+            return  # still inside a connect to a silent server: it ends on its own; its pipe stays open
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -1049,7 +1041,6 @@ class _Listener(threading.Thread):
                 continue
             try:
                 conn.execute(f"LISTEN {CHANNEL}")
-                self.last_seq = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])  # type: ignore[index]
                 backoff = 0.25
                 back = not first or self._store._lost_at is not None
                 if not first:
@@ -1092,10 +1083,9 @@ class _Listener(threading.Thread):
                 continue
             pgconn.consume_input()  # raises when the server closed the connection
             moved = False
+            # The payload ("events:<seq>", "pages:", …) says what moved; the board asks
+            # `changes_since` its own last sequence number, which also covers what NOTIFY missed.
             while (note := pgconn.notifies()) is not None:
-                table, _, seq = note.extra.decode("utf-8", "replace").partition(":")
-                if table == "events" and seq.isdigit():
-                    self.last_seq = max(self.last_seq, int(seq))
                 moved = moved or note.be_pid != self._store._pid  # this desk's own commits are no news
             if moved:
                 self._store._bump()

@@ -108,7 +108,9 @@ _OPEN = "status NOT IN ('resolved', 'closed')"
 # The columns a report reads of every incident of its period (`metrics` judges them in Python).
 # Every table of the record, in an order that satisfies references (an incident before its events),
 # with the columns that order each one's rows: what `migrate` copies. Not `watchers`: who is
-# watching is rewritten by every desk and agent within a minute of starting.
+# watching is rewritten by every desk and agent within a minute of starting; nor `verified_heads`,
+# what this record's own startup check has proved so far (the copy is verified whole on arrival, and
+# its first startup check walks it all once). A new table must be listed here or in NOT_COPIED.
 RECORD_TABLES = {
     "desk_meta": "key",
     "incidents": "number",
@@ -119,6 +121,7 @@ RECORD_TABLES = {
     "overrides": "id",
     "pages": "key",
 }
+NOT_COPIED = frozenset({"watchers", "verified_heads"})
 MILESTONE_COLUMNS = (
     "number, status, severity, started_at, declared_at, acknowledged_at, severity_at, notified_at, "
     "last_update_at, next_update_at, mitigated_at, resolved_at, review_done_at, review_waived, alert_state, live_at"

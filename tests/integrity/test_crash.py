@@ -24,6 +24,9 @@ CHILD = Path(__file__).with_name("crash_child.py")
 SEED = 20261127
 KILLS = 50
 MIN_KILLS = 40
+# A life on PostgreSQL starts slower (importing psycopg is ~0.3 s of a cold start, then a TCP
+# connection): 50 lives take ~20 s on a quiet box, so a busy one gets through fewer in the budget.
+MIN_KILLS_POSTGRESQL = 25
 BUDGET_SECONDS = 22.0
 
 
@@ -73,7 +76,8 @@ def test_sigkill_at_random_points_loses_nothing_committed(record_target, record_
     elapsed = time.monotonic() - started
     record_property("sigkills", kills)
     print(f"\n{kills} SIGKILLs ({startup_kills} during start-up), {len(committed)} committed actions, {elapsed:.1f} s")
-    assert kills >= MIN_KILLS, f"only {kills} kills in {BUDGET_SECONDS} s: machine too busy?"
+    floor = MIN_KILLS if isinstance(db, Path) else MIN_KILLS_POSTGRESQL
+    assert kills >= floor, f"only {kills} kills in {BUDGET_SECONDS} s: machine too busy?"
     assert len(committed) > 200
 
     desk = Desk.open(db, actor="checker")

@@ -268,3 +268,12 @@ def test_migrate_is_in_the_help(tmp_path):
     assert run.returncode == 0
     assert "--from DB" in run.stdout and "--to DB" in run.stdout
     assert sys.executable  # the command ran from this interpreter's environment
+
+
+def test_every_table_of_the_schema_is_copied_or_left_on_purpose(desk: Desk):
+    """A table a later migration adds is not silently left behind by a move."""
+    from oncall_tui.store.sql import NOT_COPIED, RECORD_TABLES
+
+    with desk.store.reading() as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables - {"sqlite_sequence"} == set(RECORD_TABLES) | NOT_COPIED

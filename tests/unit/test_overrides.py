@@ -82,9 +82,10 @@ def march() -> FrozenClock:
 
 
 @pytest.fixture
-def setup(config, db_path, march):
+def setup(config, record_target, march):
+    """A desk on either backend (a file, or a fresh PostgreSQL database) and the roster."""
     policy = load_policy(config / "policy.toml")
-    desk = Desk.open(db_path, policy=policy, clock=march, actor="alice")
+    desk = Desk.open(record_target, policy=policy, clock=march, actor="alice")
     yield desk, load_roster(config)
     desk.close()
 
@@ -155,6 +156,7 @@ def test_a_plan_says_who_holds_the_level_before_and_after_in_both_zones(setup):
 )
 def test_a_plan_that_makes_no_sense_is_refused_in_one_line(setup, kwargs, refusal):
     desk, roster = setup
+    kwargs = dict(kwargs)  # the same parameters serve both backends: leave them as given
     if "ends_at" in kwargs:
         kwargs["ends_at"] = at(kwargs["ends_at"])
     person = kwargs.pop("person")
@@ -228,25 +230,47 @@ def test_the_history_is_every_override_made_swapped_and_cancelled_newest_first(s
     )
 
 
-def test_an_override_row_is_never_rewritten_nor_deleted(setup):
-    desk, roster = setup
-    o = overrides.add(desk, roster, "primary", "chen", hours=2)
+REWRITES = (
+    "UPDATE overrides SET person = 'ben' WHERE id = 1",
+    "UPDATE overrides SET ends_at = '2027-04-01T00:00:00Z' WHERE id = 1",
+    "UPDATE overrides SET swap_of = 1 WHERE id = 1",
+    "DELETE FROM overrides WHERE id = 1",
+)
+RECANCEL = "UPDATE overrides SET cancelled_by = 'mallory' WHERE id = 1"
+
+
+def test_an_override_row_is_never_rewritten_nor_deleted(config, db_path, march):
+    desk = Desk.open(db_path, policy=load_policy(config / "policy.toml"), clock=march, actor="alice")
+    o = overrides.add(desk, load_roster(config), "primary", "chen", hours=2)
     conn = desk.store.conn
-    for sql in (
-        "UPDATE overrides SET person = 'ben' WHERE id = 1",
-        "UPDATE overrides SET ends_at = '2027-04-01T00:00:00Z' WHERE id = 1",
-        "DELETE FROM overrides WHERE id = 1",
-    ):
+    for sql in REWRITES:
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute(sql)
     overrides.cancel(desk, o.id)
     with pytest.raises(sqlite3.IntegrityError, match="never rewritten"):
-        conn.execute("UPDATE overrides SET cancelled_by = 'mallory' WHERE id = 1")
+        conn.execute(RECANCEL)
+    desk.close()
 
 
-def test_the_cli_swaps_lists_the_history_and_cancels_both_halves(setup, db_path, march, capsys):
+@pytest.mark.postgres
+def test_on_postgresql_too_an_override_row_is_never_rewritten_nor_deleted(config, pg_url, march):
+    import psycopg
+
+    desk = Desk.open(pg_url, policy=load_policy(config / "policy.toml"), clock=march, actor="alice")
+    o = overrides.add(desk, load_roster(config), "primary", "chen", hours=2)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for sql in REWRITES:
+            with pytest.raises(psycopg.errors.RestrictViolation):
+                conn.execute(sql)
+        overrides.cancel(desk, o.id)
+        with pytest.raises(psycopg.errors.RestrictViolation, match="never rewritten"):
+            conn.execute(RECANCEL)
+    desk.close()
+
+
+def test_the_cli_swaps_lists_the_history_and_cancels_both_halves(setup, record_target, march, capsys):
     def run(*argv: str) -> tuple[int, str, str]:
-        status = cli.main([*argv, "--db", str(db_path)], clock=march)
+        status = cli.main([*argv, "--db", str(record_target)], clock=march)
         out = capsys.readouterr()
         return status, out.out, out.err
 

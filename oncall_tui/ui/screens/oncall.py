@@ -3,7 +3,8 @@ overrides' audit trail; and, from here, taking the pager, covering, swapping and
 
 Each change is a form that shows what it will do before enter makes it (see
 dialogs/override_forms.py); the screen shows the result at once, and re-reads the record whenever
-another desk changes it (`app.record_revision`).
+another desk changes it (`app.record_revision`, and `record_touched` for a commit that touched no
+incident, as an override is).
 """
 
 from __future__ import annotations
@@ -178,8 +179,8 @@ class OnCallScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.show)  # once laid out: the body packs its lines to its width
+        # Another desk's override touches no incident: it moves `record_touched`, not `record_revision`.
         self.watch(self.app, "record_revision", lambda _: self.show(), init=False)
-        # An override touches no incident: the app says so with record_touched, not record_revision.
         self.watch(self.app, "record_touched", lambda _: self.show(), init=False)
         self.query_one("#oncall-scroll").focus()
 
