@@ -70,6 +70,26 @@ def reads(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P],
     return functools.wraps(method)(wrapper)
 
 
+def reads_timeline(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """`reads`, for what `verify` walks: stored data that cannot be read is Damaged (a finding to
+    report), any other driver error a StoreError."""
+
+    def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if self._damage(exc):
+                raise Damaged(f"reading the timeline failed: {exc}") from None
+            error = self._read_error(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    return functools.wraps(method)(wrapper)
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineSnapshot:
     """Everything `verify` reads, taken in one snapshot (a desk committing meanwhile cannot split a chain)."""
@@ -722,12 +742,12 @@ class SQLRecord:
             batch,
         )
 
-    @reads
+    @reads_timeline
     def last_seq_issued(self) -> int | None:
         """The highest sequence number ever handed out, when the engine remembers it."""
         return self._last_seq()
 
-    @reads
+    @reads_timeline
     def append_only_guards(self) -> frozenset[str]:
         return self._append_only_guards()
 
@@ -736,7 +756,7 @@ class SQLRecord:
         """The engine's own check of its storage: ("ok",) or what it found."""
         return self._file_check(name)
 
-    @reads
+    @reads_timeline
     def event_by_hash(self, digest: str) -> tuple[Any, ...] | None:
         """The stored event with this hash, or None (a scan: only to explain a broken link)."""
         row = self._execute(
