@@ -142,6 +142,9 @@ async def test_a_person_with_no_working_address_is_flagged_before_it_matters(db_
             "Ava Jones has no working address: Apprise cannot read the address notascheme://nowhere "
             "(unknown scheme or missing parts)",
         )
-        toasts = [str(n.message) for n in app._notifications]
-        assert any("Ava Jones has no working address" in t for t in toasts)
+        await until(
+            pilot,
+            lambda: any("Ava Jones has no working address" in str(n.message) for n in app._notifications),
+            "the toast naming Ava",
+        )
         assert desk.incidents() == []  # flagged with no incident open: before it matters
