@@ -34,8 +34,23 @@ def _signalled(app: App[int], sig: int) -> None:
     timer.start()
 
 
+# How long restoring the terminal may take before the process ends without it.
+RESTORE_GRACE = 0.3
+
+
 def _force_exit(app: App[int], sig: int) -> None:
-    with contextlib.suppress(Exception):
-        if app._driver is not None:
-            app._driver.stop_application_mode()
+    """Restore the terminal if it answers, then end. When the terminal is gone (SIGHUP from a
+    closed tmux pane or SSH link) Textual's writer queue can be full with nobody draining it, and
+    restoring would block forever: a desk left running, heartbeat and paging, deaf to every later
+    signal because its event loop is stuck in the same queue. So the restore gets its own thread
+    and a deadline, and the exit does not wait for it."""
+
+    def restore() -> None:
+        with contextlib.suppress(Exception):
+            if app._driver is not None:
+                app._driver.stop_application_mode()
+
+    restoring = threading.Thread(target=restore, name="restore-terminal", daemon=True)
+    restoring.start()
+    restoring.join(RESTORE_GRACE)
     os._exit(128 + sig)
