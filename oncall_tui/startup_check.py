@@ -3,8 +3,8 @@
 Walking every hash chain of two years of history (a million events) takes seconds; doing it before
 the board answers froze the desk. The startup check remembers, per incident, the newest event it
 found intact (`verified_heads`) and the sequence number it checked up to; the next start walks
-only the events after it, from each incident's remembered head, and compares every incident's
-head with what was verified. A full `oncall-tui verify` still walks everything.
+only the events after it, from each incident's remembered head, and has the database name the
+incidents whose head is not the one verified. A full `oncall-tui verify` still walks everything.
 
 What it cannot see, by design: an event edited *before* the remembered point — and the verified
 heads themselves edited to match. `verify` (run it from cron, or before an audit) finds both.
@@ -13,17 +13,26 @@ heads themselves edited to match. `verify` (run it from cron, or before an audit
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
 
 from .model import format_id
-from .store import Record, StoreError, event_hash
+from .store import Record, StoreError, chain_end, event_hash
 from .verify import Break, StoredEvent, check_chain
 
-SLICE_SECONDS = 0.004  # of hashing, then as long with the GIL free: the board keeps its frames
+# Polite while it walks: this long holding the GIL, then twice as long asleep (a thread that keeps
+# the GIL makes the event loop wait at every frame). The first check of a desk with two years of
+# history (a million events, some 4 s of CPU) so takes a third of a core for a dozen seconds; every
+# start after it walks the few events written since.
+SLICE_SECONDS = 0.003
+REST_SECONDS = 0.006
+BATCH = 500  # rows one fetch decodes holding the GIL: about a millisecond of them
+PROGRESS_EVERY = 20_000  # events between two updates of the status line
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +43,12 @@ class StartupCheck:
 
 
 def _sliced(should_stop: Callable[[], bool]) -> Callable[[], bool]:
-    """A breather for the caller's loop: every few milliseconds of work, as long asleep (a thread
-    that keeps the GIL makes the event loop wait at every frame). True when asked to stop."""
+    """A breather for the caller's loop: after a slice of work, a rest. True when asked to stop."""
     started = [time.perf_counter()]
 
     def breathe() -> bool:
         if time.perf_counter() - started[0] > SLICE_SECONDS:
-            time.sleep(SLICE_SECONDS)
+            time.sleep(REST_SECONDS)
             started[0] = time.perf_counter()
             return should_stop()
         return False
@@ -58,6 +66,15 @@ def _walk_from(incident: int, start: str, events: list[StoredEvent]) -> Break | 
             return Break(incident, "edited", e.seq, None)
         prev = e.hash
     return None
+
+
+def _explain(incident: int, start: str | None, rows: list[tuple[Any, ...]]) -> Break | None:
+    """How a timeline the fast walk found broken does not hold, in `verify`'s words (`start`: the
+    verified head it was walked from, None for the whole timeline)."""
+    events = [StoredEvent(*r) for r in rows]
+    if start is not None:
+        return _walk_from(incident, start, events)
+    return check_chain(incident, events[-1].hash, events, set()).broken
 
 
 def check_since_last(
@@ -79,31 +96,30 @@ def check_since_last(
     breathe = _sliced(should_stop)
     with store.snapshot():
         after = store.verified_through()
-        top, touched = store.changes_since(after)
+        # The first check of a file walks every incident: which ones moved is not worth a scan.
+        top, touched = store.changes_since(after if after else sys.maxsize)
         total = top - after  # sequence numbers are never reused or skipped: one per event
         starts = store.verified_heads(sorted(touched)) if after else {}
         walked = 0
         breaks: list[Break] = []
         heads: dict[int, tuple[int, str]] = {}
-        for incident, rows in groupby(store.stream_events(after=after), key=itemgetter(1)):
-            events = [StoredEvent(*r) for r in rows]
-            if after and incident in starts:
-                found = _walk_from(incident, starts[incident], events)
-            else:  # a new incident, or the first check of this file: from its first event
-                found = check_chain(incident, events[-1].hash, events, set()).broken
-            if found is not None:
+        for incident, group in groupby(store.stream_events(after=after, batch=BATCH), key=itemgetter(1)):
+            rows = list(group)
+            start = starts.get(incident)  # None: a new incident, or the first check of this file
+            if chain_end(rows, start or "") is None and (found := _explain(incident, start, rows)) is not None:
                 breaks.append(found)
             else:
-                heads[incident] = (events[-1].seq, events[-1].hash)
-            walked += len(events)
+                heads[incident] = (rows[-1][0], rows[-1][7])
+            walked += len(rows)
             if breathe():
                 return None
-            if progress is not None and walked % 20_000 < len(events):
+            if progress is not None and walked % PROGRESS_EVERY < len(rows):
                 progress(walked, total)
-        incidents = 0
+        incidents = store.incident_count()
         broken = {b.incident for b in breaks}
-        for number, head, verified in store.stream_heads():
-            incidents += 1
+        # Only the heads that are not the ones last verified: every incident the walk went through,
+        # and any whose head moved without a new event (its newest events removed).
+        for number, head, verified in store.stream_heads(unverified_only=True, batch=BATCH):
             if number in broken:
                 continue
             expected = heads[number][1] if number in heads else verified
@@ -111,6 +127,8 @@ def check_since_last(
                 breaks.append(Break(number, "removed", None, None, detail="its whole timeline is gone"))
             elif head != expected:
                 breaks.append(Break(number, "newest_removed", None, None, detail=_head_moved(number)))
+            if breathe():
+                return None
     if walked != total and not breaks:
         breaks.append(Break(0, "removed", None, None, detail=f"{total - walked:,} event(s) are missing from the file"))
     if breaks:

@@ -211,8 +211,15 @@ class Record(Protocol):
         """Every event's sequence number, in order."""
         ...
 
-    def stream_heads(self, *, batch: int = 5000) -> Iterator[tuple[int, str, str | None]]:
-        """(incident, head hash, the head the startup check last verified or None), by number."""
+    def stream_heads(
+        self, *, unverified_only: bool = False, batch: int = 5000
+    ) -> Iterator[tuple[int, str, str | None]]:
+        """(incident, head hash, the head the startup check last verified or None), by number;
+        `unverified_only`: only those whose head is not the verified one."""
+        ...
+
+    def incident_count(self) -> int:
+        """How many incidents the record holds, closed ones included."""
         ...
 
     def last_seq_issued(self) -> int | None:
