@@ -15,9 +15,9 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
@@ -33,6 +33,7 @@ SLICE_SECONDS = 0.003
 REST_SECONDS = 0.006
 BATCH = 500  # rows one fetch decodes holding the GIL: about a millisecond of them
 PROGRESS_EVERY = 20_000  # events between two updates of the status line
+SAVE_EVERY = 2_000  # incidents between two saves of a long walk's progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,57 +88,104 @@ def check_since_last(
     """Check the file (`quick_check`) and the events added since the last startup check; remember
     what held (unless the store is read-only, or `remember` is off). None when stopped midway.
 
-    `progress(done, total)` is called now and then with events walked of those to walk.
+    A long walk (the first on a desk with history) saves what held as it goes, so a desk closed
+    before its end resumes there the next time. `progress(done, total)` is called now and then
+    with events walked of those to walk.
     """
     file = store.file_check("quick_check")
     if file != ("ok",):
         return StartupCheck(f"the database file is damaged: {file[0]}", 0, 0)
     store.note_sound()
     breathe = _sliced(should_stop)
-    with store.snapshot():
-        after = store.verified_through()
-        # The first check of a file walks every incident: which ones moved is not worth a scan.
-        top, touched = store.changes_since(after if after else sys.maxsize)
-        total = top - after  # sequence numbers are never reused or skipped: one per event
-        starts = store.verified_heads(sorted(touched)) if after else {}
-        walked = 0
-        breaks: list[Break] = []
-        heads: dict[int, tuple[int, str]] = {}
-        for incident, group in groupby(store.stream_events(after=after, batch=BATCH), key=itemgetter(1)):
-            rows = list(group)
-            start = starts.get(incident)  # None: a new incident, or the first check of this file
-            if chain_end(rows, start or "") is None and (found := _explain(incident, start, rows)) is not None:
-                breaks.append(found)
+    saving = remember and not store.readonly
+    writer: Record | None = None
+    try:
+        with store.snapshot():
+            after = store.verified_through()
+            resumed = store.walk_in_progress()
+            since = resumed[0] if resumed else after  # where the verified heads stand
+            top, touched = store.changes_since(since if since else sys.maxsize)  # (on a first walk: none)
+            starts = store.verified_heads(sorted(touched)) if since else {}
+            events: Iterator[tuple[Any, ...]]
+            if resumed:  # the incidents it got through, after where it stood; the rest from the beginning
+                _, upto, walked = resumed
+                events = chain(
+                    store.stream_events(after=since, to_incident=upto, batch=BATCH),
+                    store.stream_events(after=after, from_incident=upto + 1, batch=BATCH),
+                )
             else:
-                heads[incident] = (rows[-1][0], rows[-1][7])
-            walked += len(rows)
-            if breathe():
-                return None
-            if progress is not None and walked % PROGRESS_EVERY < len(rows):
-                progress(walked, total)
-        incidents = store.incident_count()
-        broken = {b.incident for b in breaks}
-        # Only the heads that are not the ones last verified: every incident the walk went through,
-        # and any whose head moved without a new event (its newest events removed).
-        for number, head, verified in store.stream_heads(unverified_only=True, batch=BATCH):
-            if number in broken:
-                continue
-            expected = heads[number][1] if number in heads else verified
-            if expected is None:
-                breaks.append(Break(number, "removed", None, None, detail="its whole timeline is gone"))
-            elif head != expected:
-                breaks.append(Break(number, "newest_removed", None, None, detail=_head_moved(number)))
-            if breathe():
-                return None
+                walked, events = 0, store.stream_events(after=after, batch=BATCH)
+            total = top - after  # sequence numbers are never reused or skipped: one per event
+            breaks: list[Break] = []
+            kept: list[tuple[int, int, str]] = []  # (incident, seq, hash) of heads that held, unsaved
+            # The head of each incident walked, and of any whose head moved without a new event.
+            heads = store.stream_heads(unverified_only=True, batch=BATCH)
+            head = next(heads, None)
+            for incident, group in groupby(events, key=itemgetter(1)):
+                while head is not None and head[0] < incident:
+                    breaks.extend(_unwalked(*head))
+                    head = next(heads, None)
+                rows = list(group)
+                start = starts.get(incident)  # None: a new incident, or the first check of this file
+                if chain_end(rows, start or "") is None and (found := _explain(incident, start, rows)) is not None:
+                    breaks.append(found)
+                elif head is not None and head[0] == incident and head[1] != rows[-1][7]:
+                    breaks.append(Break(incident, "newest_removed", None, None, detail=_head_moved(incident)))
+                else:
+                    kept.append((incident, rows[-1][0], rows[-1][7]))
+                if head is not None and head[0] == incident:
+                    head = next(heads, None)
+                walked += len(rows)
+                if saving and not breaks and len(kept) >= SAVE_EVERY:
+                    writer = writer or _writer(store)
+                    if _saved(writer, kept, top, incident, walked):
+                        kept = []
+                if breathe():
+                    return None
+                if progress is not None and walked % PROGRESS_EVERY < len(rows):
+                    progress(walked, total)
+            while head is not None:
+                breaks.extend(_unwalked(*head))
+                head = next(heads, None)
+            incidents = store.incident_count()
+    finally:
+        if writer is not None:
+            writer.close()
     if walked != total and not breaks:
         breaks.append(Break(0, "removed", None, None, detail=f"{total - walked:,} event(s) are missing from the file"))
     if breaks:
         return StartupCheck(_summary(breaks, incidents), incidents, walked)
-    if remember and not store.readonly and walked:
+    if saving and (walked or resumed):
         # Another desk holding the lock, or a full disk: nothing is lost, the next start checks these too.
         with contextlib.suppress(StoreError), store.write():
-            store.remember_verified([(n, seq, h) for n, (seq, h) in heads.items()], top)
-    return StartupCheck(None, incidents, walked)
+            store.remember_verified(kept, top)
+    return StartupCheck(None, incidents, walked - (resumed[2] if resumed else 0))
+
+
+def _unwalked(number: int, head: str, verified: str | None) -> list[Break]:
+    """An incident with nothing new whose head is not the one verified: its newest events removed."""
+    if verified is None:
+        return [Break(number, "removed", None, None, detail="its whole timeline is gone")]
+    if head != verified:
+        return [Break(number, "newest_removed", None, None, detail=_head_moved(number))]
+    return []
+
+
+def _writer(store: Record) -> Record:
+    """A connection of its own to save a walk's progress on, while the walk's snapshot stays open."""
+    writer = store.reopen()
+    writer.note_sound()
+    return writer
+
+
+def _saved(writer: Record, heads: list[tuple[int, int, str]], through: int, incident: int, events: int) -> bool:
+    """Save a walk's progress; False when it cannot be now (another desk writing: next time)."""
+    try:
+        with writer.write():
+            writer.remember_walk(heads, through, incident, events)
+    except StoreError:
+        return False
+    return True
 
 
 def _head_moved(number: int) -> str:
