@@ -22,10 +22,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.segment import Segment
 from textual import getters
 from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
 from textual.content import Content
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.visual import Visual
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -60,11 +64,16 @@ SEVERITY_STYLE = {
 
 
 class LinesView(Widget):
-    """Lines that never wrap, in a height that only grows.
+    """Lines that never wrap, in a height that only grows, repainted line by line.
 
     Moving the selection changes what these show on every key press; a change of height would
     relayout the pane, and a relayout repaints the whole screen (15 ms, where a repaint of the
     lines costs 1). So the height is the most lines shown so far, padded below.
+
+    Each line is rendered on its own and kept by what it shows: a new incident, or a tick, repaints
+    only the lines whose text changed, and rendering a dozen whole-pane Contents on every key was
+    most of a key's cost (the next incident's "acked by" line is often the same, a tick moves two
+    countdowns).
     """
 
     DEFAULT_CSS = """
@@ -73,18 +82,64 @@ class LinesView(Widget):
 
     def __init__(self, *, lines: int = 1, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._lines = lines
-        self._content = Content("\n" * (lines - 1))
+        self._lines: list[Content] = [_BLANK] * lines
+        self._strips: dict[tuple[object, ...], Strip] = {}  # a line's look → its rendered strip
 
     def set_content(self, content: Content) -> None:
-        count = content.plain.count("\n") + 1
-        grown = count > self._lines
-        self._lines = max(count, self._lines)
-        self._content = content + "\n" * (self._lines - count)
-        self.refresh(layout=grown)
+        lines = content.split("\n")
+        grown = len(lines) > len(self._lines)
+        if len(lines) < len(self._lines):
+            lines += [_BLANK] * (len(self._lines) - len(lines))
+        old, self._lines = self._lines, lines
+        if grown or not self.is_mounted:
+            self.refresh(layout=grown)
+            return
+        width = self.outer_size.width
+        for y, (before, after) in enumerate(zip(old, lines)):
+            if _look(before) != _look(after):
+                self.refresh(Region(0, y, width, 1))
 
     def render(self) -> Content:
-        return self._content
+        # What `height: auto` measures; the lines themselves are drawn by `render_line`.
+        return Content("\n").join(self._lines)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        line = self._lines[y] if y < len(self._lines) else _BLANK
+        key = (*_look(line), width)
+        strip = self._strips.get(key)
+        if strip is None:
+            if len(self._strips) > 512:  # lines of incidents long gone
+                self._strips.clear()
+            strip = self._render_one(line, width)
+            self._strips[key] = strip
+        return strip
+
+    def _render_one(self, line: Content, width: int) -> Strip:
+        style = self.visual_style
+        if line.cell_length > width or self.text_selection is not None:
+            # Cut with an ellipsis, or drawn selected: Textual's whole pipeline.
+            strips = Visual.to_strips(self, line, width, 1, style)
+            return strips[0] if strips else Strip.blank(width, style.rich_style)
+        # A line that fits, as `Visual.to_strips` draws it (the offsets are what mouse selection
+        # reads) at a fifth of its cost, which sets up wrapping and alignment for every line.
+        segments, x = [], 0
+        for text, text_style in line.render(style, end="", parse_style=self._get_style):
+            segments.append(Segment(text, (style + text_style).rich_style_with_offset(x, 0)))
+            x += len(text)
+        return Strip(segments, line.cell_length)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme or focus change: every line looks different
+
+
+_BLANK = Content("")
+
+
+def _look(line: Content) -> tuple[object, ...]:
+    """What a line shows: its text and its styles (Content's own equality compares text only)."""
+    return (line.plain, tuple(line.spans))
 
 
 class IncidentSummary(LinesView):
