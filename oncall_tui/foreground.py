@@ -20,16 +20,24 @@ from collections.abc import Callable
 
 SLICE_SECONDS = 0.004  # of a worker's Python work between breaths
 LONGEST_WAIT_SECONDS = 0.1  # a worker waits for a busy screen at most this long per breath
+LONGEST_BUSY_SECONDS = 1.0  # a screen that never says it is quiet again is taken to be after this
 
 
 class Foreground:
-    """Whether the screen is answering a key right now (one per process: `FOREGROUND`)."""
+    """Whether the screen is answering a key right now (one per process: `FOREGROUND`).
 
-    def __init__(self) -> None:
+    Busy for at most `longest_busy` seconds after the last `busy()`, whatever happens to the `quiet()`
+    meant to follow it (a screen closed before it painted): a background import must never stall.
+    """
+
+    def __init__(self, longest_busy: float = LONGEST_BUSY_SECONDS) -> None:
         self._quiet = threading.Event()
         self._quiet.set()
+        self._longest_busy = longest_busy
+        self._since = 0.0
 
     def busy(self) -> None:
+        self._since = time.monotonic()
         self._quiet.clear()
 
     def quiet(self) -> None:
@@ -37,11 +45,12 @@ class Foreground:
 
     @property
     def is_busy(self) -> bool:
-        return not self._quiet.is_set()
+        return not self._quiet.is_set() and time.monotonic() - self._since < self._longest_busy
 
     def wait(self, timeout: float) -> None:
         """Until the screen is quiet again, or `timeout` seconds."""
-        self._quiet.wait(timeout)
+        left = self._longest_busy - (time.monotonic() - self._since)
+        self._quiet.wait(max(0.0, min(timeout, left)))
 
 
 FOREGROUND = Foreground()
@@ -55,11 +64,15 @@ def breather(
 ) -> Callable[[], None]:
     """A pause for a worker's loop, called between pieces of work: after `slice_seconds` of work it
     sleeps as long (the GIL free for the event loop's frames), and while the screen answers a key
-    it waits until it has (at most `longest_wait`)."""
+    it waits until it has (at most `longest_wait`). On the main thread it does nothing: code that
+    runs in a worker on the desk also runs on the command line, where there is no screen."""
     started = time.perf_counter()
+    main = threading.main_thread()
 
     def breathe() -> None:
         nonlocal started
+        if threading.current_thread() is main:
+            return  # the screen's own thread (or a command's): nobody to give way to
         if foreground.is_busy:
             foreground.wait(longest_wait)
             started = time.perf_counter()

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..clock import parse_instant
 from ..errors import DeskError
+from ..foreground import breather
 
 GO_ZERO_YEAR = 1  # Go's zero time.Time marshals as 0001-01-01T00:00:00Z: "not set"
 _FNV_OFFSET = 0xCBF29CE484222325
@@ -155,6 +156,7 @@ class AlertStream:
         self._closed = False
         self._seen = 0  # characters consumed and dropped from the buffer
         self.alerts: list[Alert] = []
+        self._breathe = breather()  # parsed in a worker thread: the screen's keys come first
 
     def feed(self, chunk: bytes) -> None:
         try:
@@ -215,6 +217,7 @@ class AlertStream:
                 raise AlertPayloadError("the JSON is nested too deeply to be an alert list") from None
             self.alerts.append(_alert(item, len(self.alerts)))
             pos = end
+            self._breathe()
         # Keep only the unread tail: the buffer stays the size of one alert, not of the answer.
         self._seen += pos
         self._text, self._pos = text[pos:], 0

@@ -30,6 +30,7 @@ from typing import Any
 from ..breaches import Clocks
 from ..clock import iso
 from ..desk import ActionRefused, Decision, Desk
+from ..foreground import breather
 from ..model import Incident, Severity, Status, format_id
 from ..policy import AlertPolicy
 from ..tenants import merge as merge_tenants
@@ -346,7 +347,9 @@ def plan(
         groups.setdefault(key, (labels, []))[1].append(alert)
 
     steps: list[Step] = []
+    breathe = breather()  # planned in a worker thread: the screen's keys come first
     for key, (labels, members) in groups.items():
+        breathe()
         t = tracked.get(key)
         if t is None:
             steps.extend(_new(desk, key, labels, members, policy, matcher, silences))

@@ -82,7 +82,8 @@ class KeyQueue:
         except Exception as exc:  # as if raised in a handler: the app shows it and exits
             app._handle_exception(exc)
         finally:
-            app.call_after_refresh(self._painted)
+            # The screen runs these once nothing of it is left to paint: after the key's frame.
+            app.screen.call_after_refresh(self._painted)
 
     def _painted(self) -> None:
         if not self._keys:

@@ -120,3 +120,25 @@ async def test_breach_news_rewords_its_one_toast_in_place(desk, clock, db_path):
         toasts = list(app.screen.query(Toast))
         assert toasts == [first]
         assert "on 6 incidents" in str(first.render())
+
+
+async def test_news_that_keeps_changing_stays_in_its_toast_for_as_long_as_it_changes(desk, clock, db_path):
+    for i in range(8):
+        desk.declare(f"Storm alert {i}", severity="P3", started_at=clock.now())
+        clock.advance(seconds=10)
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await app.workers.wait_for_complete()
+        app.clear_notifications()
+        clock.advance(minutes=4, seconds=11)
+        app.tick()
+        await until(pilot, lambda: len(app.screen.query(Toast)) == 1, "the breach toast")
+        first = app.screen.query_one(Toast)
+        for _ in range(4):  # a storm that goes on: each change lands in a toast near its end
+            first._notification.raised_at -= 12  # as if the news were twelve seconds old
+            clock.advance(seconds=10)
+            app.tick()
+            await pilot.pause()
+            assert list(app.screen.query(Toast)) == [first]  # the same toast: nothing mounted again
+            assert first._notification.time_left > 15  # and its time given back
+        assert "on 8 incidents" in str(first.render())

@@ -9,9 +9,18 @@ from oncall_tui.foreground import Foreground, breather
 
 
 def took(fn) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
+    """Seconds `fn` took in a worker thread (on the main thread a breather does nothing)."""
+    spent: list[float] = []
+
+    def run() -> None:
+        started = time.perf_counter()
+        fn()
+        spent.append(time.perf_counter() - started)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    return spent[0]
 
 
 def test_a_worker_waits_while_the_screen_answers_a_key_and_goes_on_once_it_has():
@@ -35,3 +44,21 @@ def test_while_the_screen_is_quiet_a_worker_lets_the_gil_go_only_after_a_slice_o
     assert took(breathe) < 0.01  # straight after starting: no pause
     time.sleep(0.03)  # a slice of "work"
     assert took(breathe) >= 0.015  # then as long asleep
+
+
+def test_on_the_main_thread_it_never_waits():
+    screen = Foreground()
+    screen.busy()
+    breathe = breather(0.0, foreground=screen, longest_wait=5.0)
+    started = time.perf_counter()
+    breathe()
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_screen_that_never_says_it_is_done_holds_nobody_up_for_long():
+    screen = Foreground(longest_busy=0.05)
+    screen.busy()
+    assert screen.is_busy
+    time.sleep(0.06)
+    assert not screen.is_busy
+    assert took(breather(foreground=screen, longest_wait=5.0)) < 0.5

@@ -604,15 +604,12 @@ class BoardScreen(Screen[None]):
         A storm changes the news every second. Replacing the toast re-lays out the screen, and a
         layout repaints every line of the board beside its scrollbar: 50-70 ms a second with 200
         rows on screen. Rewording repaints the toast alone (and lays out only when its height
-        changes), in a toast's first seconds only: a toast cannot be given more time, so news
-        reworded later comes in a fresh one, and stays up as long after its last change as ever.
+        changes). A toast reworded in its last seconds is given its time again, so that it stays up
+        as long after its last change as ever without a fresh one being mounted every few seconds
+        of a storm.
         """
         shown = self._news_toast
-        if (
-            shown is None
-            or (shown.title, shown.severity, shown.markup) != (title, severity, False)
-            or shown.time_left < NEWS_SECONDS
-        ):
+        if shown is None or (shown.title, shown.severity, shown.markup) != (title, severity, False):
             return False
         # Textual's ToastRack names each toast's holder after its notification.
         toast = next(iter(self.app.screen.query(f"#{ToastRack._toast_id(shown)} > Toast").results(Toast)), None)
@@ -623,6 +620,13 @@ class BoardScreen(Screen[None]):
         shown.message = text  # what the toast renders
         toast.clear_cached_dimensions()
         toast.refresh(layout=toast.get_content_height(toast.size, self.app.size, width) != height)
+        if shown.time_left < NEWS_SECONDS:
+            # Its time again: the app's list of notifications reads `raised_at` and `timeout`, the
+            # toast its own timer (Textual offers no way to extend one).
+            shown.raised_at, shown.timeout = time.time(), NEWS_SECONDS + NEWS_REWORD_SECONDS
+            for timer in list(toast._timers):
+                timer.stop()
+            toast.set_timer(shown.timeout, toast._expire)
         return True
 
     def _toast(self, notification: Notification) -> None:
