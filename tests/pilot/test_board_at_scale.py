@@ -100,18 +100,27 @@ async def test_a_commit_of_this_desk_after_another_desks_is_read_with_it(desk, c
         assert app.board_screen.board.model.get(1).incident.status is Status.ACKNOWLEDGED
 
 
-async def test_breach_news_rewords_its_one_toast_in_place(desk, clock, db_path):
-    for i in range(6):
+def declare_ten_seconds_apart(desk: Desk, clock, count: int) -> None:
+    for i in range(count):
         desk.declare(f"Storm alert {i}", severity="P3", started_at=clock.now())
         clock.advance(seconds=10)
+
+
+async def breach_toast(app: OncallApp, pilot, clock) -> Toast:
+    """The toast that says the first acknowledgements ran out."""
+    await app.workers.wait_for_complete()
+    app.clear_notifications()
+    clock.advance(minutes=4, seconds=11)  # the first two acknowledgements run out
+    app.tick()
+    await until(pilot, lambda: len(app.screen.query(Toast)) == 1, "the breach toast")
+    return app.screen.query_one(Toast)
+
+
+async def test_breach_news_rewords_its_one_toast_in_place(desk, clock, db_path):
+    declare_ten_seconds_apart(desk, clock, 6)
     app = make_app(desk, clock, db_path)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await app.workers.wait_for_complete()
-        app.clear_notifications()
-        clock.advance(minutes=4, seconds=11)  # the first two acknowledgements run out
-        app.tick()
-        await until(pilot, lambda: len(app.screen.query(Toast)) == 1, "the breach toast")
-        first = app.screen.query_one(Toast)
+        first = await breach_toast(app, pilot, clock)
         assert "INC-2" in str(first.render())
         for _ in range(4):  # one more each tick: the same toast says the new count
             clock.advance(seconds=10)
@@ -123,17 +132,10 @@ async def test_breach_news_rewords_its_one_toast_in_place(desk, clock, db_path):
 
 
 async def test_news_that_keeps_changing_stays_in_its_toast_for_as_long_as_it_changes(desk, clock, db_path):
-    for i in range(8):
-        desk.declare(f"Storm alert {i}", severity="P3", started_at=clock.now())
-        clock.advance(seconds=10)
+    declare_ten_seconds_apart(desk, clock, 8)
     app = make_app(desk, clock, db_path)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await app.workers.wait_for_complete()
-        app.clear_notifications()
-        clock.advance(minutes=4, seconds=11)
-        app.tick()
-        await until(pilot, lambda: len(app.screen.query(Toast)) == 1, "the breach toast")
-        first = app.screen.query_one(Toast)
+        first = await breach_toast(app, pilot, clock)
         for _ in range(4):  # a storm that goes on: each change lands in a toast near its end
             first._notification.raised_at -= 12  # as if the news were twelve seconds old
             clock.advance(seconds=10)
