@@ -84,19 +84,25 @@ def check_since_last(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     remember: bool = True,
+    polite: bool = True,
+    sound: Callable[[], None] = lambda: None,
 ) -> StartupCheck | None:
     """Check the file (`quick_check`) and the events added since the last startup check; remember
     what held (unless the store is read-only, or `remember` is off). None when stopped midway.
 
     A long walk (the first on a desk with history) saves what held as it goes, so a desk closed
     before its end resumes there the next time. `progress(done, total)` is called now and then
-    with events walked of those to walk.
+    with events walked of those to walk. `polite`: rest between slices of work, for a desk whose
+    event loop shares the process (off where nothing else runs). `sound()` is called as soon as
+    the file has passed its check (the desk's own connection then need not run it before its first
+    write: on a desk with history that is most of a second of the engine reading the whole file).
     """
     file = store.file_check("quick_check")
     if file != ("ok",):
         return StartupCheck(f"the database file is damaged: {file[0]}", 0, 0)
     store.note_sound()
-    breathe = _sliced(should_stop)
+    sound()
+    breathe = _sliced(should_stop) if polite else should_stop
     saving = remember and not store.readonly
     writer: Record | None = None
     try:
