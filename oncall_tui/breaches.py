@@ -7,6 +7,7 @@ clock that can be missed again.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,21 +72,48 @@ class BreachWatcher:
         return new
 
 
-def record_all(desk: Desk, breaches: list[Breach], *, breathe: Callable[[], None] | None = None) -> int:
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One transaction of breaches a desk wrote. Writes hold the record's one lock, so the
+    timeline's events after `after` up to `through` are all its own; `incidents` are those it wrote
+    to, as they stood at its commit. A board that has read the record up to `after` can take
+    them as read (nobody else wrote in between) instead of reading them again."""
+
+    after: int
+    through: int
+    incidents: tuple[Incident, ...]
+
+
+def record_all(
+    desk: Desk,
+    breaches: list[Breach],
+    *,
+    breathe: Callable[[], None] | None = None,
+    landed: Callable[[Written], None] | None = None,
+) -> int:
     """Write each breach to its incident's timeline unless it is there already; returns how many
     were new. Meant for a worker thread with its own `Desk`: a first look at a busy file can mean
     hundreds of small transactions, and every later start one query (of these incidents' breaches
-    only: a history of them is not read again for each batch)."""
+    only: a history of them is not read again for each batch). `landed` hears of each committed
+    transaction that wrote something (see `Written`)."""
     recorded = desk.store.recorded_breaches([b.number for b in breaches])
     fresh = [b for b in breaches if (b.number, b.key, iso(b.due_at)) not in recorded]
     written = 0
     # An alert storm of hour-old alerts breaches thousands of clocks at once: a few hundred per
     # transaction, not one fsync each.
     for at in range(0, len(fresh), 200):
+        done: Written | None = None
         with desk.store.batch():
+            after = desk.store.changes_since(sys.maxsize)[0]  # the newest event, as the lock was taken
             for b in fresh[at : at + 200]:
                 if desk.record_breach(b.number, b.key, b.label, b.due_at):
                     written += 1
                 if breathe is not None:  # a worker sharing the GIL with a screen lets it paint
                     breathe()
+            if landed is not None:
+                through, numbers = desk.store.changes_since(after)
+                if numbers:
+                    done = Written(after, through, tuple(desk.store.incidents_numbered(sorted(numbers))))
+        if done is not None and landed is not None:  # committed
+            landed(done)
     return written

@@ -130,6 +130,10 @@ class Record(Protocol):
     # --- incidents --------------------------------------------------------------------------------
 
     def incident(self, number: int) -> Incident | None: ...
+    def incident_version(self, number: int) -> int | None:
+        """The incident's version (None: no such incident), for a write that needs nothing else of it."""
+        ...
+
     def incident_row(self, number: int) -> dict[str, Any] | None:
         """The incident as stored (column → stored value)."""
         ...

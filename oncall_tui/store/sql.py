@@ -272,6 +272,10 @@ class SQLRecord:
         rows = self._query("SELECT * FROM incidents WHERE number = ?", [number])
         return rows[0] if rows else None
 
+    def incident_version(self, number: int) -> int | None:
+        row = self._execute("SELECT version FROM incidents WHERE number = ?", [number]).fetchone()
+        return int(row[0]) if row else None
+
     def incident(self, number: int) -> Incident | None:
         row = self.incident_row(number)
         return row_to_incident(row) if row else None

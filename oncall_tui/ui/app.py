@@ -14,12 +14,15 @@ and widgets watch the app rather than being called by it:
   says which — the incidents whose timeline moved past the sequence number last seen — and views
   re-read those alone. A commit that touched no incident (a watcher's heartbeat, a page's
   bookkeeping) moves `record_touched` instead: the detail pane looks again, the board does not.
+  The breaches this desk's recorder writes come back with the incidents as written
+  (`own_breaches_landed`, then `take_written()`): the board takes them as they are, unread.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
@@ -35,10 +38,12 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
+from ..breaches import Written
 from ..clock import Clock, ClockWatch
 from ..config import DeskOptions
 from ..desk import Conflict, Desk, StoreError
 from ..errors import DeskError
+from ..model import Incident
 from ..store import Locked, StoreUnreachable
 from .key_queue import KeyQueue
 from .locked_writes import FIRST_TRY_MS, LockedWrites
@@ -117,6 +122,9 @@ class OncallApp(App[int]):
         self._marker: int | None = None  # the record's change marker when last looked at
         self._seq = 0  # the highest timeline sequence number read
         self._changes: set[int] | None = set()  # incidents to re-read (None: all of them)
+        self._written: dict[int, Incident] = {}  # incidents as this desk's recorder wrote them
+        self._landed: list[Written] = []  # the recorder's commits not looked at yet (its thread adds)
+        self._landed_lock = threading.Lock()
         self.bulk_writes = False  # an alert storm is importing: re-read the record less often
         self._refreshed_at = 0.0
         self._store_problem = ""
@@ -230,30 +238,66 @@ class OncallApp(App[int]):
 
     def refresh_incidents(self, *, everything: bool = False) -> None:
         """The record may have changed: the views re-read the incidents whose timeline moved (all of
-        them with `everything`), or, when a commit touched no incident, only the detail looks again."""
+        them with `everything`), or, when a commit touched no incident, only the detail looks again.
+
+        What this desk's breach recorder committed is not read again: its incidents are handed over
+        as written (`take_written`), unless someone else wrote before it (then all is read)."""
         self._refreshed_at = time.monotonic()
         self._marker = self._read_marker()
+        seq, written = self._own_writes(self._seq)
         moved: frozenset[int] | None
         try:
-            top, moved = self.desk.store.changes_since(self._seq)
+            top, moved = self.desk.store.changes_since(seq)
         except StoreError:
-            top, moved = self._seq, None  # the views' own read meets the error and says so
-        if top < self._seq:  # the timeline went back: the file was restored from a backup
+            top, moved = seq, None  # the views' own read meets the error and says so
+        if top < seq:  # the timeline went back: the file was restored from a backup
             moved = None
-        self._seq = max(self._seq, top) if moved is not None else top
+        self._seq = max(seq, top) if moved is not None else top
         if everything or moved is None:
             self._changes = None
-        elif not moved:
-            self.record_touched += 1
-            return
-        elif self._changes is not None:
-            self._changes |= moved
+            self._written.clear()
+        else:
+            written = {n: inc for n, inc in written.items() if n not in moved}  # moved again since: read
+            if not moved and not written:
+                self.record_touched += 1
+                return
+            if self._changes is not None:
+                self._changes |= moved
+                self._written.update(written)
         self.record_revision += 1
+
+    def own_breaches_landed(self, written: Written) -> None:
+        """The breach recorder committed (called from its thread): the next look at the record takes
+        these incidents as written rather than reading them again."""
+        with self._landed_lock:
+            self._landed.append(written)
+
+    def _own_writes(self, seq: int) -> tuple[int, dict[int, Incident]]:
+        """(how far the timeline is known once this desk's own commits right after `seq` are taken as
+        read, the incidents they wrote). A commit after a gap is dropped: someone else wrote in the
+        gap, and reading everything after `seq` covers both."""
+        with self._landed_lock:
+            landed, self._landed = self._landed, []
+        written: dict[int, Incident] = {}
+        for commit in sorted(landed, key=lambda w: w.after):
+            if commit.after < seq:  # already read past it
+                continue
+            if commit.after > seq:
+                break
+            seq = commit.through
+            written.update((inc.number, inc) for inc in commit.incidents)
+        return seq, written
 
     def take_changes(self) -> set[int] | None:
         """The incidents changed since the last call (None: re-read them all), for the board."""
         changes, self._changes = self._changes, set()
         return changes
+
+    def take_written(self) -> dict[int, Incident]:
+        """The incidents this desk's recorder wrote since the last call, as it wrote them (no need to
+        read them again; one that has moved since is among `take_changes` instead)."""
+        written, self._written = self._written, {}
+        return written
 
     def go_to(self, number: int) -> None:
         """Show incident `number` on the board (the command palette's "Go to")."""

@@ -10,9 +10,11 @@ that moves, and the board formats it for the rows on screen only.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
 import heapq
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -239,12 +241,13 @@ class BoardModel:
         return self._by_number.get(number)
 
     def index_of(self, number: int | None) -> int | None:
-        if number is None:
+        """Where the incident is on the board (None: not loaded, or filtered out): a bisection, as
+        sort keys are unique (they end with the number)."""
+        row = self._by_number.get(number) if number is not None else None
+        if row is None:
             return None
-        for i, row in enumerate(self.rows):
-            if row.incident.number == number:
-                return i
-        return None
+        position = bisect.bisect_left(self.rows, row.sort_key, key=_sort_key_of)
+        return position if position < len(self.rows) and self.rows[position] is row else None
 
     def forget(self) -> None:
         """Drop every row's computed deadlines: the next `load` rebuilds them all. For a wall clock
@@ -276,10 +279,11 @@ class BoardModel:
         return recomputed
 
     def update(self, incidents: Iterable[Incident], gone: Iterable[int], now: datetime) -> list[BoardRow]:
-        """Take a re-read of some incidents (and drop those no longer shown); returns their rows.
+        """Take a re-read of some incidents (and drop those no longer shown); returns the rows rebuilt.
 
         Each is rebuilt and put in its place by bisection, the other rows untouched: another desk's
-        acknowledgement, or a breach this desk wrote, costs a few rows on a board of ten thousand.
+        acknowledgement costs a few rows on a board of ten thousand. An incident whose timeline
+        alone grew (a breach written, a note) keeps its row and its clocks, with the new version.
         """
         for number in gone:
             old = self._by_number.pop(number, None)
@@ -289,6 +293,9 @@ class BoardModel:
         rebuilt = []
         for incident in incidents:
             old = self._by_number.get(incident.number)
+            if old is not None and _only_its_timeline_grew(old.incident, incident):
+                old.incident = incident  # a breach written, a note: nothing its row shows or sorts by
+                continue
             row = build_row(incident, self.policy, now)
             if old is not None:
                 self._unplace(old)
@@ -367,6 +374,17 @@ class BoardModel:
         self._due = [(r.changes_at, n) for n, r in self._by_number.items() if r.changes_at is not None]
         heapq.heapify(self._due)
         self._next_change()
+
+
+# Every field of an incident but its version and chain head, read at C speed.
+_ALL_BUT_TIMELINE = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(Incident) if f.name not in ("version", "head_hash"))
+)
+
+
+def _only_its_timeline_grew(old: Incident, new: Incident) -> bool:
+    """Whether `new` differs from `old` in its version and chain head alone."""
+    return new.version != old.version and _ALL_BUT_TIMELINE(new) == _ALL_BUT_TIMELINE(old)
 
 
 def _sort_key_of(row: BoardRow) -> tuple:

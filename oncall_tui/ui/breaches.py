@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ..breaches import Breach, BreachWatcher, record_all
+from ..breaches import Breach, BreachWatcher, Written, record_all
 
-__all__ = ["Breach", "BreachWatcher", "record_all"]
+__all__ = ["Breach", "BreachWatcher", "Written", "record_all"]

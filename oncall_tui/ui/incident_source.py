@@ -27,6 +27,10 @@ class IncidentSource:
         self._known.update((incident.number, incident) for incident in incidents)
         return incidents
 
+    def remember(self, incidents: Iterable[Incident]) -> None:
+        """These incidents are as the record holds them (this desk just wrote them)."""
+        self._known.update((incident.number, incident) for incident in incidents)
+
     def read(self, *, include_closed: bool) -> list[Incident]:
         if not self._known:  # the first read (the board's first frame waits for it): one query
             incidents = self.desk.store.incidents(include_closed=include_closed)

@@ -27,16 +27,18 @@ from textual.containers import Vertical
 from textual.notifications import Notification, Notify
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.widgets._toast import Toast, ToastRack
 
 from ...breach_news import BreachNews
 from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
+from ...foreground import FOREGROUND, breather
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
 from ...paths import config_dir, target_name
 from ...tenants import editable_text
 from ..board_model import BoardRow
-from ..breaches import Breach, BreachWatcher, record_all
+from ..breaches import Breach, BreachWatcher, Written, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
 from ..widgets.board import IncidentBoard
@@ -48,10 +50,14 @@ if TYPE_CHECKING:
     from ..app import OncallApp
     from ..dialogs.forms import Declaration
 
-RELOAD_SLICE = 50  # changed incidents re-read at a time: a few ms of decoding and deadlines
+# Changed incidents re-read at a time, on the event loop: as many as take SLICE_BUDGET_SECONDS of
+# its CPU (decoding, deadlines, re-sorting), so a key that arrives meanwhile waits no longer.
+RELOAD_SLICE, RELOAD_SLICE_MIN, RELOAD_SLICE_MAX = 50, 5, 400
+SLICE_BUDGET_SECONDS = 0.004
 DRAIN_GAP_SECONDS = 0.03  # between slices: two frames for keys and repaints
 RECORD_SLICE = 200  # breaches written per transaction by the recorder
-BREATHE_SECONDS = 0.004
+NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last changed
+NEWS_REWORD_SECONDS = 5.0  # for so long a breach toast is reworded in place, then news comes in a fresh one
 
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
@@ -272,6 +278,7 @@ class BoardScreen(Screen[None]):
         self._checked: dict[tuple[int, str], int] = {}  # ticked runbook steps, of `_checked_for`
         self._checked_for: set[int] = set()
         self._pending: set[int] = set()  # changed incidents still to re-read (a storm's, in slices)
+        self._slice = RELOAD_SLICE
         self._runbooks_seen = -1
         self._to_record: list[Breach] = []  # breaches for the recorder (a worker thread) to write
         self._recording = False
@@ -422,9 +429,12 @@ class BoardScreen(Screen[None]):
 
     def _record_changed(self, _revision: int) -> None:
         changes = self.app.take_changes()
+        written = self.app.take_written()
         if changes is None:
             self._reload()
             return
+        if written:
+            self._take_written(written)
         draining = bool(self._pending)
         self._pending |= changes
         if not draining:
@@ -439,9 +449,16 @@ class BoardScreen(Screen[None]):
         storm's thousands of new incidents reach the board while keys are still answered."""
         if not self._pending:
             return
-        numbers = sorted(self._pending)[:RELOAD_SLICE]
+        if FOREGROUND.is_busy:  # a key is being answered: it goes first, the slice a little later
+            self.set_timer(DRAIN_GAP_SECONDS, self._drain)
+            return
+        numbers = sorted(self._pending)[: self._slice]
         self._pending.difference_update(numbers)
+        started = time.thread_time()
         self._reload_some(numbers)
+        # As many as fit the budget next time (the machine, and what each incident costs, vary).
+        took = max(time.thread_time() - started, 1e-4)
+        self._slice = max(RELOAD_SLICE_MIN, min(RELOAD_SLICE_MAX, int(len(numbers) * SLICE_BUDGET_SECONDS / took)))
         if self._pending:
             # A timer, not a callback after the next frame: between slices the screen is idle, so
             # the key queue (which waits for quiet before the next key) is never held up by them.
@@ -474,12 +491,28 @@ class BoardScreen(Screen[None]):
             del self._checked[key]
         self._checked.update(counts)
         self._checked_for.update(numbers)
+        self._show_read(incidents, numbers)
+
+    def _take_written(self, written: dict[int, Incident]) -> None:
+        """Show the incidents this desk's recorder wrote, as it wrote them: nothing to read (and no
+        runbook step ticked: it writes breaches only). A row already showing as new a version, read
+        meanwhile, is left as it is."""
+        board = self.board.model
+        fresh = [
+            i for i in written.values() if (row := board.get(i.number)) is None or row.incident.version < i.version
+        ]
+        if fresh:
+            self._source.remember(fresh)
+            self._show_read(fresh, [i.number for i in fresh])
+
+    def _show_read(self, incidents: list[Incident], numbers: list[int]) -> None:
+        """Put the incidents just read (of `numbers`; the others were not found) on the board."""
         shown = [i for i in incidents if self._shown(i)]
         found = {i.number for i in shown}
         gone = [n for n in numbers if n not in found]
-        rebuilt = self.board.update(shown, gone, app.clock.now())
+        rebuilt = self.board.update(shown, gone, self.app.clock.now())
         self._announce(self._new_breaches(rebuilt))
-        if self.selected in wanted:  # (a selection that moved is shown by watch_selected)
+        if self.selected in set(numbers):  # (a selection that moved is shown by watch_selected)
             self._show_selected()
         self.query_one(DeskStatus).refresh()
 
@@ -562,7 +595,35 @@ class BoardScreen(Screen[None]):
         news = self.news.announcement(time.monotonic())
         if news is None or (self._news_toast is not None and self._news_toast.message == news.text):
             return
-        self._toast(Notification(news.text, "Deadline breached", "error", 15))
+        if not self._reword_news(news.text, "Deadline breached", "error"):
+            self._toast(Notification(news.text, "Deadline breached", "error", NEWS_SECONDS + NEWS_REWORD_SECONDS))
+
+    def _reword_news(self, text: str, title: str, severity: str) -> bool:
+        """Say `text` in the breach toast already on screen, in place; False when there is none.
+
+        A storm changes the news every second. Replacing the toast re-lays out the screen, and a
+        layout repaints every line of the board beside its scrollbar: 50-70 ms a second with 200
+        rows on screen. Rewording repaints the toast alone (and lays out only when its height
+        changes), in a toast's first seconds only: a toast cannot be given more time, so news
+        reworded later comes in a fresh one, and stays up as long after its last change as ever.
+        """
+        shown = self._news_toast
+        if (
+            shown is None
+            or (shown.title, shown.severity, shown.markup) != (title, severity, False)
+            or shown.time_left < NEWS_SECONDS
+        ):
+            return False
+        # Textual's ToastRack names each toast's holder after its notification.
+        toast = next(iter(self.app.screen.query(f"#{ToastRack._toast_id(shown)} > Toast").results(Toast)), None)
+        if toast is None:  # expired, or taken back
+            return False
+        width = toast.content_region.width
+        height = toast.get_content_height(toast.size, self.app.size, width)
+        shown.message = text  # what the toast renders
+        toast.clear_cached_dimensions()
+        toast.refresh(layout=toast.get_content_height(toast.size, self.app.size, width) != height)
+        return True
 
     def _toast(self, notification: Notification) -> None:
         """Show `notification` in the board's one slot for breach news, replacing what it held."""
@@ -603,11 +664,16 @@ class BoardScreen(Screen[None]):
             if self._recording:
                 return
             self._recording = True
+        landed = self.app.own_breaches_landed  # what it wrote is shown as written, not read again
         self.app.run_worker(
-            self._record_queued, name="_record_in_background", group="breaches", thread=True, exit_on_error=False
+            lambda: self._record_queued(landed),
+            name="_record_in_background",
+            group="breaches",
+            thread=True,
+            exit_on_error=False,
         )
 
-    def _record_queued(self) -> int:
+    def _record_queued(self, landed: Callable[[Written], None]) -> int:
         written = 0
         own = self.desk.reopen()  # a Store is not shared across threads
         try:
@@ -617,7 +683,7 @@ class BoardScreen(Screen[None]):
                     if not batch:
                         self._recording = False
                         return written
-                written += record_all(own, batch, breathe=_breather())
+                written += record_all(own, batch, breathe=breather(), landed=landed)
         except BaseException:
             with self._recording_lock:
                 self._recording = False
@@ -1010,16 +1076,3 @@ class BoardScreen(Screen[None]):
         if action == "clear_filter":  # escape means "close" elsewhere; here only with a filter to clear
             return self.board.model.filter.active
         return True
-
-
-def _breather() -> Callable[[], None]:
-    """Every few milliseconds of a worker's Python work, as long asleep with the GIL free: the
-    board's frames and keys do not wait for the recorder."""
-    started = [time.perf_counter()]
-
-    def breathe() -> None:
-        if time.perf_counter() - started[0] > BREATHE_SECONDS:
-            time.sleep(BREATHE_SECONDS)
-            started[0] = time.perf_counter()
-
-    return breathe

@@ -1,0 +1,122 @@
+"""Issue 19 on the board: what the desk writes itself costs no re-read, and breach news stays one toast.
+
+On a desk with thousands of open incidents deadlines run out every second; each breach is written
+by the desk's recorder, whose commits move the record. Re-reading what the desk itself just wrote,
+or replacing the news toast at each breach (a re-layout that repaints the whole board), made every
+tick of a 10k board cost 80 ms.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets._toast import Toast
+from waits import until
+
+from oncall_tui.breaches import Written
+from oncall_tui.config import DeskOptions
+from oncall_tui.desk import Desk
+from oncall_tui.model import Status
+from oncall_tui.ui.app import OncallApp
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def make_app(desk, clock, db_path) -> OncallApp:
+    return OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
+
+
+def count_reads(desk: Desk) -> list[list[int]]:
+    """The incidents the board's own connection reads again from now on, one list per read."""
+    reads: list[list[int]] = []
+    read = desk.store.incidents_numbered
+
+    def counted(numbers):
+        reads.append(list(numbers))
+        return read(numbers)
+
+    desk.store.incidents_numbered = counted  # type: ignore[method-assign]
+    return reads
+
+
+def declare_storm(desk: Desk, count: int) -> None:
+    for i in range(count):
+        desk.declare(f"Storm alert {i}", severity="P3")
+
+
+def breaches_on(desk: Desk, number: int) -> int:
+    return sum(1 for e in desk.timeline(number) if e.kind == "deadline_breached")
+
+
+async def test_breaches_this_desk_writes_are_shown_as_written_not_read_again(desk, clock, db_path, policy):
+    declare_storm(desk, 3)
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        reads = count_reads(desk)
+        clock.advance(minutes=5, seconds=1)  # three acknowledgements run out
+        app.tick()
+        await app.workers.wait_for_complete()  # the recorder wrote them, on its own connection
+        app.tick()  # which moved the record
+        await pilot.pause()
+        assert [breaches_on(desk, n) for n in (1, 2, 3)] == [2, 2, 2]  # the ack, and the level it skips
+        board = app.board_screen.board.model
+        assert [board.get(n).incident.version for n in (1, 2, 3)] == [desk.get(n).version for n in (1, 2, 3)]
+        assert reads == []  # nothing this desk wrote was read back
+
+        # Another desk's change right after is read, and only that incident.
+        other = Desk.open(db_path, policy=policy, clock=clock, actor="bob")
+        other.acknowledge(2)
+        other.close()
+        app.tick()
+        await pilot.pause()
+        assert reads == [[2]]
+        assert board.get(2).incident.status is Status.ACKNOWLEDGED
+        assert "2 unacknowledged" in str(app.screen.query_one("#desk-status").render())
+
+
+async def test_a_commit_of_this_desk_after_another_desks_is_read_with_it(desk, clock, db_path, policy):
+    """When someone else wrote between what the board last read and the recorder's commit, the
+    board cannot take the recorder's incidents as the whole news: it reads everything since."""
+    declare_storm(desk, 2)
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        reads = count_reads(desk)
+        other = Desk.open(db_path, policy=policy, clock=clock, actor="bob")
+        other.acknowledge(1)  # not yet seen by the board
+        top = other.store.changes_since(0)[0]
+        other.note(2, "looking")
+        other.close()
+        # As the recorder reports a commit that started after bob's acknowledgement.
+        app.own_breaches_landed(Written(top, top + 1, (desk.get(2),)))
+        app.tick()
+        await pilot.pause()
+        assert sorted(n for numbers in reads for n in numbers) == [1, 2]
+        assert app.board_screen.board.model.get(1).incident.status is Status.ACKNOWLEDGED
+
+
+async def test_breach_news_rewords_its_one_toast_in_place(desk, clock, db_path):
+    for i in range(6):
+        desk.declare(f"Storm alert {i}", severity="P3", started_at=clock.now())
+        clock.advance(seconds=10)
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await app.workers.wait_for_complete()
+        app.clear_notifications()
+        clock.advance(minutes=4, seconds=11)  # the first two acknowledgements run out
+        app.tick()
+        await until(pilot, lambda: len(app.screen.query(Toast)) == 1, "the breach toast")
+        first = app.screen.query_one(Toast)
+        assert "INC-2" in str(first.render())
+        for _ in range(4):  # one more each tick: the same toast says the new count
+            clock.advance(seconds=10)
+            app.tick()
+            await pilot.pause()
+        toasts = list(app.screen.query(Toast))
+        assert toasts == [first]
+        assert "on 6 incidents" in str(first.render())
