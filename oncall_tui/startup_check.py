@@ -109,14 +109,15 @@ def check_since_last(
         with store.snapshot():
             after = store.verified_through()
             resumed = store.walk_in_progress()
-            since = resumed[0] if resumed else after  # where the verified heads stand
+            # Where the verified heads stand: the last check's end, or where a first walk stopped.
+            since = after or (resumed[0] if resumed else 0)
             top, touched = store.changes_since(since if since else sys.maxsize)  # (on a first walk: none)
             starts = store.verified_heads(sorted(touched)) if since else {}
             events: Iterator[tuple[Any, ...]]
             if resumed:  # the incidents it got through, after where it stood; the rest from the beginning
-                _, upto, walked = resumed
+                through, upto, walked = resumed
                 events = chain(
-                    store.stream_events(after=since, to_incident=upto, batch=BATCH),
+                    store.stream_events(after=through, to_incident=upto, batch=BATCH),
                     store.stream_events(after=after, from_incident=upto + 1, batch=BATCH),
                 )
             else:
