@@ -20,7 +20,6 @@ and widgets watch the app rather than being called by it:
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
@@ -45,6 +44,7 @@ from ..desk import Conflict, Desk, StoreError
 from ..errors import DeskError
 from ..model import Incident
 from ..store import Locked, StoreUnreachable
+from .collector import Collector
 from .key_queue import KeyQueue
 from .locked_writes import FIRST_TRY_MS, LockedWrites
 from .screens.board import BoardScreen
@@ -70,18 +70,6 @@ _ON_DEMAND = (
     "widgets.runbook_pane",
     "widgets.timeline",
 )
-
-
-def _freeze_startup_objects() -> None:
-    """Move everything allocated at startup out of the garbage collector's reach: its full
-    collections over those long-lived objects were the 100-190 ms stalls seen on key presses.
-
-    The launcher turns the collector off while the board starts (its passes over Textual's freshly
-    imported modules cost tens of milliseconds before the first frame); it comes back on here.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.enable()
 
 
 def _triage_commands() -> type[Provider]:
@@ -132,11 +120,13 @@ class OncallApp(App[int]):
         self._pushed = False
         self.locked_writes = LockedWrites(self)
         self._keys = KeyQueue(self, super().on_event)
+        self.collector = Collector()  # full garbage collections at quiet moments (collector.py)
 
     async def on_event(self, event: events.Event) -> None:
         # Keys go through one queue, one at a time, so type-ahead reaches the prompt it was typed
         # for (see key_queue.py).
         if isinstance(event, events.Key) and not event.is_forwarded:
+            self.collector.key()
             self._keys.put(event)
             return
         await super().on_event(event)
@@ -155,11 +145,16 @@ class OncallApp(App[int]):
             end_on_signals(self)
         # After the first frame: import the other screens, then let the collector back in.
         self.call_after_refresh(self._warm_up)
-        self.call_after_refresh(_freeze_startup_objects)
+        # The launcher turns the collector off while the board starts (its passes over Textual's freshly
+        # imported modules cost tens of milliseconds before the first frame); it comes back on here.
+        self.call_after_refresh(self.collector.start)
         self.set_interval(1, self.tick, name="desk-clock")
         # A backend that pushes commits (team mode's LISTEN/NOTIFY) wakes the board at once; the
         # tick's poll stays for the clocks and for a backend that cannot push.
         self._pushed = self.desk.store.watch_changes(self._moved_elsewhere)
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
 
     class RecordMoved(Message):
         """Another desk committed (or the database server went away or came back)."""
@@ -223,6 +218,7 @@ class OncallApp(App[int]):
         elif changed or retry:
             self.refresh_incidents()
         self.now = now
+        self.collector.tick()
 
     def _clock_jumped(self, now: datetime) -> bool:
         """True when every row must be rebuilt: the wall clock was set (either way), or a jump ahead
