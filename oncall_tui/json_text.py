@@ -18,7 +18,7 @@ _NESTED = (dict, list, tuple)
 _encoders: dict[str, Callable[[Any], str]] = {}
 
 
-def _compact(pad: str) -> Callable[[Any], str]:
+def compact(pad: str) -> Callable[[Any], str]:
     """JSON as `json.dumps` writes it, items separated by a new line at `pad`'s indentation."""
     if (found := _encoders.get(pad)) is None:
         make = getattr(json.encoder, "c_make_encoder", None)
@@ -45,18 +45,18 @@ def dumps_indented(value: Any, pad: str = "\n") -> str:
     if isinstance(value, dict):
         nested = [k for k, v in value.items() if v and isinstance(v, _NESTED)]
         if not nested:
-            return "{" + inner + _compact(inner)(value)[1:-1] + pad + "}"
+            return "{" + inner + compact(inner)(value)[1:-1] + pad + "}"
         if not all(type(k) is str for k in nested):
             return json.dumps(value, indent=2).replace("\n", pad)
         # The plain values by the C encoder, each nested one as a placeholder replaced afterwards.
         # A raw new line is only ever between items (in a string it is written \n) and a key is
         # there once, so `inner + key + ": 0"` marks exactly that item.
-        body = inner + _compact(inner)({k: 0 if k in nested else v for k, v in value.items()})[1:-1]
+        body = inner + compact(inner)({k: 0 if k in nested else v for k, v in value.items()})[1:-1]
         for k in nested:
             mark = f"{inner}{json.encoder.encode_basestring_ascii(k)}: "
             at = body.index(mark + "0") + len(mark)
             body = body[:at] + dumps_indented(value[k], inner) + body[at + 1 :]
         return "{" + body + pad + "}"
     if not any(v and isinstance(v, _NESTED) for v in value):
-        return "[" + inner + _compact(inner)(value)[1:-1] + pad + "]"
+        return "[" + inner + compact(inner)(value)[1:-1] + pad + "]"
     return "[" + inner + ("," + inner).join([dumps_indented(v, inner) for v in value]) + pad + "]"

@@ -84,33 +84,40 @@ def check_since_last(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     remember: bool = True,
+    polite: bool = True,
+    sound: Callable[[], None] = lambda: None,
 ) -> StartupCheck | None:
     """Check the file (`quick_check`) and the events added since the last startup check; remember
     what held (unless the store is read-only, or `remember` is off). None when stopped midway.
 
     A long walk (the first on a desk with history) saves what held as it goes, so a desk closed
     before its end resumes there the next time. `progress(done, total)` is called now and then
-    with events walked of those to walk.
+    with events walked of those to walk. `polite`: rest between slices of work, for a desk whose
+    event loop shares the process (off where nothing else runs). `sound()` is called as soon as
+    the file has passed its check (the desk's own connection then need not run it before its first
+    write: on a desk with history that is most of a second of the engine reading the whole file).
     """
     file = store.file_check("quick_check")
     if file != ("ok",):
         return StartupCheck(f"the database file is damaged: {file[0]}", 0, 0)
     store.note_sound()
-    breathe = _sliced(should_stop)
+    sound()
+    breathe = _sliced(should_stop) if polite else should_stop
     saving = remember and not store.readonly
     writer: Record | None = None
     try:
         with store.snapshot():
             after = store.verified_through()
             resumed = store.walk_in_progress()
-            since = resumed[0] if resumed else after  # where the verified heads stand
+            # Where the verified heads stand: the last check's end, or where a first walk stopped.
+            since = after or (resumed[0] if resumed else 0)
             top, touched = store.changes_since(since if since else sys.maxsize)  # (on a first walk: none)
             starts = store.verified_heads(sorted(touched)) if since else {}
             events: Iterator[tuple[Any, ...]]
             if resumed:  # the incidents it got through, after where it stood; the rest from the beginning
-                _, upto, walked = resumed
+                through, upto, walked = resumed
                 events = chain(
-                    store.stream_events(after=since, to_incident=upto, batch=BATCH),
+                    store.stream_events(after=through, to_incident=upto, batch=BATCH),
                     store.stream_events(after=after, from_incident=upto + 1, batch=BATCH),
                 )
             else:

@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: a
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import sys
+
     from ..cli import CliError, open_desk
     from ..demo import seed_bulk, seed_demo
 
@@ -31,8 +33,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError("--closed and --count take a number of incidents, 0 or more")
     empty = desk.store.next_number() == 1
     if args.closed:
-        import sys
-
         from ..history import generate_history
 
         def progress(done: int) -> None:
@@ -47,5 +47,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seed_demo(desk)
     if args.count:
         seed_bulk(desk, args.count, open_share=args.open_share, span_days=args.days)
+    if args.closed:
+        # The desk's own startup check, run now on what was written, read back from the file: the
+        # first start then walks only what comes after, not seconds of history.
+        from ..startup_check import check_since_last
+
+        found = check_since_last(desk.store, polite=False)
+        if found is not None and found.problem is not None:
+            raise CliError(f"what was written does not verify: {found.problem}")
+        print(f"checked {found.events if found else 0:,} events: every chain holds", file=sys.stderr)
     print(f"{desk.store.next_number() - 1} incidents in {args.db}")
     return 0

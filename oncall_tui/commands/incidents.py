@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 from ..clock import format_duration, format_local
 from ..deadlines import Deadlines, State
 from ..event_text import describe
-from ..export_json import deadlines_dict, event_dict, incident_dict
+from ..export_json import deadlines_dict, event_dict, incident_dict, incident_json
 from ..fired_before import fired_before
-from ..json_text import dumps_indented
 from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Status, parse_id
 from ..suggestion import suggest_for
 from ..tenants import format_tenants
@@ -150,7 +149,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         out = sys.stdout
         first = True
         for inc, dl in _by_urgency(desk, now, closed_too=args.all):
-            item = dumps_indented({**incident_dict(inc), **deadlines_dict(dl)}, "\n  ")
+            item = incident_json(inc, dl, "\n  ")
             out.write(("[\n  " if first else ",\n  ") + item)
             first = False
         out.write("[]\n" if first else "\n]\n")

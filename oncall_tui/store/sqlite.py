@@ -427,7 +427,11 @@ class Store(SQLRecord):
         self.conn.close()
 
     def reopen(self, *, readonly: bool = False) -> Store:
-        return Store.open(self.info.path, readonly=readonly or self.readonly)
+        other = Store.open(self.info.path, readonly=readonly or self.readonly)
+        # The file's check holds for the connection opened beside this one: a worker that opens its
+        # own for each batch of breaches must not read a desk with history end to end each time.
+        other._sound = self._sound
+        return other
 
     @property
     def location(self) -> str:

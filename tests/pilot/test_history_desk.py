@@ -11,19 +11,17 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from datetime import timedelta
 
 import pytest
+from support.history import build_history_desk
 from textual import events
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
-from oncall_tui.history import generate_history
 from oncall_tui.ui.app import OncallApp
 from oncall_tui.ui.key_queue import _idle
 
 pytestmark = pytest.mark.anyio
-CLOSED = 20_000
 KEY_BUDGET_S = 0.100
 
 
@@ -34,11 +32,7 @@ def anyio_backend():
 
 @pytest.fixture
 def history_desk(db_path, policy, clock) -> Desk:
-    desk = Desk.open(db_path, policy=policy, clock=clock, actor="alice")
-    generate_history(desk.store, policy, CLOSED, now=clock.now() - timedelta(days=1))
-    for i in range(30):
-        desk.declare(f"Open incident {i}", severity="P2", started_at=clock.now() - timedelta(minutes=i))
-    desk.close()  # as a desk left by yesterday's shift
+    build_history_desk(db_path, policy, clock)
     return Desk.open(db_path, policy=policy, clock=clock, actor="alice")
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from oncall_tui.export_json import deadlines_dict, incident_dict
+from oncall_tui.demo import seed_demo
+from oncall_tui.export_json import deadlines_dict, incident_dict, incident_json
 from oncall_tui.json_text import dumps_indented
 
 AWKWARD = [
@@ -41,10 +42,26 @@ def test_the_text_is_json_dumps_indent_2(value):
     assert dumps_indented(value, "\n  ") == json.dumps(value, indent=2).replace("\n", "\n  ")
 
 
-def test_an_incident_as_list_prints_it(desk, clock):
-    incident = desk.declare('Login failures for "acme"', severity="P1", services=["identity", "api"])
-    desk.acknowledge(incident.number)
+def test_every_incident_of_the_demo_desk_as_list_prints_it(desk, clock):
+    """`list --json` writes each incident straight from its fields: the text json.dumps gives for
+    incident_dict + deadlines_dict, for every shape the demo has (closed, breached, escalated,
+    tenants, roles, labels, a title with quotes and non-ASCII)."""
+    seed_demo(desk)
+    odd = desk.declare('Login failures for "acme" — é', severity="P1", services=["identity", "api"])
+    desk.acknowledge(odd.number)
+    desk.set_role(odd.number, "commander", "dana")
+    done = desk.declare("Checkout errors", severity="P3", tenants="acme, globex")
+    desk.acknowledge(done.number)
+    desk.edit(done.number, "root_cause", "A bad deploy")
+    desk.edit(done.number, "resolution", "Rolled back")
+    desk.move(done.number, "resolved")
+    desk.move(done.number, "closed")
     clock.advance(minutes=40)
-    item = {**incident_dict(desk.get(incident.number)), **deadlines_dict(desk.deadlines(desk.get(incident.number)))}
-    assert dumps_indented(item, "\n  ") == json.dumps(item, indent=2).replace("\n", "\n  ")
-    assert json.loads(dumps_indented(item))["deadlines"][0]["name"] == "acknowledge"
+    incidents = desk.incidents(include_closed=True)
+    assert len({i.status for i in incidents}) >= 5 and any(i.roles for i in incidents)
+    assert any(i.tenants for i in incidents) and any(i.labels for i in incidents)
+    for incident in incidents:
+        dl = desk.deadlines(incident)
+        expected = json.dumps({**incident_dict(incident), **deadlines_dict(dl)}, indent=2)
+        assert incident_json(incident, dl) == expected
+        assert incident_json(incident, dl, "\n  ") == expected.replace("\n", "\n  ")

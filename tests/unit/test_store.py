@@ -313,3 +313,24 @@ def test_the_boards_bulk_read_decodes_every_field_as_the_single_read_does(desk):
     assert any(inc.labels for inc in bulk) and any(inc.services for inc in bulk)
     assert any(inc.severity is None for inc in bulk) and any(inc.resolved_at for inc in bulk)
     assert bulk == [desk.store.incident(inc.number) for inc in bulk]
+
+
+def test_a_connection_opened_beside_a_checked_one_does_not_read_the_whole_file_again(db_path):
+    """The breach recorder opens its own connection for each batch: on a desk with history the
+    file's check before a first write is most of a second of reading, once is enough."""
+    from oncall_tui.store import Store
+
+    store = Store.open(db_path)
+    with store.write():  # the first write checks the file
+        pass
+    beside = store.reopen()
+    statements: list[str] = []
+    beside.conn.set_trace_callback(statements.append)
+    try:
+        with beside.write():
+            pass
+    finally:
+        beside.close()
+        store.close()
+    assert not [s for s in statements if "quick_check" in s]
+    assert "BEGIN IMMEDIATE" in statements

@@ -46,7 +46,7 @@ def check_in_background(
     except StoreError as exc:
         return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
     try:
-        return check_since_last(own, progress=progress, should_stop=should_stop)
+        return check_since_last(own, progress=progress, should_stop=should_stop, sound=record.note_sound)
     except StoreError as exc:
         return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
     finally:
