@@ -421,7 +421,12 @@ class BoardScreen(Screen[None]):
 
     def _new_breaches(self, rows: list[BoardRow]) -> list[Breach]:
         # While a jump ahead is on probation nothing is noticed, so nothing is marked seen either.
-        return [] if self.app.clock_watch.holding else self.breaches.observe(rows)
+        if self.app.clock_watch.holding:
+            return []
+        found = self.breaches.observe(rows)
+        for row in rows:  # seen: the watcher remembers them, and a board of 10k need not keep 30k clocks
+            row.breaches = ()
+        return found
 
     def _record_changed(self, _revision: int) -> None:
         changes = self.app.take_changes()
