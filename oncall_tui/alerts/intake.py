@@ -17,7 +17,6 @@ import contextlib
 import functools
 import re
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 from ..clock import from_iso, iso
 from ..config import DeskOptions
 from ..desk import ActionRefused, Decision, Desk, NotFound
+from ..foreground import breather
 from ..model import Incident, parse_id
 from ..runbooks import RunbookLibrary
 from .client import AlertmanagerClient, AlertSourceError, ServerStatus
@@ -49,7 +49,6 @@ from .reconcile import (
 
 BATCH = 100  # steps per transaction in a storm: one fsync each, and the board sees progress between them
 BREATH_SECONDS = 0.02  # between a storm's batches
-SLICE_SECONDS = 0.004  # of a batch's work, then as long with the GIL free
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,19 +324,17 @@ class Intake:
 
     def _apply(self, steps: Sequence[Step], problems: list[str]) -> list[Change]:
         changes: list[Change] = []
-        paced = len(steps) > 1
+        # Work in slices with the GIL let go between them, and none while the screen answers a key:
+        # a thread that keeps the GIL makes the event loop wait for it at every frame.
+        breathe = breather() if len(steps) > 1 else None
         with self.desk.store.batch():
-            slice_started = time.perf_counter()
             for step in steps:
                 try:
                     changes.extend(step.apply(self.desk))
                 except ActionRefused as exc:
                     problems.append(refused(step, exc))
-                if paced and time.perf_counter() - slice_started > SLICE_SECONDS:
-                    # Work in slices with the GIL let go between them: on a busy machine a thread
-                    # that keeps the GIL makes the event loop wait for it at every frame.
-                    time.sleep(SLICE_SECONDS)
-                    slice_started = time.perf_counter()
+                if breathe is not None:
+                    breathe()
         return changes
 
     # --- silences -------------------------------------------------------------------------------

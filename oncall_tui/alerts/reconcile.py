@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..breaches import Clocks
 from ..clock import iso
 from ..desk import ActionRefused, Decision, Desk
 from ..model import Incident, Severity, Status, format_id
@@ -219,6 +220,13 @@ class Declare:
         t = Tracked(inc.number, silence_id=inc.silence_id)
         for note in _silenced_elsewhere(t, d.alerts, self.silences):
             changes.extend(note.apply(desk))
+        # An alert that began long ago arrives with its first clocks run out: written here, in the
+        # import's own transaction, rather than by the board's recorder afterwards (a storm of hour-old
+        # alerts is thousands of breaches, and each of the recorder's commits made every board re-read
+        # the incidents it touched, long after the import).
+        for b in Clocks(inc, desk.deadlines(inc)).running_breaches():
+            if b.due_at is not None:
+                desk.record_breach(inc.number, b.key, b.label, b.due_at)
         return changes
 
 

@@ -23,6 +23,8 @@ from textual.app import App
 from textual.keys import _character_to_key
 from textual.message_pump import MessagePump
 
+from ..foreground import FOREGROUND
+
 # The longest a key waits for the one before it to settle (see KeyQueue._settled).
 SETTLE_SECONDS = 1.0
 
@@ -59,6 +61,7 @@ class KeyQueue:
 
     def put(self, key: events.Key) -> None:
         self._keys.append(key)
+        FOREGROUND.busy()  # background work waits until the key's frame is painted (foreground.py)
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run(), name="key-pump")
 
@@ -78,6 +81,12 @@ class KeyQueue:
                     await self._settled()
         except Exception as exc:  # as if raised in a handler: the app shows it and exits
             app._handle_exception(exc)
+        finally:
+            app.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        if not self._keys:
+            FOREGROUND.quiet()
 
     async def _settled(self) -> None:
         """Wait until every message the key set off has been handled: the widget's binding, the

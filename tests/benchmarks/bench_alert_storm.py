@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 import bench_board as bb  # noqa: E402  (the pty driver and the bare app are shared)
 
 BUDGET_P95_MS = 33.0
+ARROWS = (b"\x1b[B", b"\x1b[A")  # down, up
 
 
 # --- the storm (parent side) ------------------------------------------------------------------------
@@ -132,11 +133,14 @@ def storm_child(db: str, url: str, out: str) -> None:
     from oncall_tui.ui.widgets.board import IncidentBoard
 
     moved: list[float] = []
+    still: list[float] = []  # keys that moved nothing
     cursor = IncidentBoard.action_cursor
 
     def timed_cursor(board, delta: int) -> None:
+        before = board.cursor
         cursor(board, delta)
-        moved.append(time.perf_counter())
+        # A key at the end of the board moves nothing and paints nothing: not a key to time.
+        (moved if board.cursor != before else still).append(time.perf_counter())
 
     IncidentBoard.action_cursor = timed_cursor
 
@@ -197,15 +201,19 @@ def storm_child(db: str, url: str, out: str) -> None:
 
     latencies = []  # key → the first frame painted after its cursor move (the frame that shows it)
     trailing = []  # key → the last frame before the next key (what the key and anything else caused)
+    split = []  # (key, key → its move, move → the frame that shows it)
     import bisect
 
+    handled = sorted([(t, True) for t in moved] + [(t, False) for t in still])
     for i, start in enumerate(keys):
         end = keys[i + 1] if i + 1 < len(keys) else float("inf")
-        done = moved[bisect.bisect_right(moved, start)] if bisect.bisect_right(moved, start) < len(moved) else None
+        at = bisect.bisect_right(handled, (start, True))
+        done = handled[at][0] if at < len(handled) and handled[at][1] else None
         if done is not None:
             shown = bisect.bisect_right(frames, done)
             if shown < len(frames):
                 latencies.append((start, (frames[shown] - start) * 1000))
+                split.append((start, (done - start) * 1000, (frames[shown] - done) * 1000))
         painted = [f for f in frames if start < f < end]
         if painted:
             trailing.append((start, (painted[-1] - start) * 1000))
@@ -230,6 +238,12 @@ def storm_child(db: str, url: str, out: str) -> None:
                 "key_ms_after": after,
                 "key_ms_all": [ms for _, ms in latencies],
                 "trailing_ms_during": [ms for at, ms in trailing if window[0] <= at <= window[1]],
+                "split_during": [(a, b) for at, a, b in split if window[0] <= at <= window[1]],
+                **(
+                    {"raw": {"keys": keys, "moved": moved, "frames": frames, "window": window}}
+                    if os.environ.get("BENCH_RAW")
+                    else {}
+                ),
                 "import_s": window[1] - window[0],
                 "incidents": len(incidents),
                 "p0": p0,
@@ -326,11 +340,11 @@ def run(app_name: str, db: Path, server: StormServer | None, keys: int, gap: flo
         while typed < keys or (server is not None and not Path(out + ".imported").exists()):
             if time.monotonic() > limit:
                 break
-            os.write(master, b"\x1b[B")
+            os.write(master, ARROWS[typed // 15 % 2])  # down 15, up 15: the cursor always has somewhere to go
             typed += 1
             time.sleep(gap)
-        for _ in range(40 if server is not None else 0):  # and on the desk at rest, after the storm
-            os.write(master, b"\x1b[B")
+        for i in range(40 if server is not None else 0):  # and on the desk at rest, after the storm
+            os.write(master, ARROWS[i // 15 % 2])
             time.sleep(gap)
         time.sleep(0.5)
         os.write(master, b"\x11")  # ctrl+q
@@ -346,6 +360,8 @@ def run(app_name: str, db: Path, server: StormServer | None, keys: int, gap: flo
     if not Path(out).exists():
         raise RuntimeError(f"{app_name} wrote no figures:\n{output[-3000:].decode(errors='replace')}")
     figures = json.loads(Path(out).read_text())
+    if raw := os.environ.get("BENCH_RAW"):  # every key, move and frame time, for a closer look
+        Path(f"{raw}.{app_name}.json").write_text(Path(out).read_text())
     Path(out).unlink()
     return figures
 
@@ -396,6 +412,13 @@ def main() -> int:
         print(
             f"  key → the last frame before the next key (the storm's own repaints count too): "
             f"median {statistics.median(trailing):.1f} ms, p95 {p95(trailing):.1f} ms"
+        )
+    if split := desk.get("split_during"):
+        to_move, to_frame = [a for a, _ in split], [b for _, b in split]
+        print(
+            f"  of which key → its move (waiting for the event loop): median {statistics.median(to_move):.1f} ms, "
+            f"p95 {p95(to_move):.1f} ms; move → painted: median {statistics.median(to_frame):.1f} ms, "
+            f"p95 {p95(to_frame):.1f} ms"
         )
     if desk["key_ms_after"]:
         print(f"  key → painted after the import: median {statistics.median(desk['key_ms_after']):.1f} ms")

@@ -118,7 +118,7 @@ def bare_app():
     from textual.widgets import Footer, Label
 
     class Bare(App):
-        BINDINGS = [Binding("down", "down", "Down"), Binding("q", "quit", "Quit")]
+        BINDINGS = [Binding("down,up", "down", "Down"), Binding("q", "quit", "Quit")]  # any arrow counts
 
         def compose(self):
             yield Label("0", id="count")

@@ -45,7 +45,11 @@ def test_a_new_alert_becomes_an_incident_started_when_the_alert_began(desk):
     assert inc.started_at == T_FIRE and inc.declared_at == desk.now()
     assert (inc.source, inc.fingerprint, inc.status) == ("alert", "fp1", Status.TRIGGERED)
     assert inc.labels == {"alertname": "IdentityHighErrorRate", "severity": "critical", "service": "identity"}
-    assert events(desk, inc.number) == [("declared", INTAKE_ACTOR)]
+    # It began ten minutes ago: the clocks that had run out by then are on its timeline at once,
+    # in the import's own transaction, as the board's recorder would have written them.
+    assert events(desk, inc.number) == [("declared", INTAKE_ACTOR), *[("deadline_breached", "desk")] * 2]
+    missed = [(e.details["deadline"], e.details["due_at"]) for e in desk.timeline(inc.number)[1:]]
+    assert missed == [("acknowledge", "2026-11-27T02:55:00Z"), ("escalate:secondary-on-call", "2026-11-27T02:55:00Z")]
     assert [c.kind for c in outcome.changes] == ["declared"]
     assert "INC-1 declared from alert IdentityHighErrorRate" in outcome.changes[0].text
     # The acknowledgement clock counts from the alert's start: 5 minutes after 02:50 is already past.
@@ -315,7 +319,8 @@ def test_the_intakes_events_read_as_sentences(desk, clock):
         [fire(starts_at=T_FIRE + timedelta(minutes=5), silenced_by=[sid])],
         silences=TestSilencedElsewhere().silences(),
     )
-    lines = [describe_alert_event(e.kind, e.details) for e in desk.timeline(1)[1:] if e.kind != "acknowledged"]
+    skipped = ("acknowledged", "deadline_breached")
+    lines = [describe_alert_event(e.kind, e.details) for e in desk.timeline(1)[1:] if e.kind not in skipped]
     assert lines == [
         ("Alert IdentityHighErrorRate stopped firing — confirm, then resolve the incident", "success"),
         ("Alert IdentityHighErrorRate fired again (since 2026-11-27 02:55 UTC)", "warning"),
@@ -374,3 +379,14 @@ def test_a_refused_alert_is_named_in_the_problem(desk, monkeypatch):
     monkeypatch.setattr(module.Declare, "apply", refuse)
     outcome = reconcile(desk, [fire("fp-x", alertname="DiskFull", service="db")])
     assert outcome.problems == ("alert DiskFull (fp-x) was not imported: text is too long (9 characters; at most 5)",)
+
+
+def test_an_old_alerts_breaches_come_with_its_import_and_leave_the_recorder_nothing_to_write(desk):
+    from oncall_tui.breaches import BreachWatcher, Clocks, record_all
+
+    reconcile(desk, [fire()])
+    (inc,) = desk.incidents()
+    noticed = BreachWatcher().observe([Clocks(inc, desk.deadlines(inc))])  # what a board then notices
+    assert [b.key for b in noticed] == ["acknowledge", "escalate:secondary-on-call"]
+    before = event_count(desk)
+    assert record_all(desk, noticed) == 0 and event_count(desk) == before

@@ -160,6 +160,9 @@ def test_the_alert_intake_reads_as_sentences(desk: Desk, clock):
 
     assert lines(desk) == [
         ("Declared as P1 from an alert: API latency above 2s (api)", ""),
+        # It fired ten minutes ago: its first clocks had run out when it arrived.
+        ("Deadline missed: Acknowledge (due 2026-11-27 02:55 UTC)", "error"),
+        ("Time to escalate to Secondary On-Call (2026-11-27 02:55 UTC)", "error"),
         ("Alert HighLatency joined this incident (firing since 2026-11-27 02:55 UTC)", "warning"),
         ("Alert HighLatency stopped firing; 1 still firing", ""),
         ("Alert HighLatency stopped firing — confirm, then resolve the incident", "success"),

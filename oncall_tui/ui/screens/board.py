@@ -32,6 +32,7 @@ from textual.widgets._toast import Toast, ToastRack
 from ...breach_news import BreachNews
 from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
+from ...foreground import FOREGROUND, breather
 from ...lifecycle import check_move, next_status
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
 from ...paths import config_dir, target_name
@@ -49,10 +50,12 @@ if TYPE_CHECKING:
     from ..app import OncallApp
     from ..dialogs.forms import Declaration
 
-RELOAD_SLICE = 50  # changed incidents re-read at a time: a few ms of decoding and deadlines
+# Changed incidents re-read at a time, on the event loop: as many as take SLICE_BUDGET_SECONDS of
+# its CPU (decoding, deadlines, re-sorting), so a key that arrives meanwhile waits no longer.
+RELOAD_SLICE, RELOAD_SLICE_MIN, RELOAD_SLICE_MAX = 50, 5, 400
+SLICE_BUDGET_SECONDS = 0.004
 DRAIN_GAP_SECONDS = 0.03  # between slices: two frames for keys and repaints
 RECORD_SLICE = 200  # breaches written per transaction by the recorder
-BREATHE_SECONDS = 0.004
 NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last changed
 NEWS_REWORD_SECONDS = 5.0  # for so long a breach toast is reworded in place, then news comes in a fresh one
 
@@ -275,6 +278,7 @@ class BoardScreen(Screen[None]):
         self._checked: dict[tuple[int, str], int] = {}  # ticked runbook steps, of `_checked_for`
         self._checked_for: set[int] = set()
         self._pending: set[int] = set()  # changed incidents still to re-read (a storm's, in slices)
+        self._slice = RELOAD_SLICE
         self._runbooks_seen = -1
         self._to_record: list[Breach] = []  # breaches for the recorder (a worker thread) to write
         self._recording = False
@@ -450,9 +454,16 @@ class BoardScreen(Screen[None]):
         storm's thousands of new incidents reach the board while keys are still answered."""
         if not self._pending:
             return
-        numbers = sorted(self._pending)[:RELOAD_SLICE]
+        if FOREGROUND.is_busy:  # a key is being answered: it goes first, the slice a little later
+            self.set_timer(DRAIN_GAP_SECONDS, self._drain)
+            return
+        numbers = sorted(self._pending)[: self._slice]
         self._pending.difference_update(numbers)
+        started = time.thread_time()
         self._reload_some(numbers)
+        # As many as fit the budget next time (the machine, and what each incident costs, vary).
+        took = max(time.thread_time() - started, 1e-4)
+        self._slice = max(RELOAD_SLICE_MIN, min(RELOAD_SLICE_MAX, int(len(numbers) * SLICE_BUDGET_SECONDS / took)))
         if self._pending:
             # A timer, not a callback after the next frame: between slices the screen is idle, so
             # the key queue (which waits for quiet before the next key) is never held up by them.
@@ -677,7 +688,7 @@ class BoardScreen(Screen[None]):
                     if not batch:
                         self._recording = False
                         return written
-                written += record_all(own, batch, breathe=_breather(), landed=landed)
+                written += record_all(own, batch, breathe=breather(), landed=landed)
         except BaseException:
             with self._recording_lock:
                 self._recording = False
@@ -1070,16 +1081,3 @@ class BoardScreen(Screen[None]):
         if action == "clear_filter":  # escape means "close" elsewhere; here only with a filter to clear
             return self.board.model.filter.active
         return True
-
-
-def _breather() -> Callable[[], None]:
-    """Every few milliseconds of a worker's Python work, as long asleep with the GIL free: the
-    board's frames and keys do not wait for the recorder."""
-    started = [time.perf_counter()]
-
-    def breathe() -> None:
-        if time.perf_counter() - started[0] > BREATHE_SECONDS:
-            time.sleep(BREATHE_SECONDS)
-            started[0] = time.perf_counter()
-
-    return breathe

@@ -272,12 +272,26 @@ class IncidentBoard(ScrollView, can_focus=True):
         size = Size(self.size.width, len(rows) + 1)
         self._cache_prune()
         if size != self.virtual_size or not rows:
-            self.virtual_size = size
+            self._resize_virtually(size)
             self.refresh()
         else:
             self._repaint_changed_lines()
         self._scroll_cursor_into_view()
         self._announce()
+
+    def _resize_virtually(self, size: Size) -> None:
+        """Take `size` as the board's scrollable size.
+
+        The board's own size never depends on its rows, so while the scrollbar stays as it was,
+        only the scrollbar and the scroll limits need to know: assigning `virtual_size` lays out the
+        whole screen again, and a storm importing in slices changes the row count every slice.
+        """
+        height = self.scrollable_content_region.height
+        if self.show_vertical_scrollbar and min(size.height, self.virtual_size.height) > height:
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
 
     def _announce(self) -> None:
         rows = self.model.rows

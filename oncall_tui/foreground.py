@@ -1,0 +1,70 @@
+"""The screen comes first: a desk's background work gives way while the screen answers a key.
+
+An alert storm imports in a worker thread and the recorder writes its breaches in another, in the
+same interpreter as the board: whichever thread holds the GIL, the others wait for it. A key takes
+the board a dozen milliseconds of Python; with two busy threads beside it, that is three times as
+long, and a storm's keys took 100-900 ms. So the screen says when it is answering a key (`busy`,
+then `quiet` once its frame is painted), and background loops call a `breather` between small
+pieces of work: it lets the GIL go for a moment every few milliseconds, and for as long as the
+screen is busy (up to a bound, so that a key held down slows the import without stopping it).
+
+Nothing here knows Textual: the UI's key queue says busy and quiet; the intake, the breach recorder
+and the startup check breathe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+SLICE_SECONDS = 0.004  # of a worker's Python work between breaths
+LONGEST_WAIT_SECONDS = 0.1  # a worker waits for a busy screen at most this long per breath
+
+
+class Foreground:
+    """Whether the screen is answering a key right now (one per process: `FOREGROUND`)."""
+
+    def __init__(self) -> None:
+        self._quiet = threading.Event()
+        self._quiet.set()
+
+    def busy(self) -> None:
+        self._quiet.clear()
+
+    def quiet(self) -> None:
+        self._quiet.set()
+
+    @property
+    def is_busy(self) -> bool:
+        return not self._quiet.is_set()
+
+    def wait(self, timeout: float) -> None:
+        """Until the screen is quiet again, or `timeout` seconds."""
+        self._quiet.wait(timeout)
+
+
+FOREGROUND = Foreground()
+
+
+def breather(
+    slice_seconds: float = SLICE_SECONDS,
+    *,
+    foreground: Foreground = FOREGROUND,
+    longest_wait: float = LONGEST_WAIT_SECONDS,
+) -> Callable[[], None]:
+    """A pause for a worker's loop, called between pieces of work: after `slice_seconds` of work it
+    sleeps as long (the GIL free for the event loop's frames), and while the screen answers a key
+    it waits until it has (at most `longest_wait`)."""
+    started = time.perf_counter()
+
+    def breathe() -> None:
+        nonlocal started
+        if foreground.is_busy:
+            foreground.wait(longest_wait)
+            started = time.perf_counter()
+        elif time.perf_counter() - started > slice_seconds:
+            time.sleep(slice_seconds)
+            started = time.perf_counter()
+
+    return breathe
