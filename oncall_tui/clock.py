@@ -192,6 +192,8 @@ def iso(moment: datetime | None) -> str | None:
     """The storage form of an instant: UTC, second precision kept to microseconds, 'Z' suffix."""
     if moment is None:
         return None
+    if moment.tzinfo is UTC:  # every instant the desk reads or makes: no conversion
+        return moment.isoformat()[:-6] + "Z"
     return to_utc(moment).isoformat().replace("+00:00", "Z")
 
 

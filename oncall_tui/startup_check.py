@@ -3,8 +3,8 @@
 Walking every hash chain of two years of history (a million events) takes seconds; doing it before
 the board answers froze the desk. The startup check remembers, per incident, the newest event it
 found intact (`verified_heads`) and the sequence number it checked up to; the next start walks
-only the events after it, from each incident's remembered head, and compares every incident's
-head with what was verified. A full `oncall-tui verify` still walks everything.
+only the events after it, from each incident's remembered head, and has the database name the
+incidents whose head is not the one verified. A full `oncall-tui verify` still walks everything.
 
 What it cannot see, by design: an event edited *before* the remembered point — and the verified
 heads themselves edited to match. `verify` (run it from cron, or before an audit) finds both.
@@ -13,17 +13,27 @@ heads themselves edited to match. `verify` (run it from cron, or before an audit
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
+from typing import Any
 
 from .model import format_id
-from .store import Record, StoreError, event_hash
+from .store import Record, StoreError, chain_end, event_hash
 from .verify import Break, StoredEvent, check_chain
 
-SLICE_SECONDS = 0.004  # of hashing, then as long with the GIL free: the board keeps its frames
+# Polite while it walks: this long holding the GIL, then twice as long asleep (a thread that keeps
+# the GIL makes the event loop wait at every frame). The first check of a desk with two years of
+# history (a million events, some 4 s of CPU) so takes a third of a core for a dozen seconds; every
+# start after it walks the few events written since.
+SLICE_SECONDS = 0.003
+REST_SECONDS = 0.006
+BATCH = 500  # rows one fetch decodes holding the GIL: about a millisecond of them
+PROGRESS_EVERY = 20_000  # events between two updates of the status line
+SAVE_EVERY = 2_000  # incidents between two saves of a long walk's progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +44,12 @@ class StartupCheck:
 
 
 def _sliced(should_stop: Callable[[], bool]) -> Callable[[], bool]:
-    """A breather for the caller's loop: every few milliseconds of work, as long asleep (a thread
-    that keeps the GIL makes the event loop wait at every frame). True when asked to stop."""
+    """A breather for the caller's loop: after a slice of work, a rest. True when asked to stop."""
     started = [time.perf_counter()]
 
     def breathe() -> bool:
         if time.perf_counter() - started[0] > SLICE_SECONDS:
-            time.sleep(SLICE_SECONDS)
+            time.sleep(REST_SECONDS)
             started[0] = time.perf_counter()
             return should_stop()
         return False
@@ -60,6 +69,15 @@ def _walk_from(incident: int, start: str, events: list[StoredEvent]) -> Break | 
     return None
 
 
+def _explain(incident: int, start: str | None, rows: list[tuple[Any, ...]]) -> Break | None:
+    """How a timeline the fast walk found broken does not hold, in `verify`'s words (`start`: the
+    verified head it was walked from, None for the whole timeline)."""
+    events = [StoredEvent(*r) for r in rows]
+    if start is not None:
+        return _walk_from(incident, start, events)
+    return check_chain(incident, events[-1].hash, events, set()).broken
+
+
 def check_since_last(
     store: Record,
     *,
@@ -70,56 +88,104 @@ def check_since_last(
     """Check the file (`quick_check`) and the events added since the last startup check; remember
     what held (unless the store is read-only, or `remember` is off). None when stopped midway.
 
-    `progress(done, total)` is called now and then with events walked of those to walk.
+    A long walk (the first on a desk with history) saves what held as it goes, so a desk closed
+    before its end resumes there the next time. `progress(done, total)` is called now and then
+    with events walked of those to walk.
     """
     file = store.file_check("quick_check")
     if file != ("ok",):
         return StartupCheck(f"the database file is damaged: {file[0]}", 0, 0)
     store.note_sound()
     breathe = _sliced(should_stop)
-    with store.snapshot():
-        after = store.verified_through()
-        top, touched = store.changes_since(after)
-        total = top - after  # sequence numbers are never reused or skipped: one per event
-        starts = store.verified_heads(sorted(touched)) if after else {}
-        walked = 0
-        breaks: list[Break] = []
-        heads: dict[int, tuple[int, str]] = {}
-        for incident, rows in groupby(store.stream_events(after=after), key=itemgetter(1)):
-            events = [StoredEvent(*r) for r in rows]
-            if after and incident in starts:
-                found = _walk_from(incident, starts[incident], events)
-            else:  # a new incident, or the first check of this file: from its first event
-                found = check_chain(incident, events[-1].hash, events, set()).broken
-            if found is not None:
-                breaks.append(found)
+    saving = remember and not store.readonly
+    writer: Record | None = None
+    try:
+        with store.snapshot():
+            after = store.verified_through()
+            resumed = store.walk_in_progress()
+            since = resumed[0] if resumed else after  # where the verified heads stand
+            top, touched = store.changes_since(since if since else sys.maxsize)  # (on a first walk: none)
+            starts = store.verified_heads(sorted(touched)) if since else {}
+            events: Iterator[tuple[Any, ...]]
+            if resumed:  # the incidents it got through, after where it stood; the rest from the beginning
+                _, upto, walked = resumed
+                events = chain(
+                    store.stream_events(after=since, to_incident=upto, batch=BATCH),
+                    store.stream_events(after=after, from_incident=upto + 1, batch=BATCH),
+                )
             else:
-                heads[incident] = (events[-1].seq, events[-1].hash)
-            walked += len(events)
-            if breathe():
-                return None
-            if progress is not None and walked % 20_000 < len(events):
-                progress(walked, total)
-        incidents = 0
-        broken = {b.incident for b in breaks}
-        for number, head, verified in store.stream_heads():
-            incidents += 1
-            if number in broken:
-                continue
-            expected = heads[number][1] if number in heads else verified
-            if expected is None:
-                breaks.append(Break(number, "removed", None, None, detail="its whole timeline is gone"))
-            elif head != expected:
-                breaks.append(Break(number, "newest_removed", None, None, detail=_head_moved(number)))
+                walked, events = 0, store.stream_events(after=after, batch=BATCH)
+            total = top - after  # sequence numbers are never reused or skipped: one per event
+            breaks: list[Break] = []
+            kept: list[tuple[int, int, str]] = []  # (incident, seq, hash) of heads that held, unsaved
+            # The head of each incident walked, and of any whose head moved without a new event.
+            heads = store.stream_heads(unverified_only=True, batch=BATCH)
+            head = next(heads, None)
+            for incident, group in groupby(events, key=itemgetter(1)):
+                while head is not None and head[0] < incident:
+                    breaks.extend(_unwalked(*head))
+                    head = next(heads, None)
+                rows = list(group)
+                start = starts.get(incident)  # None: a new incident, or the first check of this file
+                if chain_end(rows, start or "") is None and (found := _explain(incident, start, rows)) is not None:
+                    breaks.append(found)
+                elif head is not None and head[0] == incident and head[1] != rows[-1][7]:
+                    breaks.append(Break(incident, "newest_removed", None, None, detail=_head_moved(incident)))
+                else:
+                    kept.append((incident, rows[-1][0], rows[-1][7]))
+                if head is not None and head[0] == incident:
+                    head = next(heads, None)
+                walked += len(rows)
+                if saving and not breaks and len(kept) >= SAVE_EVERY:
+                    writer = writer or _writer(store)
+                    if _saved(writer, kept, top, incident, walked):
+                        kept = []
+                if breathe():
+                    return None
+                if progress is not None and walked % PROGRESS_EVERY < len(rows):
+                    progress(walked, total)
+            while head is not None:
+                breaks.extend(_unwalked(*head))
+                head = next(heads, None)
+            incidents = store.incident_count()
+    finally:
+        if writer is not None:
+            writer.close()
     if walked != total and not breaks:
         breaks.append(Break(0, "removed", None, None, detail=f"{total - walked:,} event(s) are missing from the file"))
     if breaks:
         return StartupCheck(_summary(breaks, incidents), incidents, walked)
-    if remember and not store.readonly and walked:
+    if saving and (walked or resumed):
         # Another desk holding the lock, or a full disk: nothing is lost, the next start checks these too.
         with contextlib.suppress(StoreError), store.write():
-            store.remember_verified([(n, seq, h) for n, (seq, h) in heads.items()], top)
-    return StartupCheck(None, incidents, walked)
+            store.remember_verified(kept, top)
+    return StartupCheck(None, incidents, walked - (resumed[2] if resumed else 0))
+
+
+def _unwalked(number: int, head: str, verified: str | None) -> list[Break]:
+    """An incident with nothing new whose head is not the one verified: its newest events removed."""
+    if verified is None:
+        return [Break(number, "removed", None, None, detail="its whole timeline is gone")]
+    if head != verified:
+        return [Break(number, "newest_removed", None, None, detail=_head_moved(number))]
+    return []
+
+
+def _writer(store: Record) -> Record:
+    """A connection of its own to save a walk's progress on, while the walk's snapshot stays open."""
+    writer = store.reopen()
+    writer.note_sound()
+    return writer
+
+
+def _saved(writer: Record, heads: list[tuple[int, int, str]], through: int, incident: int, events: int) -> bool:
+    """Save a walk's progress; False when it cannot be now (another desk writing: next time)."""
+    try:
+        with writer.write():
+            writer.remember_walk(heads, through, incident, events)
+    except StoreError:
+        return False
+    return True
 
 
 def _head_moved(number: int) -> str:

@@ -8,14 +8,15 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import datetime
-from functools import partial
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..clock import format_duration, format_local
-from ..deadlines import State
+from ..deadlines import Deadlines, State
 from ..event_text import describe
 from ..export_json import deadlines_dict, event_dict, incident_dict
 from ..fired_before import fired_before
+from ..json_text import dumps_indented
 from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Status, parse_id
 from ..suggestion import suggest_for
 from ..tenants import format_tenants
@@ -112,9 +113,8 @@ def cmd_declare(args: argparse.Namespace) -> int:
     return 0
 
 
-def urgency_key(desk: Desk, incident: Incident, now: datetime) -> tuple[int, float, int, int]:
+def _urgency(incident: Incident, dl: Deadlines) -> tuple[int, float, int, int]:
     """Breached clocks first, then the nearest deadline, then severity: the board's order too."""
-    dl = desk.deadlines(incident, now)
     nxt = dl.next_due
     breached = nxt is not None and nxt.state is State.BREACHED
     due = nxt.due_at.timestamp() if nxt is not None and nxt.due_at else float("inf")
@@ -122,15 +122,24 @@ def urgency_key(desk: Desk, incident: Incident, now: datetime) -> tuple[int, flo
     return (0 if breached else 1, due, sev, incident.number)
 
 
-def _by_urgency(desk: Desk, now: datetime, *, closed_too: bool) -> Iterator[Incident]:
-    """The incidents most urgent first, streamed: the not-closed ones sorted in memory (a night's
-    worth), merged with the closed ones in the order the record reads them — a closed incident has
-    no running clock, so its place is by severity, then number — never all of history at once."""
-    key = partial(urgency_key, desk, now=now)
-    current = sorted(desk.store.stream_incidents(closed=False), key=key)
-    if not closed_too:
-        return iter(current)
-    return heapq.merge(current, desk.store.stream_incidents(closed=True, by_severity=True), key=key)
+def _by_urgency(desk: Desk, now: datetime, *, closed_too: bool) -> Iterator[tuple[Incident, Deadlines]]:
+    """The incidents most urgent first, each with its deadlines (computed once), streamed: the
+    not-closed ones sorted in memory (a night's worth), merged with the closed ones in the order the
+    record reads them — a closed incident has no running clock, so its place is by severity, then
+    number — never all of history at once."""
+
+    def timed(incidents: Iterator[Incident]) -> Iterator[tuple[tuple[int, float, int, int], Incident, Deadlines]]:
+        for incident in incidents:
+            dl = desk.deadlines(incident, now)
+            yield _urgency(incident, dl), incident, dl
+
+    current = sorted(timed(desk.store.stream_incidents(closed=False)), key=itemgetter(0))
+    if closed_too:
+        merged = heapq.merge(
+            current, timed(desk.store.stream_incidents(closed=True, by_severity=True)), key=itemgetter(0)
+        )
+        return ((incident, dl) for _, incident, dl in merged)
+    return ((incident, dl) for _, incident, dl in current)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -140,9 +149,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         # As json.dumps(list, indent=2) writes it, one incident at a time (100k closed: bounded memory).
         out = sys.stdout
         first = True
-        for inc in _by_urgency(desk, now, closed_too=args.all):
-            item = json.dumps({**incident_dict(inc), **deadlines_dict(desk.deadlines(inc, now))}, indent=2)
-            out.write(("[\n" if first else ",\n") + "  " + item.replace("\n", "\n  "))
+        for inc, dl in _by_urgency(desk, now, closed_too=args.all):
+            item = dumps_indented({**incident_dict(inc), **deadlines_dict(dl)}, "\n  ")
+            out.write(("[\n  " if first else ",\n  ") + item)
             first = False
         out.write("[]\n" if first else "\n]\n")
         return 0
@@ -151,8 +160,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("No open incidents." if not args.all else "No incidents.")
         return 0
     rows = []
-    for inc in incidents:
-        dl = desk.deadlines(inc, now)
+    for inc, dl in incidents:
         nxt = dl.next_due
         clock = "—"
         if nxt is not None and nxt.seconds_left is not None:

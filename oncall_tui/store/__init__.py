@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .chain import canonical_json, event_hash
+from .chain import canonical_json, chain_end, event_hash
 from .errors import Damaged, FileReplaced, Locked, NoWriteRights, ReadOnlyError, StoreError, StoreUnreachable
 from .opening import is_server_target, open_record
 from .rows import (
@@ -55,6 +55,7 @@ __all__ = [
     "TimelineSnapshot",
     "busy_timeout_ms",
     "canonical_json",
+    "chain_end",
     "describe_db_error",
     "event_hash",
     "incident_to_row",

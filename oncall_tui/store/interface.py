@@ -198,9 +198,12 @@ class Record(Protocol):
 
     # --- streaming reads and the startup check (bounded memory at any size) ----------------------
 
-    def stream_events(self, *, after: int = 0, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
-        """Events after `after` as stored (seq, incident, at, actor, kind, details, prev_hash, hash),
-        by incident then seq, fetched a batch at a time; Damaged when stored data cannot be read."""
+    def stream_events(
+        self, *, after: int = 0, from_incident: int = 0, to_incident: int | None = None, batch: int = 2000
+    ) -> Iterator[tuple[Any, ...]]:
+        """Events after `after` as stored (seq, incident, at, actor, kind, details, prev_hash, hash)
+        of the incidents `from_incident`..`to_incident` (all by default), by incident then seq,
+        fetched a batch at a time; Damaged when stored data cannot be read."""
         ...
 
     def stream_incident_rows(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
@@ -215,8 +218,15 @@ class Record(Protocol):
         """Every event's sequence number, in order."""
         ...
 
-    def stream_heads(self, *, batch: int = 5000) -> Iterator[tuple[int, str, str | None]]:
-        """(incident, head hash, the head the startup check last verified or None), by number."""
+    def stream_heads(
+        self, *, unverified_only: bool = False, batch: int = 5000
+    ) -> Iterator[tuple[int, str, str | None]]:
+        """(incident, head hash, the head the startup check last verified or None), by number;
+        `unverified_only`: only those whose head is not the verified one, or with events after it."""
+        ...
+
+    def incident_count(self) -> int:
+        """How many incidents the record holds, closed ones included."""
         ...
 
     def last_seq_issued(self) -> int | None:
@@ -245,6 +255,15 @@ class Record(Protocol):
 
     def remember_verified(self, heads: Sequence[tuple[int, int, str]], through: int) -> None:
         """Inside `write()`: (incident, seq, hash) heads found intact, and the seq checked up to."""
+        ...
+
+    def walk_in_progress(self) -> tuple[int, int, int] | None:
+        """A first walk stopped midway: (through seq, up to incident, events walked), or None."""
+        ...
+
+    def remember_walk(self, heads: Sequence[tuple[int, int, str]], through: int, incident: int, events: int) -> None:
+        """Inside `write()`: heads a walk not yet at its end found intact (incidents up to `incident`
+        hold through `through`; `events` walked), so the next start resumes there."""
         ...
 
     def note_sound(self) -> None:

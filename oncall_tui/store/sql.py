@@ -708,14 +708,27 @@ class SQLRecord:
                 raise
             raise error from None
 
-    def stream_events(self, *, after: int = 0, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
+    def stream_events(
+        self, *, after: int = 0, from_incident: int = 0, to_incident: int | None = None, batch: int = 2000
+    ) -> Iterator[tuple[Any, ...]]:
         """Events after sequence `after` as stored (seq, incident, at, actor, kind, details,
-        prev_hash, hash), by incident then sequence: a million events walk in bounded memory.
-        Read inside `snapshot()` for one consistent view."""
-        sql = "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events"
+        prev_hash, hash), of the incidents numbered `from_incident` to `to_incident` (both
+        included; all by default), by incident then sequence: a million events walk in bounded
+        memory. Read inside `snapshot()` for one consistent view."""
+        where, params = [], []
         if after:
-            sql += " WHERE seq > ?"  # the newest few
-        return self._stream(sql + " ORDER BY incident, seq", [after] if after else [], batch)
+            where.append("seq > ?")  # the newest few
+            params.append(after)
+        if from_incident:
+            where.append("incident >= ?")
+            params.append(from_incident)
+        if to_incident is not None:
+            where.append("incident <= ?")
+            params.append(to_incident)
+        sql = "SELECT seq, incident, at, actor, kind, details, prev_hash, hash FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._stream(sql + " ORDER BY incident, seq", params, batch)
 
     def stream_incident_rows(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every incident row as stored (raw column values), by number."""
@@ -737,14 +750,29 @@ class SQLRecord:
         """Every event's sequence number, in order (no event is read)."""
         return (row[0] for row in self._stream("SELECT seq FROM events ORDER BY seq", [], batch))
 
-    def stream_heads(self, *, batch: int = 5000) -> Iterator[tuple[int, str, str | None]]:
-        """(incident, its head hash, the head the startup check last verified or None), by number."""
+    def stream_heads(
+        self, *, unverified_only: bool = False, batch: int = 5000
+    ) -> Iterator[tuple[int, str, str | None]]:
+        """(incident, its head hash, the head the startup check last verified or None), by number;
+        `unverified_only`: only the incidents whose head is not the one verified, or that have
+        events after it (the engine finds them: on a desk whose history is verified, a few)."""
+        where = ""
+        if unverified_only:
+            where = (
+                " WHERE v.hash IS NULL OR v.hash <> COALESCE(i.head_hash, '')"
+                " OR v.seq < (SELECT MAX(e.seq) FROM events e WHERE e.incident = i.number)"
+            )
         return self._stream(
             "SELECT i.number, COALESCE(i.head_hash, ''), v.hash FROM incidents i "
-            "LEFT JOIN verified_heads v ON v.incident = i.number ORDER BY i.number",
+            f"LEFT JOIN verified_heads v ON v.incident = i.number{where} ORDER BY i.number",
             [],
             batch,
         )
+
+    @reads
+    def incident_count(self) -> int:
+        """How many incidents the record holds, closed ones included."""
+        return int(self._execute("SELECT COUNT(*) FROM incidents").fetchone()[0])
 
     @reads_timeline
     def last_seq_issued(self) -> int | None:
@@ -789,16 +817,41 @@ class SQLRecord:
 
     def remember_verified(self, heads: Sequence[tuple[int, int, str]], through: int) -> None:
         """Inside `write()`: the (incident, seq, hash) heads found intact, and the sequence checked
-        up to; the next startup check walks only what comes after."""
-        self._execute_many(
-            "INSERT INTO verified_heads (incident, seq, hash) VALUES (?, ?, ?) "
-            "ON CONFLICT (incident) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            heads,
-        )
+        up to; the next startup check walks only what comes after (a walk in progress is over)."""
+        self._remember_heads(heads)
+        self._execute("DELETE FROM desk_meta WHERE key = 'verified_walk'")
         self._execute(
             "INSERT INTO desk_meta (key, value) VALUES ('verified_seq', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [str(through)],
+        )
+
+    @reads
+    def walk_in_progress(self) -> tuple[int, int, int] | None:
+        """A first walk that stopped before its end (see `remember_walk`): (through, incident,
+        events), or None."""
+        row = self._execute("SELECT value FROM desk_meta WHERE key = 'verified_walk'").fetchone()
+        if row is None:
+            return None
+        through, incident, events = (int(part) for part in str(row[0]).split())
+        return through, incident, events
+
+    def remember_walk(self, heads: Sequence[tuple[int, int, str]], through: int, incident: int, events: int) -> None:
+        """Inside `write()`, on a connection other than the walk's: the (incident, seq, hash) heads a
+        walk not yet at its end found intact — every incident up to `incident` holds through
+        sequence `through`, `events` events of them walked — so a desk closed midway resumes there."""
+        self._remember_heads(heads)
+        self._execute(
+            "INSERT INTO desk_meta (key, value) VALUES ('verified_walk', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [f"{through} {incident} {events}"],
+        )
+
+    def _remember_heads(self, heads: Sequence[tuple[int, int, str]]) -> None:
+        self._execute_many(
+            "INSERT INTO verified_heads (incident, seq, hash) VALUES (?, ?, ?) "
+            "ON CONFLICT (incident) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            heads,
         )
 
     def note_sound(self) -> None:

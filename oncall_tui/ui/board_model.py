@@ -255,13 +255,13 @@ class BoardModel:
         return self._by_number.get(number)
 
     def index_of(self, number: int | None) -> int | None:
-        """Where incident `number` is on the board (None: not loaded, or filtered out); by bisection,
-        as every re-read during a storm asks it of a board of thousands."""
+        """Where the incident is on the board (None: not loaded, or filtered out): a bisection, as
+        sort keys are unique (they end with the number)."""
         row = self._by_number.get(number) if number is not None else None
         if row is None:
             return None
-        i = bisect.bisect_left(self.rows, row.sort_key, key=_sort_key_of)
-        return i if i < len(self.rows) and self.rows[i] is row else None
+        position = bisect.bisect_left(self.rows, row.sort_key, key=_sort_key_of)
+        return position if position < len(self.rows) and self.rows[position] is row else None
 
     def forget(self) -> None:
         """Drop every row's computed deadlines: the next `load` rebuilds them all. For a wall clock

@@ -20,7 +20,7 @@ tabs (`tabs.Tabbed`) have the id `detail-tabs`; `]` and `[` cycle through them, 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rich.segment import Segment
 from textual import getters
@@ -46,6 +46,7 @@ from .tabs import Pane, Tabbed, TabStrip
 
 if TYPE_CHECKING:
     from ..app import OncallApp
+    from .paging_status import PagingStatus
 
 # Content styles say $foreground-muted: $text-muted is an "auto" colour, which Content draws unblended (white).
 TONE_STYLE = {
@@ -262,6 +263,7 @@ class ClockList(LinesView):
         self.desk = desk
         self.incident: Incident | None = None
         self._behind = False  # ticks were skipped while hidden
+        self._paging: PagingStatus | Literal[False] | None = None  # the top line's, when the desk pages
 
     def on_mount(self) -> None:
         self.watch(self.app, "now", self._tick, init=False)
@@ -346,9 +348,11 @@ class ClockList(LinesView):
         """Who holds `level` now, when the desk pages (the top line's PagingStatus knows)."""
         from .paging_status import PagingStatus
 
-        found = self.app.query("#paging-status").results(PagingStatus)
-        status = next(found, None)
-        return status.contact(level) if status is not None else ""
+        if self._paging is None:
+            # Looked for once: a query walks every widget (the toasts of a storm too), on every key.
+            found = next(self.screen.query("#paging-status").results(PagingStatus), None)
+            self._paging = found if found is not None else False
+        return self._paging.contact(level) if self._paging else ""
 
     def _escalation(self, inc: Incident, dl, now: datetime) -> Content:
         esc = dl.escalation
