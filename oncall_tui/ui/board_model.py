@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..clock import format_duration
-from ..deadlines import Deadline, Deadlines, State, compute, kind
+from ..deadlines import Deadline, Deadlines, Escalation, State, compute, kind
 from ..model import Incident, Status
 from ..policy import Policy
 from .filtering import BoardFilter
@@ -118,9 +118,17 @@ def _age(seconds: float) -> str:
 
 @dataclass(slots=True)
 class BoardRow:
+    """One incident on the board: what its line shows and sorts by, not all of its clocks.
+
+    A board of 10k keeps 10k of these: the nine computed deadlines of each (90k tuples, 13 MB at
+    10k) are not kept, only the one the line shows, the escalation, and the clocks that ran out
+    (for the breach watcher). The detail pane computes the full set for the one incident it shows.
+    """
+
     incident: Incident
-    deadlines: Deadlines
+    escalation: Escalation
     next_due: Deadline | None
+    breaches: tuple[Deadline, ...]  # the clocks that ran out and still run: what to shout about
     changes_at: datetime | None  # the next instant any of its deadlines changes state or tone
     sort_key: tuple
     # The countdown as plain numbers, for the per-second text of every row on screen.
@@ -157,15 +165,21 @@ class BoardRow:
 
     def running_breaches(self) -> list[Deadline]:
         """Clocks that ran out and whose action is still not done (the ones to shout about)."""
-        if not self.incident.is_open:
-            return []
-        return [d for d in self.deadlines.items if d.state is State.BREACHED and d.running]
+        return list(self.breaches)
 
 
 def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
     deadlines = compute(incident, policy, now)
     nxt = deadlines.next_due
-    row = BoardRow(incident, deadlines, nxt, _changes_at(deadlines, policy, now), _sort_key(incident, nxt))
+    breaches = tuple(d for d in deadlines.items if d.state is State.BREACHED and d.running) if incident.is_open else ()
+    row = BoardRow(
+        incident,
+        deadlines.escalation,
+        nxt,
+        breaches,
+        _changes_at(deadlines, policy, now),
+        _sort_key(incident, nxt),
+    )
     row.started_ts = incident.started_at.timestamp()
     if incident.closed_at is not None:
         row.ended_ts = incident.closed_at.timestamp()

@@ -57,7 +57,6 @@ SLICE_BUDGET_SECONDS = 0.004
 DRAIN_GAP_SECONDS = 0.03  # between slices: two frames for keys and repaints
 RECORD_SLICE = 200  # breaches written per transaction by the recorder
 NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last changed
-NEWS_REWORD_SECONDS = 5.0  # for so long a breach toast is reworded in place, then news comes in a fresh one
 
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
@@ -285,6 +284,7 @@ class BoardScreen(Screen[None]):
         self._recording_lock = threading.Lock()
         self.news = BreachNews(desk.policy)
         self._news_toast: Notification | None = None  # the one toast breach news is shown in
+        self._news_text = ""  # what it says (its message may be padded to keep its height)
         self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
 
     def compose(self) -> ComposeResult:
@@ -425,7 +425,12 @@ class BoardScreen(Screen[None]):
 
     def _new_breaches(self, rows: list[BoardRow]) -> list[Breach]:
         # While a jump ahead is on probation nothing is noticed, so nothing is marked seen either.
-        return [] if self.app.clock_watch.holding else self.breaches.observe(rows)
+        if self.app.clock_watch.holding:
+            return []
+        found = self.breaches.observe(rows)
+        for row in rows:  # seen: the watcher remembers them, and a board of 10k need not keep 30k clocks
+            row.breaches = ()
+        return found
 
     def _record_changed(self, _revision: int) -> None:
         changes = self.app.take_changes()
@@ -593,10 +598,10 @@ class BoardScreen(Screen[None]):
         if isinstance(self.app.screen, ModalScreen):
             return  # over a form being filled in it would hide the form; shown when it closes
         news = self.news.announcement(time.monotonic())
-        if news is None or (self._news_toast is not None and self._news_toast.message == news.text):
+        if news is None or (self._news_toast is not None and self._news_text == news.text):
             return
         if not self._reword_news(news.text, "Deadline breached", "error"):
-            self._toast(Notification(news.text, "Deadline breached", "error", NEWS_SECONDS + NEWS_REWORD_SECONDS))
+            self._toast(Notification(news.text, "Deadline breached", "error", NEWS_SECONDS))
 
     def _reword_news(self, text: str, title: str, severity: str) -> bool:
         """Say `text` in the breach toast already on screen, in place; False when there is none.
@@ -604,35 +609,40 @@ class BoardScreen(Screen[None]):
         A storm changes the news every second. Replacing the toast re-lays out the screen, and a
         layout repaints every line of the board beside its scrollbar: 50-70 ms a second with 200
         rows on screen. Rewording repaints the toast alone (and lays out only when its height
-        changes). A toast reworded in its last seconds is given its time again, so that it stays up
-        as long after its last change as ever without a fresh one being mounted every few seconds
-        of a storm.
+        changes), and gives it its time again, so it stays up as long after its last change as ever.
         """
         shown = self._news_toast
-        if shown is None or (shown.title, shown.severity, shown.markup) != (title, severity, False):
+        if (
+            shown is None
+            or (shown.title, shown.severity, shown.markup) != (title, severity, False)
+            or shown.has_expired
+        ):
             return False
-        # Textual's ToastRack names each toast's holder after its notification.
+        # Textual's ToastRack names each toast's holder after its notification; a toast's one timer
+        # is its expiry (Textual has no public way to reword a toast or give it more time).
         toast = next(iter(self.app.screen.query(f"#{ToastRack._toast_id(shown)} > Toast").results(Toast)), None)
-        if toast is None:  # expired, or taken back
+        timers = list(getattr(toast, "_timers", ()))
+        if toast is None or len(timers) != 1:  # expired, or taken back
             return False
         width = toast.content_region.width
         height = toast.get_content_height(toast.size, self.app.size, width)
         shown.message = text  # what the toast renders
         toast.clear_cached_dimensions()
-        toast.refresh(layout=toast.get_content_height(toast.size, self.app.size, width) != height)
-        if shown.time_left < NEWS_SECONDS:
-            # Its time again: the app's list of notifications reads `raised_at` and `timeout`, the
-            # toast its own timer (Textual offers no way to extend one).
-            shown.raised_at, shown.timeout = time.time(), NEWS_SECONDS + NEWS_REWORD_SECONDS
-            for timer in list(toast._timers):
-                timer.stop()
-            toast.set_timer(shown.timeout, toast._expire)
+        taller = toast.get_content_height(toast.size, self.app.size, width) - height
+        if taller < 0:  # it keeps its height while up: a count changing every second would make it jump
+            shown.message = text + "\n" * -taller
+            toast.clear_cached_dimensions()
+        self._news_text = text
+        shown.raised_at = time.time()  # the app's list of notifications keeps it as long as the toast
+        timers[0].reset()  # Textual's reset: at least NEWS_SECONDS from now
+        toast.refresh(layout=taller > 0)
         return True
 
     def _toast(self, notification: Notification) -> None:
         """Show `notification` in the board's one slot for breach news, replacing what it held."""
         self._dismiss_news()
         self._news_toast = notification
+        self._news_text = notification.message
         self.app.post_message(Notify(notification))
 
     def _dismiss_news(self) -> None:

@@ -57,7 +57,7 @@ def clock_of(row: BoardRow, now_ts: float) -> Clock:
 
 def escalation_of(row: BoardRow) -> str:
     """Who is to be called for this incident now, by the escalation policy: 'Secondary On-Call'."""
-    return row.deadlines.escalation.tier.level
+    return row.escalation.tier.level
 
 
 @dataclass(frozen=True, slots=True)

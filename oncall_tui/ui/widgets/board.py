@@ -413,7 +413,7 @@ class IncidentBoard(ScrollView, can_focus=True):
         row = rows[index]
         inc = row.incident
         dynamic = self._dynamic_text(row)
-        key = (inc.version, row.deadlines.escalation.index, dynamic, index == self.cursor, width)
+        key = (inc.version, row.escalation.index, dynamic, index == self.cursor, width)
         cached = self._lines.get(inc.number)
         if cached is not None and cached[0] == key:
             self._drawn_at[index] = inc.number
@@ -472,7 +472,7 @@ class IncidentBoard(ScrollView, can_focus=True):
             self.size.width,
             lambda offset, row, drawn: (
                 self._drawn_at.get(top + offset) != row.incident.number
-                or drawn[:2] != (row.incident.version, row.deadlines.escalation.index)
+                or drawn[:2] != (row.incident.version, row.escalation.index)
                 or drawn[2] != self._dynamic_text(row)
                 or drawn[3] != (top + offset == self.cursor)
             ),
@@ -521,7 +521,7 @@ class IncidentBoard(ScrollView, can_focus=True):
 
     def _static_parts(self, row: BoardRow, styles: dict[str, Style]) -> tuple[list[Segment], list[Segment]]:
         inc = row.incident
-        key = (inc.number, inc.version, row.deadlines.escalation.index)
+        key = (inc.number, inc.version, row.escalation.index)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -546,7 +546,7 @@ class IncidentBoard(ScrollView, can_focus=True):
             elif column.key in ("next", "age"):
                 target = after  # the countdown and the age are drawn per tick
             elif column.key == "esc":
-                esc = row.deadlines.escalation
+                esc = row.escalation
                 text = f"L{esc.index + 1} {esc.tier.level}" if w >= 6 else f"L{esc.index + 1}"
                 style = styles["warning"] if esc.index > 0 and inc.is_open else muted
                 target.append(Segment(fit(text, w) + " ", style))
