@@ -79,11 +79,24 @@ class KeyQueue:
                 # so a pasted line is not slowed to one character per frame.
                 if not (event.is_printable and _takes_text(target)):
                     await self._settled()
+            self._paint_now()
         except Exception as exc:  # as if raised in a handler: the app shows it and exits
             app._handle_exception(exc)
         finally:
             # The screen runs these once nothing of it is left to paint: after the key's frame.
             app.screen.call_after_refresh(self._painted)
+
+    def _paint_now(self) -> None:
+        """The last key's frame now, rather than at the screen's next 60 Hz slot.
+
+        Textual paints on a timer; while an alert storm repaints the board every few tens of
+        milliseconds, the slot after a key was often most of a frame away, on top of the frame
+        itself. Every message the key set off has been handled by now (`_settled`), so what is
+        painted is what the key made. Keys typed faster than that are not painted one by one.
+        """
+        screen = self.app.screen
+        if getattr(screen, "_dirty_widgets", None) or getattr(screen, "_repaint_required", False):
+            screen._on_timer_update()  # what the screen's own update timer runs
 
     def _painted(self) -> None:
         if not self._keys:
