@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 # its CPU (decoding, deadlines, re-sorting), so a key that arrives meanwhile waits no longer.
 RELOAD_SLICE, RELOAD_SLICE_MIN, RELOAD_SLICE_MAX = 50, 5, 400
 SLICE_BUDGET_SECONDS = 0.004
-DRAIN_GAP_SECONDS = 0.03  # between slices: two frames for keys and repaints
+DRAIN_GAP_SECONDS = 0.06  # between slices: frames and keys first, a storm reaches the board a little later
 RECORD_SLICE = 200  # breaches written per transaction by the recorder
 NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last changed
 
@@ -454,7 +454,8 @@ class BoardScreen(Screen[None]):
         storm's thousands of new incidents reach the board while keys are still answered."""
         if not self._pending:
             return
-        if FOREGROUND.is_busy:  # a key is being answered: it goes first, the slice a little later
+        storm = self.app.bulk_writes or len(self._pending) > self._slice
+        if storm and FOREGROUND.is_busy:  # a key is being answered: it goes first, the slice a little later
             self.set_timer(DRAIN_GAP_SECONDS, self._drain)
             return
         numbers = sorted(self._pending)[: self._slice]
