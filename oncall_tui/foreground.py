@@ -8,8 +8,8 @@ then `quiet` once its frame is painted), and background loops call a `breather` 
 pieces of work: it lets the GIL go for a moment every few milliseconds, and for as long as the
 screen is busy (up to a bound, so that a key held down slows the import without stopping it).
 
-Nothing here knows Textual: the UI's key queue says busy and quiet; the intake, the breach recorder
-and the startup check breathe.
+Nothing here knows Textual: the UI's key queue says busy and quiet; the alert intake (its parser,
+planner and writer) and the breach recorder breathe.
 """
 
 from __future__ import annotations
