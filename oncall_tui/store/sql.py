@@ -75,17 +75,8 @@ def reads_timeline(method: Callable[Concatenate[S, P], R]) -> Callable[Concatena
     report), any other driver error a StoreError."""
 
     def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
+        with self._reading_timeline():
             return method(self, *args, **kwargs)
-        except StoreError:
-            raise
-        except Exception as exc:
-            if self._damage(exc):
-                raise Damaged(f"reading the timeline failed: {exc}") from None
-            error = self._read_error(exc)
-            if error is None:
-                raise
-            raise error from None
 
     return functools.wraps(method)(wrapper)
 
@@ -692,12 +683,19 @@ class SQLRecord:
     def _stream(self, sql: str, params: Sequence[Any], batch: int, *, names: list[str] | None = None) -> Iterator[Any]:
         """The rows of a query fetched `batch` at a time (bounded memory however many); stored data
         that cannot be read raises Damaged, any other database error StoreError."""
-        try:
+        with self._reading_timeline():
             cursor = self._execute(sql, params)
             if names is not None:
                 names.extend(sys.intern(d[0]) for d in cursor.description or ())
             while rows := cursor.fetchmany(batch):
                 yield from rows
+
+    @contextlib.contextmanager
+    def _reading_timeline(self) -> Iterator[None]:
+        """Stored data that cannot be read is Damaged (a finding `verify` reports), any other
+        driver error a StoreError (`reads_timeline`, and the streaming reads)."""
+        try:
+            yield
         except StoreError:
             raise
         except Exception as exc:
