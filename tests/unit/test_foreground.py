@@ -113,8 +113,8 @@ def test_a_loop_asked_to_stop_hears_it_at_its_next_breath():
 
 
 def test_on_the_main_thread_a_stop_is_still_heard_after_each_slice():
-    breathe = breather(0.0, should_stop=lambda: True, foreground=Foreground())
+    breathe = breather(0.0, rest_seconds=5.0, should_stop=lambda: True, foreground=Foreground())
     started = time.perf_counter()
     assert breathe() is True
-    assert time.perf_counter() - started < 0.5  # without a rest: there is no screen to give way to
+    assert time.perf_counter() - started < 2.5  # without its 5 s rest: there is no screen to give way to
     assert breather(60.0, should_stop=lambda: True, foreground=Foreground())() is False
