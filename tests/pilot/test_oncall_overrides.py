@@ -9,7 +9,7 @@ from Monday 22 March crosses Berlin's switch to summer time on Sunday 28 March.
 from __future__ import annotations
 
 import pytest
-from waits import until
+from waits import keys_done, until
 
 from oncall_tui import overrides
 from oncall_tui.clock import FrozenClock, parse_instant
@@ -114,7 +114,7 @@ async def test_t_takes_the_pager_showing_the_change_before_enter_makes_it(oncall
         await pilot.press("tab", "tab", *"zed")
         await until(pilot, lambda: "'zed' is not in people.toml" in text_of(app, "#plan"), "the unknown person")
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await keys_done(pilot)
         assert type(app.screen).__name__ == "TakeForm" and overrides.listed(oncall_desk) == []
         await pilot.press("backspace", "backspace", "backspace", *"chen")
         await until(pilot, lambda: "Ava Jones → Chen Li" in text_of(app, "#plan"), "the plan")
