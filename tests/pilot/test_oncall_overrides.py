@@ -9,6 +9,7 @@ from Monday 22 March crosses Berlin's switch to summer time on Sunday 28 March.
 from __future__ import annotations
 
 import pytest
+from support.roster import PRIMARY_THEN_MANAGER, people_toml, schedules_toml, unreachable_urls, write_config
 from waits import keys_done, until
 
 from oncall_tui import overrides
@@ -21,43 +22,9 @@ from oncall_tui.ui.app import OncallApp
 
 pytestmark = pytest.mark.anyio
 
-PEOPLE = """\
-[people.ava]
-name = "Ava Jones"
-tz = "Europe/Berlin"
-notify = ["json://127.0.0.1:9/ava"]
-[people.ben]
-name = "Ben Okafor"
-tz = "America/New_York"
-notify = ["json://127.0.0.1:9/ben"]
-[people.chen]
-name = "Chen Li"
-tz = "Asia/Singapore"
-notify = ["json://127.0.0.1:9/chen"]
-"""
-
-SCHEDULES = """\
-[schedules.primary]
-tz = "Europe/Berlin"
-[[schedules.primary.layers]]
-name = "weekly"
-rotation = ["ava", "ben"]
-shift = "1w"
-start = 2027-03-15
-handoff = "10:00"
-"""
-
-POLICY = """\
-[[escalation]]
-after_minutes = 0
-level = "Primary On-Call"
-schedule = "primary"
-
-[[escalation]]
-after_minutes = 30
-level = "Engineering Manager"
-person = "chen"
-"""
+PEOPLE = people_toml(unreachable_urls())
+SCHEDULES = schedules_toml("2027-03-15", secondary=False)
+POLICY = PRIMARY_THEN_MANAGER
 
 
 @pytest.fixture
@@ -67,11 +34,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    directory = tmp_path / "config"
-    directory.mkdir()
-    (directory / "people.toml").write_text(PEOPLE)
-    (directory / "schedules.toml").write_text(SCHEDULES)
-    (directory / "policy.toml").write_text(POLICY)
+    directory = write_config(tmp_path / "config", people=PEOPLE, schedules=SCHEDULES, policy=POLICY)
     monkeypatch.setenv("ONCALL_TUI_CONFIG", str(directory))
     return directory
 
