@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from key_bursts import burst
+from waits import keys_done, until
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.model import Status
@@ -143,11 +144,10 @@ async def test_escape_and_a_filter_in_one_write_close_the_modal_then_filter_the_
         await _settle(pilot)
         app.board_screen.selected = selected
         await pilot.press(opens)
-        await _settle(pilot)
-        assert type(app.screen).__name__ == modal
+        await until(pilot, lambda: type(app.screen).__name__ == modal, modal)
         for key in _terminal_keys("\x1b/sev:P1 nyc\r"):  # as `tmux send-keys Escape '/sev:P1 nyc' Enter`
             app.post_message(key)
-        await _settle(pilot)
+        await keys_done(pilot)
         assert app.screen is app.board_screen
         assert app.board_screen.board.model.filter.text == "sev:P1 nyc"
     assert [(i.number, i.severity, i.status, i.version) for i in desk.incidents(include_closed=True)] == before
