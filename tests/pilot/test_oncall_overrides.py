@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from support.roster import PRIMARY_THEN_MANAGER, people_toml, schedules_toml, unreachable_urls, write_config
-from waits import keys_done, until
+from waits import keys_done, palette_offers, until
 
 from oncall_tui import overrides
 from oncall_tui.clock import FrozenClock, parse_instant
@@ -160,7 +160,7 @@ async def test_every_key_of_the_screen_is_in_its_footer_help_and_palette(oncall_
         await pilot.press("escape", "ctrl+p")
         await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", "the palette")
         await pilot.press(*"swap")
-        await pilot.pause(0.3)
+        await palette_offers(pilot, "swap")
         await pilot.press("enter")
         await until(pilot, lambda: type(app.screen).__name__ == "SwapForm", "the swap form from the palette")
         await pilot.press("escape", "escape")
