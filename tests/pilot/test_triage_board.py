@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets._toast import Toast
-from waits import palette_offers
+from waits import keys_done, palette_offers, until
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
@@ -250,8 +250,8 @@ async def test_80x24_breaches_make_one_toast_over_the_ticket_never_the_board_nor
         app.clear_notifications()
         clock.advance(minutes=6)  # three acknowledgements run out at once
         app.tick()
-        await pilot.pause()
-        await pilot.pause(0.2)
+        await until(pilot, lambda: app.screen.query(Toast), "the toast")
+        await keys_done(pilot)  # and the frames after it: a second toast would be up by now
         toasts = list(app.screen.query(Toast))
         assert len(toasts) == 1
         # Below the board (its titles show another desk's changes) and right of the clock list.
