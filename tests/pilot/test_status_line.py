@@ -103,7 +103,9 @@ async def test_with_paging_the_holder_is_named_whole_or_by_first_name(
         paging = app.board_screen.query_one("#paging-status")
         clock.advance(seconds=1)
         app.tick()  # the clock moved: the paging line takes its first look
-        await until(pilot, lambda: paging.view.configured, "the first look")
+        # The first look imports the paging channels (apprise: ~1 s of imports on a quiet machine,
+        # over 10 s on a loaded one under libfaketime) in its thread: a wait, not a budget.
+        await until(pilot, lambda: paging.view.configured, "the first look", timeout=60)
         await pilot.pause()
         said = paging.render().plain
         assert said.startswith(f"☎ {LONG_NAME} " if size[0] >= 110 else "☎ Alexandra · "), said

@@ -21,14 +21,16 @@ async def until(pilot, check, what: str, timeout: float = 10.0) -> None:
 async def keys_done(pilot, timeout: float = 10.0) -> None:
     """Until every key pressed has been handled: the desk's key queue hands them on one by one, so
     a check that nothing happened must wait for the queue, not for a fixed pause."""
-    queue = pilot.app.key_queue
+    app = pilot.app
+    queue = app.key_queue
     deadline = time.monotonic() + timeout
-    while queue._keys or (queue._pump is not None and not queue._pump.done()):
-        if time.monotonic() > deadline:
+    calm = 0
+    while calm < 3:  # keys posted to the app reach the key queue only once the app reads them
+        busy = not app._message_queue.empty() or queue._keys or (queue._pump is not None and not queue._pump.done())
+        if busy and time.monotonic() > deadline:
             raise AssertionError(f"keys still being handled after {timeout}s")
-        await pilot.pause(0.05)
-    for _ in range(3):
-        await pilot.pause()
+        calm = 0 if busy else calm + 1
+        await pilot.pause(0.05 if busy else None)
 
 
 async def palette_offers(pilot, wanted: str, timeout: float = 10.0) -> None:
