@@ -23,6 +23,7 @@ a literal `^`. `keep_escapes` makes both an Alt key like any other, for `escape_
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Container, Iterator
 from typing import Any
@@ -35,8 +36,11 @@ from textual.message_pump import MessagePump
 
 from ..foreground import FOREGROUND
 
-# The longest a key waits for the one before it to settle (see KeyQueue._settled).
+# The longest a key waits for the one before it to settle (see KeyQueue._settled): in CPU time of
+# the desk's own thread, so that a machine too busy to run the desk does not use it up, and, as a
+# last resort, in wall-clock time.
 SETTLE_SECONDS = 1.0
+SETTLE_WALL_SECONDS = 10.0
 
 
 def _takes_text(widget: object) -> bool:
@@ -183,12 +187,16 @@ class KeyQueue:
 
         Polled over a few turns of the event loop (a key handled by the board settles in a
         couple of milliseconds), and bounded, so a widget that never goes quiet delays keys by at
-        most that bound instead of holding them forever.
+        most that bound instead of holding them forever. The bound is the desk's own CPU time (its
+        polling spins, so on a quiet machine that is wall time too): on a machine so loaded that
+        opening a prompt took over a second of wall time, the keys typed after `n` reached the
+        board before the prompt was up (`second note` lost its `s`).
         """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + SETTLE_SECONDS
+        wall_deadline = loop.time() + SETTLE_WALL_SECONDS
+        cpu_deadline = time.thread_time() + SETTLE_SECONDS
         calm = 0
-        while calm < 2 and loop.time() < deadline:
+        while calm < 2 and time.thread_time() < cpu_deadline and loop.time() < wall_deadline:
             await asyncio.sleep(0)
             calm = calm + 1 if self._quiet() else 0
 
