@@ -78,6 +78,8 @@ _TENANTS_AT, _ROLES_AT, _TENANT_COUNT_AT = (
     _FIELDS.index("tenant_count"),
 )
 _STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
+_STATUSES = {s.value: s for s in Status}
+_SEVERITIES = {s.value: s for s in Severity}
 # Texts one incident seldom has alone: a storm's thousands share a title, services, an assignee. Kept
 # once (`sys.intern`) rather than once per incident, a board of 10k holds a few MB less; the texts
 # unique by nature (chain heads, fingerprints, silences) are not worth the lookup.
@@ -127,8 +129,10 @@ def values_to_incident(row: Sequence[Any]) -> Incident:
     values[_TENANTS_AT] = _shared_list(tenants, _TENANTS, clean=False) if tenants and tenants != "[]" else ()
     values[_ROLES_AT] = json.loads(roles) if roles and roles != "{}" else {}
     values[_TENANT_COUNT_AT] = values[_TENANT_COUNT_AT] or 0
-    values[_STATUS_AT] = Status(values[_STATUS_AT])
-    values[_SEVERITY_AT] = Severity(values[_SEVERITY_AT]) if values[_SEVERITY_AT] else None
+    # A dict lookup is a tenth of an enum's call; a value it does not know is the enum's to refuse.
+    status, severity = values[_STATUS_AT], values[_SEVERITY_AT]
+    values[_STATUS_AT] = _STATUSES.get(status) or Status(status)
+    values[_SEVERITY_AT] = (_SEVERITIES.get(severity) or Severity(severity)) if severity else None
     return Incident(*values)
 
 
