@@ -119,7 +119,7 @@ class OncallApp(App[int]):
         self._move_pending = False
         self._pushed = False
         self.locked_writes = LockedWrites(self)
-        self._keys = KeyQueue(self, super().on_event)
+        self.key_queue = KeyQueue(self, super().on_event)
         self.collector = Collector()  # full garbage collections at quiet moments (collector.py)
 
     async def on_event(self, event: events.Event) -> None:
@@ -127,7 +127,7 @@ class OncallApp(App[int]):
         # for (see key_queue.py).
         if isinstance(event, events.Key) and not event.is_forwarded:
             self.collector.key()
-            self._keys.put(event)
+            self.key_queue.put(event)
             return
         await super().on_event(event)
 

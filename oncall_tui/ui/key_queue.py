@@ -5,6 +5,10 @@ up and focused, so type-ahead reaches it. Textual forwards each key to the focus
 arrives; in one read of `nfirst note\\r` the text would reach the board before the prompt existed,
 and be lost.
 
+What a key changes beside what it moves (the detail of the row the cursor reached) can wait for the
+key's own frame: `after_frame`. The cursor is painted first, the detail straight after, before the
+next key is handed on, so a key never acts on a detail not yet shown.
+
 Escape and the key after it, typed quickly or sent in one write (`tmux send-keys Escape q`), reach
 the desk as one byte sequence that the terminal protocol reads as Alt+that key. The desk binds no
 Alt key, so such a key is what the user typed: Escape, then the key (`escape_then`). Escape closes
@@ -58,6 +62,10 @@ class KeyQueue:
         self.dispatch = dispatch
         self._keys: deque[events.Key] = deque()
         self._pump: asyncio.Task[None] | None = None
+        self._answering = False  # a key is being handed on or settling
+        self._after: dict[Callable[[], None], None] = {}  # after_frame's, in order, each once
+        self._walked: tuple[tuple[MessagePump, int], ...] = ()  # the screens' trees as last walked
+        self._walked_pumps: list[MessagePump] = []
 
     def put(self, key: events.Key) -> None:
         self._keys.append(key)
@@ -65,8 +73,20 @@ class KeyQueue:
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._run(), name="key-pump")
 
+    def after_frame(self, callback: Callable[[], None]) -> bool:
+        """Run `callback` once the key being answered has painted its frame (at once if another key
+        is waiting, before that key); False, and nothing scheduled, when no key is being answered.
+
+        A cursor key's frame is the moved cursor alone, a few lines; the detail it brings is most of
+        the key's cost, and follows in the next frame, a few milliseconds later."""
+        if not self._answering:
+            return False
+        self._after[callback] = None
+        return True
+
     async def _run(self) -> None:
         app = self.app
+        self._answering = True
         try:
             while self._keys:
                 event = self._keys.popleft()
@@ -79,12 +99,26 @@ class KeyQueue:
                 # so a pasted line is not slowed to one character per frame.
                 if not (event.is_printable and _takes_text(target)):
                     await self._settled()
+                if self._after:
+                    if not self._keys:
+                        self._paint_now()  # the key's own frame first
+                    await self._run_after()
             self._paint_now()
         except Exception as exc:  # as if raised in a handler: the app shows it and exits
             app._handle_exception(exc)
         finally:
+            self._answering = False
+            self._after.clear()
             # The screen runs these once nothing of it is left to paint: after the key's frame.
             app.screen.call_after_refresh(self._painted)
+
+    async def _run_after(self) -> None:
+        while self._after:
+            callbacks = list(self._after)
+            self._after.clear()
+            for callback in callbacks:
+                callback()
+            await self._settled()
 
     def _paint_now(self) -> None:
         """The last key's frame now, rather than at the screen's next 60 Hz slot.
@@ -119,7 +153,16 @@ class KeyQueue:
             calm = calm + 1 if self._quiet() else 0
 
     def _quiet(self) -> bool:
-        pumps: list[MessagePump] = [self.app]
-        for screen in self.app.screen_stack:
-            pumps.extend(screen.walk_children(with_self=True))
-        return all(_idle(pump) for pump in pumps)
+        return all(_idle(pump) for pump in self._pumps())
+
+    def _pumps(self) -> list[MessagePump]:
+        """The app and every node of its screens, walked again only when a screen's tree changed
+        (a node list counts its changes, and its ancestors'); walking every widget on each turn
+        of the loop was a tenth of a cursor key's cost."""
+        key = tuple((screen, screen._nodes._updates) for screen in self.app.screen_stack)
+        if key != self._walked:
+            pumps: list[MessagePump] = [self.app]
+            for screen in self.app.screen_stack:
+                pumps.extend(screen.walk_children(with_self=True))
+            self._walked, self._walked_pumps = key, pumps
+        return self._walked_pumps

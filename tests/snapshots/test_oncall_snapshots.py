@@ -134,7 +134,7 @@ async def keys_done(pilot) -> None:
     """Until every key pressed has been handled (the desk's key queue hands them on one by one)."""
     import time
 
-    queue = pilot.app._keys
+    queue = pilot.app.key_queue
     deadline = time.monotonic() + 10
     while (queue._keys or (queue._pump is not None and not queue._pump.done())) and time.monotonic() < deadline:
         await pilot.pause(0.05)

@@ -283,6 +283,7 @@ class BoardScreen(Screen[None]):
         self._pending: set[int] = set()  # changed incidents still to re-read (a storm's, in slices)
         self._slice = RELOAD_SLICE
         self._runbooks_seen = -1
+        self._moved_by_cursor = False  # the selection follows the board's cursor, moved by a key
         self._to_record: list[Breach] = []  # breaches for the recorder (a worker thread) to write
         self._recording = False
         self._recording_lock = threading.Lock()
@@ -585,12 +586,18 @@ class BoardScreen(Screen[None]):
         self.query_one(IncidentDetail).show(row.incident if row else None)
 
     def _board_moved(self, number: int | None) -> None:
-        self.selected = number
+        self._moved_by_cursor = True
+        try:
+            self.selected = number
+        finally:
+            self._moved_by_cursor = False
 
     def watch_selected(self, number: int | None) -> None:
         if number is not None and self.board.selected_number != number:
             self.board.select(number)
-        self._show_selected()
+        # The cursor's frame comes first, the detail of where it went straight after (key_queue.py).
+        if not (self._moved_by_cursor and self.app.key_queue.after_frame(self._show_selected)):
+            self._show_selected()
 
     def go_to(self, number: int) -> None:
         """Select an incident, clearing the filter or showing closed ones if that hides it."""

@@ -1,0 +1,68 @@
+"""A vertical scrollbar that repaints only when what it draws changes."""
+
+from __future__ import annotations
+
+from math import ceil
+
+from textual.reactive import Reactive
+from textual.scrollbar import ScrollBar
+from textual.widget import Widget
+
+
+class SteadyScrollBar(ScrollBar):
+    """Textual's scrollbar, minus the repaints that would draw the same bar.
+
+    Its position is the board's top row, so each row the board scrolls repaints the whole bar. With
+    a thousand rows the thumb moves an eighth of a cell every nine rows: the other eight repaints
+    drew what was there, and were half the lines of a scrolling key's frame.
+    """
+
+    window_virtual_size: Reactive[int] = Reactive(100, repaint=False)
+    window_size: Reactive[int] = Reactive(0, repaint=False)
+    position: Reactive[float] = Reactive(0, repaint=False)
+
+    def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1) -> None:
+        super().__init__(vertical, name, thickness=thickness)
+        self._drawn: tuple[object, ...] = ()
+
+    def watch_window_virtual_size(self) -> None:
+        self._repaint_if_moved()
+
+    def watch_window_size(self) -> None:
+        self._repaint_if_moved()
+
+    def watch_position(self) -> None:
+        self._repaint_if_moved()
+
+    def _repaint_if_moved(self) -> None:
+        look = self._look()
+        if look != self._drawn:
+            self._drawn = look
+            self.refresh()
+
+    def _look(self) -> tuple[object, ...]:
+        """The bar's cells (what `render` would draw, in default colours)."""
+        virtual = ceil(self.window_virtual_size)
+        window = ceil(self.window_size if self.window_size < self.window_virtual_size else 0)
+        bar = self.renderer.render_bar(
+            size=self.size.height if self.vertical else self.size.width,
+            virtual_size=virtual,
+            window_size=window,
+            position=self.position,
+            thickness=self.thickness,
+            vertical=self.vertical,
+        )
+        return (self.size, *bar.segments)
+
+
+def steady_vertical_scrollbar(widget: Widget) -> ScrollBar:
+    """`widget`'s vertical scrollbar, made a SteadyScrollBar on first use.
+
+    What `Widget.vertical_scrollbar` does, with the class swapped: Textual has no hook to choose it.
+    """
+    if widget._vertical_scrollbar is None:
+        bar = SteadyScrollBar(vertical=True, name="vertical", thickness=widget.scrollbar_size_vertical)
+        widget._vertical_scrollbar = bar
+        bar.display = False
+        widget.app._start_widget(widget, bar)
+    return widget._vertical_scrollbar
