@@ -108,13 +108,14 @@ def _victim(db: Path | str, procs: list[subprocess.Popen], rng: random.Random) -
         store.close()
     now = datetime.now(UTC)
     by_pid = {p.pid: p for p in procs}
-    holding = {int(r["claimer"].split(":")[-2]) for r in flying}
-    fresh = [
-        int(r["claimer"].split(":")[-2])
-        for r in flying
-        if (now - from_iso(r["claimed_at"])).total_seconds() < PAUSE / 3
-    ]
-    fresh = [by_pid[pid] for pid in fresh if pid in by_pid]
+    ages: dict[int, list[float]] = {}  # a process's claims in flight: how long ago each was made
+    for r in flying:
+        ages.setdefault(int(r["claimer"].split(":")[-2]), []).append((now - from_iso(r["claimed_at"])).total_seconds())
+    holding = set(ages)
+    # Every claim it holds still in its pause: a process also holding an older page may be sending
+    # that one, or writing down that it was sent, and killing it then makes the resend a second mail
+    # (on a loaded machine a result's write is slow enough to overlap the next claim's pause).
+    fresh = [by_pid[pid] for pid, held in ages.items() if pid in by_pid and max(held) < PAUSE / 3]
     if fresh:
         return fresh[0]
     idle = [p for p in procs if p.pid not in holding]
