@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,6 +78,30 @@ _TENANTS_AT, _ROLES_AT, _TENANT_COUNT_AT = (
     _FIELDS.index("tenant_count"),
 )
 _STATUS_AT, _SEVERITY_AT = _FIELDS.index("status"), _FIELDS.index("severity")
+_STATUSES = {s.value: s for s in Status}
+_SEVERITIES = {s.value: s for s in Severity}
+# Texts one incident seldom has alone: a storm's thousands share a title, services, an assignee. Kept
+# once (`sys.intern`) rather than once per incident, a board of 10k holds a few MB less; the texts
+# unique by nature (chain heads, fingerprints, silences) are not worth the lookup.
+_SHARED_TEXT_AT = tuple(i for i in _TEXT_AT if _FIELDS[i] not in ("head_hash", "fingerprint", "silence_id"))
+_SERVICES: dict[str, tuple[Any, ...]] = {}  # JSON text of a services column → the tuple it decodes to
+_TENANTS: dict[str, tuple[Any, ...]] = {}
+_KEPT = 4096  # lists remembered per column: a bound, not an LRU (a desk has far fewer lists than this)
+
+
+def _shared_list(text: str, kept: dict[str, tuple[Any, ...]], *, clean: bool) -> tuple[Any, ...]:
+    """A services or tenants column decoded (made printable, with `clean`) and shared with every
+    incident that stores the same text: a tuple of texts is immutable, so sharing it is safe."""
+    found = kept.get(text)
+    if found is None:
+        items = json.loads(text)
+        found = tuple(
+            sys.intern(item) if isinstance(item, str) else item for item in (printable_value(items) if clean else items)
+        )
+        if len(kept) >= _KEPT:
+            kept.clear()
+        kept[text] = found
+    return found
 
 
 def values_to_incident(row: Sequence[Any]) -> Incident:
@@ -93,16 +118,21 @@ def values_to_incident(row: Sequence[Any]) -> Incident:
             values[i] = ""
         elif not text.isprintable():
             values[i] = printable(text)
+    for i in _SHARED_TEXT_AT:
+        if text := values[i]:
+            values[i] = sys.intern(text)
     services, labels = values[_SERVICES_AT], values[_LABELS_AT]
-    values[_SERVICES_AT] = tuple(printable_value(json.loads(services))) if services and services != "[]" else ()
+    values[_SERVICES_AT] = _shared_list(services, _SERVICES, clean=True) if services and services != "[]" else ()
     # Labels stay exact (a silence must match the alert byte for byte); whoever shows one cleans it.
     values[_LABELS_AT] = json.loads(labels) if labels and labels != "{}" else {}
     tenants, roles = values[_TENANTS_AT], values[_ROLES_AT]
-    values[_TENANTS_AT] = tuple(json.loads(tenants)) if tenants and tenants != "[]" else ()
+    values[_TENANTS_AT] = _shared_list(tenants, _TENANTS, clean=False) if tenants and tenants != "[]" else ()
     values[_ROLES_AT] = json.loads(roles) if roles and roles != "{}" else {}
     values[_TENANT_COUNT_AT] = values[_TENANT_COUNT_AT] or 0
-    values[_STATUS_AT] = Status(values[_STATUS_AT])
-    values[_SEVERITY_AT] = Severity(values[_SEVERITY_AT]) if values[_SEVERITY_AT] else None
+    # A dict lookup is a tenth of an enum's call; a value it does not know is the enum's to refuse.
+    status, severity = values[_STATUS_AT], values[_SEVERITY_AT]
+    values[_STATUS_AT] = _STATUSES.get(status) or Status(status)
+    values[_SEVERITY_AT] = (_SEVERITIES.get(severity) or Severity(severity)) if severity else None
     return Incident(*values)
 
 

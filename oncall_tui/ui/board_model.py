@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..clock import format_duration
-from ..deadlines import Deadline, Deadlines, Escalation, State, compute, kind
+from ..deadlines import Deadline, Deadlines, Escalation, State, compute, kind, next_due
 from ..model import Incident, Status
 from ..policy import Policy
 from .filtering import BoardFilter
@@ -123,10 +123,14 @@ class BoardRow:
     A board of 10k keeps 10k of these: the nine computed deadlines of each (90k tuples, 13 MB at
     10k) are not kept, only the one the line shows, the escalation, and the clocks that ran out
     (for the breach watcher). The detail pane computes the full set for the one incident it shows.
+
+    A row loaded lazily (`BoardModel.load(…, lazy=True)`) knows only what it sorts and counts by, its
+    next deadline: `escalation` is None, and it has no `breaches` or `changes_at`, until
+    `BoardModel.complete` computes the rest.
     """
 
     incident: Incident
-    escalation: Escalation
+    escalation: Escalation | None
     next_due: Deadline | None
     breaches: tuple[Deadline, ...]  # the clocks that ran out and still run: what to shout about
     changes_at: datetime | None  # the next instant any of its deadlines changes state or tone
@@ -171,15 +175,26 @@ class BoardRow:
 def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
     deadlines = compute(incident, policy, now)
     nxt = deadlines.next_due
-    breaches = tuple(d for d in deadlines.items if d.state is State.BREACHED and d.running) if incident.is_open else ()
     row = BoardRow(
         incident,
         deadlines.escalation,
         nxt,
-        breaches,
+        _running_breaches(incident, deadlines),
         _changes_at(deadlines, policy, now),
         _sort_key(incident, nxt),
     )
+    _fill_countdown(row, nxt, policy)
+    return row
+
+
+def _running_breaches(incident: Incident, deadlines: Deadlines) -> tuple[Deadline, ...]:
+    if not incident.is_open:
+        return ()
+    return tuple(d for d in deadlines.items if d.state is State.BREACHED and d.running)
+
+
+def _fill_countdown(row: BoardRow, nxt: Deadline | None, policy: Policy) -> None:
+    incident = row.incident
     row.started_ts = incident.started_at.timestamp()
     if incident.closed_at is not None:
         row.ended_ts = incident.closed_at.timestamp()
@@ -188,7 +203,22 @@ def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
         row.due_ts = nxt.due_at.timestamp()
         start = warn_start(nxt, policy.warn_fraction)
         row.warn_ts = start.timestamp() if start is not None else None
+
+
+def sortable_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
+    """`build_row` without the escalation ladder (see `BoardRow`): a quarter of the work."""
+    nxt = next_due(incident, policy, now)
+    row = BoardRow(incident, None, nxt, (), None, _sort_key(incident, nxt))
+    _fill_countdown(row, nxt, policy)
     return row
+
+
+def _complete(row: BoardRow, policy: Policy, now: datetime) -> None:
+    """Compute the rest of a `sortable_row` made at `now`, as `build_row` at `now` would have."""
+    deadlines = compute(row.incident, policy, now)
+    row.escalation = deadlines.escalation
+    row.breaches = _running_breaches(row.incident, deadlines)
+    row.changes_at = _changes_at(deadlines, policy, now)
 
 
 def _changes_at(deadlines: Deadlines, policy: Policy, now: datetime) -> datetime | None:
@@ -230,6 +260,7 @@ class BoardModel:
         # (open, breached, unacknowledged) over every loaded row, kept up as rows come and go: the
         # status line reads it at every change, and counting 10k rows each time was its biggest cost.
         self._open = self._breached = self._unacked = 0
+        self._sorted_at: datetime | None = None  # the `now` of the rows a lazy `load` left incomplete
 
     @property
     def counts(self) -> tuple[int, int, int]:
@@ -268,16 +299,25 @@ class BoardModel:
         that was set: rows computed for another time know no transition that brings them back."""
         self._by_number = {}
 
-    def load(self, incidents: list[Incident], now: datetime) -> list[BoardRow]:
+    def load(self, incidents: list[Incident], now: datetime, *, lazy: bool = False) -> list[BoardRow]:
         """Take a fresh read of the incidents; returns the rows whose deadlines were recomputed.
 
         An incident whose version is unchanged keeps its row (and its computed deadlines) unless a
         transition is due, so a reload caused by another desk's single edit stays cheap.
+
+        `lazy`: the rows get what they sort by and nothing more (see `BoardRow`), which is what the
+        board's first frame waits for at 10k; `complete` does the rest, for the rows on screen as
+        they are drawn and for the others soon after. Until a row is complete, the tick knows no
+        transition of it: completed later, one already due is taken at the next tick.
         """
         fresh: dict[int, BoardRow] = {}
         recomputed: list[BoardRow] = []
+        if lazy:
+            self._sorted_at = now
         for incident in incidents:
             old = self._by_number.get(incident.number)
+            if old is not None and old.escalation is None and not lazy:
+                self.complete(old)
             if (
                 old is not None
                 and old.incident.version == incident.version
@@ -285,12 +325,29 @@ class BoardModel:
             ):
                 fresh[incident.number] = old
                 continue
-            row = build_row(incident, self.policy, now)
+            row = sortable_row(incident, self.policy, now) if lazy else build_row(incident, self.policy, now)
             fresh[incident.number] = row
             recomputed.append(row)
         self._by_number = fresh
         self._arrange()
         return recomputed
+
+    def complete(self, row: BoardRow) -> BoardRow:
+        """`row` with its escalation, breaches and next transition computed (see `load`)."""
+        if row.escalation is None:
+            assert self._sorted_at is not None  # only a lazy load leaves a row incomplete
+            _complete(row, self.policy, self._sorted_at)
+            if row.changes_at is not None and self._by_number.get(row.incident.number) is row:
+                heapq.heappush(self._due, (row.changes_at, row.incident.number))
+                if self.next_change is None or row.changes_at < self.next_change:
+                    self.next_change = row.changes_at
+        return row
+
+    def escalation(self, row: BoardRow) -> Escalation:
+        """The row's escalation, computed now if the row was loaded lazily."""
+        escalation = self.complete(row).escalation
+        assert escalation is not None
+        return escalation
 
     def update(self, incidents: Iterable[Incident], gone: Iterable[int], now: datetime) -> list[BoardRow]:
         """Take a re-read of some incidents (and drop those no longer shown); returns the rows rebuilt.

@@ -144,3 +144,43 @@ async def test_news_that_keeps_changing_stays_in_its_toast_for_as_long_as_it_cha
             assert list(app.screen.query(Toast)) == [first]  # the same toast: nothing mounted again
             assert first._notification.time_left > 10  # and its time given back (it was 3 s from its end)
         assert "on 8 incidents" in str(first.render())
+
+
+async def test_a_big_desk_opens_in_order_and_looks_back_while_keys_are_answered(desk, clock, db_path, monkeypatch):
+    """Its first frame has the rows in the order a full computation gives; the deadlines that ran out
+    before it opened are found after it, a slice at a time, with keys answered in between, and said
+    in one summary that counts them all."""
+    from oncall_tui.ui.board_model import BoardModel
+    from oncall_tui.ui.breaches import BreachWatcher
+    from oncall_tui.ui.screens import board as board_screen
+
+    with desk.store.bulk_fill():
+        for i in range(240):
+            desk.declare(f"Storm alert {i}", severity=("P0", "P1", "P2", "P3", None)[i % 5], started_at=clock.now())
+            if i % 3 == 0:
+                desk.acknowledge(i + 1)
+            clock.advance(seconds=37)
+    full = BoardModel(desk.policy)
+    full.load(desk.incidents(), clock.now())
+    breaches = BreachWatcher().observe(full.rows)
+    monkeypatch.setattr(board_screen, "SLICE_BUDGET_SECONDS", 0.0)  # a few rows a slice: many slices,
+    monkeypatch.setattr(board_screen, "LOOK_GAP_SECONDS", 0.05)  # far apart, so the look lasts a while
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        model = app.board_screen.board.model
+        assert [r.incident.number for r in model.rows] == [r.incident.number for r in full.rows]
+        assert any(r.escalation is None for r in model.rows)  # still looking back…
+        await pilot.press("down", "down")  # …and the keys are answered meanwhile
+        assert app.board_screen.selected == full.rows[2].incident.number
+        assert any(r.escalation is None for r in model.rows)
+        await until(
+            pilot, lambda: any("already run out" in str(t.render()) for t in app.screen.query(Toast)), "the summary"
+        )
+        incidents = len({b.number for b in breaches})
+        assert f"{len(breaches)} deadlines had already run out on {incidents} incidents" in str(
+            app.screen.query_one(Toast).render()
+        )
+        assert [(r.incident.number, r.escalation) for r in model.rows] == [
+            (r.incident.number, r.escalation) for r in full.rows
+        ]
+        await app.workers.wait_for_complete()

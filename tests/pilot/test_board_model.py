@@ -184,3 +184,75 @@ def test_advancing_keeps_the_same_order_as_sorting_from_scratch(desk, clock, pol
         assert [r.incident.number for r in model.rows] == [r.incident.number for r in fresh.rows]
         assert [r.sort_key for r in model.rows] == [r.sort_key for r in fresh.rows]
         assert model.next_change == fresh.next_change
+
+
+def varied_desk(desk, clock) -> None:
+    """Incidents in every state a clock can be in, started over the last three hours."""
+    start = clock.now()
+    for i, (severity, acknowledge, status) in enumerate(
+        [
+            ("P0", False, None),
+            ("P1", True, Status.INVESTIGATING),
+            (None, False, None),
+            ("P2", True, Status.MITIGATED),
+            ("P3", True, Status.RESOLVED),
+            ("P0", True, None),
+            (None, True, None),
+            ("P1", False, None),
+        ]
+        * 3
+    ):
+        inc = desk.declare(f"incident {i}", severity=severity, started_at=start - timedelta(minutes=7 * i))
+        if acknowledge:
+            desk.acknowledge(inc.number)
+        if status is Status.RESOLVED:
+            desk.move(inc.number, Status.MITIGATED)
+            desk.edit(inc.number, "root_cause", "a bad deploy")
+            desk.edit(inc.number, "resolution", "rolled back")
+        if status is not None:
+            desk.move(inc.number, status)
+        clock.advance(seconds=13)
+
+
+def test_a_lazy_load_sorts_as_a_full_one_and_completes_to_the_same_rows(desk, clock, policy):
+    """The board's first frame at 10k waits for the order only: the same order, and rows that, once
+    completed, are what a full load computes (the escalation, the breaches, the next transition)."""
+    varied_desk(desk, clock)
+    incidents = desk.incidents()
+    full, lazy = BoardModel(policy), BoardModel(policy)
+    full.load(incidents, clock.now())
+    lazy.load(incidents, clock.now(), lazy=True)
+    assert [r.incident.number for r in lazy.rows] == [r.incident.number for r in full.rows]
+    assert lazy.counts == full.counts
+    assert all(r.escalation is None for r in lazy.rows)
+    for eager, row in zip(full.rows, lazy.rows):
+        assert (row.next_due, row.sort_key, row.due_ts, row.warn_ts, row.label) == (
+            eager.next_due,
+            eager.sort_key,
+            eager.due_ts,
+            eager.warn_ts,
+            eager.label,
+        )
+        lazy.complete(row)
+        assert (row.escalation, row.breaches, row.changes_at) == (eager.escalation, eager.breaches, eager.changes_at)
+    assert lazy.next_change == full.next_change
+
+
+def test_a_lazily_loaded_row_takes_its_transitions_once_completed(desk, clock, policy):
+    desk.declare("Soon breached", severity="P2")  # ack due in 5 minutes
+    model = BoardModel(policy)
+    model.load(desk.incidents(), clock.now(), lazy=True)
+    clock.advance(minutes=6)
+    assert model.advance(clock.now()) == []  # incomplete: no transition known yet
+    model.complete(model.rows[0])  # as it stood at the load: its ack clock was still running
+    [changed] = model.advance(clock.now())  # so the next tick takes the breach, as a full load's would
+    assert changed.breached and [d.key for d in changed.breaches] == ["acknowledge", "escalate:secondary-on-call"]
+    assert BreachWatcher().observe([changed])
+
+
+def test_a_full_reload_completes_the_rows_a_lazy_one_left(desk, clock, policy):
+    desk.declare("A", severity="P2")
+    model = BoardModel(policy)
+    model.load(desk.incidents(), clock.now(), lazy=True)
+    model.load(desk.incidents(), clock.now())
+    assert model.rows[0].escalation is not None and model.next_change is not None

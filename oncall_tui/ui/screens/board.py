@@ -57,6 +57,10 @@ SLICE_BUDGET_SECONDS = 0.004
 DRAIN_GAP_SECONDS = 0.06  # between slices: frames and keys first, a storm reaches the board a little later
 RECORD_SLICE = 200  # breaches written per transaction by the recorder
 NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last changed
+# The first look for deadlines that ran out before the desk opened: rows completed between looks at
+# the time (each ~60 µs: its escalation ladder and clocks), within SLICE_BUDGET_SECONDS a slice,
+# slices this far apart (a timer: the key queue waits for an idle screen before the next key).
+LOOK_ROWS, LOOK_GAP_SECONDS = 5, 0.002
 
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
@@ -540,13 +544,40 @@ class BoardScreen(Screen[None]):
         if app.runbooks_read and app.runbooks.generation != self._runbooks_seen:  # a file was edited
             self._runbooks_seen = app.runbooks.generation
             self.board.progress_changed()
-        recomputed = self.board.load(incidents, app.clock.now())
-        if startup:  # noticed and written after the first frame: the board comes first
-            self.call_after_refresh(lambda: self._record_quietly(self._new_breaches(recomputed)))
+        # At startup the rows get only what they sort by (the rows on screen are completed as drawn):
+        # the rest, and the breaches it finds, after the first frame, a slice at a time.
+        recomputed = self.board.load(incidents, app.clock.now(), lazy=startup)
+        if startup:
+            numbers = [row.incident.number for row in recomputed]
+            self.call_after_refresh(lambda: self._look_back(numbers, 0, {}))
         else:
             self._announce(self._new_breaches(recomputed))
         self._show_selected()
         self.query_one(DeskStatus).refresh()
+
+    def _look_back(self, numbers: list[int], at: int, missed: dict[int, int]) -> None:
+        """Complete the rows a lazy load left (`numbers[at:]`) and note the deadlines that had run out
+        before the desk opened, a slice per turn of the event loop: at 10k the whole look is 0.5 s of
+        CPU, which in one piece would hold up the clock's ticks and the keys typed meanwhile. What a
+        slice finds goes to the recorder at once (its writes overlap the look rather than follow it);
+        `missed` counts them per incident for the one summary at the end."""
+        model = self.board.model
+        started = time.thread_time()
+        found: list[Breach] = []
+        while at < len(numbers):  # at least a few rows a slice, however slow the machine
+            rows = [model.complete(row) for n in numbers[at : at + LOOK_ROWS] if (row := model.get(n)) is not None]
+            at += LOOK_ROWS
+            found += self._new_breaches(rows)
+            if time.thread_time() - started >= SLICE_BUDGET_SECONDS:
+                break
+        for breach in found:
+            missed[breach.number] = missed.get(breach.number, 0) + 1
+        if found and not self.desk.readonly:
+            self._record_in_background(found)
+        if at < len(numbers):
+            self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
+        else:
+            self._summarize_missed(missed)
 
     def _progress_label(self, incident: Incident) -> str | None:
         if incident.number not in self._checked_for:  # a closed incident, shown on request
@@ -663,18 +694,16 @@ class BoardScreen(Screen[None]):
     def on_screen_suspend(self) -> None:
         self._dismiss_news()  # a dialog opened: the toast would cover its right edge (80x24)
 
-    def _record_quietly(self, breaches: list[Breach]) -> None:
-        """Breaches that happened before the desk opened: one summary, written in the background."""
-        if not breaches:
+    def _summarize_missed(self, missed: dict[int, int]) -> None:
+        """Breaches that happened before the desk opened (count per incident): one summary, no bell."""
+        if not missed:
             return
-        incidents = len({b.number for b in breaches})
+        count, incidents = sum(missed.values()), len(missed)
         text = (
-            f"{len(breaches)} deadline{'s' if len(breaches) != 1 else ''} had already run out on {incidents} "
+            f"{count} deadline{'s' if count != 1 else ''} had already run out on {incidents} "
             f"incident{'s' if incidents != 1 else ''} when the desk opened; each one's Clocks tab says which."
         )
         self._toast(Notification(text, "Missed deadlines", "warning", 10))
-        if not self.desk.readonly:
-            self._record_in_background(breaches)
 
     def _record_in_background(self, breaches: list[Breach]) -> None:
         """Off the clock's path: each new breach is a durable (fsync'd) write. One worker at a time

@@ -57,6 +57,7 @@ def clock_of(row: BoardRow, now_ts: float) -> Clock:
 
 def escalation_of(row: BoardRow) -> str:
     """Who is to be called for this incident now, by the escalation policy: 'Secondary On-Call'."""
+    assert row.escalation is not None  # the wall loads its rows in full, never lazily
     return row.escalation.tier.level
 
 

@@ -206,10 +206,11 @@ class IncidentBoard(ScrollView, can_focus=True):
             self._now = now
             self._now_ts = now.timestamp()
 
-    def load(self, incidents: list[Incident], now: datetime) -> list[BoardRow]:
-        """Show a fresh read of the incidents; returns rows whose deadlines were recomputed."""
+    def load(self, incidents: list[Incident], now: datetime, *, lazy: bool = False) -> list[BoardRow]:
+        """Show a fresh read of the incidents; returns rows whose deadlines were recomputed (`lazy`:
+        see `BoardModel.load`; the rows on screen are completed as they are drawn)."""
         self._set_now(now)
-        recomputed = self.model.load(incidents, now)
+        recomputed = self.model.load(incidents, now, lazy=lazy)
         self._rearranged()
         return recomputed
 
@@ -419,7 +420,7 @@ class IncidentBoard(ScrollView, can_focus=True):
         row = rows[index]
         inc = row.incident
         dynamic = self._dynamic_text(row)
-        key = (inc.version, row.escalation.index, dynamic, index == self.cursor, width)
+        key = (inc.version, self.model.escalation(row).index, dynamic, index == self.cursor, width)
         cached = self._lines.get(inc.number)
         if cached is not None and cached[0] == key:
             self._drawn_at[index] = inc.number
@@ -478,7 +479,7 @@ class IncidentBoard(ScrollView, can_focus=True):
             self.size.width,
             lambda offset, row, drawn: (
                 self._drawn_at.get(top + offset) != row.incident.number
-                or drawn[:2] != (row.incident.version, row.escalation.index)
+                or drawn[:2] != (row.incident.version, self.model.escalation(row).index)
                 or drawn[2] != self._dynamic_text(row)
                 or drawn[3] != (top + offset == self.cursor)
             ),
@@ -527,7 +528,8 @@ class IncidentBoard(ScrollView, can_focus=True):
 
     def _static_parts(self, row: BoardRow, styles: dict[str, Style]) -> tuple[list[Segment], list[Segment]]:
         inc = row.incident
-        key = (inc.number, inc.version, row.escalation.index)
+        esc = self.model.escalation(row)
+        key = (inc.number, inc.version, esc.index)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -552,7 +554,6 @@ class IncidentBoard(ScrollView, can_focus=True):
             elif column.key in ("next", "age"):
                 target = after  # the countdown and the age are drawn per tick
             elif column.key == "esc":
-                esc = row.escalation
                 text = f"L{esc.index + 1} {esc.tier.level}" if w >= 6 else f"L{esc.index + 1}"
                 style = styles["warning"] if esc.index > 0 and inc.is_open else muted
                 target.append(Segment(fit(text, w) + " ", style))
