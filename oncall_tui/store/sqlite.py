@@ -20,6 +20,7 @@ import functools
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -655,9 +656,27 @@ def _open_elsewhere_without_sidecars(path: Path) -> bool:
     although the -shm beside it is gone: someone deleted it under that desk. Opening now would start
     a second, separate -wal, and that desk would remove it, with what was written into it, on close.
 
+    A desk opening at the same moment holds that lock for a moment before it makes its -shm (and
+    one closing, while it removes them): only a state that lasts is a deleted -shm. Two desks
+    started together were refused as "its -wal and -shm files were deleted".
+
     Linux only (the `struct flock` layout is the kernel's); elsewhere the check is skipped.
     """
-    if not sys.platform.startswith("linux") or _sidecar(path, "-shm").exists():
+    if not sys.platform.startswith("linux"):
+        return False
+    for _look in range(SIDECAR_LOOKS):
+        if not _shared_lock_without_shm(path):
+            return False
+        time.sleep(SIDECAR_LOOK_SECONDS)
+    return True
+
+
+SIDECAR_LOOKS = 20  # a desk opening or closing beside this one is through it in well under this
+SIDECAR_LOOK_SECONDS = 0.01
+
+
+def _shared_lock_without_shm(path: Path) -> bool:
+    if _sidecar(path, "-shm").exists():
         return False
     import fcntl
     import struct

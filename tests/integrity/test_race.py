@@ -49,7 +49,7 @@ def raced(module_record_target):
         for seed, actor in enumerate(ACTORS, start=7)
     ]
     for p in procs:
-        assert p.stdout.readline().startswith('{"ready"')
+        assert p.stdout.readline().startswith('{"ready"'), p.stderr.read()
     for p in procs:  # both are open and waiting: start them together
         p.stdin.write("go\n")
         p.stdin.flush()
