@@ -580,9 +580,16 @@ class BoardScreen(Screen[None]):
         if at < len(numbers):
             self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
         else:
-            self._looking_back = False
-            self._more_to_record.set()
+            self._looked_back()
             self._summarize_missed(missed)
+
+    def _looked_back(self) -> None:
+        """The first look is over (or never will be: the desk is closing): the recorder ends once done."""
+        self._looking_back = False
+        self._more_to_record.set()
+
+    def on_unmount(self) -> None:
+        self._looked_back()
 
     def _progress_label(self, incident: Incident) -> str | None:
         if incident.number not in self._checked_for:  # a closed incident, shown on request
