@@ -107,7 +107,7 @@ def record_all(
     desk: Desk,
     breaches: list[Breach],
     *,
-    breathe: Callable[[], None] | None = None,
+    breathe: Callable[[], object] | None = None,
     landed: Callable[[Written], None] | None = None,
 ) -> int:
     """Write each breach to its incident's timeline unless it is there already; returns how many

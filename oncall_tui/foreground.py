@@ -59,25 +59,36 @@ FOREGROUND = Foreground()
 def breather(
     slice_seconds: float = SLICE_SECONDS,
     *,
+    rest_seconds: float | None = None,
+    should_stop: Callable[[], bool] | None = None,
     foreground: Foreground = FOREGROUND,
     longest_wait: float = LONGEST_WAIT_SECONDS,
-) -> Callable[[], None]:
+) -> Callable[[], bool]:
     """A pause for a worker's loop, called between pieces of work: after `slice_seconds` of work it
-    sleeps as long (the GIL free for the event loop's frames), and while the screen answers a key
-    it waits until it has (at most `longest_wait`). On the main thread it does nothing: code that
-    runs in a worker on the desk also runs on the command line, where there is no screen."""
+    sleeps `rest_seconds` (as long again unless told; the GIL free for the event loop's frames), and
+    while the screen answers a key it waits until it has (at most `longest_wait`). On the main
+    thread it neither sleeps nor waits: code that runs in a worker on the desk also runs on the
+    command line, where there is no screen.
+
+    It returns True when `should_stop` (asked after each pause, or each slice on the main thread)
+    says the loop should end: a walk the desk no longer needs stops at its next breath.
+    """
     started = time.perf_counter()
     main = threading.main_thread()
+    rest = slice_seconds if rest_seconds is None else rest_seconds
 
-    def breathe() -> None:
+    def breathe() -> bool:
         nonlocal started
-        if threading.current_thread() is main:
-            return  # the screen's own thread (or a command's): nobody to give way to
-        if foreground.is_busy:
+        if threading.current_thread() is main:  # the screen's own thread (or a command's): nobody to give way to
+            if should_stop is None or time.perf_counter() - started <= slice_seconds:
+                return False
+        elif foreground.is_busy:
             foreground.wait(longest_wait)
-            started = time.perf_counter()
         elif time.perf_counter() - started > slice_seconds:
-            time.sleep(slice_seconds)
-            started = time.perf_counter()
+            time.sleep(rest)
+        else:
+            return False
+        started = time.perf_counter()
+        return should_stop is not None and should_stop()
 
     return breathe

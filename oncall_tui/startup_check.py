@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
+from .foreground import breather
 from .model import format_id
 from .store import Record, StoreError, chain_end, event_hash
 from .verify import Break, StoredEvent, check_chain
@@ -41,20 +41,6 @@ class StartupCheck:
     problem: str | None  # one line for the banner, or None when the record holds
     incidents: int  # incidents on the desk
     events: int  # events walked this time
-
-
-def _sliced(should_stop: Callable[[], bool]) -> Callable[[], bool]:
-    """A breather for the caller's loop: after a slice of work, a rest. True when asked to stop."""
-    started = [time.perf_counter()]
-
-    def breathe() -> bool:
-        if time.perf_counter() - started[0] > SLICE_SECONDS:
-            time.sleep(REST_SECONDS)
-            started[0] = time.perf_counter()
-            return should_stop()
-        return False
-
-    return breathe
 
 
 def _walk_from(incident: int, start: str, events: list[StoredEvent]) -> Break | None:
@@ -102,7 +88,8 @@ def check_since_last(
         return StartupCheck(f"the database file is damaged: {file[0]}", 0, 0)
     store.note_sound()
     sound()
-    breathe = _sliced(should_stop) if polite else should_stop
+    # Polite: a slice of work, a rest, and no work at all while the screen answers a key.
+    breathe = breather(SLICE_SECONDS, rest_seconds=REST_SECONDS, should_stop=should_stop) if polite else should_stop
     saving = remember and not store.readonly
     writer: Record | None = None
     try:

@@ -13,16 +13,22 @@ Escape and the key after it, typed quickly or sent in one write (`tmux send-keys
 the desk as one byte sequence that the terminal protocol reads as Alt+that key. The desk binds no
 Alt key, so such a key is what the user typed: Escape, then the key (`escape_then`). Escape closes
 the help, q then quits, as meant; an Alt key a screen does bind is left alone.
+
+Textual's terminal parser keeps that Alt only for letters and digits: `ESC /` came out as a bare
+`/`, and the Escape was gone (the severity picker stayed open, and took the `1` of `/sev:P1` as
+P1). An Escape followed by more than the parser looks ahead for, or by another Escape, came out as
+a literal `^`. `keep_escapes` makes both an Alt key like any other, for `escape_then` to split.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Container
+from collections.abc import Awaitable, Callable, Container, Iterator
 from typing import Any
 
 from textual import events
+from textual._xterm_parser import XTermParser
 from textual.app import App
 from textual.keys import _character_to_key
 from textual.message_pump import MessagePump
@@ -48,16 +54,50 @@ def _idle(pump: MessagePump) -> bool:
 def escape_then(key: events.Key, bound: Container[str]) -> tuple[events.Key, events.Key] | None:
     """Escape and the plain key, for an Alt+key nothing in `bound` answers to; else None."""
     char = key.character
-    if not key.key.startswith("alt+") or key.key in bound or not char or len(char) != 1 or not char.isprintable():
+    if not key.key.startswith("alt+") or key.key in bound or not char or len(char) != 1:
         return None
-    name = char if char.isalnum() else _character_to_key(char)
+    if char.isprintable():
+        name = char if char.isalnum() else _character_to_key(char)
+    else:  # enter, tab, backspace…: named by the parser
+        name = key.key.removeprefix("alt+")
     return events.Key("escape", "\x1b"), events.Key(name, char)
+
+
+def keep_escapes() -> None:
+    """Make Textual's terminal parser keep an Escape typed just before another key (see above).
+
+    The parser re-reads a sequence it does not know one character at a time, asking
+    `_sequence_to_key_events(char, alt)` for each: with `alt` after the Escape, which it then
+    drops for any key whose name is longer than one letter (`slash`, `enter`); and, when the
+    sequence was cut short (too long, or a second Escape arrived), it hands over the Escape itself,
+    which it then shows as `^`. Here the first becomes `alt+slash`, and the second marks the next
+    character as Alt. Installed once, for every driver (terminal and browser alike).
+    """
+    if getattr(XTermParser._sequence_to_key_events, "keeps_escapes", False):
+        return
+    textual_keys = XTermParser._sequence_to_key_events
+
+    def _sequence_to_key_events(self: XTermParser, sequence: str, alt: bool = False) -> Iterator[events.Key]:
+        if sequence == "\x1b":  # only a cut-short sequence hands over its lone Escape
+            self._escape_pending = True  # type: ignore[attr-defined]
+            return
+        if getattr(self, "_escape_pending", False) and len(sequence) == 1:
+            self._escape_pending = False  # type: ignore[attr-defined]
+            alt = True
+        keys = list(textual_keys(self, sequence, alt))
+        if alt and len(sequence) == 1 and keys and not keys[0].key.startswith("alt+"):
+            keys[0] = events.Key(f"alt+{keys[0].key}", keys[0].character)
+        yield from keys
+
+    _sequence_to_key_events.keeps_escapes = True  # type: ignore[attr-defined]
+    XTermParser._sequence_to_key_events = _sequence_to_key_events  # type: ignore[method-assign]
 
 
 class KeyQueue:
     """The app's keys, handed on one at a time by `dispatch` (Textual's own event handling)."""
 
     def __init__(self, app: App[Any], dispatch: Callable[[events.Event], Awaitable[None]]) -> None:
+        keep_escapes()
         self.app = app
         self.dispatch = dispatch
         self._keys: deque[events.Key] = deque()

@@ -194,3 +194,22 @@ def test_escape_then_q_in_one_write_closes_the_help_and_quits(terminal, tmp_path
     terminal.wait_for(lambda s: "oncall-tui — keys" in s, "the help")
     terminal.tmux("send-keys", "-t", "desk", "Escape", "q")
     terminal.wait_for(lambda s: "? Help" not in s and "oncall-tui — keys" not in s, "the desk to quit")
+
+
+def test_escape_and_a_filter_in_one_write_close_the_severity_picker_then_filter(terminal, tmp_path):
+    """`send-keys Escape '/sev:P1' Enter`: Textual read `ESC /` as a bare `/` and lost the Escape,
+    so the picker stayed open and took the 1 as P1."""
+    db = tmp_path / "desk.db"
+    desk = Desk.open(db, actor="alice")
+    desk.declare("Login failures", severity="P0")
+    desk.declare("Disk filling", severity="P1")
+    desk.close()
+    start_board(terminal, db, size=(80, 24))
+    terminal.keys("s")
+    terminal.wait_for(lambda s: "Severity of INC-" in s, "the severity picker")
+    terminal.tmux("send-keys", "-t", "desk", "Escape", "/sev:P1", "Enter")
+    shown = terminal.wait_for(lambda s: "filter: sev:P1 (1)" in s, "the board filtered to P1")
+    assert "Severity of" not in shown and "Disk filling" in shown
+    desk = Desk.open(db, actor="checker")
+    assert [i.severity.value for i in desk.incidents()] == ["P0", "P1"]  # nothing was set to P1
+    desk.close()

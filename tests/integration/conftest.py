@@ -76,12 +76,12 @@ class Alertmanager:
     def status(self) -> dict:
         return self.call("GET", "/api/v2/status")
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
+    def call(self, method: str, path: str, body: Any = None, *, timeout: float = 5.0) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
         return json.loads(raw) if raw.strip() else None
 
@@ -108,8 +108,8 @@ class Alertmanager:
         """What Prometheus sends when an alert stops: the same alert, endsAt in the past."""
         self.fire(labels, starts_at=starts_at, ends_at=datetime.now(UTC) - timedelta(seconds=1))
 
-    def alerts(self) -> list[dict]:
-        return self.call("GET", "/api/v2/alerts")
+    def alerts(self, *, timeout: float = 5.0) -> list[dict]:
+        return self.call("GET", "/api/v2/alerts", timeout=timeout)
 
     def silences(self) -> list[dict]:
         return self.call("GET", "/api/v2/silences")

@@ -8,48 +8,15 @@ from pathlib import Path
 
 import pytest
 from paging_receivers import HttpReceiver, SmtpServer
+from support import roster
+from support.roster import THREE_TIERS, people_toml, schedules_toml
 
 from oncall_tui.policy import load_policy
 
-PEOPLE = """\
-[people.ava]
-name = "Ava Jones"
-tz = "Europe/Berlin"
-phone = "+49 30 1234567"
-notify = ["{ava}"]
+SCHEDULES = schedules_toml("2026-11-23")
 
-[people.ben]
-name = "Ben Okafor"
-tz = "America/New_York"
-notify = ["{ben}"]
-
-[people.chen]
-name = "Chen Li"
-tz = "Asia/Singapore"
-notify = ["{chen}"]
-"""
-
-SCHEDULES = """\
-[schedules.primary]
-tz = "Europe/Berlin"
-[[schedules.primary.layers]]
-name = "weekly"
-rotation = ["ava", "ben"]
-shift = "1w"
-start = 2026-11-23
-handoff = "10:00"
-
-[schedules.secondary]
-tz = "America/New_York"
-[[schedules.secondary.layers]]
-name = "weekly"
-rotation = ["ben", "chen"]
-shift = "1w"
-start = 2026-11-23
-handoff = "09:00"
-"""
-
-POLICY = """\
+POLICY = (
+    """\
 [paging]
 repeat_minutes = 5
 repeat_limit = 3
@@ -57,21 +24,9 @@ retry_seconds = [0.05]
 send_timeout_seconds = 5
 heads_up_minutes = 0
 
-[[escalation]]
-after_minutes = 0
-level = "Primary On-Call"
-schedule = "primary"
-
-[[escalation]]
-after_minutes = 30
-level = "Secondary On-Call"
-schedule = "secondary"
-
-[[escalation]]
-after_minutes = 60
-level = "Engineering Manager"
-person = "chen"
 """
+    + THREE_TIERS
+)
 
 
 @pytest.fixture
@@ -89,11 +44,9 @@ def http_receiver():
 
 
 def write_config(directory: Path, *, urls: dict[str, str], policy: str = POLICY, schedules: str = SCHEDULES) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "people.toml").write_text(PEOPLE.format(**urls))
-    (directory / "schedules.toml").write_text(textwrap.dedent(schedules))
-    (directory / "policy.toml").write_text(policy)
-    return directory
+    """The team, each paged at `urls[handle]` (ava has a phone number too)."""
+    people = people_toml(urls, phones={"ava": "+49 30 1234567"})
+    return roster.write_config(directory, people=people, schedules=textwrap.dedent(schedules), policy=policy)
 
 
 @pytest.fixture

@@ -67,15 +67,13 @@ async def test_an_open_desk_pages_shows_who_holds_the_pager_and_pages_by_hand(db
         await tick(app, pilot, clock)
         await until(pilot, lambda: smtp.to(f"{primary.handle}@example.com"), "the primary's e-mail", timeout=15)
         app.go_to(inc.number)
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.board_screen.selected == inc.number, "the incident selected")
         contact = paging.contact("Primary On-Call")
         assert contact.startswith(primary.name + " until ")
 
         # E: pick the Engineering Manager level; the page goes now and says so.
         await pilot.press("E")
-        await pilot.pause(0.1)
-        picker = app.screen
-        assert picker.__class__.__name__ == "EscalatePicker"
+        await until(pilot, lambda: app.screen.__class__.__name__ == "EscalatePicker", "the escalate picker")
         await pilot.press("down", "down", "enter")
         await until(pilot, lambda: smtp.to("chen@example.com"), "the manager's e-mail", timeout=15)
         mail = smtp.to("chen@example.com")[-1]
@@ -88,7 +86,7 @@ async def test_an_open_desk_pages_shows_who_holds_the_pager_and_pages_by_hand(db
 
         # O: who is on call, two weeks ahead.
         await pilot.press("O")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: app.screen.query("#oncall-body"), "who is on call")
         body = app.screen.query_one("#oncall-body").render().plain
         assert "primary — next 14 days  (UTC; Europe/Berlin in brackets)" in body and primary.name in body
         await pilot.press("escape")

@@ -89,7 +89,7 @@ def test_three_processes_and_twenty_kills_send_each_page_exactly_once(tmp_path, 
     assert len(pages) == INCIDENTS and all(p["state"] == "delivered" for p in pages), pages
     subjects = sorted(m.subject for m in smtp.mails)
     expected = sorted(f"[P1] INC-{n} Outage {n - 1}" for n in range(1, INCIDENTS + 1))
-    assert subjects == expected  # each incident's page arrived, and arrived once
+    assert subjects == expected, _why_twice(desk, subjects)  # each incident's page arrived, and arrived once
     resent = [e for n in range(1, INCIDENTS + 1) for e in desk.timeline(n) if e.kind == "page_resent"]
     print(
         f"\n{kills} kills, {len(resent)} pages resent after their sender died, {len(smtp.mails)} mails for {INCIDENTS} pages"
@@ -97,6 +97,16 @@ def test_three_processes_and_twenty_kills_send_each_page_exactly_once(tmp_path, 
     assert resent, "no kill landed between a claim and its send"
     assert sum(p["resends"] for p in pages) == len(resent)
     desk.close()
+
+
+def _why_twice(desk: Desk, subjects: list[str]) -> str:
+    """The paging events of each incident whose page arrived other than once."""
+    lines = []
+    for subject in sorted({s for s in subjects if subjects.count(s) != 1}):
+        number = int(subject.split()[1].removeprefix("INC-"))
+        lines.append(f"{subject}: {subjects.count(subject)} mails")
+        lines += [f"  {e.at} {e.kind} {e.details}" for e in desk.timeline(number) if e.kind.startswith("page")]
+    return "\n".join(lines)
 
 
 def _victim(db: Path | str, procs: list[subprocess.Popen], rng: random.Random) -> subprocess.Popen | None:

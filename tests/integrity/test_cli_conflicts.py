@@ -3,14 +3,39 @@ overwritten. Both read the incident while a third process holds the write lock, 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from integrity_helpers import oncall_tui_command
 
 from oncall_tui.desk import Desk
+
+
+def _waiting_for_the_lock(pid: int, db: Path) -> bool:
+    """Has the database open and sleeps: SQLite's busy handler, retrying the write lock. A command
+    still starting (imports, reading) runs, or waits on the disk; it does not sleep."""
+    try:
+        opened = any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(db) for fd in os.listdir(f"/proc/{pid}/fd"))
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return opened and state == "S"
+
+
+def _wait_until_waiting_for_the_lock(proc: subprocess.Popen, db: Path, timeout: float = 120.0) -> None:
+    """Until the command has read the incident and waits for the write lock (asleep, db open, over
+    ten looks 20 ms apart), however long a loaded machine takes to start it."""
+    deadline = time.monotonic() + timeout
+    asleep = 0
+    while asleep < 10:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"the command never waited for the lock within {timeout}s"
+        asleep = asleep + 1 if _waiting_for_the_lock(proc.pid, db) else 0
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize(
@@ -41,7 +66,8 @@ def test_the_second_of_two_simultaneous_commands_is_told(first, second, field, d
         )
         for who, args in (("alice", first), ("bob", second))
     ]
-    time.sleep(4)  # long enough for both to start and read
+    for proc in procs:
+        _wait_until_waiting_for_the_lock(proc, db_path)
     holder.execute("ROLLBACK")
     holder.close()
     results = [(p.wait(timeout=30), *p.communicate()) for p in procs]

@@ -22,12 +22,11 @@ from oncall_tui.verify import verify_store
 TOKEN = re.compile(r"\br\d+s\d+\b")
 CHILD = Path(__file__).with_name("crash_child.py")
 SEED = 20261127
+# A fixed number of lives, each killed after a fixed number of reported commits (drawn from the
+# seeded generator): how many kills land, and how many commits they put at risk, is the same on a
+# quiet laptop and on a loaded CI box. A slower machine takes longer; it never tests less.
 KILLS = 50
-MIN_KILLS = 40
-# A life on PostgreSQL starts slower (importing psycopg is ~0.3 s of a cold start, then a TCP
-# connection): 50 lives take ~20 s on a quiet box, so a busy one gets through fewer in the budget.
-MIN_KILLS_POSTGRESQL = 25
-BUDGET_SECONDS = 22.0
+MOST_COMMITS_PER_LIFE = 12
 
 
 def _token(event) -> str | None:
@@ -38,26 +37,35 @@ def _token(event) -> str | None:
 
 
 def _one_life(db: Path | str, run: int, rng: random.Random) -> tuple[list[dict], bool]:
-    """Start a desk, let it act for a random while, SIGKILL it; return what it reported committed."""
+    """Start a desk, let it commit a few actions, SIGKILL it; return what it reported committed."""
     proc = subprocess.Popen(
         [sys.executable, str(CHILD), str(db), str(run), str(rng.randrange(1 << 30))],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    # Most kills land while actions run; one in five lands during start-up (opening, recovering the
-    # WAL left by the previous kill, creating the schema on the first run).
+    # Most kills land while actions run; one in five lands during start-up (opening, recovering
+    # the WAL left by the previous kill, creating the schema on the first run).
     during_startup = rng.random() < 0.2
-    if not during_startup:
-        ready = proc.stdout.readline()
-        assert ready.startswith('{"ready"'), ready + proc.stderr.read()
-    time.sleep(rng.uniform(0.0, 0.25))
+    heard: list[str] = []
+    if during_startup:
+        time.sleep(rng.uniform(0.0, 0.25))  # a Python start-up takes longer than this, loaded or not
+    else:
+        # Counted in commits, not seconds: on any machine the life reaches this many, and then
+        # the kill lands at a random point of whatever comes next (mid-transaction or between).
+        wanted = 1 + rng.randrange(MOST_COMMITS_PER_LIFE + 1)  # the "ready" line, then the actions
+        while len(heard) < wanted:
+            line = proc.stdout.readline()
+            assert line.endswith("\n"), "".join(heard) + line + proc.stderr.read()
+            heard.append(line)
+        assert heard[0].startswith('{"ready"'), heard[0] + proc.stderr.read()
+        time.sleep(rng.uniform(0.0, 0.01))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     out, err = proc.communicate()
     assert proc.returncode == -signal.SIGKILL, err  # it was still working: it died by our hand
     # Lines shorter than a pipe buffer arrive whole or not at all; only whole lines were reported.
-    lines = [json.loads(line) for line in out.splitlines(keepends=True) if line.endswith("\n")]
+    lines = [json.loads(line) for line in [*heard, *out.splitlines(keepends=True)] if line.endswith("\n")]
     return [r for r in lines if "action" in r], during_startup
 
 
@@ -68,16 +76,14 @@ def test_sigkill_at_random_points_loses_nothing_committed(record_target, record_
     committed: list[dict] = []
     kills = startup_kills = 0
     started = time.monotonic()
-    while kills < KILLS and time.monotonic() - started < BUDGET_SECONDS:
-        reported, during_startup = _one_life(db, kills + 1, rng)
+    for kills in range(1, KILLS + 1):
+        reported, during_startup = _one_life(db, kills, rng)
         committed.extend(reported)
-        kills += 1
         startup_kills += during_startup
     elapsed = time.monotonic() - started
     record_property("sigkills", kills)
     print(f"\n{kills} SIGKILLs ({startup_kills} during start-up), {len(committed)} committed actions, {elapsed:.1f} s")
-    floor = MIN_KILLS if isinstance(db, Path) else MIN_KILLS_POSTGRESQL
-    assert kills >= floor, f"only {kills} kills in {BUDGET_SECONDS} s: machine too busy?"
+    assert startup_kills >= 5  # the seed draws both kinds of kill
     assert len(committed) > 200
 
     desk = Desk.open(db, actor="checker")

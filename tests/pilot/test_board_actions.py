@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from textual.widgets._toast import Toast
-from waits import until
+from waits import palette_offers, until
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
@@ -350,7 +350,7 @@ async def test_every_action_is_in_the_command_palette(desk, make_app):
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.press("ctrl+p")
         await type_text(pilot, "acknowledge")
-        await pilot.pause(0.3)
+        await palette_offers(pilot, "acknowledge")
         await pilot.press("enter")
         await pilot.pause()
         assert desk.get(1).status is Status.ACKNOWLEDGED

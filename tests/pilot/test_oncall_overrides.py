@@ -9,7 +9,8 @@ from Monday 22 March crosses Berlin's switch to summer time on Sunday 28 March.
 from __future__ import annotations
 
 import pytest
-from waits import until
+from support.roster import PRIMARY_THEN_MANAGER, people_toml, schedules_toml, unreachable_urls, write_config
+from waits import keys_done, palette_offers, until
 
 from oncall_tui import overrides
 from oncall_tui.clock import FrozenClock, parse_instant
@@ -21,43 +22,9 @@ from oncall_tui.ui.app import OncallApp
 
 pytestmark = pytest.mark.anyio
 
-PEOPLE = """\
-[people.ava]
-name = "Ava Jones"
-tz = "Europe/Berlin"
-notify = ["json://127.0.0.1:9/ava"]
-[people.ben]
-name = "Ben Okafor"
-tz = "America/New_York"
-notify = ["json://127.0.0.1:9/ben"]
-[people.chen]
-name = "Chen Li"
-tz = "Asia/Singapore"
-notify = ["json://127.0.0.1:9/chen"]
-"""
-
-SCHEDULES = """\
-[schedules.primary]
-tz = "Europe/Berlin"
-[[schedules.primary.layers]]
-name = "weekly"
-rotation = ["ava", "ben"]
-shift = "1w"
-start = 2027-03-15
-handoff = "10:00"
-"""
-
-POLICY = """\
-[[escalation]]
-after_minutes = 0
-level = "Primary On-Call"
-schedule = "primary"
-
-[[escalation]]
-after_minutes = 30
-level = "Engineering Manager"
-person = "chen"
-"""
+PEOPLE = people_toml(unreachable_urls())
+SCHEDULES = schedules_toml("2027-03-15", secondary=False)
+POLICY = PRIMARY_THEN_MANAGER
 
 
 @pytest.fixture
@@ -67,11 +34,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    directory = tmp_path / "config"
-    directory.mkdir()
-    (directory / "people.toml").write_text(PEOPLE)
-    (directory / "schedules.toml").write_text(SCHEDULES)
-    (directory / "policy.toml").write_text(POLICY)
+    directory = write_config(tmp_path / "config", people=PEOPLE, schedules=SCHEDULES, policy=POLICY)
     monkeypatch.setenv("ONCALL_TUI_CONFIG", str(directory))
     return directory
 
@@ -114,7 +77,7 @@ async def test_t_takes_the_pager_showing_the_change_before_enter_makes_it(oncall
         await pilot.press("tab", "tab", *"zed")
         await until(pilot, lambda: "'zed' is not in people.toml" in text_of(app, "#plan"), "the unknown person")
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await keys_done(pilot)
         assert type(app.screen).__name__ == "TakeForm" and overrides.listed(oncall_desk) == []
         await pilot.press("backspace", "backspace", "backspace", *"chen")
         await until(pilot, lambda: "Ava Jones → Chen Li" in text_of(app, "#plan"), "the plan")
@@ -197,7 +160,7 @@ async def test_every_key_of_the_screen_is_in_its_footer_help_and_palette(oncall_
         await pilot.press("escape", "ctrl+p")
         await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", "the palette")
         await pilot.press(*"swap")
-        await pilot.pause(0.3)
+        await palette_offers(pilot, "swap")
         await pilot.press("enter")
         await until(pilot, lambda: type(app.screen).__name__ == "SwapForm", "the swap form from the palette")
         await pilot.press("escape", "escape")

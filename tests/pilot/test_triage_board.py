@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets._toast import Toast
+from waits import palette_offers
 
 from oncall_tui.config import DeskOptions
 from oncall_tui.desk import Desk
@@ -304,7 +305,7 @@ async def test_the_palette_goes_to_a_closed_incident(desk, clock, db_path):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Go to INC-1")
-        await pilot.pause(0.5)
+        await palette_offers(pilot, "INC-1")
         await pilot.press("enter")
         await pilot.pause()
         assert app.board_screen.selected == 1

@@ -42,6 +42,12 @@ async def still_cursors(pilot) -> None:
     """A blinking cursor would make each snapshot a coin toss."""
     for widget in pilot.app.screen.query("Input, TextArea").results((Input, TextArea)):
         widget.cursor_blink = False
+        if isinstance(widget, TextArea):
+            # TextArea caches its lines under a key that is the same for "blink off" and "not
+            # blinking": on a machine slow enough that the cursor blinked off before this point
+            # (0.5 s after the focus), the line without its cursor would be drawn from the cache.
+            widget.notify_style_update()
+            widget.refresh()
     await pilot.pause()
 
 

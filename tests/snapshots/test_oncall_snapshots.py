@@ -8,6 +8,7 @@ __snapshots__/ was looked at before it was accepted.
 from __future__ import annotations
 
 import pytest
+from support.roster import THREE_TIERS, people_toml, schedules_toml, unreachable_urls, write_config
 from textual.widgets import Input
 
 from oncall_tui import overrides
@@ -20,66 +21,14 @@ from oncall_tui.ui.app import OncallApp
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
-PEOPLE = """\
-[people.ava]
-name = "Ava Jones"
-tz = "Europe/Berlin"
-notify = ["json://127.0.0.1:9/ava"]
-[people.ben]
-name = "Ben Okafor"
-tz = "America/New_York"
-notify = ["json://127.0.0.1:9/ben"]
-[people.chen]
-name = "Chen Li"
-tz = "Asia/Singapore"
-notify = ["json://127.0.0.1:9/chen"]
-"""
-
-SCHEDULES = """\
-[schedules.primary]
-tz = "Europe/Berlin"
-[[schedules.primary.layers]]
-name = "weekly"
-rotation = ["ava", "ben"]
-shift = "1w"
-start = 2027-03-15
-handoff = "10:00"
-
-[schedules.secondary]
-tz = "America/New_York"
-[[schedules.secondary.layers]]
-name = "weekly"
-rotation = ["ben", "chen"]
-shift = "1w"
-start = 2027-03-15
-handoff = "09:00"
-"""
-
-POLICY = """\
-[[escalation]]
-after_minutes = 0
-level = "Primary On-Call"
-schedule = "primary"
-
-[[escalation]]
-after_minutes = 30
-level = "Secondary On-Call"
-schedule = "secondary"
-
-[[escalation]]
-after_minutes = 60
-level = "Engineering Manager"
-person = "chen"
-"""
+PEOPLE = people_toml(unreachable_urls())
+SCHEDULES = schedules_toml("2027-03-15")
+POLICY = THREE_TIERS
 
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    directory = tmp_path / "config"
-    directory.mkdir()
-    (directory / "people.toml").write_text(PEOPLE)
-    (directory / "schedules.toml").write_text(SCHEDULES)
-    (directory / "policy.toml").write_text(POLICY)
+    directory = write_config(tmp_path / "config", people=PEOPLE, schedules=SCHEDULES, policy=POLICY)
     monkeypatch.setenv("ONCALL_TUI_CONFIG", str(directory))
     return directory
 

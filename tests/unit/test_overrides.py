@@ -13,6 +13,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.roster import PRIMARY_THEN_MANAGER, people_toml, schedules_toml, write_config
 
 from oncall_tui import cli, overrides
 from oncall_tui.clock import FrozenClock, parse_instant
@@ -24,41 +25,10 @@ from oncall_tui.when import parse_at
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
-PEOPLE = """\
-[people.ava]
-name = "Ava Jones"
-tz = "Europe/Berlin"
-[people.ben]
-name = "Ben Okafor"
-tz = "America/New_York"
-[people.chen]
-name = "Chen Li"
-tz = "Asia/Singapore"
-"""
-
+PEOPLE = people_toml()
 # ava holds 15–22 March, ben 22–29 March (across the switch), ava 29 March – 5 April, ben after.
-SCHEDULES = """\
-[schedules.primary]
-tz = "Europe/Berlin"
-[[schedules.primary.layers]]
-name = "weekly"
-rotation = ["ava", "ben"]
-shift = "1w"
-start = 2027-03-15
-handoff = "10:00"
-"""
-
-POLICY = """\
-[[escalation]]
-after_minutes = 0
-level = "Primary On-Call"
-schedule = "primary"
-
-[[escalation]]
-after_minutes = 30
-level = "Engineering Manager"
-person = "chen"
-"""
+SCHEDULES = schedules_toml("2027-03-15", secondary=False)
+POLICY = PRIMARY_THEN_MANAGER
 
 
 def at(text: str):
@@ -67,11 +37,7 @@ def at(text: str):
 
 @pytest.fixture
 def config(tmp_path, monkeypatch):
-    directory = tmp_path / "config"
-    directory.mkdir()
-    (directory / "people.toml").write_text(PEOPLE)
-    (directory / "schedules.toml").write_text(SCHEDULES)
-    (directory / "policy.toml").write_text(POLICY)
+    directory = write_config(tmp_path / "config", people=PEOPLE, schedules=SCHEDULES, policy=POLICY)
     monkeypatch.setenv("ONCALL_TUI_CONFIG", str(directory))
     return directory
 

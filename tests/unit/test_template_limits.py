@@ -43,7 +43,7 @@ def test_a_runaway_template_stops_in_time_with_its_file_named(desk, incident, tm
     started = time.monotonic()
     with pytest.raises(TemplateProblem) as caught:
         _compose(desk, incident, tmp_path, source)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # unstopped, each of these runs for hours or fills the memory
     assert said in str(caught.value)
     assert caught.value.file == tmp_path / "mine.j2"
 
