@@ -571,6 +571,10 @@ class BoardScreen(Screen[None]):
             rows = [model.complete(row) for n in numbers[at : at + LOOK_ROWS] if (row := model.get(n)) is not None]
             at += LOOK_ROWS
             found += self._new_breaches(rows)
+            # A row is completed as it stood at the load: what it crossed since is taken now, in this
+            # slice, as the clock's tick would (and announced as it would), not all at the next tick.
+            if model.next_change is not None and model.next_change <= self.app.now:
+                self._tick(self.app.now)
             if time.thread_time() - started >= SLICE_BUDGET_SECONDS:
                 break
         for breach in found:
