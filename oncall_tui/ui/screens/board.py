@@ -287,6 +287,8 @@ class BoardScreen(Screen[None]):
         self._to_record: list[Breach] = []  # breaches for the recorder (a worker thread) to write
         self._recording = False
         self._recording_lock = threading.Lock()
+        self._more_to_record = threading.Event()  # set as breaches are queued for the recorder
+        self._looking_back = False  # the first look still finds breaches: the recorder waits for more
         self.news = BreachNews(desk.policy)
         self._news_toast: Notification | None = None  # the one toast breach news is shown in
         self._news_text = ""  # what it says (its message may be padded to keep its height)
@@ -549,6 +551,7 @@ class BoardScreen(Screen[None]):
         recomputed = self.board.load(incidents, app.clock.now(), lazy=startup)
         if startup:
             numbers = [row.incident.number for row in recomputed]
+            self._looking_back = True
             self.call_after_refresh(lambda: self._look_back(numbers, 0, {}))
         else:
             self._announce(self._new_breaches(recomputed))
@@ -568,6 +571,10 @@ class BoardScreen(Screen[None]):
             rows = [model.complete(row) for n in numbers[at : at + LOOK_ROWS] if (row := model.get(n)) is not None]
             at += LOOK_ROWS
             found += self._new_breaches(rows)
+            # A row is completed as it stood at the load: what it crossed since is taken now, in this
+            # slice, as the clock's tick would (and announced as it would), not all at the next tick.
+            if model.next_change is not None and model.next_change <= self.app.now:
+                self._tick(self.app.now)
             if time.thread_time() - started >= SLICE_BUDGET_SECONDS:
                 break
         for breach in found:
@@ -577,7 +584,16 @@ class BoardScreen(Screen[None]):
         if at < len(numbers):
             self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
         else:
+            self._looked_back()
             self._summarize_missed(missed)
+
+    def _looked_back(self) -> None:
+        """The first look is over (or never will be: the desk is closing): the recorder ends once done."""
+        self._looking_back = False
+        self._more_to_record.set()
+
+    def on_unmount(self) -> None:
+        self._looked_back()
 
     def _progress_label(self, incident: Incident) -> str | None:
         if incident.number not in self._checked_for:  # a closed incident, shown on request
@@ -712,6 +728,7 @@ class BoardScreen(Screen[None]):
         Run by the app, whose worker handler reports a failure whatever screen is on top."""
         with self._recording_lock:
             self._to_record.extend(breaches)
+            self._more_to_record.set()
             if self._recording:
                 return
             self._recording = True
@@ -725,16 +742,26 @@ class BoardScreen(Screen[None]):
         )
 
     def _record_queued(self, landed: Callable[[Written], None]) -> int:
+        """The recorder's loop. While the first look is still finding breaches it waits for them
+        rather than ending: it would otherwise end and start again (a connection opened each time)
+        between the look's slices, hundreds of times at 10k."""
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
         written = 0
         own = self.desk.reopen()  # a Store is not shared across threads
         try:
             while True:
+                self._more_to_record.clear()
                 with self._recording_lock:
                     batch, self._to_record = self._to_record[:RECORD_SLICE], self._to_record[RECORD_SLICE:]
-                    if not batch:
+                    if not batch and (not self._looking_back or worker.is_cancelled):
                         self._recording = False
                         return written
-                written += record_all(own, batch, breathe=breather(), landed=landed)
+                if batch:
+                    written += record_all(own, batch, breathe=breather(), landed=landed)
+                else:
+                    self._more_to_record.wait(0.2)
         except BaseException:
             with self._recording_lock:
                 self._recording = False
