@@ -18,6 +18,12 @@ from oncall_tui.policy import Policy, load_policy
 T0 = "2026-11-27T03:00:00Z"
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """The async tests (Pilot, marked `anyio`) run on asyncio, Textual's loop."""
+    return "asyncio"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("home")

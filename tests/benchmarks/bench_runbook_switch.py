@@ -29,11 +29,6 @@ PANE_SHARE_MS = 4.0  # what an open Runbook or Process tab may add to a switch, 
 SIZE = (120, 40)
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 class BareApp(App):
     """The floor: a focused list of 1,000 lines and a detail line that follows the highlight."""
 

@@ -38,11 +38,6 @@ READY = "document.body.classList.contains('-first-byte')"
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def live_desk(db_path, policy):
     """A desk on the real clock: the served desk processes run on the system clock."""
     desk = Desk.open(db_path, policy=policy, clock=SystemClock(), actor="pagerbot")

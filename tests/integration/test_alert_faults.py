@@ -31,11 +31,6 @@ STARTED = datetime(2026, 11, 27, 2, 40, tzinfo=UTC)  # before the desk's frozen 
 TIMEOUT = 0.5
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def alert_json(name="IdentityServiceDown", fp="aaaa000000000001", starts=STARTED, **labels) -> dict:
     return {
         "fingerprint": fp,

@@ -34,11 +34,6 @@ IDENTITY = {"alertname": "IdentityServiceDown", "severity": "critical", "service
 DISK = {"alertname": "DiskFilling", "severity": "unknown-level", "job": "node", "instance": "db-2:9100"}
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 async def pull(desk, am, *, intake: Intake | None = None):
     async with AlertmanagerClient(am.url, timeout=5) as client:
         matcher = runbook_matcher(RunbookLibrary(), desk.policy.alerts)

@@ -28,11 +28,6 @@ QUEUE = {"alertname": "QueueBacklog", "severity": "critical", "service": "billin
 POLL_SECONDS = 1.0  # the desks' poll interval here; "within two polls" is measured against it
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def tuned(policy, **alerts):
     return replace(policy, alerts=replace(policy.alerts, poll_seconds=POLL_SECONDS, **alerts))
 

@@ -24,11 +24,6 @@ WATCHDOG = {"alertname": "Watchdog", "severity": "none"}
 IDENTITY = {"alertname": "IdentityHighErrorRate", "severity": "critical", "service": "identity"}
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def banner(app) -> str:
     found = app.screen.query("#blind-banner")
     if not found or not found.first().has_class("-blind"):

@@ -20,11 +20,6 @@ from oncall_tui.ui.widgets.server_away import ServerAwayBanner
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def _toasts(board) -> list[str]:
     return [str(n.message) for n in board._notifications]
 

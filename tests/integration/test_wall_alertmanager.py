@@ -12,11 +12,6 @@ from oncall_tui.ui.wall.app import WallApp
 pytestmark = [pytest.mark.anyio, pytest.mark.alertmanager]
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def health_text(app) -> str:
     return str(app.screen.query_one("#wall-health").render())
 

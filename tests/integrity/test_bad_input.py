@@ -501,11 +501,6 @@ def test_undecodable_bytes_on_the_command_line_are_kept_visible(healthy_record, 
 # --- the board itself ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_the_board_survives_a_terminal_resized_to_40x10(healthy, clock, policy):
     from oncall_tui.config import DeskOptions

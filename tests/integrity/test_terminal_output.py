@@ -68,11 +68,6 @@ def test_what_the_board_reads_is_clean(written_elsewhere: Desk):
     assert [i.title for i in written_elsewhere.incidents()] == [SHOWN]
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_the_board_paints_no_escape_sequence(written_elsewhere: Desk, tmp_path):
     from oncall_tui.config import DeskOptions

@@ -54,11 +54,6 @@ def test_after_a_two_hour_sleep_every_clock_is_recomputed_from_the_wall_clock(de
     assert desk.timeline(inc.number)[-1].details == {"late_by_seconds": 2 * 3600 - 300}
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_the_board_shows_the_right_overdue_time_on_waking(desk: Desk, db_path, clock):
     from oncall_tui.config import DeskOptions

@@ -204,11 +204,6 @@ def test_verify_command_on_a_file_that_is_not_there(run_cli, tmp_path):
 # --- the desk's warning ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.mark.anyio
 async def test_the_board_warns_about_a_broken_chain_for_the_whole_session(history: Desk, db_path, clock):
     from oncall_tui.config import DeskOptions

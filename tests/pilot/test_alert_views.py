@@ -17,11 +17,6 @@ T_FIRE = datetime(2026, 11, 27, 2, 50, tzinfo=UTC)
 LABELS = {"alertname": "IdentityHighErrorRate", "severity": "critical", "service": "identity", "team": "iam"}
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def board_rows(app: OncallApp) -> list[str]:
     board = app.board_screen.board
     lines = [board.render_line(y).text.rstrip() for y in range(1, board.size.height)]

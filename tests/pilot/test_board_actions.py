@@ -18,11 +18,6 @@ from oncall_tui.ui.dialogs.severity_picker import SeverityPicker
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def board_rows(app: OncallApp) -> list[str]:
     board = app.board_screen.board
     lines = [board.render_line(y).text.rstrip() for y in range(1, board.size.height)]

@@ -21,11 +21,6 @@ from oncall_tui.ui.app import OncallApp
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def make_app(desk, clock, db_path) -> OncallApp:
     return OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
 

@@ -18,11 +18,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def db_path(record_target):
     """On both backends: the desk (conftest's, opened on `db_path`) is a file or a PostgreSQL database."""
     return record_target

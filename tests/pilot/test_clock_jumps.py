@@ -14,11 +14,6 @@ from oncall_tui.ui.app import OncallApp
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def toasts(app: OncallApp) -> list[str]:
     return [str(toast.render()) for toast in app.screen.query(Toast)]
 

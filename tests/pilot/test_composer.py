@@ -27,11 +27,6 @@ from oncall_tui.ui.screens.composer import PREVIEW_DELAY, ComposerScreen
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 INITIAL = (
     "[P0] Service Issue: identity\n"
     "- Timestamp: 2026-11-27 03:00 UTC\n"

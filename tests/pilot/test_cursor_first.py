@@ -20,11 +20,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def app(desk, db_path, clock):
     for title in ("Login failures", "Checkout latency", "Search index stale"):
         desk.declare(title, severity="P2")

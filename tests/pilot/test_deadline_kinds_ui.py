@@ -13,11 +13,6 @@ from oncall_tui.ui.app import OncallApp
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def no_system_clipboard():
     saved = pyperclip.copy, pyperclip.paste

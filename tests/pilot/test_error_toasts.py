@@ -20,11 +20,6 @@ from oncall_tui.ui.app import OncallApp
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def notes(app: OncallApp) -> list[Notification]:
     return list(app._notifications)
 

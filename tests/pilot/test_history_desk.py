@@ -26,11 +26,6 @@ KEY_BUDGET_S = 0.100
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def history_desk(db_path, policy, clock) -> Desk:
     build_history_desk(db_path, policy, clock)
     return Desk.open(db_path, policy=policy, clock=clock, actor="alice")

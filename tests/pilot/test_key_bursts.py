@@ -16,11 +16,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def app(desk, db_path, clock):
     desk.declare("Login failures", severity="P1")
     return OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)

@@ -17,11 +17,6 @@ from oncall_tui.ui.app import OncallApp
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def _toasts(app) -> list[str]:
     return [str(t.render()) for t in app.screen.query(Toast)]
 

@@ -11,11 +11,6 @@ from oncall_tui.ui.dialogs.modals import TextPrompt
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_a_multi_line_paste_into_a_prompt_keeps_every_line():
     answers: list[str | None] = []
     app = App()

@@ -28,11 +28,6 @@ POLICY = PRIMARY_THEN_MANAGER
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def config(tmp_path, monkeypatch):
     directory = write_config(tmp_path / "config", people=PEOPLE, schedules=SCHEDULES, policy=POLICY)
     monkeypatch.setenv("ONCALL_TUI_CONFIG", str(directory))

@@ -22,11 +22,6 @@ pytestmark = pytest.mark.anyio
 IDENTITY = "identity-service-outage"
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def make_app(desk, clock, db_path, **options) -> OncallApp:
     return OncallApp(desk, DeskOptions(db_path=db_path, **options), clock=clock)
 

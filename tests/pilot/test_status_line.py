@@ -18,11 +18,6 @@ LONG_NAME = "Alexandra Papadopoulou-Smith"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def busy(db_path, policy, clock):
     desk = Desk.open(db_path, policy=policy, clock=clock, actor=ACTOR)
     for title in ("Login failures", "Slow API", "Export backlog"):

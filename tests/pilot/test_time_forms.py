@@ -17,11 +17,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def app(desk, db_path, clock):
     return OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
 

@@ -19,11 +19,6 @@ from oncall_tui.ui.wall.widgets import ClockCard, IncidentLines
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 # Every key the desk binds, the writing ones among them: none may do anything on the wall.
 DESK_KEYS = sorted({b.key for b in (*OncallApp.BINDINGS, *BoardScreen.BINDINGS)} - {"q"})
 assert {"a", "d", "s", "f", "x", "n", "o", "e", "m"} <= set(DESK_KEYS)  # the writing keys are in the list

@@ -27,11 +27,6 @@ from oncall_tui.verify import verify_store
 T_FIRE = datetime(2026, 11, 27, 2, 50, tzinfo=UTC)  # before the desk's frozen 03:00
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def fire(fp="fp1", *, severity="critical", silenced_by=(), inhibited_by=(), updated=None, **labels) -> Alert:
     labels = {"alertname": "IdentityHighErrorRate", "severity": severity, "service": "identity", **labels}
     return Alert(
