@@ -34,6 +34,7 @@ from ...desk import ActionRefused, Desk, StoreError
 from ...errors import InputError
 from ...foreground import FOREGROUND, breather
 from ...lifecycle import check_move, next_status
+from ...memory import release_freed
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
 from ...paths import config_dir, target_name
 from ...tenants import editable_text
@@ -586,6 +587,7 @@ class BoardScreen(Screen[None]):
         else:
             self._looked_back()
             self._summarize_missed(missed)
+            release_freed()  # the startup's read and look are over: what they freed goes back
 
     def _looked_back(self) -> None:
         """The first look is over (or never will be: the desk is closing): the recorder ends once done."""
