@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import sys
 from functools import cache
 
@@ -12,8 +10,10 @@ from functools import cache
 def _trim():  # type: ignore[no-untyped-def]
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    import ctypes  # here, not at startup: the first frame does not wait for it
+
+    try:  # the process's own symbols: no library search (find_library runs ldconfig, ~50 ms)
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # musl and others have no malloc_trim
         return None
 
