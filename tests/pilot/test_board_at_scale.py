@@ -158,7 +158,7 @@ async def test_a_big_desk_opens_in_order_and_looks_back_while_keys_are_answered(
     full = BoardModel(desk.policy)
     full.load(desk.incidents(), clock.now())
     breaches = BreachWatcher().observe(full.rows)
-    monkeypatch.setattr(board_screen, "SLICE_BUDGET_SECONDS", 0.0)  # a few rows a slice: many slices,
+    monkeypatch.setattr(board_screen, "LOOK_BUDGET_SECONDS", 0.0)  # a few rows a slice: many slices,
     monkeypatch.setattr(board_screen, "LOOK_GAP_SECONDS", 0.05)  # far apart, so the look lasts a while
     app = make_app(desk, clock, db_path)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -179,3 +179,18 @@ async def test_a_big_desk_opens_in_order_and_looks_back_while_keys_are_answered(
             (r.incident.number, r.escalation) for r in full.rows
         ]
         await app.workers.wait_for_complete()
+
+
+async def test_the_first_looks_summary_takes_over_the_news_toast_in_place(desk, clock, db_path):
+    """Taking the news toast back and raising the summary's would lay the screen out twice (each a
+    repaint of the whole board): the summary is said in the toast already up, under its own title."""
+    declare_ten_seconds_apart(desk, clock, 6)
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        first = await breach_toast(app, pilot, clock)
+        app.board_screen._summarize_missed({1: 2, 3: 1})
+        await pilot.pause()
+        assert list(app.screen.query(Toast)) == [first]
+        said = str(first.render())
+        assert "Missed deadlines" in said and "3 deadlines had already run out on 2 incidents" in said
+        assert first.has_class("-warning") and not first.has_class("-error")

@@ -18,13 +18,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.notifications import Notification, Notify
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets._toast import Toast, ToastRack
@@ -62,6 +62,8 @@ NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last cha
 # the time (each ~60 µs: its escalation ladder and clocks), within SLICE_BUDGET_SECONDS a slice,
 # slices this far apart (a timer: the key queue waits for an idle screen before the next key).
 LOOK_ROWS, LOOK_GAP_SECONDS = 5, 0.002
+# A slice of the first look is short, so a tick or a key that arrives meanwhile waits at most this long.
+LOOK_BUDGET_SECONDS = 0.002
 
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
@@ -512,9 +514,24 @@ class BoardScreen(Screen[None]):
         runbook step ticked: it writes breaches only). A row already showing as new a version, read
         meanwhile, is left as it is."""
         board = self.board.model
-        fresh = [
-            i for i in written.values() if (row := board.get(i.number)) is None or row.incident.version < i.version
-        ]
+        fresh: list[Incident] = []
+        breached_only: list[Incident] = []
+        for i in written.values():
+            row = board.get(i.number)
+            if row is not None and row.incident.version >= i.version:
+                continue
+            # A breach written changes nothing the line shows (it showed the breach already): the row
+            # keeps its line and its place, and takes the incident as written. At 10k the recorder
+            # lands breaches every second, and rebuilding their rows was most of a tick.
+            if row is not None and row.incident.replace(version=i.version, head_hash=i.head_hash) == i:
+                row.incident = i
+                breached_only.append(i)
+            else:
+                fresh.append(i)
+        if breached_only:
+            self._source.remember(breached_only)
+            if self.selected in {i.number for i in breached_only}:
+                self._show_selected()  # its timeline has the breach now
         if fresh:
             self._source.remember(fresh)
             self._show_read(fresh, [i.number for i in fresh])
@@ -565,6 +582,9 @@ class BoardScreen(Screen[None]):
         CPU, which in one piece would hold up the clock's ticks and the keys typed meanwhile. What a
         slice finds goes to the recorder at once (its writes overlap the look rather than follow it);
         `missed` counts them per incident for the one summary at the end."""
+        if FOREGROUND.is_busy:  # a key is being answered: its frame first, the look a little later
+            self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
+            return
         model = self.board.model
         started = time.thread_time()
         found: list[Breach] = []
@@ -576,7 +596,7 @@ class BoardScreen(Screen[None]):
             # slice, as the clock's tick would (and announced as it would), not all at the next tick.
             if model.next_change is not None and model.next_change <= self.app.now:
                 self._tick(self.app.now)
-            if time.thread_time() - started >= SLICE_BUDGET_SECONDS:
+            if time.thread_time() - started >= LOOK_BUDGET_SECONDS:
                 break
         for breach in found:
             missed[breach.number] = missed.get(breach.number, 0) + 1
@@ -661,19 +681,17 @@ class BoardScreen(Screen[None]):
             self._toast(Notification(news.text, "Deadline breached", "error", NEWS_SECONDS))
 
     def _reword_news(self, text: str, title: str, severity: str) -> bool:
-        """Say `text` in the breach toast already on screen, in place; False when there is none.
+        """Say `text` under `title` in the breach toast already on screen, in place; False when there
+        is none.
 
         A storm changes the news every second. Replacing the toast re-lays out the screen, and a
         layout repaints every line of the board beside its scrollbar: 50-70 ms a second with 200
-        rows on screen. Rewording repaints the toast alone (and lays out only when its height
-        changes), and gives it its time again, so it stays up as long after its last change as ever.
+        rows on screen (twice: the toast taken back, then the new one). Rewording repaints the toast
+        alone (and lays out only when its height changes), and gives it its time again, so it stays
+        up as long after its last change as ever. The first look's summary takes it over the same way.
         """
         shown = self._news_toast
-        if (
-            shown is None
-            or (shown.title, shown.severity, shown.markup) != (title, severity, False)
-            or shown.has_expired
-        ):
+        if shown is None or shown.markup or shown.has_expired:
             return False
         # Textual's ToastRack names each toast's holder after its notification; a toast's one timer
         # is its expiry (Textual has no public way to reword a toast or give it more time).
@@ -683,6 +701,10 @@ class BoardScreen(Screen[None]):
             return False
         width = toast.content_region.width
         height = toast.get_content_height(toast.size, self.app.size, width)
+        if (shown.title, shown.severity) != (title, severity):
+            toast.remove_class(f"-{shown.severity}")  # Textual's Toast styles itself by this class
+            shown.title, shown.severity = title, cast(SeverityLevel, severity)
+            toast.add_class(f"-{severity}")
         shown.message = text  # what the toast renders
         toast.clear_cached_dimensions()
         taller = toast.get_content_height(toast.size, self.app.size, width) - height
@@ -721,7 +743,8 @@ class BoardScreen(Screen[None]):
             f"{count} deadline{'s' if count != 1 else ''} had already run out on {incidents} "
             f"incident{'s' if incidents != 1 else ''} when the desk opened; each one's Clocks tab says which."
         )
-        self._toast(Notification(text, "Missed deadlines", "warning", 10))
+        if not self._reword_news(text, "Missed deadlines", "warning"):
+            self._toast(Notification(text, "Missed deadlines", "warning", 10))
 
     def _record_in_background(self, breaches: list[Breach]) -> None:
         """Off the clock's path: each new breach is a durable (fsync'd) write. One worker at a time
