@@ -47,6 +47,7 @@ from ..store import Locked, StoreUnreachable
 from .collector import Collector
 from .key_queue import KeyQueue
 from .locked_writes import FIRST_TRY_MS, LockedWrites
+from .partial_paint import paint_only_changed_lines
 from .screens.board import BoardScreen
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class OncallApp(App[int]):
         self._pushed = False
         self.locked_writes = LockedWrites(self)
         self.key_queue = KeyQueue(self, super().on_event)
+        paint_only_changed_lines()
         self.collector = Collector()  # full garbage collections at quiet moments (collector.py)
 
     async def on_event(self, event: events.Event) -> None:
