@@ -47,3 +47,25 @@ def test_a_breach_is_reported_once_and_any_other_incident_key_or_due_time_is_ano
         (2**31, "x", DUE),
     ]
     assert watcher.observe([row(1, ("severity", DUE), ("acknowledge", later))]) == []
+
+
+def test_each_incident_remembers_its_own_breaches_however_many_and_whatever_their_keys():
+    watcher = BreachWatcher()
+    before_1970 = parse_instant("1969-07-20T20:17:40Z")  # a negative instant packs as well
+    keys = [f"escalate:{i}" for i in range(600)]  # past the keys one integer can number
+    clocks = [(key, DUE + timedelta(seconds=i)) for i, key in enumerate(keys)] + [("acknowledge", before_1970)]
+    assert len(watcher.observe([row(7, *clocks)])) == len(clocks)
+    assert watcher.observe([row(7, *reversed(clocks))]) == []
+    # The same keys and due times on another incident, or a due time a microsecond off, are new.
+    assert len(watcher.observe([row(8, *clocks)])) == len(clocks)
+    moved = [(key, due + timedelta(microseconds=1)) for key, due in clocks]
+    assert len(watcher.observe([row(7, *moved)])) == len(clocks)
+    assert watcher.observe([row(7, *clocks, *moved), row(8, *clocks)]) == []
+
+
+def test_a_key_numbered_past_one_integer_never_matches_another_keys_breach():
+    watcher = BreachWatcher()
+    watcher.observe([row(1, *((f"k{i}", DUE) for i in range(512)))])
+    late = [(b.key, b.due_at) for b in watcher.observe([row(1, ("k512", DUE), ("k0", DUE))])]
+    assert late == [("k512", DUE)]  # numbered 512: a (key, due) pair, never confused with k0's integer
+    assert watcher.observe([row(2, ("k512", DUE))]) != []  # and only for its own incident
