@@ -415,7 +415,22 @@ def _escalation(
             clocks.append(Deadline(t.key, t.label, due, State.BREACHED, stopped, start, now))
         else:
             clocks.append(Deadline(t.key, t.label, due, State.PENDING, None, start, now))
+    if next_at is None:  # no next tier to count down to: the same value for every such incident
+        return _settled(index, tier, next_tier), clocks
     return Escalation(index, tier, next_tier, next_at), clocks
+
+
+# An escalation with no next tier time, by its index: shared by all such incidents (two thirds of a
+# board of 10k: 0.4 MB); an Escalation is immutable. Kept for the tiers last asked about (a policy
+# read again has new tiers, which replace the old ones here).
+_SETTLED: dict[int, Escalation] = {}
+
+
+def _settled(index: int, tier: EscalationTier, next_tier: EscalationTier | None) -> Escalation:
+    kept = _SETTLED.get(index)
+    if kept is None or kept.tier is not tier or kept.next_tier is not next_tier:
+        kept = _SETTLED[index] = Escalation(index, tier, next_tier, None)
+    return kept
 
 
 def notify_due_if_major(incident: Milestones, policy: Policy) -> datetime | None:

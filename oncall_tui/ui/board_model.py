@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from ..clock import format_duration
 from ..deadlines import Deadline, Deadlines, Escalation, State, compute, kind, next_due
-from ..model import Incident, Status
+from ..model import Incident, Severity, Status
 from ..policy import Policy
 from .filtering import BoardFilter
 
@@ -134,7 +134,6 @@ class BoardRow:
     next_due: Deadline | None
     breaches: tuple[Deadline, ...]  # the clocks that ran out and still run: what to shout about
     changes_at: datetime | None  # the next instant any of its deadlines changes state or tone
-    sort_key: tuple
     # The countdown as plain numbers, for the per-second text of every row on screen.
     label: str = ""
     due_ts: float | None = None
@@ -167,6 +166,23 @@ class BoardRow:
     def breached(self) -> bool:
         return self.next_due is not None and self.next_due.state is State.BREACHED
 
+    @property
+    def sort_key(self) -> tuple:
+        """Breached first, then the nearest deadline, then severity (undetermined counts as worst).
+
+        Closed incidents (shown only on request) go last; the CLI's `list` uses the same order.
+        Worked out when asked (a sort, a bisection), not kept: a tuple and a float per row are
+        1.3 MB at 10k, and a bisection asks a dozen rows.
+        """
+        incident, nxt, due = self.incident, self.next_due, self.due_ts
+        return (
+            incident.status is Status.CLOSED,
+            nxt is None or nxt.state is not State.BREACHED,
+            math.inf if due is None else due,
+            _SEVERITY_RANK.get(incident.severity, -1),
+            incident.number,
+        )
+
     def running_breaches(self) -> list[Deadline]:
         """Clocks that ran out and whose action is still not done (the ones to shout about)."""
         return list(self.breaches)
@@ -181,7 +197,6 @@ def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
         nxt,
         _running_breaches(incident, deadlines),
         _changes_at(deadlines, policy, now),
-        _sort_key(incident, nxt),
     )
     _fill_countdown(row, nxt, policy)
     return row
@@ -208,7 +223,7 @@ def _fill_countdown(row: BoardRow, nxt: Deadline | None, policy: Policy) -> None
 def sortable_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
     """`build_row` without the escalation ladder (see `BoardRow`): a quarter of the work."""
     nxt = next_due(incident, policy, now)
-    row = BoardRow(incident, None, nxt, (), None, _sort_key(incident, nxt))
+    row = BoardRow(incident, None, nxt, (), None)
     _fill_countdown(row, nxt, policy)
     return row
 
@@ -233,15 +248,7 @@ def _changes_at(deadlines: Deadlines, policy: Policy, now: datetime) -> datetime
     return min(marks) if marks else None
 
 
-def _sort_key(incident: Incident, nxt: Deadline | None) -> tuple:
-    """Breached first, then the nearest deadline, then severity (undetermined counts as worst).
-
-    Closed incidents (shown only on request) go last; the CLI's `list` uses the same order.
-    """
-    breached = nxt is not None and nxt.state is State.BREACHED
-    due = nxt.due_at.timestamp() if nxt is not None and nxt.due_at is not None else math.inf
-    sev = int(incident.severity.value[1]) if incident.severity else -1
-    return (incident.status is Status.CLOSED, not breached, due, sev, incident.number)
+_SEVERITY_RANK: dict[Severity | None, int] = {severity: int(severity.value[1]) for severity in Severity}
 
 
 class BoardModel:

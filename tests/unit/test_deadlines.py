@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from oncall_tui.clock import parse_instant
-from oncall_tui.deadlines import Deadline, State, compute
+from oncall_tui.deadlines import Deadline, Escalation, State, compute
 from oncall_tui.model import Incident, Severity, Status
 from oncall_tui.policy import load_policy
 
@@ -302,6 +302,20 @@ def test_escalation_stops_at_mitigation(policy):
         "escalate:cto": State.MET,
     }
     assert not any(d.running for d in dl.items if d.key.startswith("escalate:"))
+
+
+def test_incidents_past_their_last_tier_time_share_one_escalation_of_their_own_policy(policy):
+    a = compute(acked(number=1), policy, T0 + 10 * HOUR).escalation
+    b = compute(acked(number=2, started_at=T0 + MIN), policy, T0 + 10 * HOUR).escalation
+    assert a is b and a.next_at is None and a.tier is policy.escalation[-1]
+    with pytest.raises(AttributeError):  # frozen: no incident can change the one it shares
+        a.index = 0  # type: ignore[misc]
+    other = load_policy(use_user_config=False)  # a policy read again: its own tiers, never the old ones
+    c = compute(acked(number=3), other, T0 + 10 * HOUR).escalation
+    assert c.tier is other.escalation[-1] and c == Escalation(a.index, other.escalation[-1], None, None)
+    assert compute(acked(number=1), policy, T0 + 10 * HOUR).escalation.tier is policy.escalation[-1]
+    pending = compute(acked(number=4), policy, T0 + 10 * MIN).escalation
+    assert pending.next_at == T0 + 30 * MIN  # one with a next tier time is its own
 
 
 def test_escalation_resumes_when_the_problem_recurs(policy):

@@ -13,6 +13,7 @@ Adding an action: a `Binding` with a description (and a tooltip for the help scr
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import threading
 import time
@@ -281,8 +282,11 @@ class BoardScreen(Screen[None]):
         self.board = IncidentBoard(desk.policy, id="board")
         self.breaches = BreachWatcher()
         self._source = IncidentSource(desk)
-        self._checked: dict[tuple[int, str], int] = {}  # ticked runbook steps, of `_checked_for`
-        self._checked_for: set[int] = set()
+        self._checked: dict[tuple[int, str], int] = {}  # ticked runbook steps, of `_has_checks`
+        # Whose steps `_checked` holds: the open incidents of the last full read, in order (a list of
+        # the incidents' own numbers: a set of 10k is a 0.5 MB table), and those read since.
+        self._checked_open: list[int] = []
+        self._checked_since: set[int] = set()
         self._pending: set[int] = set()  # changed incidents still to re-read (a storm's, in slices)
         self._slice = RELOAD_SLICE
         self._runbooks_seen = -1
@@ -507,7 +511,7 @@ class BoardScreen(Screen[None]):
         for key in [k for k in self._checked if k[0] in wanted]:
             del self._checked[key]
         self._checked.update(counts)
-        self._checked_for.update(numbers)
+        self._checked_since.update(n for n in numbers if not self._has_checks(n))
         self._show_read(incidents, numbers)
 
     def _take_written(self, written: dict[int, Incident]) -> None:
@@ -555,7 +559,8 @@ class BoardScreen(Screen[None]):
         try:
             incidents = self._source.read(include_closed=self.board.show_closed)
             self._checked = self.desk.checked_counts()  # of the open ones; closed ones when shown
-            self._checked_for = {i.number for i in incidents if i.status is not Status.CLOSED}
+            self._checked_open = sorted(i.number for i in incidents if i.status is not Status.CLOSED)
+            self._checked_since = set()
             if not self.show_maintenance:  # arrived silenced or inhibited: behind `i`, no clock runs
                 incidents = [i for i in incidents if i.alert_state != "maintenance"]
         except StoreError as exc:
@@ -618,11 +623,18 @@ class BoardScreen(Screen[None]):
     def on_unmount(self) -> None:
         self._looked_back()
 
+    def _has_checks(self, number: int) -> bool:
+        """Whether `_checked` holds the incident's ticked steps (none ticked is an answer too)."""
+        if number in self._checked_since:
+            return True
+        at = bisect.bisect_left(self._checked_open, number)
+        return at < len(self._checked_open) and self._checked_open[at] == number
+
     def _progress_label(self, incident: Incident) -> str | None:
-        if incident.number not in self._checked_for:  # a closed incident, shown on request
+        if not self._has_checks(incident.number):  # a closed incident, shown on request
             with self.app.reporting():
                 self._checked.update(self.desk.checked_counts([incident.number]))
-                self._checked_for.add(incident.number)
+                self._checked_since.add(incident.number)
         progress = self.app.runbooks.progress(incident, self._checked)
         return str(progress) if progress is not None else None
 
