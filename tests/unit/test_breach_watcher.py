@@ -65,7 +65,20 @@ def test_each_incident_remembers_its_own_breaches_however_many_and_whatever_thei
 
 def test_a_key_numbered_past_one_integer_never_matches_another_keys_breach():
     watcher = BreachWatcher()
-    watcher.observe([row(1, *((f"k{i}", DUE) for i in range(512)))])
-    late = [(b.key, b.due_at) for b in watcher.observe([row(1, ("k512", DUE), ("k0", DUE))])]
-    assert late == [("k512", DUE)]  # numbered 512: a (key, due) pair, never confused with k0's integer
-    assert watcher.observe([row(2, ("k512", DUE))]) != []  # and only for its own incident
+    watcher.observe([row(1, *((f"k{i}", DUE) for i in range(256)))])
+    late = [(b.key, b.due_at) for b in watcher.observe([row(1, ("k256", DUE), ("k0", DUE))])]
+    assert late == [("k256", DUE)]  # numbered 256: a (key, due) pair, never confused with k0's integer
+    assert watcher.observe([row(2, ("k256", DUE))]) != []  # and only for its own incident
+    assert watcher.observe([row(1, *((f"k{i}", DUE) for i in range(257)))]) == []
+
+
+def test_breaches_packed_together_are_told_apart_and_unpacked_when_one_does_not_fit():
+    watcher = BreachWatcher()
+    epoch = parse_instant("1970-01-01T00:00:00Z")  # the first key at the epoch: identity 0, still one
+    packed = [("acknowledge", epoch)] + [("acknowledge", DUE + timedelta(microseconds=i)) for i in range(40)]
+    assert len(watcher.observe([row(3, *packed)])) == len(packed)
+    assert watcher.observe([row(3, *packed)]) == []
+    assert watcher.observe([row(4, ("acknowledge", epoch))]) != []
+    odd = ("acknowledge", parse_instant("1969-12-31T23:59:59Z"))  # fits no word: a tuple from here on
+    assert len(watcher.observe([row(3, odd, *packed, ("severity", DUE))])) == 2
+    assert watcher.observe([row(3, *packed, odd, ("severity", DUE))]) == []
