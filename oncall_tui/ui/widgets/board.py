@@ -319,15 +319,17 @@ class IncidentBoard(ScrollView, can_focus=True):
             return
         old = self.cursor
         self.cursor = index
-        self._refresh_row(old)
-        self._refresh_row(index)
+        top = round(self.scroll_y)
         self._scroll_cursor_into_view()
+        if round(self.scroll_y) == top:  # else the scroll repainted every row (watch_scroll_y)
+            self._refresh_rows(old, index)
         self._announce()
 
-    def _refresh_row(self, index: int) -> None:
-        y = index - int(self.scroll_y) + 1
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+    def _refresh_rows(self, *indexes: int) -> None:
+        top, (width, height) = int(self.scroll_y), self.size
+        regions = [Region(0, y, width, 1) for index in indexes if 1 <= (y := index - top + 1) < height]
+        if regions:  # (none would repaint the whole board) one refresh for all: each costs about as much as a line
+            self.refresh(*regions)
 
     def _page_rows(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
