@@ -188,7 +188,7 @@ class BoardRow:
             incident.status is Status.CLOSED,
             nxt is None or nxt.state is not State.BREACHED,
             math.inf if due is None else due,
-            _SEVERITY_RANK.get(incident.severity, -1),
+            _RANK[incident.severity] if incident.severity else -1,
             incident.number,
         )
 
@@ -218,11 +218,17 @@ def _running_breaches(incident: Incident, deadlines: Deadlines) -> tuple[Deadlin
 
 
 def _fill_countdown(row: BoardRow, nxt: Deadline | None, policy: Policy) -> None:
+    """The countdown's numbers (the sort key takes the due instant's timestamp from them)."""
     if nxt is not None and nxt.due_at is not None:
-        row.label = short_label(nxt.key)
+        if (label := _SHORT.get(nxt.key)) is None:
+            label = _SHORT[nxt.key] = short_label(nxt.key)
+        row.label = label
         row.due_ts = nxt.due_at.timestamp()
         start = warn_start(nxt, policy.warn_fraction)
         row.warn_ts = start.timestamp() if start is not None else None
+
+
+_SHORT: dict[str, str] = {}  # a deadline's key → its `short_label`
 
 
 def sortable_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
@@ -253,7 +259,7 @@ def _changes_at(deadlines: Deadlines, policy: Policy, now: datetime) -> datetime
     return min(marks) if marks else None
 
 
-_SEVERITY_RANK: dict[Severity | None, int] = {severity: int(severity.value[1]) for severity in Severity}
+_RANK = {s: int(s.value[1]) for s in Severity}
 
 
 class BoardModel:

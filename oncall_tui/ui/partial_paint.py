@@ -8,6 +8,10 @@ to the rows of the changed area, which the compositor paints from anyway (its sp
 that area). On a board of 1,000 this took ~0.4 ms of the ~5.5 ms a cursor key costs (event-loop
 CPU, bench_board `--only keys`, back to back).
 
+Nor is a widget asked for lines that the widgets in front of it paint over entirely: the
+compositor keeps the frontmost render of each cut, so the screen and the container behind the
+board, asked for the rows of a scroll, drew them to be thrown away.
+
 This replaces a private method of Textual (`Compositor._get_renders`, Textual 8): when that is not
 there in the form expected, nothing is replaced and Textual paints as it always has.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 
 from textual._compositor import Compositor
 from textual.geometry import Region
@@ -45,6 +50,7 @@ def _renders_within(compositor: Compositor, crop: Region) -> Iterator[tuple[Regi
     top, bottom = crop.y, crop.bottom
     overlaps = crop.overlaps
     intersection = Region.intersection
+    in_front: list[tuple[int, int, int, int]] = []  # (x, right, y, bottom) painted by widgets so far
     # Front to back, as Textual yields them: the compositor lets the first render of a cut win.
     for widget, (region, clip) in compositor.visible_widgets.items():
         if not overlaps(clip):
@@ -52,7 +58,34 @@ def _renders_within(compositor: Compositor, crop: Region) -> Iterator[tuple[Regi
         first, last = max(clip.y, top), min(clip.bottom, bottom)
         if last <= first:
             continue
-        clip = Region(clip.x, first, clip.width, last - first)
-        x, y, width, height = intersection(region, clip)
-        if width and height:
-            yield region, clip, widget.render_lines(Region(x - region.x, y - region.y, width, height))
+        x, y, width, height = intersection(region, Region(clip.x, first, clip.width, last - first))
+        if not (width and height):
+            continue
+        shown = _rows_showing(in_front, x, x + width, y, y + height)
+        in_front.append((x, x + width, y, y + height))
+        if shown is None:
+            continue
+        y, end = shown
+        clip = Region(clip.x, y, clip.width, end - y)
+        yield region, clip, widget.render_lines(Region(x - region.x, y - region.y, width, end - y))
+
+
+def _rows_showing(
+    in_front: list[tuple[int, int, int, int]], x: int, right: int, y: int, bottom: int
+) -> tuple[int, int] | None:
+    """The first and past-the-last row of `x..right` × `y..bottom` that the areas `in_front` do not
+    cover entirely (None: they cover it all). Rows are looked at in bands between the areas' edges."""
+    over = [area for area in in_front if area[0] < right and area[1] > x and area[2] < bottom and area[3] > y]
+    if not over:
+        return y, bottom
+    edges = sorted({y, bottom, *(a[2] for a in over if a[2] > y), *(a[3] for a in over if a[3] < bottom)})
+    shown: list[int] = []
+    for band_top, band_bottom in pairwise(edges):
+        reach = x  # how far from the left the areas over this band cover without a gap
+        for left, area_right, _, _ in sorted(a for a in over if a[2] <= band_top and a[3] >= band_bottom):
+            if left > reach:
+                break
+            reach = max(reach, area_right)
+        if reach < right:
+            shown += (band_top, band_bottom)
+    return (shown[0], shown[-1]) if shown else None
