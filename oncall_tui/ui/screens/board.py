@@ -24,7 +24,7 @@ from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.notifications import Notification, Notify, SeverityLevel
+from textual.notifications import Notification, Notifications, Notify, SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets._toast import Toast, ToastRack
@@ -348,6 +348,7 @@ class BoardScreen(Screen[None]):
         yield DeskFooter()
 
     def on_mount(self) -> None:
+        self._keep_toast_rack_arranged()
         self.watch(self.board, "highlighted", self._board_moved, init=False)
         self.watch(self.app, "record_revision", self._record_changed, init=False)
         self.watch(self.app, "record_touched", self._record_touched, init=False)
@@ -358,6 +359,30 @@ class BoardScreen(Screen[None]):
         self.call_after_refresh(self._runbooks_ready)
         self.call_after_refresh(self._check_integrity)
         self.board.focus()
+
+    def _keep_toast_rack_arranged(self) -> None:
+        """Keep Textual's toast rack in the screen's arrangement while it holds no toast.
+
+        Textual takes the rack out of the layout when its last toast goes and puts it back for the
+        next one, and either way every other widget's place in the paint order shifts by one: the
+        compositor then repaints the whole screen (a breach toast coming or going on a maximised
+        10k board repainted its 200 lines, 10-20 ms). Left in, empty, it draws nothing (the rack is
+        invisible but for its toasts, and has no height without them).
+        """
+        rack = next(iter(self.query_children(ToastRack).results(ToastRack)), None)
+        if rack is None:
+            return
+        textual_show = rack.show
+
+        def show(notifications: Notifications) -> None:
+            if notifications:
+                textual_show(notifications)
+            else:  # what Textual's show does then, but for taking the rack out
+                for toast in rack.query(Toast):
+                    toast.remove()
+
+        rack.show = show  # type: ignore[method-assign]
+        rack.display = True
 
     def _runbooks_ready(self) -> None:
         library = self.app.runbooks
@@ -545,7 +570,7 @@ class BoardScreen(Screen[None]):
         self._announce(self._new_breaches(rebuilt))
         if self.selected in set(numbers):  # (a selection that moved is shown by watch_selected)
             self._show_selected()
-        self.query_one(DeskStatus).refresh()
+        self.query_one(DeskStatus).changed()
 
     def _reload(self, *, startup: bool = False) -> None:
         """Re-read the incidents so the board and the detail show the record as it is now."""
