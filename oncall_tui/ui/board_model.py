@@ -365,7 +365,7 @@ class BoardModel:
         rebuilt = []
         for incident in incidents:
             old = self._by_number.get(incident.number)
-            if old is not None and _only_its_timeline_grew(old.incident, incident):
+            if old is not None and only_its_timeline_grew(old.incident, incident):
                 old.incident = incident  # a breach written, a note: nothing its row shows or sorts by
                 continue
             row = build_row(incident, self.policy, now)
@@ -468,7 +468,7 @@ _ALL_BUT_TIMELINE = operator.attrgetter(
 )
 
 
-def _only_its_timeline_grew(old: Incident, new: Incident) -> bool:
+def only_its_timeline_grew(old: Incident, new: Incident) -> bool:
     """Whether `new` differs from `old` in its version and chain head alone."""
     return new.version != old.version and _ALL_BUT_TIMELINE(new) == _ALL_BUT_TIMELINE(old)
 

@@ -38,7 +38,7 @@ from ...memory import release_freed
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
 from ...paths import config_dir, target_name
 from ...tenants import editable_text
-from ..board_model import BoardRow
+from ..board_model import BoardRow, only_its_timeline_grew
 from ..breaches import Breach, BreachWatcher, Written, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
@@ -295,6 +295,8 @@ class BoardScreen(Screen[None]):
         self.news = BreachNews(desk.policy)
         self._news_toast: Notification | None = None  # the one toast breach news is shown in
         self._news_text = ""  # what it says (its message may be padded to keep its height)
+        self._news_widget: Toast | None = None  # the toast showing `_news_toast`, once looked up
+        self._news_held = False  # news the first look found, for the next tick to say
         self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
 
     def compose(self) -> ComposeResult:
@@ -450,6 +452,8 @@ class BoardScreen(Screen[None]):
     def _tick(self, now: datetime) -> None:
         """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
         self._announce(self._new_breaches(self.board.advance(now)))
+        if self._news_held:
+            self._show_news()
 
     def on_screen_resume(self) -> None:
         self._show_news()  # the dialog that held it back just closed
@@ -548,7 +552,7 @@ class BoardScreen(Screen[None]):
             # A breach written changes nothing the line shows (it showed the breach already): the row
             # keeps its line and its place, and takes the incident as written. At 10k the recorder
             # lands breaches every second, and rebuilding their rows was most of a tick.
-            if row is not None and row.incident.replace(version=i.version, head_hash=i.head_hash) == i:
+            if row is not None and only_its_timeline_grew(row.incident, i):
                 row.incident = i
                 breached_only.append(i)
             else:
@@ -618,9 +622,11 @@ class BoardScreen(Screen[None]):
             at += LOOK_ROWS
             found += self._new_breaches(rows)
             # A row is completed as it stood at the load: what it crossed since is taken now, in this
-            # slice, as the clock's tick would (and announced as it would), not all at the next tick.
+            # slice, as the clock's tick would (and recorded, with the bell, as it would), not all at
+            # the next tick. Its news waits for that tick: shown from here, it would be a frame of its
+            # own between two ticks, and every slice of the look before it would be that frame's cost.
             if model.next_change is not None and model.next_change <= self.app.now:
-                self._tick(self.app.now)
+                self._announce(self._new_breaches(self.board.advance(self.app.now)), show=False)
             if time.thread_time() - started >= LOOK_BUDGET_SECONDS:
                 break
         for breach in found:
@@ -631,6 +637,8 @@ class BoardScreen(Screen[None]):
             self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
         else:
             self._looked_back()
+            if self._news_held:  # said before the summary takes the toast over, as it always was
+                self._show_news()
             self._summarize_missed(missed)
             release_freed()  # the startup's read and look are over: what they freed goes back
 
@@ -684,21 +692,26 @@ class BoardScreen(Screen[None]):
 
     # --- breaches -----------------------------------------------------------------------------------
 
-    def _announce(self, breaches: list[Breach]) -> None:
+    def _announce(self, breaches: list[Breach], *, show: bool = True) -> None:
         """Deadlines ran out while the desk was open: ring once per burst, say so in one toast, write
         them down. The toast says what the last minute held (a storm is a count, not a hundred
-        toasts) and sits over the detail, never the board; while a dialog is open it waits."""
+        toasts) and sits over the detail, never the board; while a dialog is open it waits.
+        Not `show`: the toast says it at the next tick (or summary) instead."""
         if not breaches:
             return
         if self.news.add(breaches, time.monotonic()):
             self.app.bell()
-        self._show_news()
+        if show:
+            self._show_news()
+        else:
+            self._news_held = True
         if not self.desk.readonly:
             self._record_in_background(breaches)
 
     def _show_news(self) -> None:
         if isinstance(self.app.screen, ModalScreen):
             return  # over a form being filled in it would hide the form; shown when it closes
+        self._news_held = False
         news = self.news.announcement(time.monotonic())
         if news is None or (self._news_toast is not None and self._news_text == news.text):
             return
@@ -718,9 +731,14 @@ class BoardScreen(Screen[None]):
         shown = self._news_toast
         if shown is None or shown.markup or shown.has_expired:
             return False
-        # Textual's ToastRack names each toast's holder after its notification; a toast's one timer
-        # is its expiry (Textual has no public way to reword a toast or give it more time).
-        toast = next(iter(self.app.screen.query(f"#{ToastRack._toast_id(shown)} > Toast").results(Toast)), None)
+        toast = self._news_widget
+        if toast is None or toast._notification is not shown or not toast.is_attached:
+            # Textual's ToastRack names each toast's holder after its notification (a query of the
+            # screen: kept, as a storm rewords it every second).
+            toast = next(iter(self.app.screen.query(f"#{ToastRack._toast_id(shown)} > Toast").results(Toast)), None)
+            self._news_widget = toast
+        # A toast's one timer is its expiry (Textual has no public way to reword a toast or give it
+        # more time).
         timers = list(getattr(toast, "_timers", ()))
         if toast is None or len(timers) != 1:  # expired, or taken back
             return False
