@@ -24,9 +24,11 @@ from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.notifications import Notification, Notifications, Notify, SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets._toast import Toast, ToastRack
 
 from ...breach_news import BreachNews
@@ -64,6 +66,8 @@ NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last cha
 LOOK_ROWS, LOOK_GAP_SECONDS = 5, 0.002
 # A slice of the first look is short, so a tick or a key that arrives meanwhile waits at most this long.
 LOOK_BUDGET_SECONDS = 0.002
+SAY_MISSED_SECONDS = 1.0  # the first look's summary waits for the next tick at most this long
+LOOK_AFTER_TICK_SECONDS = 0.05  # the first look waits this long after each tick, for its frames
 
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
@@ -297,6 +301,8 @@ class BoardScreen(Screen[None]):
         self._news_text = ""  # what it says (its message may be padded to keep its height)
         self._news_widget: Toast | None = None  # the toast showing `_news_toast`, once looked up
         self._news_held = False  # news the first look found, for the next tick to say
+        self._missed_to_say: dict[int, int] | None = None  # the first look's finds, for the next tick
+        self._ticked_at = -LOOK_AFTER_TICK_SECONDS  # when the clock last moved (steady seconds)
         self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
 
     def compose(self) -> ComposeResult:
@@ -451,12 +457,16 @@ class BoardScreen(Screen[None]):
 
     def _tick(self, now: datetime) -> None:
         """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
+        self._ticked_at = time.monotonic()
         self._announce(self._new_breaches(self.board.advance(now)))
-        if self._news_held:
+        if self._missed_to_say is not None:
+            self._say_missed()
+        elif self._news_held:
             self._show_news()
 
     def on_screen_resume(self) -> None:
         self._show_news()  # the dialog that held it back just closed
+        self._say_missed()
 
     def clock_was_set(self) -> None:
         """The wall clock jumped: every row is rebuilt from the new now, none from the old one."""
@@ -611,7 +621,9 @@ class BoardScreen(Screen[None]):
         CPU, which in one piece would hold up the clock's ticks and the keys typed meanwhile. What a
         slice finds goes to the recorder at once (its writes overlap the look rather than follow it);
         `missed` counts them per incident for the one summary at the end."""
-        if FOREGROUND.is_busy:  # a key is being answered: its frame first, the look a little later
+        # A key is being answered, or the clock just ticked: their frames first (a tick's toast takes
+        # a few hops and two layouts to appear), the look a little later.
+        if FOREGROUND.is_busy or time.monotonic() < self._ticked_at + LOOK_AFTER_TICK_SECONDS:
             self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
             return
         model = self.board.model
@@ -637,10 +649,21 @@ class BoardScreen(Screen[None]):
             self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
         else:
             self._looked_back()
-            if self._news_held:  # said before the summary takes the toast over, as it always was
-                self._show_news()
-            self._summarize_missed(missed)
+            # Said with the clock's next tick, as the news is (a frame of its own now would make the
+            # look's last slices that frame's cost), or in a second if the clock does not move.
+            self._missed_to_say = missed
+            self.set_timer(SAY_MISSED_SECONDS, self._say_missed)
             release_freed()  # the startup's read and look are over: what they freed goes back
+
+    def _say_missed(self) -> None:
+        """The first look is over: its news, then the summary of what it found (which takes the
+        toast over until the next news). Over a dialog it waits, as the news does."""
+        if self._missed_to_say is None or isinstance(self.app.screen, ModalScreen):
+            return
+        missed, self._missed_to_say = self._missed_to_say, None
+        if self._news_held:
+            self._show_news()
+        self._summarize_missed(missed)
 
     def _looked_back(self) -> None:
         """The first look is over (or never will be: the desk is closing): the recorder ends once done."""
@@ -754,6 +777,12 @@ class BoardScreen(Screen[None]):
         if taller < 0:  # it keeps its height while up: a count changing every second would make it jump
             shown.message = text + "\n" * -taller
             toast.clear_cached_dimensions()
+        elif taller > 0:
+            # Textual lays a widget whose size changed out once more, for its virtual size: a frame
+            # of its own, tens of milliseconds later behind the first look's slices. That size is
+            # the toast's new size, known now.
+            width_now, height_now = toast.virtual_size
+            toast.set_reactive(Widget.virtual_size, Size(width_now, height_now + taller))
         self._news_text = text
         shown.raised_at = time.time()  # the app's list of notifications keeps it as long as the toast
         timers[0].reset()  # Textual's reset: at least NEWS_SECONDS from now
