@@ -192,7 +192,18 @@ def _clock(
 
 
 def _na(kind: DeadlineKind, now: datetime) -> Deadline:
-    return Deadline(kind.key, kind.label, None, State.NOT_APPLICABLE, None, None, now)
+    # The same for every incident at one instant, and half of the clocks a board of 10k computes
+    # before its first frame: made once per kind and instant (a Deadline is an immutable tuple).
+    found = _NA.get((kind.key, now))
+    if found is None:
+        if len(_NA) >= _NA_KEPT:
+            _NA.clear()
+        found = _NA[kind.key, now] = Deadline(kind.key, kind.label, None, State.NOT_APPLICABLE, None, None, now)
+    return found
+
+
+_NA: dict[tuple[str, datetime], Deadline] = {}
+_NA_KEPT = 64
 
 
 def _stopped_at(incident: Milestones) -> datetime | None:
@@ -367,7 +378,7 @@ def next_due(incident: Milestones, policy: Policy, now: datetime) -> Deadline | 
     frame, and computes the ladder of each row afterwards)."""
     if incident.alert_state == "maintenance":
         return None
-    return _first_due(k.rule(k, incident, policy, now) for k in _AS_LISTED)
+    return _first_due([k.rule(k, incident, policy, now) for k in _AS_LISTED])
 
 
 def _in_maintenance(policy: Policy, now: datetime) -> Deadlines:

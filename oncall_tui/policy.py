@@ -147,9 +147,11 @@ class Policy:
 
 def _alert_filter(value: object, source: object) -> str:
     """`[alerts] filter` checked at load: a typo must not silently widen or empty the desk's intake."""
+    text = str(value or "")
+    if not text.strip():  # no filter (the usual case): nothing to check, nor the parser to import
+        return text
     from .alerts.matchers import MatcherError, parse_matchers
 
-    text = str(value or "")
     try:
         parse_matchers(text)
     except MatcherError as exc:

@@ -512,6 +512,8 @@ class PostgresStore(SQLRecord):
     """The record on a PostgreSQL server. Like the SQLite `Store`, one per thread; the listener
     (started by the first `change_marker()`) runs in a thread of its own, on its own connection."""
 
+    info: PgOpenInfo
+
     def __init__(self, conn: psycopg.Connection[Any], info: PgOpenInfo) -> None:
         self._conn: psycopg.Connection[Any] | None = conn
         self.info = info
@@ -567,22 +569,6 @@ class PostgresStore(SQLRecord):
     def location(self) -> str:
         """The server's URL without its password (a second desk in this process uses `reopen`)."""
         return self.info.where
-
-    @property
-    def readonly(self) -> bool:
-        return self.info.readonly
-
-    @property
-    def why_readonly(self) -> str:
-        return self.info.why_readonly
-
-    @property
-    def created(self) -> bool:
-        return self.info.created
-
-    @property
-    def migrated_from(self) -> int:
-        return self.info.migrated_from
 
     # --- the connection -------------------------------------------------------------------------
 

@@ -46,6 +46,18 @@ if TYPE_CHECKING:
         def fetchmany(self, size: int = ...) -> list[Any]: ...
         def __iter__(self) -> Iterator[Any]: ...
 
+    class OpenedAs(Protocol):
+        """How a backend opened the record (sqlite's `OpenInfo`, PostgreSQL's `PgOpenInfo`)."""
+
+        @property
+        def readonly(self) -> bool: ...
+        @property
+        def why_readonly(self) -> str: ...
+        @property
+        def created(self) -> bool: ...
+        @property
+        def migrated_from(self) -> int: ...
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -148,9 +160,24 @@ class SQLRecord:
     # Transactions (see `write`): what a backend does to begin, end and undo one.
     _batch = False  # inside `batch()`: each write() is a savepoint of one transaction
 
+    # How the backend opened the record (`OpenInfo`, `PgOpenInfo`): what every backend says alike.
+    info: OpenedAs
+
     @property
     def readonly(self) -> bool:
-        raise NotImplementedError
+        return self.info.readonly
+
+    @property
+    def why_readonly(self) -> str:
+        return self.info.why_readonly
+
+    @property
+    def created(self) -> bool:
+        return self.info.created
+
+    @property
+    def migrated_from(self) -> int:
+        return self.info.migrated_from
 
     def _readonly_error(self) -> ReadOnlyError:
         raise NotImplementedError

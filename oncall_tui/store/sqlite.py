@@ -278,6 +278,8 @@ class OpenInfo:
 class Store(SQLRecord):
     """A desk database file. Not thread-safe: one Store per thread."""
 
+    info: OpenInfo
+
     def __init__(self, conn: sqlite3.Connection, info: OpenInfo) -> None:
         self.conn = conn
         self.info = info
@@ -437,22 +439,6 @@ class Store(SQLRecord):
     @property
     def location(self) -> str:
         return str(self.info.path)
-
-    @property
-    def readonly(self) -> bool:
-        return self.info.readonly
-
-    @property
-    def why_readonly(self) -> str:
-        return self.info.why_readonly
-
-    @property
-    def created(self) -> bool:
-        return self.info.created
-
-    @property
-    def migrated_from(self) -> int:
-        return self.info.migrated_from
 
     @contextlib.contextmanager
     def bulk_fill(self) -> Iterator[None]:

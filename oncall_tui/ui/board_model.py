@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from ..clock import format_duration
 from ..deadlines import Deadline, Deadlines, Escalation, State, compute, kind, next_due
-from ..model import Incident, Status
+from ..model import Incident, Severity, Status
 from ..policy import Policy
 from .filtering import BoardFilter
 
@@ -181,7 +181,7 @@ def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
         nxt,
         _running_breaches(incident, deadlines),
         _changes_at(deadlines, policy, now),
-        _sort_key(incident, nxt),
+        (),
     )
     _fill_countdown(row, nxt, policy)
     return row
@@ -194,21 +194,30 @@ def _running_breaches(incident: Incident, deadlines: Deadlines) -> tuple[Deadlin
 
 
 def _fill_countdown(row: BoardRow, nxt: Deadline | None, policy: Policy) -> None:
+    """The countdown's numbers, and the sort key, which shares the due instant's timestamp (both are
+    worked out for every row of a board of 10k before its first frame)."""
     incident = row.incident
     row.started_ts = incident.started_at.timestamp()
     if incident.closed_at is not None:
         row.ended_ts = incident.closed_at.timestamp()
+    due = math.inf
     if nxt is not None and nxt.due_at is not None:
-        row.label = short_label(nxt.key)
-        row.due_ts = nxt.due_at.timestamp()
+        if (label := _SHORT.get(nxt.key)) is None:
+            label = _SHORT[nxt.key] = short_label(nxt.key)
+        row.label = label
+        row.due_ts = due = nxt.due_at.timestamp()
         start = warn_start(nxt, policy.warn_fraction)
         row.warn_ts = start.timestamp() if start is not None else None
+    row.sort_key = _sort_key(incident, nxt is not None and nxt.state is State.BREACHED, due)
+
+
+_SHORT: dict[str, str] = {}  # a deadline's key → its `short_label`
 
 
 def sortable_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
     """`build_row` without the escalation ladder (see `BoardRow`): a quarter of the work."""
     nxt = next_due(incident, policy, now)
-    row = BoardRow(incident, None, nxt, (), None, _sort_key(incident, nxt))
+    row = BoardRow(incident, None, nxt, (), None, ())
     _fill_countdown(row, nxt, policy)
     return row
 
@@ -233,15 +242,17 @@ def _changes_at(deadlines: Deadlines, policy: Policy, now: datetime) -> datetime
     return min(marks) if marks else None
 
 
-def _sort_key(incident: Incident, nxt: Deadline | None) -> tuple:
-    """Breached first, then the nearest deadline, then severity (undetermined counts as worst).
+def _sort_key(incident: Incident, breached: bool, due: float) -> tuple:
+    """Breached first, then the nearest deadline (`due`, a timestamp), then severity (undetermined
+    counts as worst).
 
     Closed incidents (shown only on request) go last; the CLI's `list` uses the same order.
     """
-    breached = nxt is not None and nxt.state is State.BREACHED
-    due = nxt.due_at.timestamp() if nxt is not None and nxt.due_at is not None else math.inf
-    sev = int(incident.severity.value[1]) if incident.severity else -1
+    sev = _RANK[incident.severity] if incident.severity else -1
     return (incident.status is Status.CLOSED, not breached, due, sev, incident.number)
+
+
+_RANK = {s: int(s.value[1]) for s in Severity}
 
 
 class BoardModel:

@@ -134,7 +134,12 @@ class KeyQueue:
         try:
             while self._keys:
                 event = self._keys.popleft()
-                if (keys := escape_then(event, app.screen.active_bindings)) is not None:
+                # The screen's bindings are gathered only for an Alt key: for any other key that
+                # walk of the focus chain was a twentieth of a cursor key's cost.
+                if (
+                    event.key.startswith("alt+")
+                    and (keys := escape_then(event, app.screen.active_bindings)) is not None
+                ):
                     self._keys.extendleft(reversed(keys))  # read as typed, against the screen now in front
                     continue
                 target = app.focused or app.screen

@@ -8,6 +8,10 @@ to the rows of the changed area, which the compositor paints from anyway (its sp
 that area). On a board of 1,000 this took ~0.4 ms of the ~5.5 ms a cursor key costs (event-loop
 CPU, bench_board `--only keys`, back to back).
 
+Nor is a widget asked for lines that the widgets in front of it paint over entirely: the
+compositor keeps the frontmost render of each cut, so the screen and the container behind the
+board, asked for the rows of a scroll, drew them to be thrown away.
+
 Nor does it ask for the lines between the changed areas: the compositor renders everything inside
 the one rectangle around all of them, so a clock tick that changes a countdown near the top of a
 tall board and the breach toast at its bottom had every widget render all 200 lines in between, to
@@ -23,6 +27,7 @@ from __future__ import annotations
 import bisect
 import inspect
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 
 from textual._compositor import Compositor
 from textual.geometry import Region
@@ -82,18 +87,48 @@ def _renders_within(
     starts = [start for start, _ in runs]
     overlaps = crop.overlaps
     intersection = Region.intersection
+    in_front: list[tuple[int, int, int, int]] = []  # (x, right, y, bottom) painted by widgets so far
     # Front to back, as Textual yields them: the compositor lets the first render of a cut win.
     for widget, (region, clip) in compositor.visible_widgets.items():
         if not overlaps(clip):
             continue
-        # The runs that reach into this widget's clip, each cut to it.
-        for start, end in runs[max(0, bisect.bisect_right(starts, clip.y) - 1) :]:
-            if start >= clip.bottom:
+        first, last = max(clip.y, top), min(clip.bottom, bottom)
+        if last <= first:
+            continue
+        x, y, width, height = intersection(region, Region(clip.x, first, clip.width, last - first))
+        if not (width and height):
+            continue
+        shown = _rows_showing(in_front, x, x + width, y, y + height)
+        in_front.append((x, x + width, y, y + height))
+        if shown is None:
+            continue
+        y, end = shown
+        # The runs of painted lines that reach into these rows, each cut to them.
+        for start, stop in runs[max(0, bisect.bisect_right(starts, y) - 1) :]:
+            if start >= end:
                 break
-            first, last = max(clip.y, top, start), min(clip.bottom, bottom, end)
-            if last <= first:
-                continue
-            part = Region(clip.x, first, clip.width, last - first)
-            x, y, width, height = intersection(region, part)
-            if width and height:
-                yield region, part, widget.render_lines(Region(x - region.x, y - region.y, width, height))
+            first, last = max(y, start), min(end, stop)
+            if last > first:
+                part = Region(clip.x, first, clip.width, last - first)
+                yield region, part, widget.render_lines(Region(x - region.x, first - region.y, width, last - first))
+
+
+def _rows_showing(
+    in_front: list[tuple[int, int, int, int]], x: int, right: int, y: int, bottom: int
+) -> tuple[int, int] | None:
+    """The first and past-the-last row of `x..right` × `y..bottom` that the areas `in_front` do not
+    cover entirely (None: they cover it all). Rows are looked at in bands between the areas' edges."""
+    over = [area for area in in_front if area[0] < right and area[1] > x and area[2] < bottom and area[3] > y]
+    if not over:
+        return y, bottom
+    edges = sorted({y, bottom, *(a[2] for a in over if a[2] > y), *(a[3] for a in over if a[3] < bottom)})
+    shown: list[int] = []
+    for band_top, band_bottom in pairwise(edges):
+        reach = x  # how far from the left the areas over this band cover without a gap
+        for left, area_right, _, _ in sorted(a for a in over if a[2] <= band_top and a[3] >= band_bottom):
+            if left > reach:
+                break
+            reach = max(reach, area_right)
+        if reach < right:
+            shown += (band_top, band_bottom)
+    return (shown[0], shown[-1]) if shown else None

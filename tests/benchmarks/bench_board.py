@@ -373,7 +373,14 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
         when_created(instrument)
         from oncall_tui.cli import main as cli_main
 
-        cli_main(["--db", db])
+        if profile := os.environ.get("BENCH_PROFILE"):  # where the startup goes: BENCH_PROFILE=out.prof
+            import cProfile
+
+            cProfile.runctx(
+                "cli_main(['--db', db])", globals(), {"cli_main": cli_main, "db": db}, f"{profile}.{mode}.{app_name}"
+            )
+        else:
+            cli_main(["--db", db])
     else:
         if app_name == "bare":
             app = bare_app()

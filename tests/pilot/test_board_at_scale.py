@@ -164,6 +164,12 @@ async def test_a_big_desk_opens_in_order_and_looks_back_while_keys_are_answered(
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         model = app.board_screen.board.model
         assert [r.incident.number for r in model.rows] == [r.incident.number for r in full.rows]
+        # The status line counts them as the full computation does, and the top rows are drawn whole.
+        open_count, breached, unacked = full.counts
+        status = str(app.screen.query_one("#desk-status").render())
+        assert f"{open_count} open" in status and f"!! {breached} breached" in status and f"{unacked} unack" in status
+        lines = "\n".join(str(app.board_screen.board.render_line(y).text) for y in range(1, 10))
+        assert all(f"Storm alert {r.incident.number - 1}" in lines for r in full.rows[:9])
         assert any(r.escalation is None for r in model.rows)  # still looking back…
         await pilot.press("down", "down")  # …and the keys are answered meanwhile
         assert app.board_screen.selected == full.rows[2].incident.number

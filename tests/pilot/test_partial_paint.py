@@ -55,3 +55,66 @@ async def test_a_partial_repaint_shows_what_a_full_repaint_shows_on_its_lines(ap
         assert asked_for_two and max(asked_for_two.values()) <= 2, (
             asked_for_two
         )  # not the 40 lines of the screen behind
+
+
+def _cells(update) -> dict[int, list[tuple[str, object]]]:
+    """Each painted line's cells as (character, style): what the terminal is sent, colour and all."""
+    return {
+        y: [
+            (ch, seg.style)
+            for strip in update.chops[y].values()
+            if strip is not None
+            for seg in strip
+            for ch in seg.text
+        ]
+        for y, _, _ in update.spans
+    }
+
+
+async def test_a_scroll_repaints_exactly_what_a_full_repaint_shows_without_asking_what_is_hidden(app, monkeypatch):
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(4):
+            await pilot.pause()
+        await pilot.press(*["j"] * 20)  # past the board's last line: each key scrolls
+        for _ in range(4):
+            await pilot.pause()
+        screen = app.screen
+        compositor = screen._compositor
+        board = app.board_screen.board
+        asked: list[str] = []
+        render_lines = Widget.render_lines
+
+        def counted(widget, crop):
+            asked.append(type(widget).__name__)
+            return render_lines(widget, crop)
+
+        monkeypatch.setattr(Widget, "render_lines", counted)
+        full = compositor.render_strips()
+        expected = {y: [(ch, s.style) for s in strip for ch in s.text] for y, strip in enumerate(full)}
+        for region in (
+            Region(0, board.region.y + 1, 120, board.size.height - 1),  # a scroll: every row
+            Region(0, board.region.y + 3, 120, 1),  # a cursor line
+            Region(30, board.region.y + 1, 29, 5),  # countdowns
+            Region(0, 0, 120, 30),  # everything, as a partial update
+        ):
+            asked.clear()
+            compositor._dirty_regions.add(region)
+            cells = _cells(compositor.render_partial_update())
+            assert cells == {y: expected[y] for y in cells}
+            if region.height < 30:
+                assert screen.__class__.__name__ not in asked, asked  # wholly behind the board
+
+
+def test_a_widget_is_asked_for_the_rows_that_those_in_front_leave_showing():
+    from oncall_tui.ui.partial_paint import _rows_showing
+
+    board, scrollbar = (0, 119, 2, 20), (119, 120, 2, 20)
+    assert _rows_showing([], 0, 120, 0, 30) == (0, 30)
+    assert _rows_showing([board, scrollbar], 0, 120, 2, 20) is None  # the screen behind both
+    assert _rows_showing([board, scrollbar], 0, 120, 0, 30) == (0, 30)  # the status line and footer show
+    assert _rows_showing([board], 0, 120, 2, 20) == (2, 20)  # a column left uncovered
+    assert _rows_showing([board, scrollbar], 0, 120, 5, 25) == (20, 25)
+    toast = (80, 118, 10, 14)
+    assert _rows_showing([toast], 0, 119, 2, 20) == (2, 20)  # the board under a toast
+    assert _rows_showing([(0, 60, 2, 20), (61, 120, 2, 20)], 0, 120, 2, 20) == (2, 20)  # a gap
+    assert _rows_showing([(0, 120, 2, 8), (0, 120, 12, 20)], 0, 120, 2, 20) == (8, 12)

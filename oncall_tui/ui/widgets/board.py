@@ -19,6 +19,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.css.styles import RenderStyles
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -187,6 +188,8 @@ class IncidentBoard(ScrollView, can_focus=True):
         self._width = 80
         self._dynamic_widths = (0, 0)
         self._styles: dict[str, Style] | None = None
+        self._header_line: tuple[int, Strip] | None = None  # (width, the header drawn)
+        self._bypassed = False  # render_lines drew rows past the StylesCache
         self.show_closed = False
         # The runbook column ("3/5 steps ticked"), asked for rows on screen only and kept per version:
         # ticking a step is an action, so it moves the version too.
@@ -335,15 +338,17 @@ class IncidentBoard(ScrollView, can_focus=True):
             return
         old = self.cursor
         self.cursor = index
-        self._refresh_row(old)
-        self._refresh_row(index)
+        top = round(self.scroll_y)
         self._scroll_cursor_into_view()
+        if round(self.scroll_y) == top:  # else the scroll repainted every row (watch_scroll_y)
+            self._refresh_rows(old, index)
         self._announce()
 
-    def _refresh_row(self, index: int) -> None:
-        y = index - int(self.scroll_y) + 1
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
+    def _refresh_rows(self, *indexes: int) -> None:
+        top, (width, height) = int(self.scroll_y), self.size
+        regions = [Region(0, y, width, 1) for index in indexes if 1 <= (y := index - top + 1) < height]
+        if regions:  # (none would repaint the whole board) one refresh for all: each costs about as much as a line
+            self.refresh(*regions)
 
     def _page_rows(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
@@ -370,6 +375,15 @@ class IncidentBoard(ScrollView, can_focus=True):
             self._move_to(int(self.scroll_y) + event.y - 1)
 
     # --- rendering --------------------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        # ScrollView repaints the whole board on a scroll; the header stays put, only the rows move.
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = new_value
+        if round(old_value) != round(new_value):
+            width, height = self.size
+            if height > 1:
+                self.refresh(Region(0, 1, width, height - 1))
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_columns()
@@ -411,6 +425,7 @@ class IncidentBoard(ScrollView, can_focus=True):
     on_blur = on_focus
 
     def _forget_lines(self) -> None:
+        self._header_line = None
         self._cache.clear()
         self._lines.clear()
         self._drawn_at.clear()
@@ -425,11 +440,66 @@ class IncidentBoard(ScrollView, can_focus=True):
                 self._styles[name] = self.get_component_rich_style(f"board--{name}")
         return self._styles
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in `crop`, as Textual's StylesCache would draw them, minus its copying.
+
+        The StylesCache builds every line it is asked for anew, around the Strip `render_line`
+        returned: the new line meets the app's line filters and the compositor's cutting for the
+        first time, every time. A scroll by one row asks for every row on screen, each an incident
+        drawn a row higher a moment ago. Here the content rows are `render_line`'s own cached
+        Strips, so Textual's caches on each Strip (width, filters, cuts) answer for every row the
+        board drew before. The rows beneath the content (the bottom border) and any board styled
+        with what this does not draw (side borders, padding, outline, tint, opacity, hatch) go
+        through Textual as before.
+        """
+        styles = self.styles
+        if not self._plain(styles):
+            if self._bypassed:  # its cache holds rows drawn before they went past it
+                self._bypassed = False
+                self._styles_cache.clear()
+            return super().render_lines(crop)
+        self._bypassed = True
+        content_height = self.size.height
+        top, bottom = crop.y, min(crop.bottom, content_height)
+        strips: list[Strip] = []
+        if top < bottom:
+            width = self.size.width
+            base_background, background = self.background_colors
+            inner = self._styles_cache.get_inner_outer(base_background, background)[0].rich_style
+            filters = self.get_line_filters()
+            render_line = self.render_line
+            for y in range(top, bottom):
+                strip = render_line(y).adjust_cell_length(width, inner)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                strips.append(strip)
+            x1, x2 = crop.column_span
+            if (x1, x2) != (0, width):
+                strips = [strip.crop(x1, x2) for strip in strips]
+        if crop.bottom > content_height:
+            below = max(top, content_height)
+            strips.extend(super().render_lines(Region(crop.x, below, crop.width, crop.bottom - below)))
+        return strips
+
+    def _plain(self, styles: RenderStyles) -> bool:
+        """No styling that the StylesCache would draw over or around a content row."""
+        gutter = styles.gutter
+        return (
+            not (gutter.top or gutter.left or gutter.right)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.tint.a
+            and styles.text_opacity == 1.0
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+            and self.opacity == 1.0
+        )
+
     def render_line(self, y: int) -> Strip:
         width = self._width
         styles = self._style_table()
         if y == 0:
-            return self._header(width, styles)
+            if self._header_line is None or self._header_line[0] != width:
+                self._header_line = (width, self._header(width, styles))
+            return self._header_line[1]
         rows = self.model.rows
         index = int(self.scroll_y) + y - 1
         if not rows:

@@ -346,11 +346,14 @@ class ClockList(LinesView):
 
     def _holder(self, level: str) -> str:
         """Who holds `level` now, when the desk pages (the top line's PagingStatus knows)."""
-        from .paging_status import PagingStatus
-
         if self._paging is None:
             # Looked for once: a query walks every widget (the toasts of a storm too), on every key.
-            found = next(self.screen.query("#paging-status").results(PagingStatus), None)
+            # A desk that does not page has none, and its first frame does not import the module.
+            found = next(iter(self.screen.query("#paging-status")), None)
+            if found is not None:
+                from .paging_status import PagingStatus
+
+                found = found if isinstance(found, PagingStatus) else None
             self._paging = found if found is not None else False
         return self._paging.contact(level) if self._paging else ""
 

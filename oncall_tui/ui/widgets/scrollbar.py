@@ -9,7 +9,7 @@ from typing import Self
 
 from textual.geometry import Region
 from textual.reactive import Reactive
-from textual.scrollbar import ScrollBar
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.widget import Widget
 
 
@@ -67,11 +67,21 @@ class SteadyScrollBar(ScrollBar):
             super().refresh()
 
     def _look(self) -> tuple[object, ...]:
-        """The bar's cells (what `render` would draw, in default colours)."""
+        """What the bar's cells depend on (what `render` would draw, in default colours)."""
         virtual = ceil(self.window_virtual_size)
         window = ceil(self.window_size if self.window_size < self.window_virtual_size else 0)
+        size = self.size.height if self.vertical else self.size.width
+        if self.renderer is ScrollBarRender and virtual != window:
+            # Where `render_bar` puts the thumb, in eighths of a cell, which is all its cells depend
+            # on: drawing the bar to compare it was an eighth of what the board does for a scrolling key.
+            if not (window and size and virtual and size != virtual):
+                return (self.size, self.thickness)  # no thumb
+            bars = len(ScrollBarRender.VERTICAL_BARS if self.vertical else ScrollBarRender.HORIZONTAL_BARS)
+            thumb = max(1, window / (virtual / size))
+            start = int((size - thumb) * (self.position / (virtual - window)) * bars)
+            return (self.size, self.thickness, start, start + ceil(thumb * bars))
         bar = self.renderer.render_bar(
-            size=self.size.height if self.vertical else self.size.width,
+            size=size,
             virtual_size=virtual,
             window_size=window,
             position=self.position,
