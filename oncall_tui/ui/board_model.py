@@ -275,6 +275,7 @@ class BoardModel:
         self._due: list[tuple[datetime, int]] = []
         self.next_change: datetime | None = None
         self.revision = 0  # moves whenever the rows or their deadline states change
+        self.moved_from: int | None = None  # the first index of `rows` changed since `take_moved`
         # (open, breached, unacknowledged) over every loaded row, kept up as rows come and go: the
         # status line reads it at every change, and counting 10k rows each time was its biggest cost.
         self._open = self._breached = self._unacked = 0
@@ -382,7 +383,7 @@ class BoardModel:
         rebuilt = []
         for incident in incidents:
             old = self._by_number.get(incident.number)
-            if old is not None and _only_its_timeline_grew(old.incident, incident):
+            if old is not None and only_its_timeline_grew(old.incident, incident):
                 old.incident = incident  # a breach written, a note: nothing its row shows or sorts by
                 continue
             row = build_row(incident, self.policy, now)
@@ -429,13 +430,26 @@ class BoardModel:
         position = bisect.bisect_left(self.rows, old.sort_key, key=_sort_key_of)
         if position < len(self.rows) and self.rows[position] is old:
             del self.rows[position]
+            self._moved(position)
 
     def _place(self, new: BoardRow) -> None:
         self._by_number[new.incident.number] = new
         if not self.filter.active or self.filter.matches(new.incident, breached=new.breached):
-            bisect.insort(self.rows, new, key=_sort_key_of)
+            position = bisect.bisect_right(self.rows, new.sort_key, key=_sort_key_of)
+            self.rows.insert(position, new)
+            self._moved(position)
         if new.changes_at is not None:
             heapq.heappush(self._due, (new.changes_at, new.incident.number))
+
+    def _moved(self, position: int) -> None:
+        if self.moved_from is None or position < self.moved_from:
+            self.moved_from = position
+
+    def take_moved(self) -> int | None:
+        """The first index of `rows` where a row came, went or was rebuilt since the last call (None:
+        nowhere): the board's lines above it show the rows they showed."""
+        moved, self.moved_from = self.moved_from, None
+        return moved
 
     def _next_change(self) -> None:
         while self._due:
@@ -460,6 +474,7 @@ class BoardModel:
         if self.filter.active:
             rows = [r for r in rows if self.filter.matches(r.incident, breached=r.breached)]
         self.rows = sorted(rows, key=_sort_key_of)
+        self.moved_from = 0
         self._due = [(r.changes_at, n) for n, r in self._by_number.items() if r.changes_at is not None]
         heapq.heapify(self._due)
         self._next_change()
@@ -471,7 +486,7 @@ _ALL_BUT_TIMELINE = operator.attrgetter(
 )
 
 
-def _only_its_timeline_grew(old: Incident, new: Incident) -> bool:
+def only_its_timeline_grew(old: Incident, new: Incident) -> bool:
     """Whether `new` differs from `old` in its version and chain head alone."""
     return new.version != old.version and _ALL_BUT_TIMELINE(new) == _ALL_BUT_TIMELINE(old)
 

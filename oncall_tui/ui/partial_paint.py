@@ -12,12 +12,19 @@ Nor is a widget asked for lines that the widgets in front of it paint over entir
 compositor keeps the frontmost render of each cut, so the screen and the container behind the
 board, asked for the rows of a scroll, drew them to be thrown away.
 
-This replaces a private method of Textual (`Compositor._get_renders`, Textual 8): when that is not
-there in the form expected, nothing is replaced and Textual paints as it always has.
+Nor does it ask for the lines between the changed areas: the compositor renders everything inside
+the one rectangle around all of them, so a clock tick that changes a countdown near the top of a
+tall board and the breach toast at its bottom had every widget render all 200 lines in between, to
+paint a dozen. Each widget is asked for the runs of changed lines only (the lines Textual paints).
+
+This replaces private methods of Textual (`Compositor._get_renders` and `render_partial_update`,
+Textual 8): when they are not there in the form expected, nothing is replaced and Textual paints as
+it always has.
 """
 
 from __future__ import annotations
 
+import bisect
 import inspect
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
@@ -32,22 +39,52 @@ _Renders = Iterable[tuple[Region, Region, list[Strip]]]
 def paint_only_changed_lines() -> None:
     """Install the narrowed `_get_renders` (once; see the module's text)."""
     textual_renders = Compositor._get_renders
+    textual_partial = Compositor.render_partial_update
     if getattr(textual_renders, "narrowed", False):
         return
     if list(inspect.signature(textual_renders).parameters) != ["self", "crop"]:
         return  # another Textual: leave it be
+    if list(inspect.signature(textual_partial).parameters) != ["self"]:
+        return
 
     def _get_renders(self: Compositor, crop: Region | None = None) -> _Renders:
         if not crop:  # a full repaint: every line is painted
             return textual_renders(self, crop)
-        return _renders_within(self, crop)
+        return _renders_within(self, crop, _PAINTING.get(id(self)))
+
+    def render_partial_update(self: Compositor) -> object:
+        # The lines this update paints (Textual's own spans are the same lines), for `_get_renders`.
+        _PAINTING[id(self)] = sorted({y for region in self._dirty_regions for y in region.line_range})
+        try:
+            return textual_partial(self)
+        finally:
+            del _PAINTING[id(self)]
 
     _get_renders.narrowed = True  # type: ignore[attr-defined]
     Compositor._get_renders = _get_renders  # type: ignore[method-assign]
+    Compositor.render_partial_update = render_partial_update  # type: ignore[method-assign,assignment]
 
 
-def _renders_within(compositor: Compositor, crop: Region) -> Iterator[tuple[Region, Region, list[Strip]]]:
+_PAINTING: dict[int, list[int]] = {}  # compositor (id) → the lines its partial update paints, while it runs
+
+
+def _runs(lines: list[int]) -> list[tuple[int, int]]:
+    """Sorted line numbers as runs of consecutive lines: [(start, end), …], `end` excluded."""
+    runs: list[tuple[int, int]] = []
+    for y in lines:
+        if runs and runs[-1][1] == y:
+            runs[-1] = (runs[-1][0], y + 1)
+        else:
+            runs.append((y, y + 1))
+    return runs
+
+
+def _renders_within(
+    compositor: Compositor, crop: Region, lines: list[int] | None = None
+) -> Iterator[tuple[Region, Region, list[Strip]]]:
     top, bottom = crop.y, crop.bottom
+    runs = _runs(lines) if lines else [(top, bottom)]
+    starts = [start for start, _ in runs]
     overlaps = crop.overlaps
     intersection = Region.intersection
     in_front: list[tuple[int, int, int, int]] = []  # (x, right, y, bottom) painted by widgets so far
@@ -66,8 +103,14 @@ def _renders_within(compositor: Compositor, crop: Region) -> Iterator[tuple[Regi
         if shown is None:
             continue
         y, end = shown
-        clip = Region(clip.x, y, clip.width, end - y)
-        yield region, clip, widget.render_lines(Region(x - region.x, y - region.y, width, end - y))
+        # The runs of painted lines that reach into these rows, each cut to them.
+        for start, stop in runs[max(0, bisect.bisect_right(starts, y) - 1) :]:
+            if start >= end:
+                break
+            first, last = max(y, start), min(end, stop)
+            if last > first:
+                part = Region(clip.x, first, clip.width, last - first)
+                yield region, part, widget.render_lines(Region(x - region.x, first - region.y, width, last - first))
 
 
 def _rows_showing(

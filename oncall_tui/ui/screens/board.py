@@ -25,9 +25,11 @@ from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.notifications import Notification, Notify, SeverityLevel
+from textual.geometry import Size
+from textual.notifications import Notification, Notifications, Notify, SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets._toast import Toast, ToastRack
 
 from ...breach_news import BreachNews
@@ -39,7 +41,7 @@ from ...memory import release_freed
 from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
 from ...paths import config_dir, target_name
 from ...tenants import editable_text
-from ..board_model import BoardRow
+from ..board_model import BoardRow, only_its_timeline_grew
 from ..breaches import Breach, BreachWatcher, Written, record_all
 from ..filtering import SYNTAX_HELP, BoardFilter
 from ..incident_source import IncidentSource
@@ -65,6 +67,8 @@ NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last cha
 LOOK_ROWS, LOOK_GAP_SECONDS = 5, 0.002
 # A slice of the first look is short, so a tick or a key that arrives meanwhile waits at most this long.
 LOOK_BUDGET_SECONDS = 0.002
+SAY_MISSED_SECONDS = 1.0  # the first look's summary waits for the next tick at most this long
+LOOK_AFTER_TICK_SECONDS = 0.05  # the first look waits this long after each tick, for its frames
 
 # Fields `e` offers; the assignee has its own key and the runbook (symptom) its own picker.
 EDIT_LABELS = {
@@ -300,6 +304,10 @@ class BoardScreen(Screen[None]):
         self.news = BreachNews(desk.policy)
         self._news_toast: Notification | None = None  # the one toast breach news is shown in
         self._news_text = ""  # what it says (its message may be padded to keep its height)
+        self._news_widget: Toast | None = None  # the toast showing `_news_toast`, once looked up
+        self._news_held = False  # news the first look found, for the next tick to say
+        self._missed_to_say: dict[int, int] | None = None  # the first look's finds, for the next tick
+        self._ticked_at = -LOOK_AFTER_TICK_SECONDS  # when the clock last moved (steady seconds)
         self.show_maintenance = False  # incidents whose alerts arrived silenced or inhibited
 
     def compose(self) -> ComposeResult:
@@ -353,6 +361,7 @@ class BoardScreen(Screen[None]):
         yield DeskFooter()
 
     def on_mount(self) -> None:
+        self._keep_toast_rack_arranged()
         self.watch(self.board, "highlighted", self._board_moved, init=False)
         self.watch(self.app, "record_revision", self._record_changed, init=False)
         self.watch(self.app, "record_touched", self._record_touched, init=False)
@@ -363,6 +372,30 @@ class BoardScreen(Screen[None]):
         self.call_after_refresh(self._runbooks_ready)
         self.call_after_refresh(self._check_integrity)
         self.board.focus()
+
+    def _keep_toast_rack_arranged(self) -> None:
+        """Keep Textual's toast rack in the screen's arrangement while it holds no toast.
+
+        Textual takes the rack out of the layout when its last toast goes and puts it back for the
+        next one, and either way every other widget's place in the paint order shifts by one: the
+        compositor then repaints the whole screen (a breach toast coming or going on a maximised
+        10k board repainted its 200 lines, 10-20 ms). Left in, empty, it draws nothing (the rack is
+        invisible but for its toasts, and has no height without them).
+        """
+        rack = next(iter(self.query_children(ToastRack).results(ToastRack)), None)
+        if rack is None:
+            return
+        textual_show = rack.show
+
+        def show(notifications: Notifications) -> None:
+            if notifications:
+                textual_show(notifications)
+            else:  # what Textual's show does then, but for taking the rack out
+                for toast in rack.query(Toast):
+                    toast.remove()
+
+        rack.show = show  # type: ignore[method-assign]
+        rack.display = True
 
     def _runbooks_ready(self) -> None:
         library = self.app.runbooks
@@ -429,10 +462,16 @@ class BoardScreen(Screen[None]):
 
     def _tick(self, now: datetime) -> None:
         """The app's clock moved: advance the countdowns, notice deadlines that just ran out."""
+        self._ticked_at = time.monotonic()
         self._announce(self._new_breaches(self.board.advance(now)))
+        if self._missed_to_say is not None:
+            self._say_missed()
+        elif self._news_held:
+            self._show_news()
 
     def on_screen_resume(self) -> None:
         self._show_news()  # the dialog that held it back just closed
+        self._say_missed()
 
     def clock_was_set(self) -> None:
         """The wall clock jumped: every row is rebuilt from the new now, none from the old one."""
@@ -528,7 +567,7 @@ class BoardScreen(Screen[None]):
             # A breach written changes nothing the line shows (it showed the breach already): the row
             # keeps its line and its place, and takes the incident as written. At 10k the recorder
             # lands breaches every second, and rebuilding their rows was most of a tick.
-            if row is not None and row.incident.replace(version=i.version, head_hash=i.head_hash) == i:
+            if row is not None and only_its_timeline_grew(row.incident, i):
                 row.incident = i
                 breached_only.append(i)
             else:
@@ -550,7 +589,7 @@ class BoardScreen(Screen[None]):
         self._announce(self._new_breaches(rebuilt))
         if self.selected in set(numbers):  # (a selection that moved is shown by watch_selected)
             self._show_selected()
-        self.query_one(DeskStatus).refresh()
+        self.query_one(DeskStatus).changed()
 
     def _reload(self, *, startup: bool = False) -> None:
         """Re-read the incidents so the board and the detail show the record as it is now."""
@@ -588,7 +627,9 @@ class BoardScreen(Screen[None]):
         CPU, which in one piece would hold up the clock's ticks and the keys typed meanwhile. What a
         slice finds goes to the recorder at once (its writes overlap the look rather than follow it);
         `missed` counts them per incident for the one summary at the end."""
-        if FOREGROUND.is_busy:  # a key is being answered: its frame first, the look a little later
+        # A key is being answered, or the clock just ticked: their frames first (a tick's toast takes
+        # a few hops and two layouts to appear), the look a little later.
+        if FOREGROUND.is_busy or time.monotonic() < self._ticked_at + LOOK_AFTER_TICK_SECONDS:
             self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
             return
         model = self.board.model
@@ -599,9 +640,11 @@ class BoardScreen(Screen[None]):
             at += LOOK_ROWS
             found += self._new_breaches(rows)
             # A row is completed as it stood at the load: what it crossed since is taken now, in this
-            # slice, as the clock's tick would (and announced as it would), not all at the next tick.
+            # slice, as the clock's tick would (and recorded, with the bell, as it would), not all at
+            # the next tick. Its news waits for that tick: shown from here, it would be a frame of its
+            # own between two ticks, and every slice of the look before it would be that frame's cost.
             if model.next_change is not None and model.next_change <= self.app.now:
-                self._tick(self.app.now)
+                self._announce(self._new_breaches(self.board.advance(self.app.now)), show=False)
             if time.thread_time() - started >= LOOK_BUDGET_SECONDS:
                 break
         for breach in found:
@@ -612,8 +655,21 @@ class BoardScreen(Screen[None]):
             self.set_timer(LOOK_GAP_SECONDS, lambda: self._look_back(numbers, at, missed))
         else:
             self._looked_back()
-            self._summarize_missed(missed)
+            # Said with the clock's next tick, as the news is (a frame of its own now would make the
+            # look's last slices that frame's cost), or in a second if the clock does not move.
+            self._missed_to_say = missed
+            self.set_timer(SAY_MISSED_SECONDS, self._say_missed)
             release_freed()  # the startup's read and look are over: what they freed goes back
+
+    def _say_missed(self) -> None:
+        """The first look is over: its news, then the summary of what it found (which takes the
+        toast over until the next news). Over a dialog it waits, as the news does."""
+        if self._missed_to_say is None or isinstance(self.app.screen, ModalScreen):
+            return
+        missed, self._missed_to_say = self._missed_to_say, None
+        if self._news_held:
+            self._show_news()
+        self._summarize_missed(missed)
 
     def _looked_back(self) -> None:
         """The first look is over (or never will be: the desk is closing): the recorder ends once done."""
@@ -672,21 +728,26 @@ class BoardScreen(Screen[None]):
 
     # --- breaches -----------------------------------------------------------------------------------
 
-    def _announce(self, breaches: list[Breach]) -> None:
+    def _announce(self, breaches: list[Breach], *, show: bool = True) -> None:
         """Deadlines ran out while the desk was open: ring once per burst, say so in one toast, write
         them down. The toast says what the last minute held (a storm is a count, not a hundred
-        toasts) and sits over the detail, never the board; while a dialog is open it waits."""
+        toasts) and sits over the detail, never the board; while a dialog is open it waits.
+        Not `show`: the toast says it at the next tick (or summary) instead."""
         if not breaches:
             return
         if self.news.add(breaches, time.monotonic()):
             self.app.bell()
-        self._show_news()
+        if show:
+            self._show_news()
+        else:
+            self._news_held = True
         if not self.desk.readonly:
             self._record_in_background(breaches)
 
     def _show_news(self) -> None:
         if isinstance(self.app.screen, ModalScreen):
             return  # over a form being filled in it would hide the form; shown when it closes
+        self._news_held = False
         news = self.news.announcement(time.monotonic())
         if news is None or (self._news_toast is not None and self._news_text == news.text):
             return
@@ -706,9 +767,14 @@ class BoardScreen(Screen[None]):
         shown = self._news_toast
         if shown is None or shown.markup or shown.has_expired:
             return False
-        # Textual's ToastRack names each toast's holder after its notification; a toast's one timer
-        # is its expiry (Textual has no public way to reword a toast or give it more time).
-        toast = next(iter(self.app.screen.query(f"#{ToastRack._toast_id(shown)} > Toast").results(Toast)), None)
+        toast = self._news_widget
+        if toast is None or toast._notification is not shown or not toast.is_attached:
+            # Textual's ToastRack names each toast's holder after its notification (a query of the
+            # screen: kept, as a storm rewords it every second).
+            toast = next(iter(self.app.screen.query(f"#{ToastRack._toast_id(shown)} > Toast").results(Toast)), None)
+            self._news_widget = toast
+        # A toast's one timer is its expiry (Textual has no public way to reword a toast or give it
+        # more time).
         timers = list(getattr(toast, "_timers", ()))
         if toast is None or len(timers) != 1:  # expired, or taken back
             return False
@@ -724,6 +790,12 @@ class BoardScreen(Screen[None]):
         if taller < 0:  # it keeps its height while up: a count changing every second would make it jump
             shown.message = text + "\n" * -taller
             toast.clear_cached_dimensions()
+        elif taller > 0:
+            # Textual lays a widget whose size changed out once more, for its virtual size: a frame
+            # of its own, tens of milliseconds later behind the first look's slices. That size is
+            # the toast's new size, known now.
+            width_now, height_now = toast.virtual_size
+            toast.set_reactive(Widget.virtual_size, Size(width_now, height_now + taller))
         self._news_text = text
         shown.raised_at = time.time()  # the app's list of notifications keeps it as long as the toast
         timers[0].reset()  # Textual's reset: at least NEWS_SECONDS from now

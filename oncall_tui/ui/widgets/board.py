@@ -30,7 +30,7 @@ from ...model import Incident, Status
 from ...policy import Policy
 from ..board_model import BoardModel, BoardRow, Tone
 from ..filtering import BoardFilter
-from .scrollbar import steady_vertical_scrollbar
+from .scrollbar import SteadyScrollBar, steady_vertical_scrollbar
 
 STATUS_SHORT = {
     Status.TRIGGERED: "trig",
@@ -183,6 +183,7 @@ class IncidentBoard(ScrollView, can_focus=True):
         # When each line on screen next needs a look: (until, offset) for the window `_due_window`.
         self._due: list[tuple[float, int]] = []
         self._due_window: tuple | None = None
+        self._window_changes = 0  # moves when the lines on screen may show other rows (for `_due`)
         self._line_width = 0
         self._width = 80
         self._dynamic_widths = (0, 0)
@@ -229,7 +230,7 @@ class IncidentBoard(ScrollView, can_focus=True):
         self._set_now(now)
         changed = self.model.advance(now)
         if changed:
-            self._rearranged()
+            self._rearranged(only_moved=True)
         elif self.model.rows:
             self._repaint_countdowns()
         return changed
@@ -270,21 +271,31 @@ class IncidentBoard(ScrollView, can_focus=True):
         self._forget_lines()
         self.refresh()
 
-    def _rearranged(self) -> None:
+    def _rearranged(self, *, only_moved: bool = False) -> None:
         """Rows were added, removed or re-sorted: keep the cursor on the same incident if it is still
         there, and repaint the lines whose incident or text changed (a deadline running out moves
-        one row; repainting the whole board for it would cost a full frame)."""
+        one row; repainting the whole board for it would cost a full frame).
+
+        `only_moved`: the rows that changed are the ones the model moved (a clock's transition
+        rebuilt them). When they all went and came below the lines on screen, as at 10k most do
+        every second, those lines show the rows they showed, and only their countdowns can differ.
+        """
         rows = self.model.rows
+        moved = self.model.take_moved()
         index = self.model.index_of(self.highlighted)
         if index is None:
             index = min(self.cursor, len(rows) - 1) if rows else 0
         self.cursor = index
         size = Size(self.size.width, len(rows) + 1)
-        self._cache_prune()
+        forgot = self._cache_prune()
         if size != self.virtual_size or not rows:
+            self._window_changes += 1
             self._resize_virtually(size)
             self.refresh()
+        elif only_moved and not forgot and (moved is None or moved >= int(self.scroll_y) + self._page_rows()):
+            self._repaint_countdowns()
         else:
+            self._window_changes += 1
             self._repaint_changed_lines()
         self._scroll_cursor_into_view()
         self._announce()
@@ -302,6 +313,14 @@ class IncidentBoard(ScrollView, can_focus=True):
             self._scroll_update(size)
         else:
             self.virtual_size = size
+
+    def _scroll_update(self, virtual_size: Size) -> None:
+        bar = self.vertical_scrollbar
+        if isinstance(bar, SteadyScrollBar):  # Textual repaints it at every layout (see SteadyScrollBar)
+            with bar.steady():
+                super()._scroll_update(virtual_size)
+        else:
+            super()._scroll_update(virtual_size)
 
     def _announce(self) -> None:
         rows = self.model.rows
@@ -515,7 +534,7 @@ class IncidentBoard(ScrollView, can_focus=True):
         rows = self.model.rows
         top = int(self.scroll_y)
         height = min(self.scrollable_content_region.height - 1, len(rows) - top)
-        window = (self.model.revision, id(rows), top, height)
+        window = (self._window_changes, id(rows), top, height)
         if window != self._due_window:
             self._due_window = window
             self._due = [(-math.inf, offset) for offset in range(max(0, height))]  # a heap: all equal
@@ -672,7 +691,10 @@ class IncidentBoard(ScrollView, can_focus=True):
             segments.append(Segment(fit(age, age_width) + " ", styles["muted"]))
         return segments
 
-    def _cache_prune(self) -> None:
+    def _cache_prune(self) -> bool:
+        """Forget the lines drawn if they outgrew the rows (True when it did)."""
         # Versions only grow; dropping the cache when it outgrows the data keeps it bounded.
         if len(self._cache) > 4 * max(64, self.model.total) or len(self._lines) > 2 * max(64, self.model.total):
             self._forget_lines()
+            return True
+        return False

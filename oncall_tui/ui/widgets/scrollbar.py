@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from math import ceil
+from typing import Self
 
+from textual.geometry import Region
 from textual.reactive import Reactive
 from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.widget import Widget
@@ -15,6 +19,10 @@ class SteadyScrollBar(ScrollBar):
     Its position is the board's top row, so each row the board scrolls repaints the whole bar. With
     a thousand rows the thumb moves an eighth of a cell every nine rows: the other eight repaints
     drew what was there, and were half the lines of a scrolling key's frame.
+
+    Textual also repaints it each time its widget is laid out again, even when nothing about it
+    changed (`steady`): a breach toast on a maximised board lays out the screen, and the bar's 200
+    lines cost as much as the rest of that frame.
     """
 
     window_virtual_size: Reactive[int] = Reactive(100, repaint=False)
@@ -24,6 +32,24 @@ class SteadyScrollBar(ScrollBar):
     def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1) -> None:
         super().__init__(vertical, name, thickness=thickness)
         self._drawn: tuple[object, ...] = ()
+        self._steady = False
+
+    @contextmanager
+    def steady(self) -> Iterator[None]:
+        """Meanwhile a repaint of the whole bar is made only if it would draw another bar."""
+        self._steady = True
+        try:
+            yield
+        finally:
+            self._steady = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
+        if self._steady and repaint and not (regions or layout or recompose):
+            look = self._look()
+            if look == self._drawn:
+                return self
+            self._drawn = look
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def watch_window_virtual_size(self) -> None:
         self._repaint_if_moved()
@@ -38,7 +64,7 @@ class SteadyScrollBar(ScrollBar):
         look = self._look()
         if look != self._drawn:
             self._drawn = look
-            self.refresh()
+            super().refresh()
 
     def _look(self) -> tuple[object, ...]:
         """What the bar's cells depend on (what `render` would draw, in default colours)."""
