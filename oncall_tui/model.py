@@ -40,6 +40,8 @@ class Severity(str, enum.Enum):
 
 
 _SEVERITY_NAMES = {"CRITICAL": "P0", "HIGH": "P1", "MEDIUM": "P2", "LOW": "P3"}
+# A severity's gravity as a number, 0 gravest: what every "most urgent first" order sorts by.
+SEVERITY_RANK = {s: int(s.value[1]) for s in Severity}
 
 
 class Status(str, enum.Enum):

@@ -27,7 +27,7 @@ from ..clock import from_iso, iso
 from ..config import DeskOptions
 from ..desk import ActionRefused, Decision, Desk, NotFound
 from ..foreground import breather
-from ..model import Incident, parse_id
+from ..model import SEVERITY_RANK, Incident, parse_id
 from ..runbooks import RunbookLibrary
 from .client import AlertmanagerClient, AlertSourceError, ServerStatus
 from .mapping import RunbookMatcher, group_key, runbook_matcher
@@ -661,7 +661,7 @@ def _same(s: Silence, labels: Mapping[str, str]) -> bool:
 def _gravest_first(step: Step) -> int:
     if isinstance(step, Declare):
         sev = step.draft.severity
-        return int(sev.value[1]) if sev is not None else 4
+        return SEVERITY_RANK[sev] if sev is not None else 4
     return 5
 
 

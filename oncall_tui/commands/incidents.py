@@ -16,7 +16,7 @@ from ..deadlines import Deadlines, State
 from ..event_text import describe
 from ..export_json import deadlines_dict, event_dict, incident_dict, incident_json
 from ..fired_before import fired_before
-from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Status, parse_id
+from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, SEVERITY_RANK, Incident, Status, parse_id
 from ..suggestion import suggest_for
 from ..tenants import format_tenants
 from ..when import PAST_FORMS, parse_past
@@ -117,7 +117,7 @@ def _urgency(incident: Incident, dl: Deadlines) -> tuple[int, float, int, int]:
     nxt = dl.next_due
     breached = nxt is not None and nxt.state is State.BREACHED
     due = nxt.due_at.timestamp() if nxt is not None and nxt.due_at else float("inf")
-    sev = int(incident.severity.value[1]) if incident.severity else -1  # undetermined sorts as worst
+    sev = SEVERITY_RANK[incident.severity] if incident.severity else -1  # undetermined sorts as worst
     return (0 if breached else 1, due, sev, incident.number)
 
 

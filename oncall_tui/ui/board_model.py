@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import enum
+import functools
 import heapq
 import math
 import operator
@@ -21,11 +22,12 @@ from datetime import datetime, timedelta
 
 from ..clock import format_duration
 from ..deadlines import Deadline, Deadlines, Escalation, State, compute, kind, next_due
-from ..model import Incident, Severity, Status
+from ..model import SEVERITY_RANK, Incident, Status
 from ..policy import Policy
 from .filtering import BoardFilter
 
 
+@functools.cache  # a dozen keys, asked for every row a load builds
 def short_label(key: str) -> str:
     """The deadline's name in the board's next-deadline cell: 'ack', 'notify'."""
     found = kind(key)
@@ -188,7 +190,7 @@ class BoardRow:
             incident.status is Status.CLOSED,
             nxt is None or nxt.state is not State.BREACHED,
             math.inf if due is None else due,
-            _RANK[incident.severity] if incident.severity else -1,
+            SEVERITY_RANK[incident.severity] if incident.severity else -1,
             incident.number,
         )
 
@@ -220,15 +222,10 @@ def _running_breaches(incident: Incident, deadlines: Deadlines) -> tuple[Deadlin
 def _fill_countdown(row: BoardRow, nxt: Deadline | None, policy: Policy) -> None:
     """The countdown's numbers (the sort key takes the due instant's timestamp from them)."""
     if nxt is not None and nxt.due_at is not None:
-        if (label := _SHORT.get(nxt.key)) is None:
-            label = _SHORT[nxt.key] = short_label(nxt.key)
-        row.label = label
+        row.label = short_label(nxt.key)
         row.due_ts = nxt.due_at.timestamp()
         start = warn_start(nxt, policy.warn_fraction)
         row.warn_ts = start.timestamp() if start is not None else None
-
-
-_SHORT: dict[str, str] = {}  # a deadline's key → its `short_label`
 
 
 def sortable_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
@@ -257,9 +254,6 @@ def _changes_at(deadlines: Deadlines, policy: Policy, now: datetime) -> datetime
         if start is not None and start > now:
             marks.append(start)
     return min(marks) if marks else None
-
-
-_RANK = {s: int(s.value[1]) for s in Severity}
 
 
 class BoardModel:
