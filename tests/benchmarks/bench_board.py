@@ -250,6 +250,13 @@ def when_created(callback) -> None:
 def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
     """Run one app on this process's terminal, instrumented; write the figures to `out`."""
     started_wall = float(os.environ["BENCH_SPAWNED_AT"])
+    # Where the time to the first frame goes, and only that: BENCH_PROFILE_FIRST=out.prof
+    first_profile = os.environ.get("BENCH_PROFILE_FIRST")
+    if first_profile:
+        import cProfile
+
+        to_first_frame = cProfile.Profile()
+        to_first_frame.enable()
     frames: list[float] = []
     marks: list[tuple[str, float]] = []
     results: dict = {}
@@ -263,6 +270,9 @@ def child(mode: str, app_name: str, db: str, out: str, seconds: float) -> None:
             if len(frames) == 1:
                 results["first_paint_s"] = time.time() - started_wall
                 results["first_paint_cpu_s"] = cpu_seconds()
+                if first_profile:
+                    to_first_frame.disable()
+                    to_first_frame.dump_stats(f"{first_profile}.{app_name}")
                 if mode == "first-paint":
                     app.call_later(app.exit)
                 else:
