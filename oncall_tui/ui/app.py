@@ -343,7 +343,15 @@ class OncallApp(App[int]):
                 heading, severity = "Already done", "information"
             timeout = timeout or 10
         timeout = timeout or (15 if severity == "error" else 8)
-        self.notify(str(error), title=heading, severity=severity, timeout=timeout, markup=False)
+        self._say_once(str(error), heading, severity, timeout)
+
+    def _say_once(self, message: str, title: str, severity: SeverityLevel, timeout: float | None = None) -> None:
+        """A toast, unless the very same one is still up: a damaged file fails every breach write,
+        and a toast each (ten a second at 10k open) would bury the board. Once it has gone, the next
+        failure says it again: the problem is still there."""
+        if any(n.message == message and n.title == title for n in self._notifications):
+            return
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @contextmanager
     def reporting(self, *, title: str | None = None) -> Iterator[None]:
@@ -396,7 +404,7 @@ class OncallApp(App[int]):
         if isinstance(error := event.worker.error, DeskError):
             self.report(error)
         else:  # a bug: say which task, in full
-            self.notify(f"{event.worker.name}: {error}", title="Background task failed", severity="error", markup=False)
+            self._say_once(f"{event.worker.name}: {error}", "Background task failed", "error")
 
     # --- app-wide actions ---------------------------------------------------------------------------
 

@@ -104,3 +104,25 @@ async def test_a_title_given_where_the_error_is_met_heads_its_toast(desk, clock,
             raise DeskError("cannot write /nonexistent/INC-1.md")
         await pilot.pause()
         assert shown(app) == [("Export failed", "warning", "cannot write /nonexistent/INC-1.md")]
+
+
+async def test_the_same_error_again_while_its_toast_is_up_is_not_a_second_toast(desk, clock, db_path):
+    """A damaged file fails each breach write: one toast says so, not one per write."""
+    app = OncallApp(desk, DeskOptions(db_path=db_path), clock=clock)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        app.clear_notifications()
+        damaged = StoreError("desk.db is damaged; nothing was written")
+        for _ in range(5):
+            app.report(damaged)
+            await pilot.pause()
+        app.report(StoreError("desk.db is locked by another process for more than 5 s; try again"))
+        await pilot.pause()
+        assert [message for _, _, message in shown(app)] == [
+            "desk.db is damaged; nothing was written",
+            "desk.db is locked by another process for more than 5 s; try again",
+        ]
+        app.clear_notifications()  # gone (expired or dismissed): the next failure says it again
+        app.report(damaged)
+        await pilot.pause()
+        assert [message for _, _, message in shown(app)] == ["desk.db is damaged; nothing was written"]
