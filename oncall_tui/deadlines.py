@@ -13,12 +13,13 @@ come from the policy's ladder, and reaching one is the matrix working, not an ob
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
-from .model import Severity, Status
+from .model import SEVERITY_RANK, Severity, Status
 from .policy import EscalationTier, Policy
 
 
@@ -379,6 +380,24 @@ def next_due(incident: Milestones, policy: Policy, now: datetime) -> Deadline | 
     if incident.alert_state == "maintenance":
         return None
     return _first_due([k.rule(k, incident, policy, now) for k in _AS_LISTED])
+
+
+Urgency = tuple[bool, bool, float, int, int]
+
+
+def urgency(incident: Milestones, nxt: Deadline | None, due: float | None) -> Urgency:
+    """Where an incident stands among others, most urgent first: closed ones last, then a breached
+    clock before none, then the nearest deadline, then severity (undetermined counts as worst), then
+    the number. The board's order and the CLI's `list`. `nxt` is the incident's `next_due`, `due`
+    its due instant as a timestamp (the board keeps it: working it out at each sort costs as much as
+    the sort)."""
+    return (
+        incident.status is Status.CLOSED,
+        nxt is None or nxt.state is not State.BREACHED,
+        math.inf if due is None else due,
+        SEVERITY_RANK[incident.severity] if incident.severity else -1,
+        incident.number,
+    )
 
 
 def _in_maintenance(policy: Policy, now: datetime) -> Deadlines:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import heapq
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -12,11 +12,11 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..clock import format_duration, format_local
-from ..deadlines import Deadlines, State
+from ..deadlines import Deadlines, State, Urgency, urgency
 from ..event_text import describe
 from ..export_json import deadlines_dict, event_dict, incident_dict, incident_json
 from ..fired_before import fired_before
-from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, SEVERITY_RANK, Incident, Status, parse_id
+from ..model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Status, parse_id
 from ..suggestion import suggest_for
 from ..tenants import format_tenants
 from ..when import PAST_FORMS, parse_past
@@ -112,32 +112,22 @@ def cmd_declare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _urgency(incident: Incident, dl: Deadlines) -> tuple[int, float, int, int]:
-    """Breached clocks first, then the nearest deadline, then severity: the board's order too."""
-    nxt = dl.next_due
-    breached = nxt is not None and nxt.state is State.BREACHED
-    due = nxt.due_at.timestamp() if nxt is not None and nxt.due_at else float("inf")
-    sev = SEVERITY_RANK[incident.severity] if incident.severity else -1  # undetermined sorts as worst
-    return (0 if breached else 1, due, sev, incident.number)
-
-
 def _by_urgency(desk: Desk, now: datetime, *, closed_too: bool) -> Iterator[tuple[Incident, Deadlines]]:
-    """The incidents most urgent first, each with its deadlines (computed once), streamed: the
-    not-closed ones sorted in memory (a night's worth), merged with the closed ones in the order the
-    record reads them — a closed incident has no running clock, so its place is by severity, then
-    number — never all of history at once."""
+    """The incidents in the board's order (`deadlines.urgency`), each with its deadlines (computed
+    once), streamed: the not-closed ones sorted in memory (a night's worth), then the closed ones in
+    the order the record reads them — a closed incident has no running clock, so its place is by
+    severity, then number — never all of history at once."""
 
-    def timed(incidents: Iterator[Incident]) -> Iterator[tuple[tuple[int, float, int, int], Incident, Deadlines]]:
+    def timed(incidents: Iterator[Incident]) -> Iterator[tuple[Urgency, Incident, Deadlines]]:
         for incident in incidents:
             dl = desk.deadlines(incident, now)
-            yield _urgency(incident, dl), incident, dl
+            due = nxt.due_at if (nxt := dl.next_due) is not None else None
+            yield urgency(incident, nxt, due.timestamp() if due is not None else None), incident, dl
 
     current = sorted(timed(desk.store.stream_incidents(closed=False)), key=itemgetter(0))
     if closed_too:
-        merged = heapq.merge(
-            current, timed(desk.store.stream_incidents(closed=True, by_severity=True)), key=itemgetter(0)
-        )
-        return ((incident, dl) for _, incident, dl in merged)
+        closed = timed(desk.store.stream_incidents(closed=True, by_severity=True))
+        return ((incident, dl) for _, incident, dl in itertools.chain(current, closed))
     return ((incident, dl) for _, incident, dl in current)
 
 

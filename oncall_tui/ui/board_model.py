@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..clock import format_duration
-from ..deadlines import Deadline, Deadlines, Escalation, State, compute, kind, next_due
-from ..model import SEVERITY_RANK, Incident, Status
+from ..deadlines import Deadline, Deadlines, Escalation, State, Urgency, compute, kind, next_due, urgency
+from ..model import Incident
 from ..policy import Policy
 from .filtering import BoardFilter
 
@@ -178,21 +178,10 @@ class BoardRow:
         return self.next_due is not None and self.next_due.state is State.BREACHED
 
     @property
-    def sort_key(self) -> tuple:
-        """Breached first, then the nearest deadline, then severity (undetermined counts as worst).
-
-        Closed incidents (shown only on request) go last; the CLI's `list` uses the same order.
-        Worked out when asked (a sort, a bisection), not kept: a tuple and a float per row are
-        1.3 MB at 10k, and a bisection asks a dozen rows.
-        """
-        incident, nxt, due = self.incident, self.next_due, self.due_ts
-        return (
-            incident.status is Status.CLOSED,
-            nxt is None or nxt.state is not State.BREACHED,
-            math.inf if due is None else due,
-            SEVERITY_RANK[incident.severity] if incident.severity else -1,
-            incident.number,
-        )
+    def sort_key(self) -> Urgency:
+        """The board's order (`deadlines.urgency`). Worked out when asked (a sort, a bisection), not
+        kept: a tuple and a float per row are 1.3 MB at 10k, and a bisection asks a dozen rows."""
+        return urgency(self.incident, self.next_due, self.due_ts)
 
     def running_breaches(self) -> list[Deadline]:
         """Clocks that ran out and whose action is still not done (the ones to shout about)."""
@@ -485,5 +474,5 @@ def only_its_timeline_grew(old: Incident, new: Incident) -> bool:
     return new.version != old.version and _ALL_BUT_TIMELINE(new) == _ALL_BUT_TIMELINE(old)
 
 
-def _sort_key_of(row: BoardRow) -> tuple:
+def _sort_key_of(row: BoardRow) -> Urgency:
     return row.sort_key

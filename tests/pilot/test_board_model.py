@@ -256,3 +256,20 @@ def test_a_full_reload_completes_the_rows_a_lazy_one_left(desk, clock, policy):
     model.load(desk.incidents(), clock.now(), lazy=True)
     model.load(desk.incidents(), clock.now())
     assert model.rows[0].escalation is not None and model.next_change is not None
+
+
+def test_the_cli_lists_incidents_in_the_boards_order_closed_ones_last(desk, clock, policy):
+    """`list --all` and the board showing closed incidents agree, down to a closed P2 coming after a
+    resolved P3 (neither has a clock running: being closed is what puts it last)."""
+    from oncall_tui.commands.incidents import _by_urgency
+
+    varied_desk(desk, clock)
+    desk.edit(4, "root_cause", "a bad deploy")  # INC-4: P2, mitigated
+    desk.edit(4, "resolution", "rolled back")
+    desk.move(4, Status.RESOLVED)
+    desk.move(4, Status.CLOSED)
+    model = BoardModel(policy)
+    model.load(desk.incidents(include_closed=True), clock.now())
+    listed = [incident.number for incident, _ in _by_urgency(desk, clock.now(), closed_too=True)]
+    assert listed == [r.incident.number for r in model.rows]
+    assert listed[-1] == 4 and listed.index(5) < listed.index(4)  # INC-5: P3, resolved
