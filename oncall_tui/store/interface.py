@@ -82,6 +82,12 @@ class Record(Protocol):
 
     def close(self) -> None: ...
 
+    def interrupt(self) -> None:
+        """Stop the statement this connection is running, from another thread (the desk is closing
+        and a worker's long read must not hold the exit up): that statement raises StoreError. Does
+        nothing when none runs, or once the connection is closed."""
+        ...
+
     # --- transactions and change detection --------------------------------------------------------
 
     def write(self) -> contextlib.AbstractContextManager[object]:

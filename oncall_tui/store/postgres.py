@@ -553,6 +553,17 @@ class PostgresStore(SQLRecord):
             raise
         return cls(conn, PgOpenInfo(target, where, readonly, created, start))
 
+    def interrupt(self) -> None:
+        conn = self._conn
+        if conn is None or conn.closed:
+            return
+
+        def cancel() -> None:  # a round trip to the server: never on the caller's (the event loop's) thread
+            with contextlib.suppress(Exception):
+                conn.cancel_safe(timeout=connect_timeout_s())
+
+        threading.Thread(target=cancel, name="oncall-tui cancel", daemon=True).start()
+
     def reopen(self, *, readonly: bool = False) -> PostgresStore:
         return PostgresStore.open(self.info.target, readonly=readonly or self.readonly, create=False)
 

@@ -429,6 +429,10 @@ class Store(SQLRecord):
                 self.conn.execute("PRAGMA optimize")
         self.conn.close()
 
+    def interrupt(self) -> None:
+        with contextlib.suppress(sqlite3.Error):  # closed meanwhile: nothing to stop
+            self.conn.interrupt()
+
     def reopen(self, *, readonly: bool = False) -> Store:
         other = Store.open(self.info.path, readonly=readonly or self.readonly)
         # The file's check holds for the connection opened beside this one: a worker that opens its

@@ -51,6 +51,7 @@ from ..widgets.footer import DeskFooter
 from ..widgets.status_bar import DeskStatus
 
 if TYPE_CHECKING:
+    from ...store import Record
     from ..app import OncallApp
     from ..dialogs.forms import Declaration
 
@@ -300,6 +301,8 @@ class BoardScreen(Screen[None]):
         self._recording_lock = threading.Lock()
         self._more_to_record = threading.Event()  # set as breaches are queued for the recorder
         self._looking_back = False  # the first look still finds breaches: the recorder waits for more
+        self._checking: Record | None = None  # the startup check's connection, while it runs
+        self._closing = False  # unmounted: the workers have no screen left to give way to
         self._startup_recorded = False  # the recorder has ended once since the first look was over
         self.news = BreachNews(desk.policy)
         self._news_toast: Notification | None = None  # the one toast breach news is shown in
@@ -443,11 +446,15 @@ class BoardScreen(Screen[None]):
                 self.desk.store,
                 progress=progress,
                 should_stop=lambda: worker.is_cancelled,
+                opened=self._check_opened,
             )
             if found is not None and not worker.is_cancelled:
                 app.call_from_thread(self._integrity_checked, found.problem)
 
         self.run_worker(check, name="startup integrity check", group="integrity", thread=True, exit_on_error=False)
+
+    def _check_opened(self, record: Record | None) -> None:
+        self._checking = record
 
     def _integrity_checked(self, problem: str | None) -> None:
         from ..widgets.integrity_banner import IntegrityBanner
@@ -677,7 +684,12 @@ class BoardScreen(Screen[None]):
         self._more_to_record.set()
 
     def on_unmount(self) -> None:
+        """The desk is closing: the recorder ends once done, and the startup check stops now (the
+        process would wait for its thread: most of a second on a desk with history)."""
+        self._closing = True
         self._looked_back()
+        if (checking := self._checking) is not None:
+            checking.interrupt()
 
     def _has_checks(self, number: int) -> bool:
         """Whether `_checked` holds the incident's ticked steps (none ticked is an answer too)."""
@@ -860,6 +872,14 @@ class BoardScreen(Screen[None]):
         worker = get_current_worker()
         written = 0
         own = self.desk.reopen()  # a Store is not shared across threads
+        polite = breather()
+
+        def breathe() -> None:
+            # Closing, the rest is written at full speed: no frame is left to paint, and the key
+            # that quit leaves the screen "busy" for a second that nobody ends.
+            if not self._closing:
+                polite()
+
         try:
             while True:
                 self._more_to_record.clear()
@@ -869,7 +889,7 @@ class BoardScreen(Screen[None]):
                         self._recording = False
                         return written
                 if batch:
-                    written += record_all(own, batch, breathe=breather(), landed=landed)
+                    written += record_all(own, batch, breathe=breathe, landed=landed)
                 else:
                     self._more_to_record.wait(0.2)
         except BaseException:

@@ -37,17 +37,25 @@ class IntegrityBanner(Static):
 
 
 def check_in_background(
-    record: Record, *, progress: Callable[[int, int], None], should_stop: Callable[[], bool]
+    record: Record,
+    *,
+    progress: Callable[[int, int], None],
+    should_stop: Callable[[], bool],
+    opened: Callable[[Record | None], None] = lambda _: None,
 ) -> StartupCheck | None:
     """The startup check (see startup_check.py) on a connection of its own, for a worker thread:
-    what is new since the last start, in slices that leave the event loop its frames."""
+    what is new since the last start, in slices that leave the event loop its frames. `opened` is
+    given that connection, then None once it is closed: the file's own check is one statement
+    (most of a second on a desk with history), which only `Record.interrupt` stops."""
     try:
         own = record.reopen(readonly=record.readonly)
     except StoreError as exc:
         return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
+    opened(own)
     try:
         return check_since_last(own, progress=progress, should_stop=should_stop, sound=record.note_sound)
     except StoreError as exc:
         return StartupCheck(f"the database could not be checked ({exc})", 0, 0)
     finally:
+        opened(None)
         own.close()
