@@ -41,7 +41,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..model import Event, Incident
+from ..model import Event, Incident, IncidentKeys
 from .sql import TimelineSnapshot
 
 
@@ -140,6 +140,10 @@ class Record(Protocol):
 
     def incidents(self, *, include_closed: bool = False) -> list[Incident]:
         """Every incident (closed ones only when asked), by number."""
+        ...
+
+    def incident_keys(self, *, include_closed: bool = False) -> list[IncidentKeys]:
+        """What the board sorts and counts every incident by (closed ones only when asked), by number."""
         ...
 
     def incidents_numbered(self, numbers: Sequence[int]) -> list[Incident]: ...

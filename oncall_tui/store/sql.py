@@ -26,10 +26,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ..clock import from_iso
-from ..model import Event, Incident
+from ..model import Event, Incident, IncidentKeys
 from .chain import canonical_json, event_hash
 from .errors import Damaged, ReadOnlyError, StoreError
-from .rows import INCIDENT_COLUMNS, encode_fields, incident_to_row, row_to_event, row_to_incident, values_to_incident
+from .rows import (
+    INCIDENT_COLUMNS,
+    KEY_COLUMNS,
+    encode_fields,
+    incident_to_row,
+    row_to_event,
+    row_to_incident,
+    values_to_incident,
+    values_to_keys,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -305,6 +314,12 @@ class SQLRecord:
     @reads
     def incidents(self, *, include_closed: bool = False) -> list[Incident]:
         return self._incidents("" if include_closed else "status != 'closed'")
+
+    @reads
+    def incident_keys(self, *, include_closed: bool = False) -> list[IncidentKeys]:
+        """What the board sorts and counts every incident by (see `IncidentKeys`), by number."""
+        where = "" if include_closed else " WHERE status != 'closed'"
+        return [values_to_keys(v) for v in self._execute(f"SELECT {KEY_COLUMNS} FROM incidents{where} ORDER BY number")]
 
     @reads
     def incidents_numbered(self, numbers: Sequence[int]) -> list[Incident]:
