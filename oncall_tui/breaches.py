@@ -16,14 +16,14 @@ from typing import Protocol
 from .clock import iso
 from .deadlines import Deadline, Deadlines, State
 from .desk import Desk
-from .model import Incident, format_id
+from .model import Incident, IncidentKeys, format_id
 
 
 class Watched(Protocol):
     """An incident with its clocks just computed: a board row, or the agent's `Clocks`."""
 
     @property
-    def incident(self) -> Incident: ...
+    def incident(self) -> Incident | IncidentKeys: ...
 
     def running_breaches(self) -> list[Deadline]: ...
 

@@ -34,12 +34,12 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from . import deadlines
 from .clock import format_duration, iso, parse_instant
 from .deadlines import State
-from .model import Severity, Status
+from .model import IncidentKeys, Status
 from .policy import Policy
 
 if TYPE_CHECKING:
@@ -173,88 +173,16 @@ def _stats(values_ms: list[int], total: int) -> DurationStats:
     )
 
 
-class _Milestones(NamedTuple):
-    """The columns the deadline rules read (`deadlines.Milestones`), for many incidents at once: a
-    tuple is built many times faster than an `Incident` of some forty fields."""
-
-    number: int
-    status: Status
-    severity: Severity | None
-    started_at: datetime
-    declared_at: datetime
-    acknowledged_at: datetime | None
-    severity_at: datetime | None
-    notified_at: datetime | None
-    last_update_at: datetime | None
-    next_update_at: datetime | None
-    mitigated_at: datetime | None
-    resolved_at: datetime | None
-    review_done_at: datetime | None
-    review_waived: str
-    alert_state: str
-    live_at: datetime | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.status.is_open
-
-
-def _milestones(store: Record, period: Period) -> list[_Milestones]:
-    """The incidents that started in the period, as milestone tuples. The store filters on the
-    start time's text, widened by two days either side (an instant written with an offset sorts by
-    its local date); the exact instant is judged here, in milliseconds."""
-    statuses = {s.value: s for s in Status}
-    severities = {s.value: s for s in Severity}
-    t = _instant
+def _milestones(store: Record, period: Period) -> list[IncidentKeys]:
+    """The incidents that started in the period, by their keys. The store filters on the start
+    time's text, widened by two days either side (an instant written with an offset sorts by its
+    local date); the exact instant is judged here, in milliseconds."""
     since, until = _epoch_ms(period.since), _epoch_ms(period.until)
     rows = store.milestone_rows(
         (period.since - _SLACK).astimezone(UTC).date().isoformat(),
         (period.until + _SLACK).astimezone(UTC).date().isoformat(),
     )
-    out = []
-    for (
-        n,
-        st,
-        sev,
-        s,
-        d,
-        ack,
-        sev_at,
-        notified,
-        last,
-        next_,
-        mitigated,
-        resolved,
-        reviewed,
-        waived,
-        alert_state,
-        live,
-    ) in rows:
-        started = t(s)
-        if not since <= _epoch_ms(started) < until:
-            continue
-        # Spelled out rather than looped: this runs for every incident of the period.
-        out.append(
-            _Milestones(
-                n,
-                statuses[st],
-                severities.get(sev),
-                started,
-                t(d),
-                ack and t(ack),
-                sev_at and t(sev_at),
-                notified and t(notified),
-                last and t(last),
-                next_ and t(next_),
-                mitigated and t(mitigated),
-                resolved and t(resolved),
-                reviewed and t(reviewed),
-                waived or "",
-                alert_state or "",
-                live and t(live),
-            )
-        )
-    return out
+    return [keys for keys in rows if since <= _epoch_ms(keys.started_at) < until]
 
 
 _SLACK = timedelta(days=2)
@@ -266,7 +194,7 @@ def _instant(text: str) -> datetime:
 
 
 def computed_breaches(
-    store: Record, policy: Policy, now: datetime, period: Period, milestones: list[_Milestones] | None = None
+    store: Record, policy: Policy, now: datetime, period: Period, milestones: list[IncidentKeys] | None = None
 ) -> Iterator[tuple[int, str, int, str]]:
     """(number, key, due in epoch ms, severity key) of every deadline its rule judges breached now,
     over the incidents that started in the period."""
@@ -284,8 +212,8 @@ def _breaches(
     policy: Policy,
     now: datetime,
     period: Period,
-    milestones: list[_Milestones],
-    numbers: dict[int, _Milestones],
+    milestones: list[IncidentKeys],
+    numbers: dict[int, IncidentKeys],
 ) -> Breaches:
     # (number, key, due) → (severity key, recorded on the timeline): each breach counted once.
     found: dict[tuple[int, str, int | None], tuple[str, bool]] = {}
@@ -324,7 +252,7 @@ def deadline_label(key: str) -> str:
     return found.label if found is not None else key
 
 
-def _items(store: Record, now: datetime, numbers: dict[int, _Milestones]) -> ItemCounts:
+def _items(store: Record, now: datetime, numbers: dict[int, IncidentKeys]) -> ItemCounts:
     today = now.astimezone(UTC).date().isoformat()
     open_ = overdue = done = 0
     for number, is_done, due in store.action_item_states():

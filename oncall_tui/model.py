@@ -6,7 +6,7 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import InputError
 
@@ -149,6 +149,40 @@ class Incident:
 
     def replace(self, **changes: Any) -> Incident:
         return dataclasses.replace(self, **changes)
+
+
+class IncidentKeys(NamedTuple):
+    """Of an incident, only what the board sorts and counts it by: its number and version, and the
+    milestones its deadlines are computed from (`deadlines.Milestones`). The board's first frame at
+    10k reads these instead of 10k `Incident`s of forty fields (a third of the columns to fetch, a
+    tuple built many times faster) and reads the incidents whole once it is up."""
+
+    number: int
+    version: int
+    status: Status
+    severity: Severity | None
+    started_at: datetime
+    declared_at: datetime
+    acknowledged_at: datetime | None
+    severity_at: datetime | None
+    notified_at: datetime | None
+    last_update_at: datetime | None
+    next_update_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    review_done_at: datetime | None
+    review_waived: str
+    alert_state: str
+    live_at: datetime | None
+
+    @property
+    def id(self) -> str:
+        return format_id(self.number)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ..clock import from_iso
-from ..model import Event, Incident
+from ..model import Event, Incident, IncidentKeys
 from .chain import canonical_json, event_hash
 from .errors import Damaged, ReadOnlyError, StoreError
-from .rows import INCIDENT_COLUMNS, encode_fields, incident_to_row, row_to_event, row_to_incident, values_to_incident
+from .rows import (
+    INCIDENT_COLUMNS,
+    KEY_COLUMNS,
+    encode_fields,
+    incident_to_row,
+    row_to_event,
+    row_to_incident,
+    values_to_incident,
+    values_to_keys,
+)
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -108,7 +117,6 @@ class TimelineSnapshot:
 ACTION_ITEM_COLUMNS = "id, incident, title, owner, due, done, created_at, version"
 _CHECK_COLUMNS = "runbook, step, checked, at, actor"
 _OPEN = "status NOT IN ('resolved', 'closed')"
-# The columns a report reads of every incident of its period (`metrics` judges them in Python).
 # Every table of the record, in an order that satisfies references (an incident before its events),
 # with the columns that order each one's rows: what `migrate` copies. Not `watchers`: who is
 # watching is rewritten by every desk and agent within a minute of starting; nor `verified_heads`,
@@ -125,10 +133,6 @@ RECORD_TABLES = {
     "pages": "key",
 }
 NOT_COPIED = frozenset({"watchers", "verified_heads"})
-MILESTONE_COLUMNS = (
-    "number, status, severity, started_at, declared_at, acknowledged_at, severity_at, notified_at, "
-    "last_update_at, next_update_at, mitigated_at, resolved_at, review_done_at, review_waived, alert_state, live_at"
-)
 
 
 class SQLRecord:
@@ -305,6 +309,12 @@ class SQLRecord:
     @reads
     def incidents(self, *, include_closed: bool = False) -> list[Incident]:
         return self._incidents("" if include_closed else "status != 'closed'")
+
+    @reads
+    def incident_keys(self, *, include_closed: bool = False) -> list[IncidentKeys]:
+        """What the board sorts and counts every incident by (see `IncidentKeys`), by number."""
+        where = "" if include_closed else " WHERE status != 'closed'"
+        return [values_to_keys(v) for v in self._execute(f"SELECT {KEY_COLUMNS} FROM incidents{where} ORDER BY number")]
 
     @reads
     def incidents_numbered(self, numbers: Sequence[int]) -> list[Incident]:
@@ -639,15 +649,15 @@ class SQLRecord:
     # --- reports --------------------------------------------------------------------------------
 
     @reads
-    def milestone_rows(self, started_from: str, started_before: str) -> list[tuple[Any, ...]]:
-        """The milestone columns (`MILESTONE_COLUMNS`, instants as stored text) of incidents whose
+    def milestone_rows(self, started_from: str, started_before: str) -> list[IncidentKeys]:
+        """The keys (`IncidentKeys`: the milestones the deadline rules read) of incidents whose
         stored start time sorts between the two ISO instants. The bounds are a coarse text filter:
         the caller widens them and judges the exact instant itself (text order is not time order
         across formats: '…00Z' sorts after '…00.5Z')."""
         return [
-            tuple(r)
+            values_to_keys(r)
             for r in self._execute(
-                f"SELECT {MILESTONE_COLUMNS} FROM incidents WHERE started_at >= ? AND started_at < ?",
+                f"SELECT {KEY_COLUMNS} FROM incidents WHERE started_at >= ? AND started_at < ?",
                 [started_from, started_before],
             )
         ]

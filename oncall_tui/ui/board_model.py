@@ -16,13 +16,13 @@ import functools
 import heapq
 import math
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..clock import format_duration
 from ..deadlines import Deadline, Deadlines, Escalation, State, Urgency, compute, kind, next_due, urgency
-from ..model import Incident
+from ..model import Incident, IncidentKeys
 from ..policy import Policy
 from .filtering import BoardFilter
 
@@ -128,10 +128,11 @@ class BoardRow:
 
     A row loaded lazily (`BoardModel.load(…, lazy=True)`) knows only what it sorts and counts by, its
     next deadline: `escalation` is None, and it has no `breaches` or `changes_at`, until
-    `BoardModel.complete` computes the rest.
+    `BoardModel.complete` computes the rest. Its `incident` may then be only the incident's
+    `IncidentKeys`, until `BoardModel.fill` reads it whole: what its line shows (`BoardModel.full`).
     """
 
-    incident: Incident
+    incident: Incident | IncidentKeys
     escalation: Escalation | None
     next_due: Deadline | None
     breaches: tuple[Deadline, ...]  # the clocks that ran out and still run: what to shout about
@@ -183,12 +184,20 @@ class BoardRow:
         kept: a tuple and a float per row are 1.3 MB at 10k, and a bisection asks a dozen rows."""
         return urgency(self.incident, self.next_due, self.due_ts)
 
+    @property
+    def whole(self) -> Incident:
+        """The incident of a row read whole: the wall reads incidents whole, and the board reads a
+        row known by its keys alone when it is drawn or selected (`BoardModel.full`)."""
+        incident = self.incident
+        assert isinstance(incident, Incident), "a row known by its keys alone: BoardModel.full reads it"
+        return incident
+
     def running_breaches(self) -> list[Deadline]:
         """Clocks that ran out and whose action is still not done (the ones to shout about)."""
         return list(self.breaches)
 
 
-def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
+def build_row(incident: Incident | IncidentKeys, policy: Policy, now: datetime) -> BoardRow:
     deadlines = compute(incident, policy, now)
     nxt = deadlines.next_due
     row = BoardRow(
@@ -202,7 +211,7 @@ def build_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
     return row
 
 
-def _running_breaches(incident: Incident, deadlines: Deadlines) -> tuple[Deadline, ...]:
+def _running_breaches(incident: Incident | IncidentKeys, deadlines: Deadlines) -> tuple[Deadline, ...]:
     if not incident.is_open:
         return ()
     return tuple(d for d in deadlines.items if d.state is State.BREACHED and d.running)
@@ -217,7 +226,7 @@ def _fill_countdown(row: BoardRow, nxt: Deadline | None, policy: Policy) -> None
         row.warn_ts = start.timestamp() if start is not None else None
 
 
-def sortable_row(incident: Incident, policy: Policy, now: datetime) -> BoardRow:
+def sortable_row(incident: Incident | IncidentKeys, policy: Policy, now: datetime) -> BoardRow:
     """`build_row` without the escalation ladder (see `BoardRow`): a quarter of the work."""
     nxt = next_due(incident, policy, now)
     row = BoardRow(incident, None, nxt, (), None)
@@ -263,6 +272,9 @@ class BoardModel:
         # status line reads it at every change, and counting 10k rows each time was its biggest cost.
         self._open = self._breached = self._unacked = 0
         self._sorted_at: datetime | None = None  # the `now` of the rows a lazy `load` left incomplete
+        # Reads incidents whole by number (those it cannot read are left out), for rows loaded from
+        # their keys alone (see `fill`).
+        self.reader: Callable[[list[int]], list[Incident]] | None = None
 
     @property
     def counts(self) -> tuple[int, int, int]:
@@ -301,7 +313,9 @@ class BoardModel:
         that was set: rows computed for another time know no transition that brings them back."""
         self._by_number = {}
 
-    def load(self, incidents: list[Incident], now: datetime, *, lazy: bool = False) -> list[BoardRow]:
+    def load(
+        self, incidents: Sequence[Incident | IncidentKeys], now: datetime, *, lazy: bool = False
+    ) -> list[BoardRow]:
         """Take a fresh read of the incidents; returns the rows whose deadlines were recomputed.
 
         An incident whose version is unchanged keeps its row (and its computed deadlines) unless a
@@ -311,6 +325,9 @@ class BoardModel:
         board's first frame waits for at 10k; `complete` does the rest, for the rows on screen as
         they are drawn and for the others soon after. Until a row is complete, the tick knows no
         transition of it: completed later, one already due is taken at the next tick.
+
+        `incidents` may be only their keys (`IncidentKeys`): what a row shows is read whole when it is
+        drawn (`fill`), or when `full` is asked.
         """
         fresh: dict[int, BoardRow] = {}
         recomputed: list[BoardRow] = []
@@ -325,6 +342,8 @@ class BoardModel:
                 and old.incident.version == incident.version
                 and (old.changes_at is None or now < old.changes_at)
             ):
+                if isinstance(incident, Incident) and not isinstance(old.incident, Incident):
+                    old.incident = incident  # the same version, now read whole
                 fresh[incident.number] = old
                 continue
             row = sortable_row(incident, self.policy, now) if lazy else build_row(incident, self.policy, now)
@@ -344,6 +363,37 @@ class BoardModel:
                 if self.next_change is None or row.changes_at < self.next_change:
                     self.next_change = row.changes_at
         return row
+
+    def full(self, row: BoardRow) -> Incident:
+        """The row's incident whole, read now if the row has only its keys (see `load`)."""
+        incident = row.incident
+        if isinstance(incident, Incident):
+            return incident
+        self.fill([row])
+        if isinstance(row.incident, Incident):
+            return row.incident
+        # The record cannot be read just now (the desk says so): what the keys say, and blanks.
+        return Incident(title="", **incident._asdict())
+
+    def fill(self, rows: Iterable[BoardRow]) -> None:
+        """Read whole the incidents of the rows that have only their keys, in one query a chunk.
+
+        One read since the keys may be of a later version: another desk changed it meanwhile, and
+        that change is on its way (`update` rebuilds the row then); until it comes the row shows the
+        incident as read and keeps its place.
+        """
+        keyed = {row.incident.number: row for row in rows if not isinstance(row.incident, Incident)}
+        if not keyed or self.reader is None:
+            return
+        numbers = list(keyed)
+        for start in range(0, len(numbers), _FILL_CHUNK):
+            for incident in self.reader(numbers[start : start + _FILL_CHUNK]):
+                if (row := keyed.get(incident.number)) is not None:
+                    row.incident = incident
+
+    def fill_all(self) -> None:
+        """Read whole every incident still known by its keys alone (a filter reads every row)."""
+        self.fill(self._by_number.values())
 
     def escalation(self, row: BoardRow) -> Escalation:
         """The row's escalation, computed now if the row was loaded lazily."""
@@ -417,7 +467,7 @@ class BoardModel:
 
     def _place(self, new: BoardRow) -> None:
         self._by_number[new.incident.number] = new
-        if not self.filter.active or self.filter.matches(new.incident, breached=new.breached):
+        if not self.filter.active or self.filter.matches(self.full(new), breached=new.breached):
             position = bisect.bisect_right(self.rows, new.sort_key, key=_sort_key_of)
             self.rows.insert(position, new)
             self._moved(position)
@@ -446,6 +496,8 @@ class BoardModel:
 
     def set_filter(self, board_filter: BoardFilter) -> None:
         self.filter = board_filter
+        if board_filter.active:
+            self.fill_all()
         self._arrange()
 
     def _arrange(self) -> None:
@@ -455,7 +507,7 @@ class BoardModel:
             self._count(row, 1)
         rows: Iterable[BoardRow] = self._by_number.values()
         if self.filter.active:
-            rows = [r for r in rows if self.filter.matches(r.incident, breached=r.breached)]
+            rows = [r for r in rows if self.filter.matches(self.full(r), breached=r.breached)]
         self.rows = sorted(rows, key=_sort_key_of)
         self.moved_from = 0
         self._due = [(r.changes_at, n) for n, r in self._by_number.items() if r.changes_at is not None]
@@ -463,14 +515,19 @@ class BoardModel:
         self._next_change()
 
 
+_FILL_CHUNK = 500  # incidents read whole per query (a bound parameter each)
 # Every field of an incident but its version and chain head, read at C speed.
 _ALL_BUT_TIMELINE = operator.attrgetter(
     *(f.name for f in dataclasses.fields(Incident) if f.name not in ("version", "head_hash"))
 )
+_KEYS_BUT_VERSION = operator.attrgetter(*(name for name in IncidentKeys._fields if name != "version"))
 
 
-def only_its_timeline_grew(old: Incident, new: Incident) -> bool:
-    """Whether `new` differs from `old` in its version and chain head alone."""
+def only_its_timeline_grew(old: Incident | IncidentKeys, new: Incident) -> bool:
+    """Whether `new` differs from `old` in its version and chain head alone (of an `old` known by
+    its keys alone: in nothing its row sorts or counts by)."""
+    if not isinstance(old, Incident):
+        return new.version != old.version and _KEYS_BUT_VERSION(new) == _KEYS_BUT_VERSION(old)
     return new.version != old.version and _ALL_BUT_TIMELINE(new) == _ALL_BUT_TIMELINE(old)
 
 

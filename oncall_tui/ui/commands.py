@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from ..model import Incident
 from ..store import StoreError
 from .screens.help import bindings_of, key_label
 
@@ -40,7 +41,10 @@ class TriageCommands(Provider):
         try:
             self._incidents = app.desk.incidents(include_closed=True)
         except StoreError:
-            self._incidents = [row.incident for row in app.board_screen.board.model.all_rows()]
+            # As the board shows them: those it has read whole (right after startup it may know
+            # some by their keys alone, and the record cannot be read to read them now).
+            rows = app.board_screen.board.model.all_rows()
+            self._incidents = [row.incident for row in rows if isinstance(row.incident, Incident)]
 
     async def discover(self) -> Hits:
         for title, help_text, command in self._commands():

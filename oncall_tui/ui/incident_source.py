@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..desk import Desk
-from ..model import Incident
+from ..model import Incident, IncidentKeys
 
 _CHUNK = 500  # SQLite's default limit on bound parameters is far above this
 
@@ -30,6 +30,11 @@ class IncidentSource:
     def remember(self, incidents: Iterable[Incident]) -> None:
         """These incidents are as the record holds them (this desk just wrote them)."""
         self._known.update((incident.number, incident) for incident in incidents)
+
+    def read_keys(self, *, include_closed: bool) -> list[IncidentKeys]:
+        """What the board sorts and counts every incident by, for its first frame: the incidents
+        are read whole later (`read_some`), and a `read` meanwhile reads whole all it has not."""
+        return self.desk.store.incident_keys(include_closed=include_closed)
 
     def read(self, *, include_closed: bool) -> list[Incident]:
         if not self._known:  # the first read (the board's first frame waits for it): one query

@@ -17,7 +17,7 @@ import bisect
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -38,7 +38,7 @@ from ...errors import InputError
 from ...foreground import FOREGROUND, breather
 from ...lifecycle import check_move, next_status
 from ...memory import release_freed
-from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, Severity, Status
+from ...model import EDITABLE_FIELDS, EDITABLE_TIMES, Incident, IncidentKeys, Severity, Status
 from ...paths import config_dir, target_name
 from ...tenants import editable_text
 from ..board_model import BoardRow, only_its_timeline_grew
@@ -66,6 +66,9 @@ NEWS_SECONDS = 15.0  # breach news stays up at least this long after it last cha
 # the time (each ~60 µs: its escalation ladder and clocks), within SLICE_BUDGET_SECONDS a slice,
 # slices this far apart (a timer: the key queue waits for an idle screen before the next key).
 LOOK_ROWS, LOOK_GAP_SECONDS = 5, 0.002
+# The first look reads the incidents whole (the first frame read their keys alone) this many a query,
+# before it completes their rows.
+FILL_ROWS = 50
 # A slice of the first look is short, so a tick or a key that arrives meanwhile waits at most this long.
 LOOK_BUDGET_SECONDS = 0.002
 SAY_MISSED_SECONDS = 1.0  # the first look's summary waits for the next tick at most this long
@@ -287,6 +290,7 @@ class BoardScreen(Screen[None]):
         self.board = IncidentBoard(desk.policy, id="board")
         self.breaches = BreachWatcher()
         self._source = IncidentSource(desk)
+        self.board.model.reader = self._read_whole
         self._checked: dict[tuple[int, str], int] = {}  # ticked runbook steps, of `_has_checks`
         # Whose steps `_checked` holds: the open incidents of the last full read, in order (a list of
         # the incidents' own numbers: a set of 10k is a 0.5 MB table), and those read since.
@@ -303,6 +307,7 @@ class BoardScreen(Screen[None]):
         self._looking_back = False  # the first look still finds breaches: the recorder waits for more
         self._checking: Record | None = None  # the startup check's connection, while it runs
         self._closing = False  # unmounted: the workers have no screen left to give way to
+        self._to_fill = 0  # the first look has read whole the incidents before this index of its numbers
         self._startup_recorded = False  # the recorder has ended once since the first look was over
         self.news = BreachNews(desk.policy)
         self._news_toast: Notification | None = None  # the one toast breach news is shown in
@@ -560,6 +565,15 @@ class BoardScreen(Screen[None]):
         self._checked_since.update(n for n in numbers if not self._has_checks(n))
         self._show_read(incidents, numbers)
 
+    def _read_whole(self, numbers: list[int]) -> list[Incident]:
+        """The incidents the board knows by their keys alone, read whole (none while the record
+        cannot be read: they are read when next drawn, or by the first look)."""
+        try:
+            return self._source.read_some(numbers)
+        except StoreError as exc:
+            self.app.record_unreadable(exc)
+            return []
+
     def _take_written(self, written: dict[int, Incident]) -> None:
         """Show the incidents this desk's recorder wrote, as it wrote them: nothing to read (and no
         runbook step ticked: it writes breaches only). A row already showing as new a version, read
@@ -603,7 +617,13 @@ class BoardScreen(Screen[None]):
         app = self.app
         self._pending.clear()
         try:
-            incidents = self._source.read(include_closed=self.board.show_closed)
+            # At startup only what the rows sort and count by: the rows on screen are read whole as
+            # they are drawn, the rest a slice at a time after the first frame (`_look_back`).
+            incidents: Sequence[Incident | IncidentKeys] = (
+                self._source.read_keys(include_closed=self.board.show_closed)
+                if startup
+                else self._source.read(include_closed=self.board.show_closed)
+            )
             self._checked = self.desk.checked_counts()  # of the open ones; closed ones when shown
             self._checked_open = sorted(i.number for i in incidents if i.status is not Status.CLOSED)
             self._checked_since = set()
@@ -633,7 +653,9 @@ class BoardScreen(Screen[None]):
         before the desk opened, a slice per turn of the event loop: at 10k the whole look is 0.5 s of
         CPU, which in one piece would hold up the clock's ticks and the keys typed meanwhile. What a
         slice finds goes to the recorder at once (its writes overlap the look rather than follow it);
-        `missed` counts them per incident for the one summary at the end."""
+        `missed` counts them per incident for the one summary at the end. Its first slices read the
+        incidents whole (the load had their keys alone), so that a filter or the palette soon finds
+        them read."""
         # A key is being answered, or the clock just ticked: their frames first (a tick's toast takes
         # a few hops and two layouts to appear), the look a little later.
         if FOREGROUND.is_busy or time.monotonic() < self._ticked_at + LOOK_AFTER_TICK_SECONDS:
@@ -643,6 +665,13 @@ class BoardScreen(Screen[None]):
         started = time.thread_time()
         found: list[Breach] = []
         while at < len(numbers):  # at least a few rows a slice, however slow the machine
+            if self._to_fill < len(numbers):
+                chunk = numbers[self._to_fill : self._to_fill + FILL_ROWS]
+                self._to_fill += FILL_ROWS
+                model.fill([row for n in chunk if (row := model.get(n)) is not None])
+                if time.thread_time() - started >= LOOK_BUDGET_SECONDS:
+                    break
+                continue
             rows = [model.complete(row) for n in numbers[at : at + LOOK_ROWS] if (row := model.get(n)) is not None]
             at += LOOK_ROWS
             found += self._new_breaches(rows)
@@ -708,7 +737,7 @@ class BoardScreen(Screen[None]):
 
     def _show_selected(self) -> None:
         row = self.board.model.get(self.selected) if self.selected is not None else None
-        self.query_one(IncidentDetail).show(row.incident if row else None)
+        self.query_one(IncidentDetail).show(self.board.model.full(row) if row else None)
 
     def _board_moved(self, number: int | None) -> None:
         self._moved_by_cursor = True
@@ -914,7 +943,7 @@ class BoardScreen(Screen[None]):
             self.notify(
                 "No incident selected: pick one on the board, or press d to declare one.", severity="warning", timeout=5
             )
-        return row.incident if row else None
+        return self.board.model.full(row) if row else None
 
     def _done(self, text: str) -> None:
         self.notify(text, timeout=3, markup=False)

@@ -128,7 +128,7 @@ class ClockCard(Vertical):
             self._shown = None
             return
         clock = clock_of(row, now_ts)
-        inc = row.incident
+        inc = row.whole
         shown = (inc.number, inc.version, clock, self.size.width)
         if shown == self._shown:
             return
@@ -183,7 +183,7 @@ class IncidentLines(Widget):
         lines = [_fit(head, Content.styled(more, "$text-muted"), width)]
         clock_width = max((len(clock_of(r, self.now_ts).short) for r in self.page.rows), default=0)
         for row in self.page.rows:
-            inc = row.incident
+            inc = row.whole
             clock = clock_of(row, self.now_ts)
             sev = inc.severity.value if inc.severity else "P?"
             left = Content.assemble(

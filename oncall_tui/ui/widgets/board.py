@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
-from ...model import Incident, Status
+from ...model import Incident, IncidentKeys, Status
 from ...policy import Policy
 from ..board_model import BoardModel, BoardRow, Tone
 from ..filtering import BoardFilter
@@ -210,11 +210,15 @@ class IncidentBoard(ScrollView, can_focus=True):
             self._now = now
             self._now_ts = now.timestamp()
 
-    def load(self, incidents: list[Incident], now: datetime, *, lazy: bool = False) -> list[BoardRow]:
+    def load(
+        self, incidents: Sequence[Incident | IncidentKeys], now: datetime, *, lazy: bool = False
+    ) -> list[BoardRow]:
         """Show a fresh read of the incidents; returns rows whose deadlines were recomputed (`lazy`:
         see `BoardModel.load`; the rows on screen are completed as they are drawn)."""
         self._set_now(now)
         recomputed = self.model.load(incidents, now, lazy=lazy)
+        # The lines the first frame shows, read whole in one query rather than one by one.
+        self.model.fill(self.model.rows[: max(self.size.height, self.app.size.height)])
         self._rearranged()
         return recomputed
 
@@ -507,7 +511,10 @@ class IncidentBoard(ScrollView, can_focus=True):
         if index >= len(rows):
             return Strip.blank(width, styles["base"])
         row = rows[index]
-        inc = row.incident
+        if not isinstance(row.incident, Incident):  # known by its keys alone: the lines on screen are read whole
+            top = int(self.scroll_y)
+            self.model.fill(rows[top : top + self.scrollable_content_region.height])
+        inc = self.model.full(row)
         dynamic = self._dynamic_text(row)
         key = (inc.version, self.model.escalation(row).index, dynamic, index == self.cursor, width)
         cached = self._lines.get(inc.number)
@@ -616,7 +623,7 @@ class IncidentBoard(ScrollView, can_focus=True):
         return Strip([Segment(fit("  " + text, width), styles["empty"])], width)
 
     def _static_parts(self, row: BoardRow, styles: dict[str, Style]) -> tuple[list[Segment], list[Segment]]:
-        inc = row.incident
+        inc = self.model.full(row)
         esc = self.model.escalation(row)
         key = (inc.number, inc.version, esc.index)
         cached = self._cache.get(key)
