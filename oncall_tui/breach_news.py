@@ -22,6 +22,8 @@ NAMED_AT_MOST = 3  # up to this many breaches are each said, or incidents named,
 
 @dataclass(frozen=True, slots=True)
 class Announcement:
+    """What the breach-news toast says about the last minute, and how many breaches that covers."""
+
     text: str
     count: int  # breaches in the window
 

@@ -43,6 +43,8 @@ class Clocks:
 
 @dataclass(frozen=True, slots=True)
 class Breach:
+    """One deadline of one incident that passed its due time undone."""
+
     number: int
     key: str
     label: str

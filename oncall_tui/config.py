@@ -31,6 +31,8 @@ from .schema import ConfigError, Table, read_toml, single_file
 
 @dataclass(frozen=True, slots=True)
 class DeskOptions:
+    """What a desk is opened with: the CLI's options over config.toml."""
+
     db_path: Path | str  # a desk file, or a PostgreSQL URL (team mode)
     policy_path: Path | None = None
     runbook_dirs: tuple[Path, ...] = ()

@@ -125,6 +125,8 @@ class Deadline(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
+    """Where an incident stands in the escalation matrix: the tier reached, and the next one and when."""
+
     index: int
     tier: EscalationTier
     next_tier: EscalationTier | None
@@ -133,6 +135,8 @@ class Escalation:
 
 @dataclass(frozen=True, slots=True)
 class Deadlines:
+    """An incident's deadlines, as the policy gives them at one instant, and its escalation."""
+
     items: tuple[Deadline, ...]
     escalation: Escalation
 

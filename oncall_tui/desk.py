@@ -23,7 +23,6 @@ from .policy import Policy, load_policy
 from .store import StoreError, open_record
 from .tenants import Tenants, editable_text, parse_tenants
 from .terminal_text import printable
-from .when import SKEW, check_start, parse_past
 
 if TYPE_CHECKING:
     from .store import Record
@@ -209,6 +208,9 @@ class Desk:
         affected = _tenants(tenants)
         now = self.now()
         started = started_at or now
+        # `when` (its time-phrase patterns) is read for the first declare, not before the board's first frame.
+        from .when import SKEW
+
         if started > now + SKEW:
             raise ActionRefused("the start time is in the future")
         started = min(started, now)  # a moment ahead is two machines' clocks disagreeing
@@ -400,6 +402,8 @@ class Desk:
 
         A `start_corrected` event keeps both instants on the timeline; every clock counts from the
         start, so each is recomputed from the new one (a breach already recorded stays history)."""
+
+        from .when import check_start, parse_past  # (deferred: see `declare`)
 
         def decide(inc: Incident, now: datetime) -> Decision:
             if expected != "any" and _norm(inc.started_at) != _norm(expected):

@@ -25,6 +25,8 @@ RANKED = 200
 
 @dataclass(frozen=True, slots=True)
 class Past:
+    """An earlier incident from the same alert, and how alike the two are."""
+
     incident: Incident
     same_alert: bool  # the same fingerprint / group, not just the same alert name
     shared_labels: int
@@ -36,6 +38,8 @@ class Past:
 
 @dataclass(frozen=True, slots=True)
 class FiredBefore:
+    """The earlier incidents an incident's alert raised, most alike first."""
+
     alertname: str
     past: tuple[Past, ...]  # most alike first, then newest first (the RANKED newest)
     total: int | None = None  # how many there are, when more than were read

@@ -88,6 +88,8 @@ EDITABLE_TIMES: tuple[str, ...] = ("started_at",)
 
 @dataclass(frozen=True, slots=True)
 class Incident:
+    """One incident as recorded: its fields and the instants its milestones were reached."""
+
     number: int
     title: str
     status: Status

@@ -17,6 +17,8 @@ PolicyError = ConfigError
 
 @dataclass(frozen=True, slots=True)
 class EscalationTier:
+    """One tier of the escalation matrix: who is reached how long after the start."""
+
     after: timedelta
     level: str
     contact: str
@@ -34,6 +36,8 @@ class EscalationTier:
 
 @dataclass(frozen=True, slots=True)
 class SeverityInfo:
+    """A severity's name in this policy and the runbook's criteria for it."""
+
     severity: Severity
     name: str
     criteria: tuple[str, ...]
@@ -41,6 +45,8 @@ class SeverityInfo:
 
 @dataclass(frozen=True, slots=True)
 class AlertPolicy:
+    """[alerts]: what the desk takes from Alertmanager and how it maps alerts to incidents."""
+
     severity_map: dict[str, Severity] = field(default_factory=dict)
     service_labels: tuple[str, ...] = ("service",)
     poll_seconds: float = 5.0
@@ -104,6 +110,8 @@ class SuggestionRule:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
+    """The process's numbers: deadlines, escalation, severities, roles, alert intake and paging."""
+
     acknowledge: timedelta = timedelta(minutes=5)
     severity: timedelta = timedelta(minutes=15)
     stakeholders: timedelta = timedelta(minutes=15)

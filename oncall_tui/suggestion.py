@@ -22,6 +22,8 @@ _FALSE = {"", "0", "false", "no", "none", "off"}
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
+    """A severity the runbook's criteria suggest for an incident, and what in the incident met them."""
+
     severity: Severity
     criterion: str  # the runbook's words for it, as the policy gives them
     because: str  # what in this incident met it: "3 tenants affected", 'impact says "workaround"'

@@ -22,6 +22,8 @@ _COUNT_FIRST = re.compile(r"^(?P<count>\d+)\s*(?:tenants?)?\s*(?:[:(]\s*(?P<name
 
 @dataclass(frozen=True, slots=True)
 class Tenants:
+    """The tenants an incident affects: the names given, and a count that may be larger."""
+
     names: tuple[str, ...] = ()
     count: int = 0  # as given; the number affected is at least len(names)
 

@@ -268,6 +268,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 @dataclass(frozen=True, slots=True)
 class OpenInfo:
+    """How the desk file was opened: read-only and why, created, or migrated from an older schema."""
+
     path: Path
     readonly: bool
     created: bool

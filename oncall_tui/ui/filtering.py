@@ -40,6 +40,8 @@ _FLAGS = ("breached",)
 
 @dataclass(frozen=True, slots=True)
 class BoardFilter:
+    """The board's filter as typed, and what it parsed to."""
+
     text: str = ""
     words: tuple[str, ...] = ()
     severities: frozenset[Severity | None] = frozenset()

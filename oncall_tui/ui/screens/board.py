@@ -322,9 +322,12 @@ class BoardScreen(Screen[None]):
         app = self.app
         # Textual sets the breakpoint class on the first resize, after the first frame: set it before
         # anything is styled, so that frame has this width's layout and nothing is restyled for it.
+        # Not restyled now either: the children are styled as they mount, with these classes, and the
+        # screen with them when it is resumed, before that frame (each restyle here was ~1 ms).
         width, height = app.size
-        self.add_class(max((b for b in app.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1])
-        self.add_class(max((b for b in self.VERTICAL_BREAKPOINTS if b[0] <= height), default=(0, ""))[1])
+        horizontal = max((b for b in app.HORIZONTAL_BREAKPOINTS if b[0] <= width), default=(0, ""))[1]
+        vertical = max((b for b in self.VERTICAL_BREAKPOINTS if b[0] <= height), default=(0, ""))[1]
+        self.add_class(horizontal, vertical, update=False)
         options = app.options
         status = DeskStatus(
             self.board,

@@ -53,6 +53,8 @@ _TONE_STYLE = {
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """One column of the board: its key, its header and its width."""
+
     key: str
     title: str
     width: int
