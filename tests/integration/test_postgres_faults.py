@@ -203,32 +203,12 @@ def test_a_commit_whose_answer_was_lost_is_looked_up(private_postgres, policy, c
 def test_a_statement_running_on_a_workers_connection_is_cancelled_from_another_thread(pg_url):
     """As on SQLite: the desk closing stops a worker's statement rather than waiting for its end
     (the cancel request is a round trip of its own, sent off the caller's thread)."""
-    import threading
+    from support.interrupting import interrupt_a_running_statement
 
     from oncall_tui.store.postgres import PostgresStore
 
-    opened: list[PostgresStore] = []
-    failed: list[type] = []
-    running = threading.Event()
-
-    def worker() -> None:
-        store = PostgresStore.open(pg_url)
-        opened.append(store)
-        running.set()
-        try:
-            store.conn.execute("SELECT pg_sleep(30)")
-        except psycopg.Error as exc:
-            failed.append(type(exc))
-        finally:
-            store.close()
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    assert running.wait(10)
-    time.sleep(0.2)  # the statement is under way
-    began = time.monotonic()
-    opened[0].interrupt()
-    thread.join(10)
-    assert not thread.is_alive() and time.monotonic() - began < 5
-    assert failed == [psycopg.errors.QueryCanceled]
-    opened[0].interrupt()  # closed by now: nothing to stop, nothing raised
+    raised, took = interrupt_a_running_statement(
+        lambda: PostgresStore.open(pg_url), lambda store: store.conn.execute("SELECT pg_sleep(30)"), psycopg.Error
+    )
+    assert took < 5
+    assert [type(exc) for exc in raised] == [psycopg.errors.QueryCanceled]

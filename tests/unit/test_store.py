@@ -342,31 +342,12 @@ def test_a_connection_opened_beside_a_checked_one_does_not_read_the_whole_file_a
 def test_a_statement_running_on_a_workers_connection_is_interrupted_from_another_thread(db_path):
     """The desk closing stops its startup check's long read (the file's own check of a desk with
     history is one statement of most of a second) instead of waiting for it."""
-    import threading
-    import time
+    from support.interrupting import interrupt_a_running_statement
 
-    opened: list[Store] = []
-    failed: list[str] = []
-    running = threading.Event()
+    def run_forever(store: Store) -> None:
+        store.conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+        ).fetchone()
 
-    def worker() -> None:
-        store = Store.open(db_path)  # as the check does: a connection of the worker's own
-        opened.append(store)
-        running.set()
-        try:
-            store.conn.execute(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
-            ).fetchone()  # never ends by itself
-        except sqlite3.OperationalError as exc:
-            failed.append(str(exc))
-        finally:
-            store.close()
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    assert running.wait(5)
-    time.sleep(0.05)  # the statement is under way
-    opened[0].interrupt()
-    thread.join(5)
-    assert not thread.is_alive() and failed == ["interrupted"]
-    opened[0].interrupt()  # closed by now: nothing to stop, nothing raised
+    raised, _ = interrupt_a_running_statement(lambda: Store.open(db_path), run_forever, sqlite3.OperationalError)
+    assert [str(exc) for exc in raised] == ["interrupted"]
