@@ -601,7 +601,8 @@ def _responsive_threads() -> Iterator[None]:
 
 def merge_alerts(answers: Sequence[Sequence[Alert]]) -> list[Alert]:
     """One view of a cluster's alerts, by fingerprint: silenced or inhibited if any peer says so
-    (silences gossip; a peer that has not applied one yet is only late), the latest update's fields."""
+    (silences gossip; a peer that has not applied one yet is only late), the latest update's fields,
+    and the earliest start: the alert began when its first peer saw it, whichever answered last."""
     if len(answers) == 1:
         return list(answers[0])
     merged: dict[str, Alert] = {}
@@ -614,8 +615,10 @@ def merge_alerts(answers: Sequence[Sequence[Alert]]) -> list[Alert]:
             newer = alert if (alert.updated_at or _EPOCH) > (seen.updated_at or _EPOCH) else seen
             silenced = tuple(dict.fromkeys((*seen.silenced_by, *alert.silenced_by)))
             inhibited = tuple(dict.fromkeys((*seen.inhibited_by, *alert.inhibited_by)))
+            starts = [t for t in (seen.starts_at, alert.starts_at) if t is not None]
             merged[alert.fingerprint] = replace(
                 newer,
+                starts_at=min(starts, default=None),
                 silenced_by=silenced,
                 inhibited_by=inhibited,
                 state="suppressed" if silenced or inhibited else newer.state,

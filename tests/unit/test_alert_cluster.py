@@ -175,6 +175,10 @@ def test_merging_a_clusters_alerts_by_fingerprint():
     merged = {a.fingerprint: a for a in merge_alerts([one, two])}
     assert sorted(merged) == ["a", "b", "c"]  # one of each: none lost, none twice
     assert merged["a"].silenced_by == ("s1",) and merged["a"].state == "suppressed"  # a peer applied it first
+    assert merged["a"].starts_at == T_FIRE
+    later = replace(fire("a", updated=t + timedelta(seconds=9)), starts_at=T_FIRE + timedelta(milliseconds=3))
+    # Peers stamp their own start when Prometheus sends none: the alert began at the first one's.
+    assert merge_alerts([[later], one])[0].starts_at == T_FIRE
     late = Silence("s1", "bob", "x", "expired", None, t, updated_at=t + timedelta(minutes=1))
     early = Silence("s1", "bob", "x", "active", None, t + timedelta(hours=1), updated_at=t)
     assert merge_silences([{"s1": late}, {"s1": early}])["s1"].state == "expired"
