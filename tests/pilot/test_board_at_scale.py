@@ -200,3 +200,29 @@ async def test_the_first_looks_summary_takes_over_the_news_toast_in_place(desk, 
         said = str(first.render())
         assert "Missed deadlines" in said and "3 deadlines had already run out on 2 incidents" in said
         assert first.has_class("-warning") and not first.has_class("-error")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_storm_of_breaches_is_one_toast_that_never_covers_the_boards_rows(desk, clock, db_path, size):
+    """Another desk's changes show on the board's lines: sixty deadlines running out at once are
+    one toast, over the ticket, never over a row (at 10k a toast per breach once stacked up over the
+    board's titles and hid 6 of 20 changes from another desk)."""
+    declare_storm(desk, 30)  # each one's acknowledgement and its first escalation run out together
+    app = make_app(desk, clock, db_path)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await app.workers.wait_for_complete()
+        app.clear_notifications()
+        board = app.board_screen.board
+        clock.advance(minutes=5, seconds=1)
+        app.tick()
+        await until(pilot, lambda: len(app.screen.query(Toast)) >= 1, "the breach toast")
+        said = ""
+        for _ in range(5):  # the watcher takes a storm in slices: the one toast's count catches up
+            (toast,) = app.screen.query(Toast)
+            assert toast.region and board.region
+            assert not toast.region.overlaps(board.region), (toast.region, board.region)
+            said = str(toast.render())
+            clock.advance(seconds=1)
+            app.tick()
+            await pilot.pause()
+        assert "60 deadlines breached in the last minute, on 30 incidents — press B" in said
