@@ -35,14 +35,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.closed:
         from ..history import generate_history
 
+        # A count rewritten in place on a terminal; a log or a pipe gets the one line at the end.
+        live = sys.stderr.isatty()
+        width = 0
+
         def progress(done: int) -> None:
-            print(f"\r{done:,} of {args.closed:,} closed incidents", end="", file=sys.stderr, flush=True)
+            nonlocal width
+            text = f"{done:,} of {args.closed:,} closed incidents"
+            width = len(text)
+            print(f"\r{text}", end="", file=sys.stderr, flush=True)
 
         # History first, so the demo's open incidents are the newest numbers, as on a real desk.
         generate_history(
-            desk.store, desk.policy, args.closed, now=desk.now(), days=args.days or 730.0, progress=progress
+            desk.store,
+            desk.policy,
+            args.closed,
+            now=desk.now(),
+            days=args.days or 730.0,
+            progress=progress if live else None,
         )
-        print(file=sys.stderr)
+        written = f"{args.closed:,} closed incidents written"
+        print(f"\r{written.ljust(width)}" if live else written, file=sys.stderr)
     if empty:
         seed_demo(desk)
     if args.count:

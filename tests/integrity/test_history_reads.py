@@ -76,6 +76,8 @@ def test_a_generated_history_is_verified_as_written(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "every chain holds" in run.stderr
+    # Not a terminal: no count rewritten in place, one line for what was written.
+    assert "\r" not in run.stderr and "2,000 closed incidents written\n" in run.stderr
     desk = Desk.open(db)
     try:
         top = desk.store.changes_since(sys.maxsize)[0]
