@@ -37,13 +37,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         # A count rewritten in place on a terminal; a log or a pipe gets the one line at the end.
         live = sys.stderr.isatty()
-        width = 0
+
+        def count(done: int) -> str:
+            return f"{done:,} of {args.closed:,} closed incidents"
 
         def progress(done: int) -> None:
-            nonlocal width
-            text = f"{done:,} of {args.closed:,} closed incidents"
-            width = len(text)
-            print(f"\r{text}", end="", file=sys.stderr, flush=True)
+            print(f"\r{count(done)}", end="", file=sys.stderr, flush=True)
 
         # History first, so the demo's open incidents are the newest numbers, as on a real desk.
         generate_history(
@@ -55,7 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             progress=progress if live else None,
         )
         written = f"{args.closed:,} closed incidents written"
-        print(f"\r{written.ljust(width)}" if live else written, file=sys.stderr)
+        print(f"\r{written.ljust(len(count(args.closed)))}" if live else written, file=sys.stderr)
     if empty:
         seed_demo(desk)
     if args.count:
